@@ -1,0 +1,21 @@
+"""The fields every scenario spec shares. Each kind subclasses :class:`SpecBase`."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StrictModel(BaseModel):
+    """Base of every spec model: unknown fields are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SpecBase(StrictModel):
+    """Common fields: ``kind`` (set by each subclass as a Literal), ``name``, ``seed``,
+    ``output`` (the parent folder of run folders; the run folder is ``<output>/<name>``)."""
+
+    kind: str
+    name: str = Field(default="run", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    seed: int = Field(default=0, ge=0)
+    output: str = "out"

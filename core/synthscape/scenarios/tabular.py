@@ -1,0 +1,214 @@
+"""``kind: tabular``: fit a generator to a table and release synthetic data with a report."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from synthscape.scenarios.kinds import register_kind
+from synthscape.scenarios.spec import SpecBase, StrictModel
+
+
+class DataSpec(StrictModel):
+    """Where the real table comes from: a file ``path`` or a built-in ``dataset`` name."""
+
+    path: str | None = None
+    dataset: str | None = None
+    drop: list[str] = Field(default_factory=list)
+    test_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "DataSpec":
+        if (self.path is None) == (self.dataset is None):
+            raise ValueError("give exactly one of 'path' (CSV/Parquet file) or 'dataset' "
+                             "(e.g. 'ISLR/Default')")
+        return self
+
+
+class SchemaSpec(StrictModel):
+    """``file`` (YAML/JSON), inline ``columns``, or ``infer: dp`` (spends budget) / ``free``."""
+
+    file: str | None = None
+    columns: list[dict[str, Any]] | None = None
+    infer: Literal["dp", "free"] | None = None
+    out_of_bounds: Literal["error", "clip"] = "error"
+
+    @model_validator(mode="after")
+    def _one(self) -> "SchemaSpec":
+        if sum(x is not None for x in (self.file, self.columns, self.infer)) != 1:
+            raise ValueError("give exactly one of 'file', 'columns' or 'infer'")
+        return self
+
+
+class GeneratorSpec(StrictModel):
+    """``type`` is a registered generator; other keys are its parameters."""
+
+    model_config = {**StrictModel.model_config, "extra": "allow"}
+    type: str
+
+    @model_validator(mode="after")
+    def _known(self) -> "GeneratorSpec":
+        from synthscape.generators import GENERATORS
+
+        cls = GENERATORS.get(self.type)  # did-you-mean error on typos
+        allowed = set(cls._param_names()) - {"epsilon", "delta", "seed", "accountant"}
+        unknown = sorted(set(self.params) - allowed)
+        if unknown:
+            raise ValueError(f"generator '{self.type}' has no parameter(s) {unknown}; "
+                             f"its parameters: {sorted(allowed)} (privacy and seed are set in "
+                             f"'privacy' and 'seed')")
+        return self
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class PrivacySpec(StrictModel):
+    epsilon: float = Field(gt=0)
+    delta: float = Field(default=1e-6, ge=0, lt=1)
+    accountant: Literal["rdp", "pld", "prv"] = "rdp"
+
+    @field_validator("epsilon")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not np.isfinite(v):
+            raise ValueError("epsilon must be finite; for a non-private baseline omit 'privacy'")
+        return v
+
+
+class GateSpec(StrictModel):
+    min: float | None = None
+    max: float | None = None
+
+
+class EvaluationSpec(StrictModel):
+    target: str | None = None
+    sensitive: list[str] = Field(default_factory=list)
+    full: bool = True
+    gates: dict[str, GateSpec] = Field(default_factory=dict)
+
+
+class TabularSpec(SpecBase):
+    """Fit a generator to a real table and release synthetic rows with a report."""
+
+    kind: Literal["tabular"] = "tabular"
+    data: DataSpec
+    schema_: SchemaSpec = Field(alias="schema")
+    generator: GeneratorSpec
+    privacy: PrivacySpec | None = None
+    rows: int = Field(default=10_000, ge=1)
+    conditions: dict[str, Any] | None = None
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    base_dir: str = Field(default=".", exclude=True)
+
+    model_config = {**SpecBase.model_config, "populate_by_name": True}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and info.context and info.context.get("base_dir"):
+            data = {**data, "base_dir": str(info.context["base_dir"])}
+        return data
+
+    def resolve(self, p: str) -> Path:
+        q = Path(p)
+        return q if q.is_absolute() else Path(self.base_dir) / q
+
+
+def _load_data(spec: TabularSpec) -> pd.DataFrame:
+    from synthscape.datasets import load_dataset
+    from synthscape.io import read_table
+
+    df = load_dataset(spec.data.dataset) if spec.data.dataset else \
+        read_table(spec.resolve(spec.data.path))
+    if spec.data.drop:
+        missing = [c for c in spec.data.drop if c not in df.columns]
+        if missing:
+            from synthscape.errors import SpecError
+
+            raise SpecError(f"data.drop names unknown column(s) {missing}")
+        df = df.drop(columns=spec.data.drop)
+    return df
+
+
+def _schema(spec: TabularSpec, df: pd.DataFrame):
+    from synthscape.schema import TableSchema
+
+    s = spec.schema_
+    if s.file:
+        path = spec.resolve(s.file)
+        return TableSchema.from_json(path) if path.suffix == ".json" else \
+            TableSchema.from_yaml(path)
+    if s.columns is not None:
+        return TableSchema.from_dict({"columns": s.columns, "name": spec.name},
+                                     source="the scenario's schema.columns")
+    if s.infer == "free":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return TableSchema.infer(df, name=spec.name)
+    return None  # "dp": the generator infers it and pays from the same budget
+
+
+def split(df: pd.DataFrame, test_fraction: float, rng: np.random.Generator):
+    idx = rng.permutation(len(df))
+    k = int(round(len(df) * test_fraction))
+    return df.iloc[idx[k:]].reset_index(drop=True), df.iloc[idx[:k]].reset_index(drop=True)
+
+
+def run_tabular(spec: TabularSpec, ctx) -> None:
+    from synthscape.generators import make
+
+    df = _load_data(spec)
+    schema = _schema(spec, df)
+    train, test = split(df, spec.data.test_fraction, ctx.rng("split"))
+    params = dict(spec.generator.params)
+    gen_cls = __import__("synthscape.generators", fromlist=["GENERATORS"]).GENERATORS.get(
+        spec.generator.type)
+    if spec.privacy is not None and gen_cls.private:
+        params.update(epsilon=spec.privacy.epsilon, delta=spec.privacy.delta,
+                      accountant=spec.privacy.accountant)
+    if "out_of_bounds" in gen_cls._param_names():
+        params.setdefault("out_of_bounds", spec.schema_.out_of_bounds)
+    gen = make(spec.generator.type, seed=spec.seed, **params)
+    ctx.log(f"fitting {spec.generator.type} on {len(train)} rows")
+    gen.fit(train, schema)
+    syn = gen.sample(spec.rows, conditions=spec.conditions, seed=spec.seed)
+    ctx.write_table("synthetic", syn)
+    ctx.set_schema(gen.schema_)
+    ctx.set_ledger(gen.ledger_)
+    _evaluate(spec, ctx, train, test, syn, gen)
+
+
+def _evaluate(spec: TabularSpec, ctx, train, test, syn, gen) -> None:
+    from synthscape.evaluation.marginals import marginal_scores
+
+    schema = gen.schema_
+    real = schema.validate(train, out_of_bounds="clip", source="training data") \
+        if gen.private or True else train
+    ctx.report.add_section("marginals", title="Marginal similarity",
+                           scores=marginal_scores(real, syn, schema))
+    try:
+        from synthscape.evaluation import evaluate  # the full suite, when present
+    except ImportError:
+        evaluate = None
+    if evaluate is not None and spec.evaluation.full and len(test) > 0:
+        test_v = schema.validate(test, out_of_bounds="clip", source="test data")
+        full = evaluate(real, test_v, syn, schema, target=spec.evaluation.target,
+                        sensitive=tuple(spec.evaluation.sensitive), ledger=gen.ledger_,
+                        figures_dir=ctx.root)
+        for key, section in full.sections.items():
+            ctx.report.sections[key] = section
+    for metric, gate in spec.evaluation.gates.items():
+        if gate.min is not None:
+            ctx.report.add_gate(metric, gate.min, "min")
+        if gate.max is not None:
+            ctx.report.add_gate(metric, gate.max, "max")
+
+
+register_kind("tabular", TabularSpec, run_tabular)
