@@ -1,0 +1,139 @@
+"""The ``synthscape`` command: a thin typer layer over the scenarios runner.
+
+Everything here is also one Python call (``synthscape.scenarios.run``, ``load_spec``, ...).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from synthscape.errors import SynthscapeError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Privacy-preserving synthetic data: run YAML scenarios, list generators, "
+                       "evaluate and audit synthetic tables.")
+list_app = typer.Typer(no_args_is_help=True, help="List registered generators, scenario kinds, "
+                                                  "environments.")
+app.add_typer(list_app, name="list")
+
+
+def _fail(exc: Exception) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    spec: Path = typer.Argument(..., help="Scenario YAML file."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Parent folder of the run folder (default: the "
+                                               "spec's 'output')."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Run a scenario and write one run folder (data, schema, ledger, report, manifest)."""
+    from synthscape.scenarios import load_spec
+    from synthscape.scenarios import run as run_spec
+
+    try:
+        s = load_spec(spec)
+        folder = run_spec(s, output=output, overwrite=overwrite, quiet=quiet)
+    except SynthscapeError as exc:
+        _fail(exc)
+        return
+    _summary(folder)
+
+
+def _summary(folder: Path) -> None:
+    import json
+
+    from rich.console import Console
+
+    m = json.loads((folder / "manifest.json").read_text())
+    c = Console()
+    c.print(f"[green]wrote[/] {folder}")
+    c.print(f"  privacy: {m.get('privacy')}")
+    for name, n in m.get("rows", {}).items():
+        c.print(f"  data/{name}.parquet: {n} rows")
+    c.print(f"  report: {folder / 'report.html'}")
+    if not m.get("gates_passed", True):
+        c.print("[bold red]  some evaluation gates FAILED (see report.json)[/]")
+
+
+@app.command()
+def validate(spec: Path = typer.Argument(..., help="Scenario YAML file.")) -> None:
+    """Check a scenario file without running it; errors give file, line and field."""
+    from synthscape.scenarios import load_spec
+
+    try:
+        s = load_spec(spec)
+    except SynthscapeError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"{spec}: valid {s.kind} scenario '{s.name}'")
+
+
+@list_app.command("generators")
+def list_generators() -> None:
+    """Registered generators and whether they are differentially private."""
+    from synthscape.generators import GENERATORS
+
+    for name in GENERATORS.names():
+        cls = GENERATORS.get(name)
+        tag = "DP" if getattr(cls, "private", True) else "not private"
+        doc = (cls.__doc__ or "").strip().split("\n")[0]
+        typer.echo(f"{name:18s} {tag:12s} {doc}")
+
+
+@list_app.command("kinds")
+def list_kinds() -> None:
+    """Registered scenario kinds."""
+    from synthscape.scenarios import KINDS
+
+    for name in KINDS.names():
+        typer.echo(f"{name:14s} {KINDS.get(name).description}")
+
+
+@list_app.command("envs")
+def list_envs() -> None:
+    """Registered gymnasium environment ids of installed packs."""
+    try:
+        import gymnasium
+    except ImportError:
+        _fail(SynthscapeError("gymnasium is not installed: pip install 'synthscape[autonomy]'"))
+        return
+    from synthscape.plugins import load_plugins
+
+    load_plugins()
+    for env_id in sorted(gymnasium.registry):
+        if env_id.startswith("synthscape"):
+            typer.echo(env_id)
+
+
+def _mount_optional() -> None:
+    """Sub-commands that live beside their feature (evaluation: ``evaluate`` and ``audit``)."""
+    try:
+        from synthscape.evaluation import cli as eval_cli
+    except ImportError:
+        return
+    for cmd in eval_cli.app.registered_commands:
+        app.registered_commands.append(cmd)
+
+
+_mount_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except SynthscapeError as exc:  # pragma: no cover - commands catch their own
+        _fail(exc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
