@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from synthscape.errors import ParameterError
+from synthscape.generators._params import Options
 from synthscape.generators._marginal import (
     MarginalGenerator,
     project_simplex,
@@ -64,6 +65,10 @@ class MSTGenerator(MarginalGenerator):
     """
 
     name: ClassVar[str] = "mst"
+    # The exponential-mechanism rounds need an accountant for pure-DP events under add/remove:
+    # the RDP one (bounded range, Cesar and Rogers 2021); PLD and PRV do not take them here.
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **MarginalGenerator._parameter_constraints, "accountant": [Options(("rdp",))]}
 
     # ---- fitting -----------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger,

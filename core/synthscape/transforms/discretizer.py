@@ -56,8 +56,9 @@ class ColumnBins:
 
 
 def column_as_float(kind: str, s: pd.Series) -> np.ndarray:
-    """Numerical values as floats, datetimes as epoch seconds; missing as NaN."""
-    if kind == "datetime":
+    """Numerical values as floats, datetimes as epoch seconds (numbers count as epoch
+    seconds already); missing as NaN."""
+    if kind == "datetime" and not pd.api.types.is_numeric_dtype(s):
         ts = pd.to_datetime(s)
         out = ts.to_numpy("datetime64[ns]").astype("int64").astype(float) / 1e9
         out[ts.isna().to_numpy()] = np.nan
