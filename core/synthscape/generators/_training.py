@@ -1,0 +1,291 @@
+"""The one DP-SGD loop every neural generator shares (Abadi et al. 2016, Algorithm 1).
+
+Poisson-sampled batches, per-sample clipping and Gaussian noise through opacus
+(``GradSampleModule`` + ``DPOptimizer``); the noise multiplier is calibrated so that the planned
+steps fit the ledger's remaining budget, and their whole cost is spent in the ledger *before*
+the first batch of real data is drawn. A ledger without a budget trains the same model with the
+same sampling but without clipping or noise, and the ledger says it is not private.
+
+>>> trainer = DPSGD(module, ledger=ledger, n_rows=len(x), epochs=5, batch_size=128)
+>>> for batch in trainer.batches(x):
+...     trainer.step(per_sample_loss(trainer.module, batch).mean())
+>>> summary = trainer.finish()
+
+Grad-sample mode: ``"hooks"`` (default) is the fastest correct mode for the MLPs used here on CPU
+(see docs/benchmarks/deep.md: functorch re-runs each layer under vmap, expanded weights cannot take
+Poisson's variable batch sizes cheaply); ``"functorch"`` is kept as an option.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from synthscape.errors import BudgetExceededError, ParameterError
+from synthscape.generators._params import BOOL, NONE, SEED, STR, Interval, Options, validate_params
+from synthscape.privacy import PrivacyLedger, SubsampledGaussianEvent
+
+_CONSTRAINTS: dict[str, list] = {
+    "n_rows": [Interval(int, 1, None)],
+    "epochs": [Interval(int, 1, None)],
+    "batch_size": [Interval(int, 1, None)],
+    "lr": [Interval(float, 0, None, closed="neither")],
+    "max_grad_norm": [Interval(float, 0, None, closed="neither")],
+    "device": [STR],
+    "seed": [SEED, NONE],
+    "secure_mode": [BOOL],
+    "noise_multiplier": [Interval(float, 0, None, closed="neither"), NONE],
+    "label": [STR],
+    "optimizer": [Options(("adam", "sgd"))],
+    "grad_sample_mode": [Options(("hooks", "functorch"))],
+    "record_sensitivity": [Interval(float, 1, None, closed="left")],
+    "weight_decay": [Interval(float, 0, None, closed="left")],
+}
+
+
+class DPSGD:
+    """DP-SGD training of ``module`` on ``n_rows`` private rows.
+
+    ``record_sensitivity`` is how many clipped units one record can move, in units of
+    ``max_grad_norm`` (1 for one row per unit; PacGAN packs need more): the ledger event carries
+    ``noise_multiplier / record_sensitivity``. ``secure_mode`` draws the noise from the operating
+    system's cryptographic source (and ignores ``seed`` for it), with opacus' floating-point
+    attack mitigation (sum of four normals); batches stay seeded.
+    """
+
+    def __init__(self, module, *, ledger: PrivacyLedger, n_rows: int, epochs: int = 10,
+                 batch_size: int = 256, lr: float = 1e-3, max_grad_norm: float = 1.0,
+                 device: str = "auto", seed: int | None = 0, secure_mode: bool = False,
+                 noise_multiplier: float | None = None, label: str = "dp_sgd",
+                 optimizer: str = "adam", grad_sample_mode: str = "hooks",
+                 record_sensitivity: float = 1.0, weight_decay: float = 0.0,
+                 betas: tuple[float, float] = (0.9, 0.999)):
+        import torch
+
+        from synthscape.device import resolve_device
+
+        params = dict(n_rows=n_rows, epochs=epochs, batch_size=batch_size, lr=lr,
+                      max_grad_norm=max_grad_norm, device=device, seed=seed,
+                      secure_mode=secure_mode, noise_multiplier=noise_multiplier, label=label,
+                      optimizer=optimizer, grad_sample_mode=grad_sample_mode,
+                      record_sensitivity=record_sensitivity, weight_decay=weight_decay)
+        validate_params("DPSGD", params, _CONSTRAINTS)
+        if not isinstance(module, torch.nn.Module):
+            raise ParameterError(f"DPSGD needs a torch.nn.Module, got {type(module).__name__}")
+        self.ledger = ledger
+        self.private = ledger.budget is not None
+        self.n_rows, self.epochs, self.batch_size = int(n_rows), int(epochs), int(batch_size)
+        self.lr, self.max_grad_norm, self.label = float(lr), float(max_grad_norm), label
+        self.secure_mode, self.grad_sample_mode = secure_mode, grad_sample_mode
+        self.record_sensitivity = float(record_sensitivity)
+        self.device = resolve_device(device)
+        self.sample_rate = min(1.0, self.batch_size / self.n_rows)
+        self.steps_per_epoch = max(1, math.ceil(self.n_rows / self.batch_size))
+        self.steps = self.epochs * self.steps_per_epoch
+        self.expected_batch_size = self.sample_rate * self.n_rows
+
+        # Pay for every planned step before any real row is read.
+        if self.private:
+            self.noise_multiplier = self._spend(noise_multiplier)
+        else:
+            self.noise_multiplier = 0.0
+            ledger.mark_non_private(f"{label}: trained without DP-SGD (no privacy budget)")
+
+        entropy = None if seed is None else int(seed)
+        self._sampler = torch.Generator().manual_seed(_derive(entropy, 1))
+        module = module.to(self.device)
+        params_list = [p for p in module.parameters() if p.requires_grad]
+        if not params_list:
+            raise ParameterError("the module has no trainable parameters")
+        if optimizer == "adam":
+            opt = torch.optim.Adam(params_list, lr=self.lr, betas=betas,
+                                   weight_decay=weight_decay)
+        else:
+            opt = torch.optim.SGD(params_list, lr=self.lr, weight_decay=weight_decay)
+        if self.private:
+            from opacus import GradSampleModule
+            from opacus.optimizers import DPOptimizer
+
+            self.module = GradSampleModule(module, batch_first=True, loss_reduction="mean",
+                                           force_functorch=grad_sample_mode == "functorch")
+            noise_gen = torch.Generator(device=self.device).manual_seed(_derive(entropy, 2))
+            opt_cls = _secure_optimizer_class() if secure_mode else DPOptimizer
+            self.optimizer = opt_cls(opt, noise_multiplier=self.noise_multiplier,
+                                     max_grad_norm=self.max_grad_norm,
+                                     expected_batch_size=max(1, round(self.expected_batch_size)),
+                                     loss_reduction="mean", generator=noise_gen,
+                                     secure_mode=secure_mode)
+        else:
+            self.module = module
+            self.optimizer = opt
+        self._base = module
+        self._steps_done = 0
+        self._current = -1
+        self._t0 = time.perf_counter()
+
+    # ---- privacy -------------------------------------------------------------------------
+    def _event(self, sigma: float) -> SubsampledGaussianEvent:
+        return SubsampledGaussianEvent(noise_multiplier=sigma / self.record_sensitivity,
+                                       sample_rate=self.sample_rate, steps=self.steps,
+                                       label=self.label)
+
+    def _spend(self, noise_multiplier: float | None) -> float:
+        if noise_multiplier is not None:
+            self.ledger.spend(self._event(float(noise_multiplier)))
+            return float(noise_multiplier)
+        sigma = self._proxy_sigma() * self.record_sensitivity
+        # The proxy is opacus' own calibration; the ledger decides. Raise sigma until it fits.
+        for _ in range(40):
+            if not self.ledger.would_exceed(self._event(sigma)):
+                self.ledger.spend(self._event(sigma))
+                return sigma
+            sigma *= 1.05
+        raise BudgetExceededError(f"{self.label}: no noise multiplier up to {sigma:.3g} fits the "
+                                  f"remaining budget ({self.ledger.describe()})")
+
+    def _proxy_sigma(self) -> float:
+        """A first guess from opacus' calibration against the remaining epsilon."""
+        from opacus.accountants.utils import get_noise_multiplier
+
+        remaining = self.ledger.remaining_epsilon
+        if remaining <= 0:
+            raise BudgetExceededError(f"{self.label}: the budget is already spent "
+                                      f"({self.ledger.describe()}); nothing is left for training")
+        accountant = "prv" if self.ledger.accountant_name == "prv" else "rdp"
+        try:
+            return float(get_noise_multiplier(target_epsilon=remaining,
+                                              target_delta=self.ledger.delta,
+                                              sample_rate=self.sample_rate, steps=self.steps,
+                                              accountant=accountant, epsilon_tolerance=0.005))
+        except ValueError as exc:
+            raise BudgetExceededError(f"{self.label}: cannot fit {self.steps} steps at sample "
+                                      f"rate {self.sample_rate:.3g} into epsilon {remaining:.3g}: "
+                                      f"{exc}; use fewer epochs or a larger budget") from None
+
+    # ---- training ------------------------------------------------------------------------
+    def batches(self, data) -> Iterator[Any]:
+        """Yield ``steps`` Poisson-sampled batches of ``data`` (rows in dim 0) on the device.
+
+        Every row is in each batch independently with probability ``sample_rate``; a batch may
+        be empty (then ``step`` applies a noise-only update, as the accounting assumes)."""
+        import torch
+
+        if not isinstance(data, torch.Tensor):
+            raise ParameterError(f"batches() needs a torch.Tensor, got {type(data).__name__}")
+        if data.shape[0] != self.n_rows:
+            raise ParameterError(f"data has {data.shape[0]} rows but the trainer was planned "
+                                 f"(and paid) for n_rows={self.n_rows}")
+        data = data.to(self.device)
+        for i in range(self.steps):
+            mask = torch.rand(self.n_rows, generator=self._sampler) < self.sample_rate
+            idx = mask.nonzero(as_tuple=True)[0].to(self.device)
+            self._current = int(idx.numel())
+            self.optimizer.zero_grad(set_to_none=True)
+            yield data.index_select(0, idx)
+
+    def step(self, loss) -> None:
+        """Back-propagate ``loss`` (the mean of per-sample losses), clip, add noise, update."""
+        import torch
+
+        if self._current < 0:
+            raise ParameterError("call step() once per batch drawn from trainer.batches()")
+        if self._current == 0:
+            self._empty_step(loss)
+        else:
+            loss.backward()
+            self.optimizer.step()
+        self._steps_done += 1
+        self._current = -1
+
+    def _empty_step(self, loss) -> None:
+        """An empty draw: a noise-only update (private), no update (non-private)."""
+        import torch
+
+        if not self.private:
+            return
+        if getattr(loss, "requires_grad", False):
+            loss.backward()  # opacus records zero-row per-sample gradients; p.grad is replaced
+        else:
+            for p in self.optimizer.params:
+                p.grad_sample = torch.zeros((0, *p.shape), device=p.device, dtype=p.dtype)
+        self.optimizer.step()
+
+    @contextlib.contextmanager
+    def public(self):
+        """Forward passes that must not train the module nor record per-sample gradients
+        (a GAN generator's loss through the discriminator): gradients still reach the inputs."""
+        params = [p for p in self._base.parameters()]
+        flags = [p.requires_grad for p in params]
+        hooks = getattr(self.module, "disable_hooks", None)
+        if hooks is not None:
+            self.module.disable_hooks()
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield self.module
+        finally:
+            for p, f in zip(params, flags):
+                p.requires_grad_(f)
+            if hooks is not None:
+                self.module.enable_hooks()
+
+    @property
+    def base_module(self):
+        """The module without opacus' wrapper (for saving)."""
+        return self._base
+
+    def finish(self) -> dict[str, Any]:
+        """Remove opacus' hooks and return a summary; epsilon is read from the ledger."""
+        if self.private:
+            self.module.remove_hooks()
+            self.module.cleanup()
+        eps = self.ledger.epsilon
+        return {
+            "label": self.label,
+            "private": self.private,
+            "steps_planned": self.steps,
+            "steps_done": self._steps_done,
+            "sample_rate": self.sample_rate,
+            "noise_multiplier": self.noise_multiplier,
+            "max_grad_norm": self.max_grad_norm,
+            "record_sensitivity": self.record_sensitivity,
+            "epsilon": None if math.isinf(eps) else eps,
+            "delta": self.ledger.delta,
+            "device": str(self.device),
+            "grad_sample_mode": self.grad_sample_mode if self.private else None,
+            "seconds": time.perf_counter() - self._t0,
+        }
+
+
+def _derive(seed: int | None, stream: int) -> int:
+    """A 63-bit torch seed per stream from ``seed`` (fresh OS entropy when seed is None)."""
+    import numpy as np
+
+    entropy = int.from_bytes(os.urandom(8), "little") if seed is None else int(seed)
+    return int(np.random.SeedSequence([entropy, 0x5D95, stream]).generate_state(1, np.uint64)[0]
+               >> np.uint64(1))
+
+
+def _secure_optimizer_class():
+    """DPOptimizer whose noise comes from os.urandom (opacus needs torchcsprng for this)."""
+    import numpy as np
+    import torch
+    from opacus.optimizers import DPOptimizer
+
+    from synthscape.privacy.mechanisms import standard_normal
+
+    class SecureNoiseDPOptimizer(DPOptimizer):
+        def add_noise(self):
+            std = self.noise_multiplier * self.max_grad_norm
+            for p in self.params:
+                shape = tuple(p.summed_grad.shape)
+                # Four draws summed and halved: opacus' mitigation of floating-point attacks.
+                z = sum(standard_normal(shape, None, secure=True) for _ in range(4)) / 2
+                noise = torch.as_tensor(np.asarray(z) * std, dtype=p.summed_grad.dtype,
+                                        device=p.summed_grad.device)
+                p.grad = (p.summed_grad + noise).view_as(p)
+
+    return SecureNoiseDPOptimizer
