@@ -1,4 +1,10 @@
-"""Evaluation: fidelity, utility, privacy attacks, audit, fairness and the report."""
+"""Evaluation: fidelity, utility, privacy attacks, audit, fairness and the report.
+
+>>> from synthscape.evaluation import evaluate
+>>> report = evaluate(train, test, synthetic, schema, target="y", ledger=gen.ledger_)  # doctest: +SKIP
+>>> report.write("out/run")  # doctest: +SKIP
+"""
+from synthscape.evaluation.api import evaluate
 from synthscape.evaluation.report import Gate, Report, Section
 
-__all__ = ["Gate", "Report", "Section"]
+__all__ = ["Gate", "Report", "Section", "evaluate"]

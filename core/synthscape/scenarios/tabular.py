@@ -86,9 +86,13 @@ class GateSpec(StrictModel):
 
 
 class EvaluationSpec(StrictModel):
+    """What ``evaluate`` measures; ``gates`` maps "section/score" to a min and/or max."""
+
     target: str | None = None
     sensitive: list[str] = Field(default_factory=list)
     full: bool = True
+    max_rows: int = Field(default=5000, ge=10)
+    n_attacks: int = Field(default=500, ge=10)
     gates: dict[str, GateSpec] = Field(default_factory=dict)
 
 
@@ -186,25 +190,40 @@ def run_tabular(spec: TabularSpec, ctx) -> None:
 
 
 def _evaluate(spec: TabularSpec, ctx, train, test, syn, gen) -> None:
+    """Marginals always; the full evaluation suite (fidelity, utility, attacks, fairness and
+    figures) when ``evaluation.full`` and a test split exist; then the gates."""
+    import warnings
+
+    from synthscape.evaluation import evaluate
     from synthscape.evaluation.marginals import marginal_scores
+    from synthscape.generators.base import _drop_unreleased_categories
 
     schema = gen.schema_
-    real = schema.validate(train, out_of_bounds="clip", source="training data") \
-        if gen.private or True else train
+    # a DP-inferred schema may not release rare categories: rows holding them are left out of
+    # the evaluation exactly as they were left out of the fit
+    train, test = (_drop_unreleased_categories(d, schema) for d in (train, test))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # clipping was decided by the schema
+        real = schema.validate(train, out_of_bounds="clip", source="training data")
     ctx.report.add_section("marginals", title="Marginal similarity",
                            scores=marginal_scores(real, syn, schema))
-    try:
-        from synthscape.evaluation import evaluate  # the full suite, when present
-    except ImportError:
-        evaluate = None
-    if evaluate is not None and spec.evaluation.full and len(test) > 0:
-        test_v = schema.validate(test, out_of_bounds="clip", source="test data")
-        full = evaluate(real, test_v, syn, schema, target=spec.evaluation.target,
-                        sensitive=tuple(spec.evaluation.sensitive), ledger=gen.ledger_,
-                        figures_dir=ctx.root)
-        for key, section in full.sections.items():
-            ctx.report.sections[key] = section
-    for metric, gate in spec.evaluation.gates.items():
+    ev = spec.evaluation
+    if not ev.full:
+        ctx.report.section("marginals").notes.append(
+            "evaluation.full is false: only marginal similarity was computed")
+    elif len(test) == 0:
+        ctx.report.section("marginals").notes.append(
+            "data.test_fraction is 0, so there is no held-out test set: utility and privacy "
+            "attacks need one and were not computed")
+    else:
+        full = evaluate(real, test, syn, schema, target=ev.target,
+                        sensitive=tuple(ev.sensitive), ledger=gen.ledger_,
+                        figures_dir=ctx.root, seed=spec.seed, max_rows=ev.max_rows,
+                        n_attacks=ev.n_attacks)
+        ctx.report.sections.update(full.sections)
+        for key in ("rows", "target", "sensitive", "epsilon"):
+            ctx.report.meta.setdefault(key, full.meta[key])
+    for metric, gate in ev.gates.items():
         if gate.min is not None:
             ctx.report.add_gate(metric, gate.min, "min")
         if gate.max is not None:
