@@ -1,0 +1,87 @@
+"""Running balances that add up exactly: every debit, credit and both sides of a transfer are
+postings in integer cents, applied in time order per account and carried across chunks."""
+from __future__ import annotations
+
+import numpy as np
+
+from synthscape_finance import events as E
+
+
+_BITS = 24
+_MASK = (1 << _BITS) - 1
+
+
+def sort_perm(major: np.ndarray) -> np.ndarray:
+    """Stable permutation sorting non-negative ``major``: one sort of packed int64 keys
+    (value, position), about twice as fast as ``argsort`` on this machine."""
+    if len(major) > _MASK:
+        raise ValueError("a chunk holds at most 16.7M rows; lower chunk_days")
+    key = (major.astype(np.int64) << _BITS) | np.arange(len(major), dtype=np.int64)
+    key.sort()
+    return key & _MASK
+
+
+def _running(acc: np.ndarray, delta: np.ndarray, carry: np.ndarray) -> np.ndarray:
+    """Balance after each posting; postings of one account apply in their given order, which
+    is time order. Updates ``carry`` (balance of every account at the end)."""
+    if not len(acc):
+        return np.empty(0, np.int64)
+    o = sort_perm(acc)
+    a, d = acc[o], delta[o]
+    cs = np.cumsum(d)
+    first = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+    sizes = np.diff(np.r_[first, len(a)])
+    after = carry[a] + cs - np.repeat(cs[first] - d[first], sizes)
+    last = np.r_[first[1:] - 1, len(a) - 1]
+    carry[a[last]] = after[last]
+    out = np.empty_like(after)
+    out[o] = after
+    return out
+
+
+def apply(ev: dict[str, np.ndarray], carry: np.ndarray) -> dict[str, np.ndarray]:
+    """Balances for time-sorted events ``ev``; fills drain amounts from the balance first.
+
+    Returns ``before``/``after`` of the account and ``cp_before``/``cp_after`` of the
+    counterparty (equal to -1 sentinel rows where there is none; see ``has_cp``)."""
+    n = len(ev["t"])
+    drains = np.flatnonzero(ev["drain"])
+    if len(drains):
+        # Balances of the drained accounts only, with the drains at zero, give the balance
+        # each drain empties; then one full pass with the real amounts.
+        amount = ev["amount"].copy()
+        amount[drains] = 0
+        touched = np.zeros(len(carry), bool)
+        touched[ev["acc"][drains]] = True
+        sub = touched[ev["acc"]] | (touched[np.maximum(ev["cp"], 0)] & (ev["cp"] >= 0))
+        rows = np.flatnonzero(sub)
+        part = {k: v[rows] for k, v in ev.items()}
+        bal = _postings(part, amount[rows], carry.copy())
+        pos = np.searchsorted(rows, drains)
+        before = bal["after"][pos]  # the drain posts zero here, so before == after
+        share = ev["amount"][drains]
+        ev["amount"][drains] = np.maximum(np.maximum(before, 0) * share // 1000, 1)
+        ev["drain"][drains] = False
+    out = _postings(ev, ev["amount"], carry)
+    assert len(out["after"]) == n
+    return out
+
+
+def _postings(ev, amount, carry) -> dict[str, np.ndarray]:
+    n = len(amount)
+    credit = np.isin(ev["channel"], E.CREDIT_CHANNELS)
+    sign = np.where(credit, 1, -1).astype(np.int64)
+    has_cp = ev["cp"] >= 0
+    # Postings in time order: row i posts to its account, then (transfers) to its counterparty.
+    acc = np.stack([ev["acc"], ev["cp"]], axis=1).ravel()
+    delta = np.stack([sign * amount, np.where(has_cp, amount, 0)], axis=1).ravel()
+    keep = acc >= 0
+    after_all = np.zeros(2 * n, np.int64)
+    after_all[keep] = _running(acc[keep], delta[keep], carry)
+    after = after_all[0::2]
+    cp_after = after_all[1::2]
+    cp_rows = np.flatnonzero(has_cp)
+    cp_before = cp_after.copy()
+    cp_before[cp_rows] -= amount[cp_rows]
+    return {"before": after - sign * amount, "after": after, "cp_before": cp_before,
+            "cp_after": cp_after, "has_cp": has_cp}

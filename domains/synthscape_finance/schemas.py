@@ -1,0 +1,119 @@
+"""The output tables' columns, exported as JSON Schemas to ``data_schemas/finance/``.
+
+``python -m synthscape_finance.schemas data_schemas/finance`` rewrites them; a test keeps the
+files, this module and the Parquet files of a run in step.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from synthscape_finance import events as E
+from synthscape_finance import mcc, population
+
+# column: (JSON type, nullable, description[, enum])
+TABLES: dict[str, dict[str, tuple]] = {
+    "transactions": {
+        "tx_id": ("integer", False, "Row id in time order (unique)."),
+        "timestamp": ("string", False, "Time of the transaction (ISO 8601, seconds)."),
+        "account_id": ("integer", False, "Account debited (credited for deposits)."),
+        "card_id": ("integer", True, "Card used (card-present, card-not-present and ATM)."),
+        "merchant_id": ("integer", True, "Merchant of a card transaction."),
+        "mcc": ("integer", True, "ISO 18245 merchant category code.",
+                sorted(mcc.CODES.tolist())),
+        "counterparty_id": ("integer", True, "Receiving account of a transfer (null: none "
+                                             "or outside the bank)."),
+        "channel": ("string", False, "How the money moved.", list(E.CHANNELS)),
+        "amount": ("number", False, "US dollars, > 0."),
+        "device_id": ("integer", True, "Device of a card-not-present purchase or transfer."),
+        "region": ("integer", False, "Region where the transaction happened."),
+        "balance_before": ("number", False, "Account balance before (dollars)."),
+        "balance_after": ("number", False, "Account balance after (dollars)."),
+        "cp_balance_before": ("number", True, "Counterparty balance before a transfer."),
+        "cp_balance_after": ("number", True, "Counterparty balance after a transfer."),
+        "alerted": ("boolean", False, "Observed label: reported or alerted (not the truth)."),
+    },
+    "tx_labels": {
+        "tx_id": ("integer", False, "Joins transactions.tx_id."),
+        "is_fraud": ("boolean", False, "Ground truth: fraudulent card or account use."),
+        "is_laundering": ("boolean", False, "Ground truth: part of money laundering."),
+        "typology": ("string", False, "Pattern the row belongs to ('none': background).",
+                     list(E.TYPOLOGY_NAMES)),
+        "pattern_id": ("integer", True, "Instance of the pattern (null: background)."),
+        "stage": ("string", False, "Step within the pattern.", list(E.STAGES)),
+    },
+    "accounts": {
+        "account_id": ("integer", False, "Account id (a random permutation)."),
+        "customer_id": ("integer", False, "Owner."),
+        "card_id": ("integer", False, "The account's card."),
+        "account_kind": ("string", False, "Kind of account.", list(population.ACCOUNT_KINDS)),
+        "opening_balance": ("number", False, "Balance at the start (dollars)."),
+        "closing_balance": ("number", False, "Balance at the end (dollars)."),
+        "default_day": ("integer", True, "Day the account defaulted and went dormant."),
+        "alerted": ("boolean", False, "Observed label: the account was alerted."),
+    },
+    "account_labels": {
+        "account_id": ("integer", False, "Joins accounts.account_id."),
+        "is_laundering": ("boolean", False, "Ground truth: the account launders money."),
+        "role": ("string", False, "Role in its laundering pattern.", list(E.ROLES)),
+        "typology": ("string", False, "Laundering pattern of the account.",
+                     list(E.TYPOLOGY_NAMES)),
+        "pattern_id": ("integer", True, "Pattern instance (null: none)."),
+    },
+    "customers": {
+        "customer_id": ("integer", False, "Customer id (a random permutation)."),
+        "age_band": ("string", False, "Age band.", list(population.AGE_BANDS)),
+        "income": ("number", False, "Annual income (dollars)."),
+        "region": ("integer", False, "Home region."),
+        "segment": ("string", False, "Customer segment.", list(population.SEGMENTS)),
+        "sensitive_group": ("string", False, "Protected attribute for fairness reports.",
+                            ["A", "B"]),
+    },
+    "merchants": {
+        "merchant_id": ("integer", False, "Merchant id (a random permutation)."),
+        "mcc": ("integer", False, "ISO 18245 merchant category code.",
+                sorted(mcc.CODES.tolist())),
+        "category": ("string", False, "Category name.", list(mcc.NAMES)),
+        "region": ("integer", False, "Region."),
+        "lat": ("number", False, "Latitude."),
+        "lon": ("number", False, "Longitude."),
+    },
+    "transfer_edges": {
+        "src_account_id": ("integer", False, "Sender in the legitimate transfer graph."),
+        "dst_account_id": ("integer", False, "Receiver."),
+    },
+}
+
+
+def json_schema(table: str) -> dict:
+    """A JSON Schema (draft 2020-12) of one row of ``table``."""
+    props = {}
+    for col, spec in TABLES[table].items():
+        typ, nullable, desc = spec[:3]
+        p: dict = {"type": [typ, "null"] if nullable else typ, "description": desc}
+        if typ == "string" and col == "timestamp":
+            p["format"] = "date-time"
+        if len(spec) > 3:
+            p["enum"] = [*spec[3], None] if nullable else list(spec[3])
+        props[col] = p
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://synthscape.dev/schemas/finance/{table}.json",
+            "title": f"synthscape_finance {table} row", "type": "object",
+            "properties": props, "required": list(props), "additionalProperties": False}
+
+
+def export(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for table in TABLES:
+        p = folder / f"{table}.json"
+        p.write_text(json.dumps(json_schema(table), indent=2) + "\n")
+        out.append(p)
+    return out
+
+
+if __name__ == "__main__":
+    for p in export(sys.argv[1] if len(sys.argv) > 1 else "data_schemas/finance"):
+        print(p)

@@ -1,0 +1,233 @@
+"""``kind: transactions``: the scenario spec of the transaction simulator.
+
+Every typology carries a ``rate``: the share of accounts drawn into it (as victim, fraudster or
+member of a laundering pattern). Each account is drawn into at most one typology, look-alike or
+lone event by one categorical draw, so the rates of all of them together must not exceed 1.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from synthscape.scenarios import SpecBase, StrictModel
+
+CARD_TYPOLOGIES = ("card_testing", "cnp_burst", "lost_stolen", "account_takeover",
+                   "merchant_compromise", "bust_out")
+AML_TYPOLOGIES = ("fan_in", "fan_out", "cycle", "scatter_gather", "gather_scatter", "bipartite",
+                  "stack", "structuring")
+NOISE = ("lone_fraud", "lone_laundering", "small_burst", "payroll", "cash_business")
+TYPOLOGIES = CARD_TYPOLOGIES + AML_TYPOLOGIES
+
+
+class Rate(StrictModel):
+    """A typology's rate (share of accounts drawn into it)."""
+
+    rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "Rate":
+        for name, value in self:
+            if isinstance(value, tuple) and not 0 <= value[0] <= value[1]:
+                raise ValueError(f"'{name}' must be a range [low, high] with 0 <= low <= high, "
+                                 f"got {list(value)}")
+        return self
+
+
+class CardTesting(Rate):
+    """Small card-not-present probes, then large purchases (Visa PAN enumeration notes)."""
+
+    probes: tuple[int, int] = (3, 10)
+    probe_amount: tuple[float, float] = (0.5, 5.0)
+    cashouts: tuple[int, int] = (1, 3)
+
+
+class CnpBurst(Rate):
+    """Many card-not-present purchases within ``window_hours``."""
+
+    size: tuple[int, int] = (5, 15)
+    window_hours: float = Field(default=2.0, gt=0)
+
+
+class LostStolen(Rate):
+    """A spree of card-present purchases away from home right after the card is lost."""
+
+    size: tuple[int, int] = (3, 8)
+    window_hours: float = Field(default=6.0, gt=0)
+
+
+class AccountTakeover(Rate):
+    """A login from a new device and location, then a transfer draining the balance."""
+
+    drain_share: tuple[float, float] = (0.8, 1.0)
+
+
+class MerchantCompromise(Rate):
+    """Cards seen at one breached merchant are used elsewhere ``delay_days`` later.
+    The rate counts the exposed cards; ``cards_per_breach`` of them share one merchant."""
+
+    cards_per_breach: tuple[int, int] = (10, 40)
+    delay_days: tuple[float, float] = (2.0, 10.0)
+    misuse_share: float = Field(default=0.5, gt=0, le=1)
+
+
+class BustOut(Rate):
+    """A synthetic identity builds a history, then maxes out its credit in a few days."""
+
+    build_purchases: tuple[int, int] = (8, 20)
+    bust_purchases: tuple[int, int] = (5, 12)
+
+
+class Pattern(Rate):
+    """A laundering pattern of ``size`` accounts (AMLSim, Altman et al. 2023 AMLworld)."""
+
+    size: tuple[int, int] = (4, 10)
+    amount: tuple[float, float] = (2_000.0, 20_000.0)
+    window_days: float = Field(default=5.0, gt=0)
+
+
+class Structuring(Rate):
+    """Cash deposits just under the reporting ``threshold`` (31 CFR 1010.311: USD 10,000)."""
+
+    threshold: float = Field(default=10_000.0, gt=0)
+    deposits: tuple[int, int] = (3, 8)
+    margin: float = Field(default=0.12, gt=0, lt=1)
+
+
+class Typologies(StrictModel):
+    """Illicit patterns, each with its rate; unknown names are rejected."""
+
+    card_testing: CardTesting = CardTesting()
+    cnp_burst: CnpBurst = CnpBurst()
+    lost_stolen: LostStolen = LostStolen()
+    account_takeover: AccountTakeover = AccountTakeover()
+    merchant_compromise: MerchantCompromise = MerchantCompromise()
+    bust_out: BustOut = BustOut()
+    fan_in: Pattern = Pattern()
+    fan_out: Pattern = Pattern()
+    cycle: Pattern = Pattern(size=(3, 7))
+    scatter_gather: Pattern = Pattern(size=(4, 10))
+    gather_scatter: Pattern = Pattern(size=(5, 11))
+    bipartite: Pattern = Pattern(size=(4, 10))
+    stack: Pattern = Pattern(size=(6, 12))
+    structuring: Structuring = Structuring()
+
+
+class Noise(StrictModel):
+    """What keeps detection from being trivial: lone illicit events outside any pattern and
+    legitimate look-alikes (a real burst of small purchases, payroll fan-out, cash businesses
+    depositing just under the threshold)."""
+
+    lone_fraud: Rate = Rate(rate=0.0005)
+    lone_laundering: Rate = Rate(rate=0.0005)
+    small_burst: Rate = Rate(rate=0.003)
+    payroll: Rate = Rate(rate=0.001)
+    cash_business: Rate = Rate(rate=0.001)
+
+
+class Population(StrictModel):
+    customers: int = Field(default=10_000, ge=10)
+    accounts_per_customer: float = Field(default=1.3, ge=1.0, le=5.0)
+    merchants: int = Field(default=2_000, ge=20)
+    days: int = Field(default=30, ge=1, le=3660)
+    start: str = "2025-01-06"
+    regions: int = Field(default=8, ge=2, le=200)
+
+
+class Activity(StrictModel):
+    """Mean events per account per day; degree exponent of the transfer graph."""
+
+    purchases_per_day: float = Field(default=1.5, gt=0)
+    transfers_per_day: float = Field(default=0.15, ge=0)
+    degree_exponent: float = Field(default=2.2, gt=1.5, le=4.0)
+    new_device_share: float = Field(default=0.02, ge=0, le=1)
+    travel_share: float = Field(default=0.05, ge=0, le=1)
+
+
+class Shock(StrictModel):
+    """A macro shock over ``[start_day, end_day)``: spending multiplied by ``spending``,
+    defaults (accounts going dormant) multiplied by ``defaults``."""
+
+    start_day: int = Field(ge=0)
+    end_day: int = Field(gt=0)
+    spending: float = Field(default=1.0, gt=0)
+    defaults: float = Field(default=1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> "Shock":
+        if self.end_day <= self.start_day:
+            raise ValueError("end_day must be after start_day")
+        return self
+
+
+class Observation(StrictModel):
+    """How the observed ``alerted`` label departs from the ground truth."""
+
+    fraud_reported: float = Field(default=0.8, ge=0, le=1)
+    laundering_alerted: float = Field(default=0.3, ge=0, le=1)
+    false_alert_rate: float = Field(default=0.0005, ge=0, le=1)
+
+
+class Checks(StrictModel):
+    """Realism figures and the leakage check. ``max_leak_lift`` is the largest allowed gain in
+    ROC AUC of a shallow tree on identifiers, timestamps and balance residuals over a tree on the
+    channel alone. ``inject_artefact`` plants a known leak (a negative control)."""
+
+    realism: bool = True
+    leakage: bool = True
+    max_leak_lift: float = Field(default=0.1, gt=0, lt=0.5)
+    sample_rows: int = Field(default=200_000, ge=1_000)
+    inject_artefact: Literal["none", "id_prefix", "balance"] = "none"
+
+
+class Learned(StrictModel):
+    """Fit a core generator to one summarised row per customer (the unit of privacy)."""
+
+    generator: str = "gaussian_copula"
+    epsilon: float | None = Field(default=1.0, gt=0)
+    delta: float = Field(default=1e-6, gt=0, lt=1)
+    fraud_share: float = Field(default=0.2, gt=0, lt=1)
+    rows: int = Field(default=5_000, ge=1)
+    test_fraction: float = Field(default=0.3, gt=0, lt=1)
+
+
+class TransactionsSpec(SpecBase):
+    """Simulate customers, accounts, merchants and labelled transactions."""
+
+    kind: Literal["transactions"] = "transactions"
+    population: Population = Population()
+    activity: Activity = Activity()
+    noise: Noise = Noise()
+    typologies: Typologies = Typologies()
+    shocks: list[Shock] = Field(default_factory=list)
+    observation: Observation = Observation()
+    checks: Checks = Checks()
+    learned: Learned | None = None
+    chunk_days: int = Field(default=7, ge=1)
+
+    @field_validator("typologies")
+    @classmethod
+    def _total_rate(cls, v: Typologies, info: ValidationInfo) -> Typologies:
+        noise = info.data.get("noise") or Noise()
+        rates = {**{t: getattr(v, t).rate for t in TYPOLOGIES},
+                 **{n: getattr(noise, n).rate for n in NOISE}}
+        total = sum(rates.values())
+        if total > 1.0 + 1e-12:
+            top = ", ".join(f"{k}={r:g}" for k, r in rates.items() if r > 0)
+            raise ValueError(f"typology and noise rates sum to {total:g} > 1 (each account joins "
+                             f"at most one); lower some of: {top}")
+        return v
+
+    @model_validator(mode="after")
+    def _shocks(self) -> "TransactionsSpec":
+        for s in self.shocks:
+            if s.start_day >= self.population.days:
+                raise ValueError(f"shock start_day {s.start_day} is past the last day "
+                                 f"({self.population.days - 1})")
+        return self
+
+
+def typology_rates(spec: TransactionsSpec) -> dict[str, float]:
+    """Rates of every typology and noise event, in a fixed order."""
+    out = {t: getattr(spec.typologies, t).rate for t in TYPOLOGIES}
+    out.update({n: getattr(spec.noise, n).rate for n in NOISE})
+    return out
