@@ -18,6 +18,6 @@ def register() -> None:
 
 def simulate(spec):
     """Run a :class:`~synthscape_finance.spec.TransactionsSpec` in memory; returns the tables."""
-    from synthscape_finance.simulate import simulate as _simulate
+    from synthscape_finance.simulator import simulate as _simulate
 
     return _simulate(spec)

@@ -6,7 +6,7 @@ from synthscape_finance.spec import TransactionsSpec
 
 
 def run_transactions(spec: TransactionsSpec, ctx) -> None:
-    from synthscape_finance.simulate import Simulation
+    from synthscape_finance.simulator import Simulation
     from synthscape_finance.stream import stream
 
     sim = Simulation(spec)

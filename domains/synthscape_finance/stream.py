@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthscape_finance.simulate import Simulation
+from synthscape_finance.simulator import Simulation
 
 
 class _Writer:

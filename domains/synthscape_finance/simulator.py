@@ -45,7 +45,7 @@ class Simulation:
         order = np.argsort(ev["t"], kind="stable")
         self.pattern_events = E.take(ev, order)
         self.bg = background.Background(self.world, spec, self.defaults,
-                                        self.start.dayofweek, _rng(spec.seed, 4))
+                                        self.start.day_of_week, _rng(spec.seed, 4))
         days = pd.date_range(self.start, periods=pop.days, freq="D")
         self.day_of_month = days.day.to_numpy()
         self.carry = self.world.opening.copy()

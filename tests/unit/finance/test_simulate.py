@@ -1,0 +1,123 @@
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from synthscape_finance.events import ROLES, STAGES, TYPOLOGY_NAMES
+from synthscape_finance.schemas import TABLES
+from synthscape_finance.simulator import Simulation
+from synthscape_finance.spec import AML_TYPOLOGIES, CARD_TYPOLOGIES
+from synthscape_finance.stream import stream
+
+from conftest import small_spec
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_same_seed_same_bytes_and_other_seed_differs(tmp_path):
+    spec = small_spec(population={"customers": 300, "merchants": 200, "days": 9})
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    stream(Simulation(spec), a)
+    stream(Simulation(spec), b)
+    stream(Simulation(spec.model_copy(update={"seed": 4})), c)
+    assert _digest(a) == _digest(b)
+    assert _digest(a)["transactions.parquet"] != _digest(c)["transactions.parquet"]
+
+
+def test_chunking_does_not_change_the_data():
+    base = small_spec(population={"customers": 300, "merchants": 200, "days": 9})
+    one = Simulation(base.model_copy(update={"chunk_days": 9})).run_in_memory()
+    three = Simulation(base.model_copy(update={"chunk_days": 3})).run_in_memory()
+    # legitimate draws differ by chunk, but the patterns and the books do not
+    for t in (one, three):
+        j = t["transactions"].merge(t["tx_labels"], on="tx_id")
+        assert (j.loc[j.pattern_id.notna(), "typology"].astype(str) != "none").all()
+    a, b = one["tx_labels"], three["tx_labels"]
+    assert a["is_fraud"].sum() == b["is_fraud"].sum()
+    assert a["is_laundering"].sum() == b["is_laundering"].sum()
+
+
+def test_tables_match_their_json_schemas(tables):
+    for name, cols in TABLES.items():
+        assert list(tables[name].columns) == list(cols), name
+        for col, spec in cols.items():
+            if not spec[1]:
+                assert tables[name][col].notna().all(), f"{name}.{col} has nulls"
+            if len(spec) > 3:
+                seen = set(tables[name][col].dropna().astype(type(spec[3][0])).unique())
+                assert seen <= set(spec[3]), f"{name}.{col}: {seen - set(spec[3])}"
+
+
+def test_every_typology_appears_with_consistent_labels(tables):
+    j = tables["joined"]
+    typ = j["typology"].astype(str)
+    assert set(typ) == set(TYPOLOGY_NAMES)
+    card = typ.isin(CARD_TYPOLOGIES + ("lone_fraud",))
+    aml = typ.isin(AML_TYPOLOGIES + ("lone_laundering",))
+    assert not j.loc[~card, "is_fraud"].any()
+    assert not j.loc[~aml, "is_laundering"].any()
+    assert j.loc[aml, "is_laundering"].all()
+    fraud_stages = {"probe", "cashout", "burst", "spree", "access", "drain", "misuse", "bust",
+                    "lone"}
+    st = j["stage"].astype(str)
+    assert (j.loc[card, "is_fraud"] == st[card].isin(fraud_stages)).all()
+    assert (st[typ == "none"] == "none").all() and j.loc[typ == "none", "pattern_id"].isna().all()
+    assert j.loc[typ != "none", "pattern_id"].notna().all()
+    assert set(st) <= set(STAGES)
+    # one typology per pattern
+    assert (j[typ != "none"].groupby("pattern_id")["typology"].nunique() == 1).all()
+
+
+def test_account_labels_agree_with_laundering_rows(tables):
+    j, lab = tables["joined"], tables["account_labels"]
+    laund_accounts = set(j.loc[j.is_laundering, "account_id"])
+    assert laund_accounts <= set(lab.loc[lab.is_laundering, "account_id"])
+    assert set(lab["role"]) <= set(ROLES)
+    assert (lab.loc[~lab.is_laundering, "role"] == "none").all()
+    labelled = lab[lab.is_laundering]
+    assert (labelled["typology"].isin(AML_TYPOLOGIES + ("lone_laundering",))).all()
+
+
+def test_balances_add_up_per_account(tables):
+    tx = tables["transactions"]
+    credit = tx["channel"].astype(str).isin(["deposit", "cash_deposit"])
+    sign = np.where(credit, 1, -1)
+    cents = lambda s: np.round(s.to_numpy() * 100).astype(np.int64)  # noqa: E731
+    assert (cents(tx.balance_before) + sign * cents(tx.amount) == cents(tx.balance_after)).all()
+    t = tx[tx.counterparty_id.notna()]
+    assert (cents(t.cp_balance_before) + cents(t.amount) == cents(t.cp_balance_after)).all()
+    # postings chain: each account's next balance starts where the last one ended
+    post = pd.concat([
+        pd.DataFrame({"acc": tx.account_id, "tx": tx.tx_id, "b": cents(tx.balance_before),
+                      "a": cents(tx.balance_after), "side": 0}),
+        pd.DataFrame({"acc": t.counterparty_id.astype("int64"), "tx": t.tx_id,
+                      "b": cents(t.cp_balance_before), "a": cents(t.cp_balance_after),
+                      "side": 1})]).sort_values(["acc", "tx", "side"], kind="stable")
+    same = post.acc.to_numpy()[1:] == post.acc.to_numpy()[:-1]
+    assert (post.b.to_numpy()[1:][same] == post.a.to_numpy()[:-1][same]).all()
+    first = post.groupby("acc").first()["b"]
+    last = post.groupby("acc").last()["a"]
+    acc = tables["accounts"].set_index("account_id")
+    assert (cents(acc.loc[first.index, "opening_balance"]) == first.to_numpy()).all()
+    assert (cents(acc.loc[last.index, "closing_balance"]) == last.to_numpy()).all()
+
+
+def test_observed_label_departs_from_truth(tables):
+    j = tables["joined"]
+    illicit = j.is_fraud | j.is_laundering
+    assert 0.5 < j.loc[j.is_fraud, "alerted"].mean() < 0.95      # fraud_reported = 0.8
+    assert j.loc[~illicit, "alerted"].mean() < 0.005             # false alerts are rare
+    assert (j.alerted & ~illicit).any() or j.loc[~illicit, "alerted"].sum() == 0
+
+
+def test_ids_are_unordered_and_timestamps_sorted(tables):
+    tx = tables["transactions"]
+    assert tx["tx_id"].is_monotonic_increasing and tx["timestamp"].is_monotonic_increasing
+    assert tx["tx_id"].is_unique
+    acc = tables["accounts"]
+    # identifiers are random permutations: no relation to the account's role
+    lab = tables["account_labels"]
+    r = np.corrcoef(acc.account_id.rank(), lab.is_laundering.astype(float))[0, 1]
+    assert abs(r) < 0.1
