@@ -26,4 +26,16 @@ def load_synthea(folder, **kw):
 
 
 def register() -> None:
-    """Add the healthcare pack's spec kind and generator to the core registries."""
+    """Add the healthcare pack's spec kind to the core registry (``kind: ehr``).
+
+    The EHR generator is multi-table (patients with codes, onsets and labs) and conditions on
+    ontology subtrees, so it is not a single-table ``synthscape.generators`` entry; use
+    :class:`synthscape_healthcare.generator.EHRGenerator` directly."""
+    from synthscape.scenarios import KINDS, register_kind
+
+    if "ehr" in KINDS._items:  # register() may run twice (entry point and explicit call)
+        return
+    from synthscape_healthcare.run import run_ehr
+    from synthscape_healthcare.spec import EHRSpec
+
+    register_kind("ehr", EHRSpec, run_ehr)

@@ -1,0 +1,268 @@
+"""The DP EHR generator: a GRAM-embedding VAE over one row per patient, trained with DP-SGD.
+
+The unit of privacy is one patient: every record of a patient (codes, onsets, labs, outcome)
+is folded into one row before training, and DP-SGD clips per row. The vocabulary, bins and
+bounds come from the declared :class:`CohortSchema` and the ontology, so the only spend is the
+training itself, recorded in the ledger.
+
+>>> gen = EHRGenerator(schema=schema, ontology=icd, epsilon=1.0, seed=0).fit(cohort)
+>>> mi = gen.sample(500, condition="I21")            # every patient has a code under I21
+>>> aug = gen.sample(2000, condition="I46", prevalence=0.2)
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthscape.errors import ModelFormatError, NotFittedError, ParameterError
+from synthscape.privacy import Budget, PrivacyLedger
+from synthscape_healthcare.encoding import CohortSchema, Encoded, decode, encode
+from synthscape_healthcare.ontology import Ontology, UnknownCodeError, code_of
+from synthscape_healthcare.records import EHRData
+
+FORMAT = 1
+
+
+class EHRGenerator:
+    """``hierarchy="ontology"`` builds code embeddings from ontology ancestors (GRAM);
+    ``"flat"`` gives every code its own embedding (the ablation baseline)."""
+
+    def __init__(self, *, schema: CohortSchema, ontology: Ontology | None = None,
+                 epsilon: float | None = 1.0, delta: float = 1e-6, epochs: int = 10,
+                 batch_size: int = 512, lr: float = 2e-3, max_grad_norm: float = 1.0,
+                 dim: int = 32, hidden: int = 128, latent: int = 16,
+                 hierarchy: str = "ontology", accountant: str = "rdp", device: str = "auto",
+                 seed: int | None = 0, secure_mode: bool = False):
+        self.schema, self.ontology = schema, ontology
+        self.epsilon, self.delta, self.accountant = epsilon, delta, accountant
+        self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
+        self.max_grad_norm, self.dim, self.hidden, self.latent = max_grad_norm, dim, hidden, latent
+        self.hierarchy, self.device, self.seed, self.secure_mode = hierarchy, device, seed, \
+            secure_mode
+
+    # ---- structure -----------------------------------------------------------------------
+    def _structure(self) -> tuple[list[str], int, list[list[int]]]:
+        vocab = list(self.schema.vocabulary)
+        if self.hierarchy not in ("ontology", "flat"):
+            raise ParameterError(f"hierarchy must be 'ontology' or 'flat', got {self.hierarchy!r}")
+        if self.ontology is None:
+            if self.hierarchy == "ontology":
+                raise ParameterError("hierarchy='ontology' needs an ontology (e.g. "
+                                     "load_icd10cm()); or use hierarchy='flat'")
+            return vocab, len(vocab), [[i] for i in range(len(vocab))]
+        nodes = self.ontology.validate(vocab, source="the cohort schema's vocabulary")
+        if self.hierarchy == "flat":
+            return nodes, len(nodes), [[i] for i in range(len(nodes))]
+        used, chains = self.ontology.ancestor_matrix(nodes, include_root=True)
+        return nodes, len(used), chains
+
+    def _code_index(self, data: EHRData) -> dict[str, int]:
+        """Each data code -> the vocabulary column of its nearest ancestor-or-self."""
+        distinct = sorted(set(data.conditions.code.astype(str)))
+        if self.ontology is None:
+            return {c: i for i, c in enumerate(self.schema.vocabulary) if c in distinct}
+        col = {n: i for i, n in enumerate(self.nodes_)}
+        bad = [c for c in distinct if c not in self.ontology]
+        if bad:
+            raise UnknownCodeError(self.ontology._unknown_message(bad[0]) +
+                                   f" (and {len(bad) - 1} more) in conditions.code; fix or "
+                                   f"map them before fitting" if len(bad) > 1 else
+                                   self.ontology._unknown_message(bad[0]) +
+                                   " in conditions.code")
+        out = {}
+        for c in distinct:
+            node = self.ontology.node(c)
+            for a in [node, *self.ontology.ancestors(node)]:
+                if a in col:
+                    out[c] = col[a]
+                    break
+        return out
+
+    # ---- fitting -------------------------------------------------------------------------
+    def fit(self, data: EHRData, *, ledger: PrivacyLedger | None = None) -> "EHRGenerator":
+        import torch
+
+        from synthscape.generators._training import DPSGD
+        from synthscape_healthcare.model import EHRVae, pack
+
+        if not isinstance(data, EHRData):
+            raise ParameterError(f"fit expects EHRData (see synthscape_healthcare.records), got "
+                                 f"{type(data).__name__}")
+        self.nodes_, n_nodes, chains = self._structure()
+        flat = [[i] for i in range(len(chains))]
+        enc = encode(data, self.schema, self._code_index(data))
+        if ledger is None:
+            ledger = PrivacyLedger(None if self.epsilon is None else
+                                   Budget(epsilon=self.epsilon, delta=self.delta, unit="patient"),
+                                   accountant=self.accountant)
+        seed = None if self.seed is None else int(self.seed)
+        if seed is not None:
+            torch.manual_seed(seed)  # parameter initialisation; sampling uses its own streams
+        self.arch_ = {"n_nodes": n_nodes, "chains": chains,
+                      "dec_chains": chains if self.hierarchy == "ontology" else flat}
+        model = self._build(EHRVae)
+        v = len(self.schema.vocabulary)
+        x = pack(enc.codes, enc.onset, enc.cats, self.schema.n_onset,
+                 self.schema.categorical_sizes())
+        trainer = DPSGD(model, ledger=ledger, n_rows=len(x), epochs=self.epochs,
+                        batch_size=min(self.batch_size, len(x)), lr=self.lr,
+                        max_grad_norm=self.max_grad_norm, device=self.device, seed=seed,
+                        secure_mode=self.secure_mode, label="ehr_vae")
+        losses = []
+        for batch in trainer.batches(x):
+            per_patient = trainer.module(batch, v)
+            loss = per_patient.mean() if len(batch) else per_patient.sum()
+            trainer.step(loss)
+            losses.append(float(loss.detach()))
+        self.training_ = {**trainer.finish(), "loss_first": losses[0], "loss_last": losses[-1],
+                          "n_patients": len(x)}
+        self.model_ = trainer.base_module.cpu().eval()
+        self.ledger_ = ledger
+        return self
+
+    def _build(self, cls):
+        return cls(self.arch_["n_nodes"], self.arch_["chains"], self.arch_["dec_chains"],
+                   self.schema.n_onset, self.schema.categorical_sizes(), dim=self.dim,
+                   hidden=self.hidden, latent=self.latent)
+
+    # ---- sampling ------------------------------------------------------------------------
+    def subtree_columns(self, condition: str) -> np.ndarray:
+        """Vocabulary columns whose code lies in the subtree of ``condition``."""
+        self._check()
+        if self.ontology is None:
+            cols = [i for i, c in enumerate(self.schema.vocabulary) if c == condition]
+        else:
+            node = self.ontology.node(condition)  # UnknownCodeError with did-you-mean
+            cols = [i for i, n in enumerate(self.nodes_) if self.ontology.is_descendant(n, node)]
+        if not cols:
+            raise ParameterError(f"no code of the vocabulary lies under {condition!r}; the "
+                                 f"vocabulary is {self.schema.vocabulary}")
+        return np.asarray(cols)
+
+    def sample(self, n: int, *, condition: str | None = None, prevalence: float | None = None,
+               seed: int | None = None) -> EHRData:
+        """``n`` synthetic patients. With ``condition`` alone every patient carries a code in
+        its subtree; with ``prevalence`` too, that share does and the rest do not."""
+        self._check()
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ParameterError(f"n must be an int >= 1, got {n!r}")
+        if prevalence is not None and (condition is None or not 0 <= prevalence <= 1):
+            raise ParameterError("prevalence needs a condition and must lie in [0, 1]")
+        rng = np.random.default_rng(np.random.SeedSequence(
+            [self.seed if seed is None else seed, 0x5A4D] if (seed is not None or
+                                                              self.seed is not None) else None))
+        if condition is None:
+            enc = self._draw(n, rng, None, True)
+        else:
+            cols = self.subtree_columns(condition)
+            k = n if prevalence is None else int(round(n * prevalence))
+            parts = [self._draw(k, rng, cols, True)] if k else []
+            if n - k:
+                parts.append(self._draw(n - k, rng, cols, False))
+            enc = _concat(parts)
+            perm = rng.permutation(n)
+            enc = Encoded(enc.codes[perm], enc.onset[perm], enc.cats[perm], enc.ids[perm])
+        return decode(enc, self.schema, [code_of(c) for c in self.nodes_], rng)
+
+    def _draw(self, n: int, rng: np.random.Generator, cols, present: bool) -> Encoded:
+        import torch
+
+        pool = n if cols is None else max(8 * n, 4096)
+        gen = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+        with torch.no_grad():
+            z = torch.randn(pool, self.latent, generator=gen)
+            code_logits, onset_logits, cat_logits = self.model_.decode(z)
+        p = torch.sigmoid(code_logits).numpy().astype(float)
+        if cols is not None:  # sampling-importance-resampling of z given the condition
+            q = 1.0 - np.prod(1.0 - p[:, cols], axis=1)
+            w = q if present else 1.0 - q
+            pick = rng.choice(pool, size=n, p=w / w.sum()) if w.sum() > 0 else \
+                rng.choice(pool, size=n)
+            p, onset_logits, cat_logits = p[pick], onset_logits[pick], cat_logits[pick]
+        codes = (rng.uniform(size=p.shape) < p).astype(np.float32)
+        if cols is not None:
+            codes[:, cols] = _at_least_one(p[:, cols], rng) if present else 0.0
+        onset = _categorical(torch.softmax(onset_logits, -1).numpy(), rng)
+        onset = np.where(codes > 0, onset, -1)
+        cats, start = [], 0
+        for size in self.schema.categorical_sizes():
+            probs = torch.softmax(cat_logits[:, start:start + size], -1).numpy()
+            cats.append(_categorical(probs, rng))
+            start += size
+        return Encoded(codes, onset, np.stack(cats, axis=1), np.arange(n))
+
+    def _check(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("EHRGenerator is not fitted yet; call fit(cohort) first")
+
+    # ---- persistence ---------------------------------------------------------------------
+    def save(self, folder: str | Path) -> Path:
+        """``model.json`` (parameters, schema, structure, ledger) and ``weights.safetensors``."""
+        from safetensors.torch import save_file
+
+        self._check()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {"format": FORMAT, "schema": self.schema.model_dump(mode="json"),
+                "params": {k: getattr(self, k) for k in ("epsilon", "delta", "epochs",
+                           "batch_size", "lr", "max_grad_norm", "dim", "hidden", "latent",
+                           "hierarchy", "accountant", "device", "seed", "secure_mode")},
+                "nodes": self.nodes_, "arch": self.arch_, "ledger": self.ledger_.to_dict(),
+                "training": self.training_}
+        (folder / "model.json").write_text(json.dumps(meta, indent=1, default=float))
+        save_file({k: v.contiguous() for k, v in self.model_.state_dict().items()},
+                  str(folder / "weights.safetensors"))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, ontology: Ontology | None = None) -> "EHRGenerator":
+        from safetensors.torch import load_file
+
+        from synthscape_healthcare.model import EHRVae
+
+        folder = Path(folder)
+        try:
+            meta: dict[str, Any] = json.loads((folder / "model.json").read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ModelFormatError(f"{folder} is not a saved EHR generator: {exc}") from None
+        if meta.get("format") != FORMAT:
+            raise ModelFormatError(f"{folder}: format {meta.get('format')} is not {FORMAT}")
+        gen = cls(schema=CohortSchema.model_validate(meta["schema"]), ontology=ontology,
+                  **meta["params"])
+        gen.nodes_, gen.arch_, gen.training_ = meta["nodes"], meta["arch"], meta["training"]
+        gen.ledger_ = PrivacyLedger.from_dict(meta["ledger"])
+        gen.model_ = gen._build(EHRVae)
+        gen.model_.load_state_dict(load_file(str(folder / "weights.safetensors")))
+        gen.model_.eval()
+        return gen
+
+
+def _categorical(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    cum = np.cumsum(probs, axis=-1)
+    u = rng.uniform(size=probs.shape[:-1] + (1,)) * cum[..., -1:]
+    return np.minimum((u > cum).sum(axis=-1), probs.shape[-1] - 1)
+
+
+def _at_least_one(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Independent Bernoulli(p) per row, conditioned on at least one success (exactly)."""
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    n, k = p.shape
+    out = np.zeros((n, k), np.float32)
+    # none_after[:, j] = P(no success among columns j..k-1)
+    none_after = np.cumprod((1 - p)[:, ::-1], axis=1)[:, ::-1]
+    have = np.zeros(n, bool)
+    for j in range(k):
+        need = ~have
+        pj = np.where(need, p[:, j] / np.maximum(1 - none_after[:, j], 1e-12), p[:, j])
+        hit = rng.uniform(size=n) < np.clip(pj, 0, 1)
+        out[:, j] = hit
+        have |= hit
+    return out
+
+
+def _concat(parts: list[Encoded]) -> Encoded:
+    return Encoded(*(np.concatenate([getattr(p, f) for p in parts])
+                     for f in ("codes", "onset", "cats", "ids")))

