@@ -1,0 +1,68 @@
+"""Counter-based random numbers keyed by (seed, episode, step, agent, stream).
+
+Every draw is a pure function of its key, so a world's trajectory does not depend on which other
+worlds share its batch, on the batch size, or on the device. Integer mixing is MurmurHash3's
+32-bit finaliser (Appleby 2008), done with 16-bit limbs so int64 never overflows on any device.
+Per-episode scenario parameters use numpy's SeedSequence keyed the same way.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+_M32 = 0xFFFFFFFF
+
+
+def _mul32(x, c: int):
+    """(x * c) mod 2**32 for int64 tensors holding 32-bit values, without overflow."""
+    lo = (x & 0xFFFF) * c
+    hi = (((x >> 16) * c) & 0xFFFF) << 16
+    return (lo + hi) & _M32
+
+
+def _fmix(h):
+    h = h ^ (h >> 16)
+    h = _mul32(h, 0x85EBCA6B)
+    h = h ^ (h >> 13)
+    h = _mul32(h, 0xC2B2AE35)
+    return h ^ (h >> 16)
+
+
+def hash_keys(*keys):
+    """Mix integer tensors (broadcastable) into one 32-bit hash per element."""
+    h = None
+    for k in keys:
+        k = k & _M32
+        h = _fmix(k ^ 0x9E3779B9) if h is None else _fmix(h ^ _fmix(k + 0x7F4A7C15))
+    return h
+
+
+def uniform(seed: int, episode, step: int, agent, stream: int, dtype=None):
+    """U(0, 1) draws (open interval) for every (episode, agent) pair; ``episode`` is (W, 1),
+    ``agent`` is (1, A) int64, both on the same device."""
+    import torch
+
+    h = hash_keys(torch.as_tensor(seed, device=episode.device), episode,
+                  torch.as_tensor(step, device=episode.device), agent,
+                  torch.as_tensor(stream, device=episode.device))
+    return ((h >> 8).to(dtype or torch.float32) + 0.5) / float(1 << 24)
+
+
+def normal(seed: int, episode, step: int, agent, stream: int, dtype=None):
+    """Standard normal draws by Box-Muller over two keyed uniform streams."""
+    import torch
+
+    u1 = uniform(seed, episode, step, agent, 2 * stream, dtype)
+    u2 = uniform(seed, episode, step, agent, 2 * stream + 1, dtype)
+    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * torch.pi * u2)
+
+
+def tag(text: str) -> int:
+    """A stable 32-bit tag for a name (the scenario family), independent of Python's hash seed."""
+    return zlib.crc32(text.encode())
+
+
+def episode_rng(seed: int, family: str, episode: int, purpose: str = "params") -> np.random.Generator:
+    """numpy Generator for one episode's sampled parameters, keyed by (seed, family, episode)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, tag(family), episode, tag(purpose)]))

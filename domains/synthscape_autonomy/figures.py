@@ -1,0 +1,91 @@
+"""The report's figures for a driving run (matplotlib, imported lazily)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def run_figures(scene, r, eps, ctx) -> list[str]:
+    from synthscape_autonomy.render import frames_figure, gif_bytes
+
+    plt = _plt()
+    spec = scene.spec
+    out = []
+    ids = [d.episode for d in r.draws]
+    chosen = [ids.index(e) for e in spec.render.episodes if e in ids]
+    if eps["failure"].any():  # also show the first failure
+        first = int(np.flatnonzero(eps["failure"].to_numpy())[0])
+        if first not in chosen:
+            chosen.append(first)
+    for i in chosen:
+        e = ids[i]
+        out.append(ctx.save_figure(f"episode_{e}_frames",
+                                   frames_figure(scene, r.traj, r.steps, i, spec.render.frames)))
+        if spec.render.gif:
+            p = ctx.path(f"figures/episode_{e}.gif")
+            p.write_bytes(gif_bytes(scene, r.traj, r.steps, i, spec.render.gif_stride))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    T = r.steps["ttc"].shape[1]
+    t = (np.arange(T) + 1) * spec.dt
+    for i in chosen[:4]:
+        ttc = np.where(np.isfinite(r.steps["ttc"][i]), r.steps["ttc"][i], np.nan)
+        axes[0].plot(t, ttc, label=f"episode {ids[i]}")
+    axes[0].axhline(spec.labels.near_miss_ttc, color="k", ls="--", lw=1, label="near-miss TTC")
+    axes[0].set(xlabel="t [s]", ylabel="ego TTC [s]", ylim=(0, 10), title="Time-to-collision")
+    axes[0].legend(fontsize=7)
+    _param_map(axes[1], scene, eps)
+    fig.tight_layout()
+    out.append(ctx.save_figure("ttc_and_failure_map", fig))
+    return out
+
+
+def _param_map(ax, scene, eps) -> None:
+    cont = [k for k in scene.space.continuous]
+    fail = eps["failure"].to_numpy()
+    if len(cont) >= 2:
+        x, y = eps[f"param_{cont[0]}"], eps[f"param_{cont[1]}"]
+        ax.scatter(x[~fail], y[~fail], s=10, c="#4c72b0", label="no failure")
+        ax.scatter(x[fail], y[fail], s=16, c="#c44e52", marker="x", label="failure")
+        ax.set(xlabel=cont[0], ylabel=cont[1], title="Failures over sampled parameters")
+        ax.legend(fontsize=7)
+    else:
+        v = eps["min_ttc"].dropna().clip(upper=15)
+        ax.hist(v, bins=20, color="#4c72b0")
+        ax.set(xlabel="episode minimum TTC [s] (clipped at 15)", ylabel="episodes",
+               title="Minimum TTC per episode")
+
+
+def search_figure(scene, res):
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    cont = list(scene.space.continuous)
+    for label, key, c in (("Monte Carlo", "monte_carlo", "#4c72b0"),
+                          ("CE proposal", "importance_sampling", "#dd8452")):
+        rr = res[key]["rollout"]
+        if len(cont) >= 2:
+            z = np.stack([d.z for d in rr.draws])
+            f = rr.episodes["failure"]
+            axes[0].scatter(z[~f, 0], z[~f, 1], s=6, c=c, alpha=0.4, label=f"{label}")
+            axes[0].scatter(z[f, 0], z[f, 1], s=14, c=c, marker="x", label=f"{label} failure")
+    axes[0].set(xlabel=f"z({cont[0]})" if cont else "", ylabel=f"z({cont[1]})"
+                if len(cont) > 1 else "", title="Samples in standard space (x = failure)")
+    axes[0].legend(fontsize=7)
+    mc, imp = res["monte_carlo"], res["importance_sampling"]
+    names = ["Monte Carlo", "CE-IS"]
+    est = [mc["estimate"], imp["estimate"]]
+    lo = [mc["estimate"] - mc["ci_low"], imp["estimate"] - imp["ci_low"]]
+    hi = [mc["ci_high"] - mc["estimate"], imp["ci_high"] - imp["estimate"]]
+    axes[1].errorbar([0, 1], est, yerr=[lo, hi], fmt="o", capsize=6, color="#333333")
+    axes[1].set_xticks([0, 1], names)
+    axes[1].set(ylabel="failure rate", title="Estimates with 95% CIs", xlim=(-0.6, 1.6))
+    axes[1].ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,106 @@
+"""Ego policies. A policy maps the simulator state to the ego's (acceleration, lateral speed),
+one value per world; it must not loop over worlds or agents.
+
+``RuleBasedEgo``: adaptive cruise on the IDM plus automatic emergency braking, acting only on
+what its sensor perceives: objects within the weather- and light-dependent range, ahead, not
+hidden behind an occluder (line of sight), and seen for at least the perception latency.
+``ExternalEgo``: actions set from outside (gymnasium), in [-1, 1]^2.
+"""
+from __future__ import annotations
+
+from synthscape_autonomy.geometry import segment_hits_box
+from synthscape_autonomy.models import NO_GAP, idm
+
+EXT_MAX_ACCEL = 3.0  # m/s^2 for action +1 (comfortable upper bound for passenger cars)
+EXT_MAX_BRAKE = 9.0  # m/s^2 for action -1, before the friction limit
+EXT_MAX_LATERAL = 1.5  # m/s lateral speed for action +-1
+
+
+class RuleBasedEgo:
+    name = "rule_based"
+
+    def __init__(self, ego_spec):
+        self.cfg = ego_spec
+
+    def reset(self, sim) -> None:
+        import torch
+
+        self.detect = torch.zeros_like(sim.x)
+
+    def perceive(self, sim):
+        """(perceived mask, in-path mask, gap, longitudinal speed of each agent) for the ego."""
+        import torch
+
+        x, y, v, h = sim.x, sim.y, sim.v, sim.h
+        dx, dy = x - x[:, :1], y - y[:, :1]
+        dist = torch.sqrt(dx * dx + dy * dy)
+        not_self = torch.ones_like(dx, dtype=torch.bool)
+        not_self[:, 0] = False
+        visible = not_self & (dx > 0) & (dist <= sim.sensor_range[:, None])
+        occ = sim.scene.occluders
+        if occ.numel():
+            bx, by, bh = x[:, occ], y[:, occ], sim.h[:, occ]
+            hit = segment_hits_box(x[:, :1, None], y[:, :1, None], x[:, :, None], y[:, :, None],
+                                   bx[:, None, :], by[:, None, :], bh[:, None, :],
+                                   sim.scene.length[occ], sim.scene.width[occ])
+            self_box = torch.arange(sim.A, device=x.device)[:, None] == occ[None, :]
+            visible = visible & ~(hit & ~self_box).any(-1)
+        self.detect = torch.where(visible, self.detect + sim.dt, torch.zeros_like(self.detect))
+        perceived = self.detect >= sim.latency[:, None] - 1e-6
+        half = 0.5 * (sim.scene.width[0] + sim.scene.width) + self.cfg.corridor
+        dy_pred = dy + v * torch.sin(h) * self.cfg.prediction
+        in_path = (torch.minimum(dy, dy_pred) <= half) & (torch.maximum(dy, dy_pred) >= -half)
+        gap = dx - 0.5 * (sim.scene.length[0] + sim.scene.length)
+        return perceived, in_path, gap, v * torch.cos(h)
+
+    def act(self, sim):
+        import torch
+
+        perceived, in_path, gap, vx = self.perceive(sim)
+        cand = perceived & in_path & (gap > -0.5 * sim.scene.length[0])
+        g = torch.where(cand, gap, torch.full_like(gap, NO_GAP))
+        gl, j = g.min(dim=1)
+        vl = vx.gather(1, j[:, None])[:, 0]
+        v = sim.v[:, 0]
+        p = sim.params
+        acc = idm(v, p["desired_speed"][:, 0], p["time_headway"][:, 0], p["min_gap"][:, 0],
+                  p["max_accel"][:, 0], p["comfort_decel"][:, 0], gl, v - vl)
+        acc = acc.clamp(min=-self.cfg.acc_decel)  # ACC braking authority; AEB goes beyond
+        closing = v - vl
+        ttc = torch.where((closing > 0) & (gl < NO_GAP), gl / closing.clamp(min=1e-6),
+                          torch.full_like(gl, float("inf")))
+        acc = torch.where(ttc < self.cfg.aeb_ttc, torch.full_like(acc, -self.cfg.aeb_decel), acc)
+        return acc, torch.zeros_like(acc)
+
+
+class ExternalEgo:
+    """Ego actions supplied from outside: ``set_action(a)`` with a (W, 2) tensor in [-1, 1]:
+    a[:, 0] scales acceleration (+1 = 3 m/s^2, -1 = -9 m/s^2), a[:, 1] lateral speed
+    (+1 = 1.5 m/s to the left)."""
+
+    name = "external"
+
+    def __init__(self, ego_spec=None):
+        self.action = None
+
+    def reset(self, sim) -> None:
+        import torch
+
+        self.action = torch.zeros((sim.W, 2), device=sim.x.device, dtype=sim.x.dtype)
+
+    def set_action(self, action) -> None:
+        import torch
+
+        self.action = torch.as_tensor(action, dtype=self.action.dtype,
+                                      device=self.action.device).reshape(self.action.shape)
+
+    def act(self, sim):
+        import torch
+
+        a = self.action.clamp(-1.0, 1.0)
+        acc = torch.where(a[:, 0] >= 0, a[:, 0] * EXT_MAX_ACCEL, a[:, 0] * EXT_MAX_BRAKE)
+        return acc, a[:, 1] * EXT_MAX_LATERAL
+
+
+def make_policy(ego_spec):
+    return ExternalEgo(ego_spec) if ego_spec.policy == "external" else RuleBasedEgo(ego_spec)

@@ -1,0 +1,185 @@
+"""Compile a driving spec into a batched scene: the agent layout shared by every world, the
+events, and per-episode initial states built from sampled parameters."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from synthscape_autonomy import _rng
+from synthscape_autonomy.distributions import Choice, Normal, ParameterSpace, Proposal, Uniform
+from synthscape_autonomy.physics import AGENT_TYPES, weather_effects
+from synthscape_autonomy.road import compile_road, lane_graph
+from synthscape_autonomy.spec import (DistanceCondition, DriverSpec, DrivingSpec, LaneChangeAction,
+                                      LanePosition, SpeedAction, SpeedCondition, TimeCondition)
+
+DRIVER_FIELDS = ("desired_speed", "time_headway", "min_gap", "max_accel", "comfort_decel",
+                 "politeness", "safe_decel", "change_threshold", "reaction_time", "accel_noise")
+
+
+@dataclass
+class AgentSlot:
+    name: str
+    type: str
+    controller: str
+    length: float
+    width: float
+    lane_bound: bool
+    source: Any  # EntitySpec or (TrafficSpec, k)
+
+
+@dataclass
+class Draw:
+    """One episode's concrete scenario: parameter values and its log importance weight."""
+
+    episode: int
+    values: dict[str, Any]
+    log_weight: float = 0.0
+    z: np.ndarray | None = None
+    idx: dict[str, int] = field(default_factory=dict)
+
+
+def _val(v: Any, values: dict[str, Any], rng: np.random.Generator | None = None) -> Any:
+    if isinstance(v, str) and v.startswith("$"):
+        return values[v[1:]]
+    if isinstance(v, (Uniform, Normal)):
+        return float(v.from_z(rng.standard_normal()))
+    if isinstance(v, Choice):
+        return v.choice[int(rng.choice(len(v.choice), p=v.probs))]
+    return v
+
+
+class Scene:
+    """Everything shared by the worlds of one scenario: road, agents, events, parameter space."""
+
+    def __init__(self, spec: DrivingSpec, device=None, dtype=None):
+        import torch
+
+        self.spec = spec
+        self.device = torch.device(device or "cpu")
+        self.dtype = dtype or torch.float32
+        self.road = compile_road(lane_graph(spec.road), self.device)
+        self.graph = lane_graph(spec.road)
+        self.space = ParameterSpace(spec.parameters)
+        self.slots: list[AgentSlot] = []
+        for e in spec.entities:
+            _, ln, wd = AGENT_TYPES[e.type]
+            self.slots.append(AgentSlot(e.name, e.type, e.controller, e.length or ln,
+                                        e.width or wd, isinstance(e.position, LanePosition), e))
+        for gi, t in enumerate(spec.traffic):
+            _, ln, wd = AGENT_TYPES[t.type]
+            for k in range(t.count):
+                self.slots.append(AgentSlot(f"traffic{gi}_{k}", t.type, "idm", ln, wd, True,
+                                            (t, k)))
+        self.names = [s.name for s in self.slots]
+        self.index = {n: i for i, n in enumerate(self.names)}
+        tt = lambda xs, dt=self.dtype: torch.tensor(xs, device=self.device, dtype=dt)  # noqa: E731
+        self.type_code = tt([AGENT_TYPES[s.type][0] for s in self.slots], torch.long)
+        self.length = tt([s.length for s in self.slots])
+        self.width = tt([s.width for s in self.slots])
+        self.lane_bound = tt([s.lane_bound for s in self.slots], torch.bool)
+        self.is_idm = tt([s.controller == "idm" for s in self.slots], torch.bool)
+        self.occluders = tt([i for i, s in enumerate(self.slots)
+                             if s.controller == "static" or s.type == "truck"], torch.long)
+        self.events = [(self.index[m.actor], ev) for act in spec.story.acts
+                       for m in act.maneuvers for ev in m.events]
+        self.n_agents = len(self.slots)
+
+    # -- sampling -------------------------------------------------------------------------
+    def draw(self, episode: int, proposal: Proposal | None = None) -> Draw:
+        rng = _rng.episode_rng(self.spec.seed, self.spec.family, episode)
+        z, idx, values, lw = self.space.draw(rng, proposal)
+        return Draw(episode, values, lw, z, idx)
+
+    def draws(self, episodes, proposal: Proposal | None = None) -> list[Draw]:
+        return [self.draw(int(e), proposal) for e in episodes]
+
+    # -- initial state --------------------------------------------------------------------
+    def initial(self, draws: list[Draw]) -> dict[str, Any]:
+        """Per-world tensors of the initial state for these episodes."""
+        import torch
+
+        A, W = self.n_agents, len(draws)
+        cols = {k: np.zeros((W, A)) for k in ("x", "y", "h", "v", *DRIVER_FIELDS)}
+        world = {k: np.zeros(W) for k in ("mu", "range_factor", "latency")}
+        events = []
+        for w, d in enumerate(draws):
+            rng = _rng.episode_rng(self.spec.seed, self.spec.family, d.episode, "agents")
+            lane_s: dict[tuple[int, int], float] = {}
+            taken: list[tuple[float, float]] = []  # (y, x) of placed entities
+            for a, slot in enumerate(self.slots):
+                if isinstance(slot.source, tuple):
+                    t, k = slot.source
+                    lane = t.lanes[k % len(t.lanes)]
+                    key = (id(t), lane)
+                    s = lane_s.get(key, float(_val(t.start, d.values)))
+                    y = float(self.road.center[lane])
+                    while any(abs(ty - y) < 1.0 and abs(tx - s) < 12.0 for ty, tx in taken):
+                        s += 12.0  # keep clear of the scenario's own entities
+                    lane_s[key] = s + float(_val(t.gap, d.values, rng))
+                    x, h = s, 0.0
+                    v = float(_val(t.speed, d.values, rng))
+                    drv: DriverSpec = t.driver
+                else:
+                    e = slot.source
+                    p = e.position
+                    if isinstance(p, LanePosition):
+                        x = float(_val(p.s, d.values))
+                        if p.relative_to is not None:
+                            ref = self.index[p.relative_to]
+                            x += cols["x"][w, ref] + float(_val(p.time_gap, d.values)) * \
+                                cols["v"][w, ref]
+                        y = float(self.road.center[p.lane]) + float(_val(p.offset, d.values))
+                        h = 0.0
+                    else:
+                        x, y = float(_val(p.x, d.values)), float(_val(p.y, d.values))
+                        h = np.deg2rad(float(_val(p.heading, d.values)))
+                    v = float(_val(e.speed, d.values))
+                    drv = e.driver
+                if not isinstance(slot.source, tuple):
+                    taken.append((y, x))
+                for k, val in (("x", x), ("y", y), ("h", h), ("v", v)):
+                    cols[k][w, a] = val
+                for f in DRIVER_FIELDS:
+                    cols[f][w, a] = float(_val(getattr(drv, f), d.values, rng))
+            weather = str(_val(self.spec.environment.weather, d.values))
+            lighting = str(_val(self.spec.environment.lighting, d.values))
+            world["mu"][w], world["range_factor"][w], world["latency"][w] = \
+                weather_effects(weather, lighting)
+            events.append(self._event_values(d.values))
+        T = {k: torch.tensor(v, device=self.device, dtype=self.dtype) for k, v in cols.items()}
+        T.update({k: torch.tensor(v, device=self.device, dtype=self.dtype)
+                  for k, v in world.items()})
+        T["event_values"] = torch.tensor(np.array(events, dtype=float).reshape(W, -1),
+                                         device=self.device, dtype=self.dtype)
+        T["episode"] = torch.tensor([d.episode for d in draws], device=self.device,
+                                    dtype=torch.long)
+        return T
+
+    def _event_values(self, values: dict[str, Any]) -> list[float]:
+        """Flatten every number of every event (condition thresholds, action targets)."""
+        out: list[float] = []
+        for _, ev in self.events:
+            for group in ev.trigger.condition_groups:
+                for c in group:
+                    out.append(float(_val(_cond_body(c).value, values)))
+            a = ev.action
+            if isinstance(a, SpeedAction):
+                out += [float(_val(a.speed.target, values)), float(_val(a.speed.rate, values))]
+            else:
+                out += [float(a.lane_change.relative), float(_val(a.lane_change.duration, values))]
+        return out
+
+
+def _cond_body(c):
+    if isinstance(c, TimeCondition):
+        return c.simulation_time
+    if isinstance(c, DistanceCondition):
+        return c.relative_distance
+    if isinstance(c, SpeedCondition):
+        return c.speed
+    return c.time_to_collision
+
+
+__all__ = ["Scene", "Draw", "LaneChangeAction", "SpeedAction"]

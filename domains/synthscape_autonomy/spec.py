@@ -1,0 +1,349 @@
+"""``kind: driving``: a scenario file that maps one-to-one onto ASAM OpenSCENARIO 1.x concepts.
+
+OpenSCENARIO -> this file: ParameterDeclarations (with ParameterValueDistribution) ->
+``parameters``; RoadNetwork -> ``road``; Environment (Weather, TimeOfDay) -> ``environment``;
+Entities/ScenarioObject -> ``entities`` (and ``traffic`` for swarms of background vehicles);
+Init (TeleportAction, AbsoluteTargetSpeed) -> each entity's ``position`` and ``speed``;
+Storyboard/Story/Act/ManeuverGroup/Maneuver/Event/Action -> ``story.acts[].maneuvers[].events[]``;
+StartTrigger/ConditionGroup/Condition -> ``trigger.condition_groups`` (OR of ANDs);
+StopTrigger (simulationTime) -> ``duration``. Numbers anywhere may be ``$name`` references to
+declared parameters, sampled once per episode (a concrete scenario of the logical one).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, model_validator
+
+from synthscape.scenarios import SpecBase, StrictModel
+from synthscape_autonomy.distributions import Choice, Normal, Uniform
+
+
+def _check_ref(v: Any, info: ValidationInfo) -> Any:
+    if isinstance(v, str):
+        if not v.startswith("$"):
+            raise ValueError(f"expected a number or a '$parameter' reference, got {v!r}")
+        names = (info.context or {}).get("_driving_parameters")
+        if names is not None and v[1:] not in names:
+            raise ValueError(f"{v} is not declared; declare '{v[1:]}' under 'parameters' "
+                             f"(declared: {sorted(names) or 'none'})")
+    return v
+
+
+def _check_entity(v: str, info: ValidationInfo) -> str:
+    names = (info.context or {}).get("_driving_entities")
+    if names is not None and v not in names:
+        raise ValueError(f"unknown entity {v!r}; entities are {sorted(names)}")
+    return v
+
+
+Num = Annotated[Union[float, str], AfterValidator(_check_ref)]
+Sampled = Annotated[Union[float, str, Uniform, Normal, Choice], AfterValidator(_check_ref)]
+EntityRef = Annotated[str, AfterValidator(_check_entity)]
+Rule = Literal["less", "greater"]
+
+
+class DriverSpec(StrictModel):
+    """IDM (Treiber, Hennecke & Helbing 2000, Phys. Rev. E 62:1805, Table I highway values) and
+    MOBIL (Kesting, Treiber & Helbing 2007, TRR 1999:86-94) parameters; values may be sampled
+    per agent."""
+
+    desired_speed: Sampled = 33.3  # m/s (120 km/h), Treiber et al. 2000
+    time_headway: Sampled = 1.6  # s, Treiber et al. 2000
+    min_gap: Sampled = 2.0  # m, Treiber et al. 2000
+    max_accel: Sampled = 0.73  # m/s^2, Treiber et al. 2000
+    comfort_decel: Sampled = 1.67  # m/s^2, Treiber et al. 2000
+    politeness: Sampled = 0.5  # MOBIL p, Kesting et al. 2007
+    safe_decel: Sampled = 4.0  # m/s^2, MOBIL b_safe, Kesting et al. 2007
+    change_threshold: Sampled = 0.1  # m/s^2, MOBIL delta a_th, Kesting et al. 2007
+    reaction_time: Sampled = 0.3  # s, delay range studied in Treiber, Kesting & Helbing 2006
+    accel_noise: Sampled = 0.0  # m/s^2 std of white acceleration noise (Treiber & Kesting 2017)
+
+
+class LanePosition(StrictModel):
+    """OpenSCENARIO LanePosition on the main road: lane index (0 = rightmost), s along it.
+    With ``relative_to`` it is a RelativeLanePosition: s is added to that (earlier) entity's s,
+    plus ``time_gap`` times its initial speed (a test protocol's initial headway)."""
+
+    lane: int = Field(ge=0)
+    s: Num = 0.0
+    offset: Num = 0.0
+    relative_to: EntityRef | None = None
+    time_gap: Num = 0.0
+
+
+class WorldPosition(StrictModel):
+    """OpenSCENARIO WorldPosition: x, y in metres, heading in degrees (0 = along the road)."""
+
+    x: Num
+    y: Num
+    heading: Num = 0.0
+
+
+def _by_key(keys: dict[str, str]):
+    """A discriminator that picks a union member by which key the mapping has, so an error
+    speaks of the member the author meant instead of every member."""
+
+    def pick(v: Any) -> str | None:
+        if isinstance(v, dict):
+            for k, tag in keys.items():
+                if k in v:
+                    return tag
+            return None
+        return type(v).__name__
+
+    return Discriminator(pick, custom_error_type="invalid_kind",
+                         custom_error_message=f"expected a mapping with one of the keys "
+                                              f"{sorted(keys)}")
+
+
+Position = Annotated[Union[Annotated[LanePosition, Tag("LanePosition")],
+                           Annotated[WorldPosition, Tag("WorldPosition")]],
+                     _by_key({"lane": "LanePosition", "x": "WorldPosition", "y": "WorldPosition"})]
+
+
+class EntitySpec(StrictModel):
+    """One ScenarioObject. ``controller``: ``ego`` (the policy under test), ``idm`` (IDM + MOBIL
+    on its lane), ``scripted`` (keeps its heading; speed set by actions) or ``static``."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    type: Literal["car", "truck", "pedestrian", "cyclist"] = "car"
+    controller: Literal["ego", "idm", "scripted", "static"] = "idm"
+    position: Position
+    speed: Num = 0.0
+    driver: DriverSpec = Field(default_factory=DriverSpec)
+    length: float | None = Field(default=None, gt=0)
+    width: float | None = Field(default=None, gt=0)
+
+
+class TrafficSpec(StrictModel):
+    """A swarm of IDM/MOBIL vehicles placed on ``lanes`` from ``start`` every ``gap`` metres."""
+
+    count: int = Field(ge=1, le=512)
+    lanes: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    start: Num = 30.0
+    gap: Sampled = 30.0
+    speed: Sampled = 25.0
+    type: Literal["car", "truck"] = "car"
+    driver: DriverSpec = Field(default_factory=DriverSpec)
+
+
+class _Relative(StrictModel):
+    entity: EntityRef
+    reference: EntityRef
+    value: Num
+    rule: Rule = "less"
+
+
+class _SpeedCond(StrictModel):
+    entity: EntityRef
+    value: Num
+    rule: Rule = "greater"
+
+
+class _TimeCond(StrictModel):
+    value: Num
+    rule: Rule = "greater"
+
+
+class TimeCondition(StrictModel):
+    """SimulationTimeCondition."""
+    simulation_time: _TimeCond
+
+
+class DistanceCondition(StrictModel):
+    """RelativeDistanceCondition (cartesian distance between centres)."""
+    relative_distance: _Relative
+
+
+class TtcCondition(StrictModel):
+    """TimeToCollisionCondition (longitudinal, entity approaching reference)."""
+    time_to_collision: _Relative
+
+
+class SpeedCondition(StrictModel):
+    """SpeedCondition."""
+    speed: _SpeedCond
+
+
+Condition = Annotated[Union[Annotated[TimeCondition, Tag("TimeCondition")],
+                            Annotated[DistanceCondition, Tag("DistanceCondition")],
+                            Annotated[TtcCondition, Tag("TtcCondition")],
+                            Annotated[SpeedCondition, Tag("SpeedCondition")]],
+                      _by_key({"simulation_time": "TimeCondition",
+                               "relative_distance": "DistanceCondition",
+                               "time_to_collision": "TtcCondition", "speed": "SpeedCondition"})]
+
+
+class Trigger(StrictModel):
+    """StartTrigger: fires when every condition of any one group holds."""
+
+    condition_groups: list[list[Condition]] = Field(min_length=1)
+
+
+class _Speed(StrictModel):
+    target: Num
+    rate: Num = 3.0  # m/s^2, magnitude of the linear transition (SpeedActionDynamics)
+
+
+class _LaneChange(StrictModel):
+    relative: int = Field(ge=-1, le=1)  # +1 = one lane to the left, -1 = right
+    duration: Num = 3.0  # s, lateral transition time (LaneChangeActionDynamics)
+
+
+class SpeedAction(StrictModel):
+    speed: _Speed
+
+
+class LaneChangeAction(StrictModel):
+    lane_change: _LaneChange
+
+
+class Event(StrictModel):
+    name: str
+    trigger: Trigger
+    action: Annotated[Union[Annotated[SpeedAction, Tag("SpeedAction")],
+                            Annotated[LaneChangeAction, Tag("LaneChangeAction")]],
+                      _by_key({"speed": "SpeedAction", "lane_change": "LaneChangeAction"})]
+
+
+class Maneuver(StrictModel):
+    name: str = "maneuver"
+    actor: EntityRef
+    events: list[Event] = Field(min_length=1)
+
+
+class Act(StrictModel):
+    name: str = "act"
+    maneuvers: list[Maneuver] = Field(default_factory=list)
+
+
+class StorySpec(StrictModel):
+    acts: list[Act] = Field(default_factory=list)
+
+
+class RoadSpec(StrictModel):
+    """A straight multi-lane road along +x, with an optional crosswalk and crossing junction."""
+
+    lanes: int = Field(default=2, ge=1, le=6)
+    lane_width: float = Field(default=3.5, gt=2.0, le=5.0)  # m, typical motorway lane
+    length: float = Field(default=600.0, gt=50.0)
+    crosswalk_x: float | None = None
+    junction_x: float | None = None
+    junction_width: float = Field(default=7.0, gt=2.0)
+
+
+class EnvironmentSpec(StrictModel):
+    """Weather and TimeOfDay; each may be a ``$parameter`` naming a ``choice``."""
+
+    weather: str = "dry"
+    lighting: str = "day"
+
+
+class EgoSpec(StrictModel):
+    """The ego policy: ``rule_based`` (ACC on the IDM plus AEB, with limited perception) or
+    ``external`` (actions from gymnasium)."""
+
+    policy: Literal["rule_based", "external"] = "rule_based"
+    sensor_range: float = Field(default=100.0, gt=0)  # m in clear daylight
+    perception_latency: float = Field(default=0.3, ge=0)  # s before a new object is acted on
+    aeb_ttc: float = Field(default=1.2, gt=0)  # s, AEB brakes below this TTC
+    aeb_decel: float = Field(default=9.0, gt=0)  # m/s^2, before the friction limit
+    acc_decel: float = Field(default=3.5, gt=0)  # m/s^2, ACC braking authority (ISO 15622)
+    corridor: float = Field(default=0.5, ge=0)  # m added to half widths for the path corridor
+    prediction: float = Field(default=1.0, ge=0)  # s lateral look-ahead for crossing objects
+
+
+class LabelSpec(StrictModel):
+    near_miss_ttc: float = Field(default=1.5, gt=0)  # s, Hayward 1972 / van der Horst 1990
+    drac_critical: float = Field(default=3.35, gt=0)  # m/s^2, Archer 2005
+    failure: Literal["collision", "near_miss"] = "near_miss"
+
+
+class SearchSpec(StrictModel):
+    """Monte Carlo vs cross-entropy importance sampling (Rubinstein & Kroese 2004)."""
+
+    mc_episodes: int = Field(default=1000, ge=10)
+    ce_iterations: int = Field(default=4, ge=1, le=20)
+    ce_episodes: int = Field(default=200, ge=10)
+    elite_fraction: float = Field(default=0.1, gt=0, lt=1)
+    is_episodes: int = Field(default=500, ge=10)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+
+
+class AugmentSpec(StrictModel):
+    """Oversample edge cases to ``edge_share`` of the episodes, with importance weights."""
+
+    edge_share: float = Field(default=0.3, gt=0, lt=1)
+
+
+class RenderSpec(StrictModel):
+    episodes: list[int] = Field(default_factory=lambda: [0])
+    frames: int = Field(default=4, ge=1, le=20)
+    gif: bool = True
+    gif_stride: int = Field(default=4, ge=1)
+
+
+class DrivingSpec(SpecBase):
+    """Simulate a logical driving scenario: labelled trajectories, edge-case search, figures."""
+
+    kind: Literal["driving"] = "driving"
+    family: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    episodes: int = Field(default=64, ge=1)
+    batch: int = Field(default=256, ge=1)
+    duration: float = Field(default=10.0, gt=0, le=300)
+    dt: float = Field(default=0.05, ge=0.005, le=0.5)
+    device: str = "cpu"
+    threads: int | None = Field(default=None, ge=1)
+    parameters: dict[str, Sampled] = Field(default_factory=dict)
+    road: RoadSpec = Field(default_factory=RoadSpec)
+    environment: EnvironmentSpec = Field(default_factory=EnvironmentSpec)
+    entities: list[EntitySpec] = Field(min_length=1)
+    traffic: list[TrafficSpec] = Field(default_factory=list)
+    story: StorySpec = Field(default_factory=StorySpec)
+    ego: EgoSpec = Field(default_factory=EgoSpec)
+    labels: LabelSpec = Field(default_factory=LabelSpec)
+    search: SearchSpec | None = None
+    augment: AugmentSpec | None = None
+    render: RenderSpec = Field(default_factory=RenderSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_into_context(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and isinstance(info.context, dict):
+            params = data.get("parameters") or {}
+            ents = data.get("entities") or []
+            info.context["_driving_parameters"] = set(params) if isinstance(params, dict) else set()
+            info.context["_driving_entities"] = {e.get("name") for e in ents if isinstance(e, dict)}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "DrivingSpec":
+        egos = [e.name for e in self.entities if e.controller == "ego"]
+        if len(egos) != 1 or self.entities[0].controller != "ego":
+            raise ValueError("the first entity must be the only one with 'controller: ego' "
+                             f"(found ego entities {egos})")
+        names = [e.name for e in self.entities]
+        if len(set(names)) != len(names):
+            raise ValueError(f"entity names must be unique, got {names}")
+        seen: set[str] = set()
+        for e in self.entities:
+            pos = e.position
+            if isinstance(pos, LanePosition) and pos.lane >= self.road.lanes:
+                raise ValueError(f"entity {e.name!r} is on lane {pos.lane} but the road "
+                                 f"has {self.road.lanes} lane(s) (0..{self.road.lanes - 1})")
+            if isinstance(pos, LanePosition) and pos.relative_to and pos.relative_to not in seen:
+                raise ValueError(f"entity {e.name!r} is placed relative to {pos.relative_to!r}, "
+                                 f"which must be listed before it")
+            if e.controller in ("ego", "idm") and not isinstance(pos, LanePosition):
+                raise ValueError(f"entity {e.name!r} with controller {e.controller!r} needs a "
+                                 f"lane position ({{lane, s}}); world positions are for "
+                                 f"scripted or static entities")
+            seen.add(e.name)
+        for t in self.traffic:
+            if max(t.lanes) >= self.road.lanes:
+                raise ValueError(f"traffic lanes {t.lanes} exceed the road's {self.road.lanes}")
+        for ref in (self.environment.weather, self.environment.lighting):
+            if ref.startswith("$") and ref[1:] not in self.parameters:
+                raise ValueError(f"environment refers to undeclared parameter {ref}")
+        return self
