@@ -1,5 +1,5 @@
 """Stream a simulation to Parquet in chunks, in bounded memory, and keep a small analysis
-sample (every row of a random subset of accounts plus every illicit or pattern row)."""
+sample (every row of a random subset of customers plus every illicit or pattern row)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,8 +43,9 @@ def stream(sim: Simulation, data_dir: str | Path, *, sample_rows: int = 200_000,
     expected = sim.world.n_accounts * spec.population.days * \
         (spec.activity.purchases_per_day + spec.activity.transfers_per_day)
     share = min(1.0, sample_rows / max(expected, 1.0))
-    pick = np.random.default_rng(np.random.SeedSequence([spec.seed, 0x5A3])).random(
-        sim.world.n_accounts) < share
+    # whole customers (every account of a picked customer), so per-customer summaries hold
+    pick = (np.random.default_rng(np.random.SeedSequence([spec.seed, 0x5A3])).random(
+        sim.world.n_customers) < share)[sim.world.owner]
     parts = []
     rows = 0
     try:

@@ -73,3 +73,18 @@ def test_a_bad_spec_fails_with_file_and_line(tmp_path):
     text = " ".join(res.output.split())
     assert "small.yaml, line" in text and "noise.small_burst.rate" in text
     assert not (tmp_path / "o" / "small").exists()
+
+
+def test_learned_path_records_a_customer_level_ledger(tmp_path):
+    import pandas as pd
+
+    p = _small(tmp_path, "learned: {generator: mst, epsilon: 1.0, fraud_share: 0.25, rows: 400}\n")
+    report = _run(p, tmp_path / "out")
+    folder = tmp_path / "out" / "small"
+    ledger = json.loads((folder / "ledger.json").read_text())
+    assert ledger["budget"]["unit"] == "customer" and 0 < ledger["epsilon"] <= 1.0 + 1e-9
+    syn = pd.read_parquet(folder / "data" / "customer_features_synthetic.parquet")
+    assert len(syn) == 400 and (syn["is_fraud"] == "yes").sum() == 100
+    section = report["sections"]["learned"]
+    assert section["scores"]["epsilon_spent"] == ledger["epsilon"]
+    assert "no real row is duplicated" in " ".join(section["notes"])
