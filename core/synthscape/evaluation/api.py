@@ -11,6 +11,7 @@ import pandas as pd
 
 from synthscape.errors import ParameterError
 from synthscape.evaluation._checks import check_seed, check_sensitive, check_tables, check_target
+from synthscape.evaluation._threads import single_threaded
 from synthscape.evaluation.report import Report
 from synthscape.privacy import PrivacyLedger
 from synthscape.schema import TableSchema
@@ -71,15 +72,11 @@ def evaluate(
     report = Report(title=f"Evaluation of synthetic '{schema.name}'")
     report.meta.update(_meta(tables, schema, target, sensitive, ledger, seed))
     folder = Path(figures_dir) if figures_dir is not None else None
-    from threadpoolctl import threadpool_limits
-
-    # One thread: OpenMP in HistGradientBoosting is many times slower when cores are shared,
-    # and single-threaded results do not depend on the machine's core count.
-    with threadpool_limits(limits=1):
-        _run(report, tables, schema, target, sensitive, seed, max_rows, n_attacks, folder)
+    _run(report, tables, schema, target, sensitive, seed, max_rows, n_attacks, folder)
     return report
 
 
+@single_threaded
 def _run(report, tables, schema, target, sensitive, seed, max_rows, n_attacks, folder) -> None:
     _fidelity(report, tables, schema, seed, max_rows, folder)
     util = None

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthscape.evaluation._encode import codes, columns_of, encode, numeric, subsample
+from synthscape.evaluation._threads import single_threaded
 from synthscape.schema import Column, TableSchema
 
 _CONTINUOUS = ("numerical", "datetime")
@@ -113,6 +114,7 @@ def quality_scores(shapes: pd.DataFrame, trends: pd.DataFrame) -> dict[str, floa
     }
 
 
+@single_threaded
 def detection(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema,
               rng: np.random.Generator, *, max_rows: int = 3000, folds: int = 3) -> dict[str, float]:
     """Cross-validated AUC of a classifier telling real from synthetic rows (0.5 is ideal)."""

@@ -20,7 +20,8 @@ def discretize(df: pd.DataFrame, schema: TableSchema, bins: int = 20) -> pd.Data
         s = df[c.name]
         if c.kind in ("numerical", "datetime"):
             lo, hi = c.bounds
-            x = (pd.to_datetime(s).astype("int64") / 1e9).to_numpy(float) if c.kind == "datetime" \
+            x = (pd.to_datetime(s) - pd.Timestamp(0)).dt.total_seconds().to_numpy(float) \
+                if c.kind == "datetime" \
                 else pd.to_numeric(s, errors="coerce").to_numpy(float)
             code = np.clip(((x - lo) / (hi - lo) * bins).astype("float"), 0, bins - 1)
             code = np.where(np.isnan(x), bins, np.floor(np.nan_to_num(code)))

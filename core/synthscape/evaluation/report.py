@@ -81,8 +81,11 @@ class Report:
             value = self.score(metric)
         except KeyError:
             value = None
-        g = Gate(metric, float(threshold), direction,
-                 None if value is None else float(value))
+        try:
+            value = None if value is None else float(value)
+        except (TypeError, ValueError):  # a text score (e.g. a column name) cannot be gated
+            value = None
+        g = Gate(metric, float(threshold), direction, value)
         self.gates.append(g)
         return g
 
@@ -109,11 +112,22 @@ class Report:
                "padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0}"
                "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
                "th{background:#f3f3f3}.pass{color:#060}.fail{color:#b00;font-weight:bold}"
-               "img{max-width:100%;border:1px solid #eee;margin:4px 0}</style></head><body>",
+               "img{max-width:100%;border:1px solid #eee;margin:4px 0}"
+               ".privacy{padding:.6em 1em;border-radius:4px;background:#eef6ee}"
+               ".privacy.bad{background:#fbeaea;color:#900}</style></head><body>",
                f"<h1>{e(self.title)}</h1>"]
         priv = self.meta.get("privacy")
         if priv:
-            out.append(f"<p><b>Privacy:</b> {e(str(priv))}</p>")
+            bad = " bad" if str(priv).startswith(("NOT PRIVATE", "UNKNOWN")) else ""
+            out.append(f"<p class='privacy{bad}'><b>Privacy:</b> {e(str(priv))}</p>")
+        facts = {k: self.meta[k] for k in ("rows", "target", "sensitive", "seed")
+                 if self.meta.get(k) not in (None, [], {})}
+        if facts:
+            out.append("<table>" + "".join(f"<tr><th>{e(k)}</th><td>{e(_fmt(v))}</td></tr>"
+                                           for k, v in facts.items()) + "</table>")
+        if self.sections:
+            out.append("<p>" + " | ".join(f"<a href='#{e(k)}'>{e(s.title)}</a>"
+                                          for k, s in self.sections.items()) + "</p>")
         if self.gates:
             out.append("<h2>Gates</h2><table><tr><th>metric</th><th>rule</th><th>value</th>"
                        "<th>result</th></tr>")
@@ -125,7 +139,7 @@ class Report:
                            f"<td class='{cls}'>{word}</td></tr>")
             out.append("</table>")
         for key, s in self.sections.items():
-            out.append(f"<h2>{e(s.title)}</h2>")
+            out.append(f"<h2 id='{e(key)}'>{e(s.title)}</h2>")
             for n in s.notes:
                 out.append(f"<p>{e(n)}</p>")
             if s.scores:
@@ -136,13 +150,21 @@ class Report:
                 out.append(f"<h3>{e(name)}</h3>" + _html_table(rows))
             for rel in s.figures:
                 out.append(_img(folder, rel))
+        versions = self.meta.get("versions")
+        if versions:
+            out.append("<p style='color:#777;font-size:small'>" + e(", ".join(
+                f"{k} {v}" for k, v in sorted(versions.items()))) + "</p>")
         out.append("</body></html>")
         return "\n".join(out)
 
 
 def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
     if isinstance(v, float):
         return "inf" if math.isinf(v) else f"{v:.4g}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items())
     return str(v)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthscape.evaluation._encode import codes, encode
+from synthscape.evaluation._threads import single_threaded
 from synthscape.schema import TableSchema
 
 MODELS = ("logistic_regression", "hist_gradient_boosting")
@@ -114,6 +115,7 @@ def _metrics(task: Task, out: np.ndarray | None) -> dict[str, float]:
     return classification_metrics(y, out, task.minority)
 
 
+@single_threaded
 def utility(tables: dict[str, pd.DataFrame], schema: TableSchema, target: str,
             seed: int = 0) -> UtilityResult:
     """TSTR vs TRTR for ``target`` with each model, plus augmentation gain (HGB)."""

@@ -1,7 +1,8 @@
 """Linkability risk in the manner of anonymeter (Giomi et al. 2023, Sec. 4.2): an attacker holds
 two disjoint sets of columns of a target row and links them through the synthetic data; the
 attack succeeds when the nearest synthetic rows on each set share a row. Training rows are the
-targets, test rows the control, random links the baseline."""
+targets, test rows the control, random links the baseline. By default the modelled columns are
+split alternately into the two sets."""
 from __future__ import annotations
 
 import numpy as np
@@ -22,9 +23,8 @@ def linkability(train: pd.DataFrame, test: pd.DataFrame, syn: pd.DataFrame, sche
                 rng: np.random.Generator, *, aux_cols: tuple[list[str], list[str]] | None = None,
                 n_attacks: int = 500, n_neighbors: int = 1, confidence: float = 0.95) -> dict:
     names = [c.name for c in schema.modelled()]
-    if aux_cols is None:
-        half = len(names) // 2
-        aux_cols = (names[:half], names[half:])
+    if aux_cols is None:  # alternate, so that both halves usually hold a numerical column
+        aux_cols = (names[0::2], names[1::2])
     n = int(min(n_attacks, len(train), len(test)))
     tr = train.iloc[rng.choice(len(train), n, replace=False)].reset_index(drop=True)
     te = test.iloc[rng.choice(len(test), n, replace=False)].reset_index(drop=True)
