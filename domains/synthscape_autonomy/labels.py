@@ -77,7 +77,7 @@ class EpisodeSummary:
         self.near_miss |= lab["near_miss"]
         self.off_road |= lab["off_road"]
         f = self.failed(lab) & torch.isnan(self.first_failure)
-        self.first_failure = torch.where(f, torch.full_like(self.first_failure, sim.t),
+        self.first_failure = torch.where(f, sim.t,
                                          self.first_failure)
 
     @property

@@ -27,6 +27,9 @@ class RuleBasedEgo:
 
         self.detect = torch.zeros_like(sim.x)
 
+    def reset_worlds(self, sim, rows) -> None:
+        self.detect[rows] = 0.0
+
     def perceive(self, sim):
         """(perceived mask, in-path mask, gap, longitudinal speed of each agent) for the ego."""
         import torch
@@ -87,6 +90,9 @@ class ExternalEgo:
         import torch
 
         self.action = torch.zeros((sim.W, 2), device=sim.x.device, dtype=sim.x.dtype)
+
+    def reset_worlds(self, sim, rows) -> None:
+        self.action[rows] = 0.0
 
     def set_action(self, action) -> None:
         import torch

@@ -21,6 +21,7 @@ from synthscape_autonomy.spec import (DistanceCondition, SpeedAction, SpeedCondi
 
 LANE_CHANGE_TIME = 4.6  # s, mean lane-change duration, Toledo & Zohar 2007 (TRR 1999)
 LANE_CHANGE_COOLDOWN = 3.0  # s between two MOBIL decisions of one driver (keeps changes apart)
+MAX_REACTION = 2.0  # s, longest driver reaction delay kept (IDM delay studies stay below it)
 MOBIL_INTERVAL = 0.5  # s between lane-change decisions (drivers do not re-decide every step)
 FAR = 1.0e7  # m, the position of the "no leader" padding slot
 _IDM_KEYS = ("desired_speed", "time_headway", "min_gap", "max_accel", "comfort_decel")
@@ -56,13 +57,15 @@ class Simulator:
         self.cool = torch.zeros_like(self.x)
         self.fired = torch.zeros((self.W, len(scene.events)), dtype=torch.bool,
                                  device=self.x.device)
-        self.delay = torch.round(self.params["reaction_time"] / self.dt).long()
+        self.K = int(round(MAX_REACTION / self.dt)) + 1
+        self.delay = torch.round(self.params["reaction_time"] / self.dt).long().clamp(0, self.K - 1)
         self.delay[:, 0] = 0  # the ego's latency lives in its perception
-        self.K = int(self.delay.max().item()) + 1
         self.buf = torch.zeros((self.W, self.A, self.K), device=self.x.device, dtype=self.x.dtype)
         self.lane_bound = lane_bound
         self.agent_ids = torch.arange(self.A, device=self.x.device)[None, :]
-        self.step_count = 0
+        self.step_count = 0  # steps taken by this simulator (scheduling only)
+        self.steps = torch.zeros(self.W, dtype=torch.long, device=self.x.device)  # per world
+        self.new_collision = torch.zeros_like(self.collided)
         self.noisy = bool((self.params["accel_noise"] != 0).any())
         self.mobil_every = max(1, int(round(MOBIL_INTERVAL / self.dt)))
         self.params["desired_speed"] = self.params["desired_speed"].clamp(min=0.1)
@@ -76,8 +79,28 @@ class Simulator:
         return self.v[:, 0]
 
     @property
-    def t(self) -> float:
-        return self.step_count * self.dt
+    def t(self):
+        """Simulation time of every world, (W,)."""
+        return self.steps.to(self.x.dtype) * self.dt
+
+    STATE = ("x", "y", "h", "v", "acc", "episode", "event_values", "max_brake", "sensor_range",
+             "latency", "target_y", "lat_speed", "scripted", "sc_target", "sc_rate", "collided",
+             "cool", "fired", "delay", "buf", "steps", "new_collision")
+
+    def reset_worlds(self, rows, draws) -> None:
+        """Start new episodes ``draws`` in worlds ``rows`` (the other worlds are untouched)."""
+        import torch
+
+        rows = torch.as_tensor(rows, dtype=torch.long, device=self.x.device)
+        fresh = Simulator(self.scene, draws, policy=_NoPolicy())
+        for name in self.STATE:
+            getattr(self, name)[rows] = getattr(fresh, name)
+        for k in self.params:
+            self.params[k][rows] = fresh.params[k]
+        for k in self.params_pad:
+            self.params_pad[k][rows] = fresh.params_pad[k]
+        self.noisy = self.noisy or fresh.noisy
+        self.policy.reset_worlds(self, rows)
 
     # -- lanes ----------------------------------------------------------------------------
     def lanes(self):
@@ -143,7 +166,7 @@ class Simulator:
         import torch
 
         if isinstance(c, TimeCondition):
-            q, rule = torch.full_like(val, self.t), c.simulation_time.rule
+            q, rule = self.t, c.simulation_time.rule
         elif isinstance(c, SpeedCondition):
             q, rule = self.v[:, self.scene.index[c.speed.entity]], c.speed.rule
         else:
@@ -179,14 +202,14 @@ class Simulator:
                 self.lat_speed[:, actor] = torch.where(fire, spd, self.lat_speed[:, actor])
 
     # -- MOBIL ----------------------------------------------------------------------------
-    def _mobil(self, index, lane, acc_self, lead):
+    def _mobil(self, index, lane, acc_self, lead, phase):
         import torch
 
         r = self.scene.road
         p = self.params
         A = self.A
         can = (self.scene.is_idm[None, :] & ~self.collided & ~self.scripted & (lane >= 0)
-               & ((self.target_y - self.y).abs() < 0.05) & (self.cool <= 0))
+               & ((self.target_y - self.y).abs() < 0.05) & (self.cool <= 0) & phase[:, None])
         me = self.agent_ids.expand_as(lane)
         follower = index.follower()
         acc_of, _ = self._idm_between(follower, me)
@@ -227,20 +250,22 @@ class Simulator:
         lead = index.leader()
         self._pads()
         acc_idm, _ = self._idm_between(None, lead)
-        if self.step_count % self.mobil_every == 0:
-            self.cool = self.cool - self.mobil_every * dt
-            self._mobil(index, lane, acc_idm, lead)
+        phase = self.steps % self.mobil_every == 0
+        if bool(phase.any()):
+            self.cool = torch.where(phase[:, None], self.cool - self.mobil_every * dt, self.cool)
+            self._mobil(index, lane, acc_idm, lead, phase)
         ego_acc, ego_lat = self.policy.act(self)
         acc = torch.where(self.scripted,
                           ((self.sc_target - self.v) / dt).clamp(-1, 1) * self.sc_rate, acc_idm)
         acc = torch.where(self.scripted & (self.sc_rate == 0), torch.zeros_like(acc), acc)
-        slot = self.step_count % self.K
-        self.buf[:, :, slot] = acc
-        delayed = self.buf.gather(2, ((self.step_count - self.delay) % self.K)[..., None])[..., 0]
-        delayed = torch.where(self.step_count - self.delay >= 0, delayed, torch.zeros_like(acc))
+        st = self.steps[:, None]
+        slot = (st % self.K)[..., None].expand(self.W, self.A, 1)
+        self.buf.scatter_(2, slot, acc[..., None])
+        delayed = self.buf.gather(2, ((st - self.delay) % self.K)[..., None])[..., 0]
+        delayed = torch.where(st - self.delay >= 0, delayed, torch.zeros_like(acc))
         acc = torch.where(self.scene.is_idm[None, :] & ~self.scripted, delayed, acc)
         if self.noisy:
-            noise = _rng.normal(self.spec.seed, self.episode[:, None], self.step_count,
+            noise = _rng.normal(self.spec.seed, self.episode[:, None], self.steps[:, None],
                                 self.agent_ids, 0, self.x.dtype)
             acc = acc + torch.where(self.scene.is_idm[None, :], self.params["accel_noise"] * noise,
                                     0.0)
@@ -263,6 +288,7 @@ class Simulator:
         self.h = torch.where(lb, torch.atan2(vy, v_new.clamp(min=1.0)), self.h)
         self._collide(index, lane)
         self.step_count += 1
+        self.steps += 1
         return ego_labels(self)
 
     def _collide(self, index, lane):
@@ -298,3 +324,10 @@ class Simulator:
         new = hit.any(-1) | (other[:, :-1] > 0)
         self.new_collision = new & ~self.collided
         self.collided = self.collided | new
+
+
+class _NoPolicy:
+    name = "none"
+
+    def reset(self, sim) -> None:
+        pass

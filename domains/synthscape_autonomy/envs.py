@@ -1,0 +1,103 @@
+"""A single-world gymnasium environment over the batched simulator.
+
+Observation: ``Box(-1, 1, (1 + n_observed, 6), float32)``, see
+:mod:`synthscape_autonomy.observation`. Action: ``Box(-1, 1, (2,), float32)``: [0] scales the
+ego's acceleration (+1 = +3 m/s^2, -1 = -9 m/s^2 before the friction limit), [1] its lateral
+speed (+1 = 1.5 m/s to the left). Reward: progress towards the desired speed in [0, 1], minus 1
+for a collision and 0.5 for leaving the road. An episode terminates on a collision or off-road
+and is truncated at the scenario's duration. ``info`` holds the step's labels (ttc, thw, drac,
+collision, near_miss, off_road), the episode id and the sampled parameters.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from synthscape_autonomy.observation import FEATURES, observe, reward
+
+EPISODE_SPACE = 2**31 - 1
+
+
+def _external(spec):
+    return spec.model_copy(update={"ego": spec.ego.model_copy(update={"policy": "external"})})
+
+
+class DrivingEnv(gym.Env):
+    """``gymnasium.make("synthscape_autonomy/CutIn-v0")`` or ``DrivingEnv(scenario=...)`` with a
+    catalogue name or a .yaml path."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+
+    def __init__(self, scenario: str = "cut_in", n_observed: int = 6,
+                 render_mode: str | None = None, threads: int | None = 1):
+        import torch
+
+        from synthscape_autonomy.catalogue import load
+        from synthscape_autonomy.scenario import Scene
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.scenario = _external(load(scenario))
+        self.scene = Scene(self.scenario)
+        self.n_observed = n_observed
+        self.render_mode = render_mode
+        self.observation_space = spaces.Box(-1.0, 1.0, (1 + n_observed, FEATURES), np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.max_steps = int(round(self.scenario.duration / self.scenario.dt))
+        self.sim = None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        from synthscape_autonomy.policy import ExternalEgo
+        from synthscape_autonomy.sim import Simulator
+
+        super().reset(seed=seed)
+        episode = int((options or {}).get("episode", self.np_random.integers(EPISODE_SPACE)))
+        self.draw = self.scene.draw(episode)
+        self.sim = Simulator(self.scene, [self.draw], policy=ExternalEgo())
+        return self._obs(), self._info(None)
+
+    def step(self, action):
+        import torch
+
+        self.sim.policy.set_action(torch.as_tensor(np.asarray(action, np.float32))[None, :])
+        with torch.no_grad():
+            lab = self.sim.step()
+        r = float(reward(self.sim, lab)[0])
+        terminated = bool(lab["collision"][0] or lab["off_road"][0])
+        truncated = self.sim.step_count >= self.max_steps and not terminated
+        return self._obs(), r, terminated, truncated, self._info(lab)
+
+    def _obs(self) -> np.ndarray:
+        return observe(self.sim, self.n_observed)[0].numpy().copy()
+
+    def _info(self, lab) -> dict[str, Any]:
+        info: dict[str, Any] = {"episode_id": self.draw.episode, "t": self.sim.step_count *
+                                self.scenario.dt, "params": dict(self.draw.values)}
+        if lab is not None:
+            info.update({k: (bool(v[0]) if v.dtype == __import__("torch").bool else float(v[0]))
+                         for k, v in lab.items()})
+        return info
+
+    def render(self):
+        if self.render_mode != "rgb_array" or self.sim is None:
+            return None
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        from synthscape_autonomy.render import draw_frame
+
+        s = self.sim
+        traj = {k: getattr(s, k)[:, None, :].numpy() for k in ("x", "y", "h", "v")}
+        traj["collided"] = s.collided[:, None, :].numpy()
+        fig, ax = plt.subplots(figsize=(8, 2.4), dpi=80)
+        draw_frame(ax, self.scene, traj, 0, 0)
+        fig.tight_layout()
+        fig.canvas.draw()
+        img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+        plt.close(fig)
+        return img
