@@ -11,9 +11,13 @@ same sampling but without clipping or noise, and the ledger says it is not priva
 ...     trainer.step(per_sample_loss(trainer.module, batch).mean())
 >>> summary = trainer.finish()
 
-Grad-sample mode: ``"hooks"`` (default) is the fastest correct mode for the MLPs used here on CPU
-(see docs/benchmarks/deep.md: functorch re-runs each layer under vmap, expanded weights cannot take
-Poisson's variable batch sizes cheaply); ``"functorch"`` is kept as an option.
+Clipping modes (``grad_sample_mode``): ``"hooks"`` (default, accepts the mean loss) and
+``"functorch"`` materialise every per-sample gradient; ``"ghost"`` is opacus' ghost clipping (Li et
+al. 2022; Bu et al. 2023): per-sample norms from activations and output gradients, then a second
+backward pass of the clip-weighted loss. It never stores per-sample gradients, and on the MLPs of
+the tabular generators it is 5-20x faster than hooks on CPU (docs/benchmarks/deep.md), so the
+generators use it. It needs the per-sample losses: ``step(losses)`` with a 1-D tensor (any mode
+accepts that; hooks and functorch also accept the scalar mean).
 """
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ _CONSTRAINTS: dict[str, list] = {
     "noise_multiplier": [Interval(float, 0, None, closed="neither"), NONE],
     "label": [STR],
     "optimizer": [Options(("adam", "sgd"))],
-    "grad_sample_mode": [Options(("hooks", "functorch"))],
+    "grad_sample_mode": [Options(("hooks", "functorch", "ghost"))],
     "record_sensitivity": [Interval(float, 1, None, closed="left")],
     "weight_decay": [Interval(float, 0, None, closed="left")],
 }
@@ -106,13 +110,10 @@ class DPSGD:
         else:
             opt = torch.optim.SGD(params_list, lr=self.lr, weight_decay=weight_decay)
         if self.private:
-            from opacus import GradSampleModule
-            from opacus.optimizers import DPOptimizer
-
-            self.module = GradSampleModule(module, batch_first=True, loss_reduction="mean",
-                                           force_functorch=grad_sample_mode == "functorch")
+            self.module, opt_cls = _wrap(module, grad_sample_mode, self.max_grad_norm)
             noise_gen = torch.Generator(device=self.device).manual_seed(_derive(entropy, 2))
-            opt_cls = _secure_optimizer_class() if secure_mode else DPOptimizer
+            if secure_mode:
+                opt_cls = _secure_optimizer_class(opt_cls)
             self.optimizer = opt_cls(opt, noise_multiplier=self.noise_multiplier,
                                      max_grad_norm=self.max_grad_norm,
                                      expected_batch_size=max(1, round(self.expected_batch_size)),
@@ -124,6 +125,7 @@ class DPSGD:
         self._base = module
         self._steps_done = 0
         self._current = -1
+        self._hooks_off = False
         self._t0 = time.perf_counter()
 
     # ---- privacy -------------------------------------------------------------------------
@@ -184,21 +186,42 @@ class DPSGD:
             idx = mask.nonzero(as_tuple=True)[0].to(self.device)
             self._current = int(idx.numel())
             self.optimizer.zero_grad(set_to_none=True)
+            if self._hooks_off:
+                self.module.enable_hooks()
+                self._hooks_off = False
             yield data.index_select(0, idx)
 
     def step(self, loss) -> None:
-        """Back-propagate ``loss`` (the mean of per-sample losses), clip, add noise, update."""
-        import torch
+        """Back-propagate, clip per sample, add noise, update.
 
+        ``loss``: the 1-D tensor of per-sample losses, or (not in ghost mode) their mean."""
         if self._current < 0:
             raise ParameterError("call step() once per batch drawn from trainer.batches()")
-        if self._current == 0:
-            self._empty_step(loss)
+        per_sample = loss.dim() == 1
+        if self.private and self.grad_sample_mode == "ghost":
+            if not per_sample:
+                raise ParameterError("grad_sample_mode='ghost' needs the per-sample losses: "
+                                     "pass the 1-D tensor to step(), not its mean")
+            self._ghost_backward(loss)
+            self.optimizer.step()
+        elif self._current == 0:
+            self._empty_step(loss.mean() if per_sample else loss)
         else:
-            loss.backward()
+            (loss.mean() if per_sample else loss).backward()
             self.optimizer.step()
         self._steps_done += 1
         self._current = -1
+
+    def _ghost_backward(self, losses) -> None:
+        """opacus' two-pass ghost clipping: norms from the mean loss, then the clipped sum."""
+        losses.mean().backward(retain_graph=True)
+        self.optimizer.zero_grad()
+        coeff = self.module.get_clipping_coef().to(losses.device)
+        self.module.disable_hooks()
+        try:
+            (coeff * losses).sum().backward()
+        finally:
+            self.module.enable_hooks()
 
     def _empty_step(self, loss) -> None:
         """An empty draw: a noise-only update (private), no update (non-private)."""
@@ -216,12 +239,15 @@ class DPSGD:
     @contextlib.contextmanager
     def public(self):
         """Forward passes that must not train the module nor record per-sample gradients
-        (a GAN generator's loss through the discriminator): gradients still reach the inputs."""
+        (a GAN generator's loss through the discriminator): gradients still reach the inputs.
+
+        opacus' hooks stay off until the next batch, so a backward pass after the block is
+        fine too."""
         params = [p for p in self._base.parameters()]
         flags = [p.requires_grad for p in params]
-        hooks = getattr(self.module, "disable_hooks", None)
-        if hooks is not None:
+        if self.private:
             self.module.disable_hooks()
+            self._hooks_off = True
         for p in params:
             p.requires_grad_(False)
         try:
@@ -229,8 +255,6 @@ class DPSGD:
         finally:
             for p, f in zip(params, flags):
                 p.requires_grad_(f)
-            if hooks is not None:
-                self.module.enable_hooks()
 
     @property
     def base_module(self):
@@ -269,23 +293,49 @@ def _derive(seed: int | None, stream: int) -> int:
                >> np.uint64(1))
 
 
-def _secure_optimizer_class():
-    """DPOptimizer whose noise comes from os.urandom (opacus needs torchcsprng for this)."""
+def _wrap(module, mode: str, max_grad_norm: float):
+    """opacus' per-sample wrapper and the optimizer class that matches it."""
+    if mode == "ghost":
+        from opacus.grad_sample.grad_sample_module_fast_gradient_clipping import (
+            GradSampleModuleFastGradientClipping,
+        )
+        from opacus.optimizers.optimizer_fast_gradient_clipping import (
+            DPOptimizerFastGradientClipping,
+        )
+
+        return (GradSampleModuleFastGradientClipping(module, batch_first=True,
+                                                     loss_reduction="mean",
+                                                     max_grad_norm=max_grad_norm,
+                                                     use_ghost_clipping=True),
+                DPOptimizerFastGradientClipping)
+    from opacus import GradSampleModule
+    from opacus.optimizers import DPOptimizer
+
+    return (GradSampleModule(module, batch_first=True, loss_reduction="mean",
+                             force_functorch=mode == "functorch"), DPOptimizer)
+
+
+def _secure_optimizer_class(base):
+    """``base`` with noise from os.urandom (opacus' own secure mode needs torchcsprng)."""
     import numpy as np
     import torch
-    from opacus.optimizers import DPOptimizer
 
     from synthscape.privacy.mechanisms import standard_normal
 
-    class SecureNoiseDPOptimizer(DPOptimizer):
+    class SecureNoise(base):
         def add_noise(self):
-            std = self.noise_multiplier * self.max_grad_norm
+            sigma = self.noise_multiplier
+            self.noise_multiplier = 0.0  # the parent then only moves the clipped sum to p.grad
+            try:
+                super().add_noise()
+            finally:
+                self.noise_multiplier = sigma
+            std = sigma * self.max_grad_norm
             for p in self.params:
-                shape = tuple(p.summed_grad.shape)
+                shape = tuple(p.grad.shape)
                 # Four draws summed and halved: opacus' mitigation of floating-point attacks.
                 z = sum(standard_normal(shape, None, secure=True) for _ in range(4)) / 2
-                noise = torch.as_tensor(np.asarray(z) * std, dtype=p.summed_grad.dtype,
-                                        device=p.summed_grad.device)
-                p.grad = (p.summed_grad + noise).view_as(p)
+                p.grad.add_(torch.as_tensor(np.asarray(z) * std, dtype=p.grad.dtype,
+                                            device=p.grad.device))
 
-    return SecureNoiseDPOptimizer
+    return SecureNoise

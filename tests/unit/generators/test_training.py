@@ -29,9 +29,11 @@ def _module(seed=0):
 
 
 def _train(trainer, data):
+    per_sample = trainer.grad_sample_mode == "ghost"
     for batch in trainer.batches(data):
         pred = trainer.module(batch[:, :3]).squeeze(-1)
-        trainer.step(((pred - batch[:, 3]) ** 2).mean())
+        losses = (pred - batch[:, 3]) ** 2
+        trainer.step(losses if per_sample else losses.mean())
     return trainer.finish()
 
 
@@ -126,16 +128,17 @@ def test_batches_are_poisson_sampled():
     assert not ledger.is_private
 
 
-def test_empty_draws_give_noise_only_steps():
+@pytest.mark.parametrize("mode", ["hooks", "ghost"])
+def test_empty_draws_give_noise_only_steps(mode):
     ledger = _ledger(50.0)
     tr = DPSGD(_module(), ledger=ledger, n_rows=20, epochs=3, batch_size=1, device="cpu",
-               noise_multiplier=1.0, seed=3)
+               noise_multiplier=1.0, seed=3, grad_sample_mode=mode)
     data = _data()[:20]
     empty = 0
     for batch in tr.batches(data):
         before = [p.detach().clone() for p in tr.base_module.parameters()]
         pred = tr.module(batch[:, :3]).squeeze(-1)
-        tr.step(((pred - batch[:, 3]) ** 2).mean())
+        tr.step((pred - batch[:, 3]) ** 2)
         if len(batch) == 0:
             empty += 1
             # noise still moves the weights: the step was released as the accountant assumes
@@ -144,13 +147,55 @@ def test_empty_draws_give_noise_only_steps():
     assert tr.finish()["steps_done"] == tr.steps
 
 
+def _clipped_update(mode):
+    """One step with tiny noise: the update must equal the mean of clipped per-sample grads."""
+    module = _module()
+    data = _data()[:40]
+    ledger = PrivacyLedger(Budget(epsilon=1e15, delta=1e-5))  # q = 1: the plain Gaussian's RDP
+    tr = DPSGD(module, ledger=ledger, n_rows=40, epochs=1, batch_size=40, device="cpu",
+               noise_multiplier=1e-6, max_grad_norm=0.5, optimizer="sgd", lr=1.0,
+               grad_sample_mode=mode)
+    before = [p.detach().clone() for p in tr.base_module.parameters()]
+    batch = next(tr.batches(data))
+    pred = tr.module(batch[:, :3]).squeeze(-1)
+    tr.step((pred - batch[:, 3]) ** 2)
+    return batch, before, [p.detach().clone() for p in tr.base_module.parameters()]
+
+
+@pytest.mark.parametrize("mode", ["hooks", "functorch", "ghost"])
+def test_updates_are_mean_of_clipped_per_sample_gradients(mode):
+    batch, before, after = _clipped_update(mode)
+    ref = _module()
+    total = [torch.zeros_like(p) for p in ref.parameters()]
+    for row in batch:
+        ref.zero_grad()
+        loss = (ref(row[None, :3]).squeeze() - row[3]) ** 2
+        loss.backward()
+        grads = [p.grad.clone() for p in ref.parameters()]
+        norm = torch.sqrt(sum((g**2).sum() for g in grads))
+        scale = min(1.0, 0.5 / (float(norm) + 1e-6))
+        total = [t + scale * g for t, g in zip(total, grads)]
+    for b, a, t in zip(before, after, total):
+        assert torch.allclose(b - a, t / 40, atol=1e-5)
+
+
+def test_ghost_mode_needs_per_sample_losses():
+    tr = _trainer(PrivacyLedger(None))
+    tr2 = _trainer(_ledger(50.0), noise_multiplier=1.0, grad_sample_mode="ghost")
+    batch = next(tr2.batches(_data()))
+    with pytest.raises(ParameterError, match="per-sample"):
+        tr2.step(tr2.module(batch[:, :3]).mean())
+    assert tr.grad_sample_mode == "hooks"
+
+
 def test_training_learns_and_is_seeded():
     data = _data()
     baseline = _mse(_module(), data)
     runs = []
     for _ in range(2):
         ledger = _ledger(1e3)
-        tr = _trainer(ledger, epochs=15, noise_multiplier=0.3, max_grad_norm=5.0)
+        tr = _trainer(ledger, epochs=15, noise_multiplier=0.3, max_grad_norm=5.0,
+                      grad_sample_mode="ghost")
         _train(tr, data)
         runs.append([p.detach().clone() for p in tr.base_module.parameters()])
         mse = _mse(tr.base_module, data)
@@ -185,7 +230,7 @@ def test_secure_mode_noise_is_not_seeded():
     outs = []
     for _ in range(2):
         ledger = _ledger(50.0)
-        tr = _trainer(ledger, noise_multiplier=1.0, secure_mode=True)
+        tr = _trainer(ledger, noise_multiplier=1.0, secure_mode=True, grad_sample_mode="ghost")
         _train(tr, _data())
         outs.append(torch.cat([p.detach().flatten() for p in tr.base_module.parameters()]))
     assert not torch.equal(outs[0], outs[1])
@@ -197,6 +242,7 @@ def test_secure_mode_noise_is_not_seeded():
     ({"lr": 0.0}, "lr"),
     ({"max_grad_norm": float("nan")}, "max_grad_norm"),
     ({"grad_sample_mode": "ew"}, "grad_sample_mode"),
+    ({"record_sensitivity": 0.5}, "record_sensitivity"),
     ({"optimizer": "rmsprop"}, "optimizer"),
     ({"noise_multiplier": -1.0}, "noise_multiplier"),
 ])
