@@ -1,7 +1,8 @@
 """Ego policies. A policy maps the simulator state to the ego's (acceleration, lateral speed),
 one value per world; it must not loop over worlds or agents.
 
-``RuleBasedEgo``: adaptive cruise on the IDM plus automatic emergency braking, acting only on
+``RuleBasedEgo``: adaptive cruise on the IDM plus automatic emergency braking (on a TTC
+threshold or on the stopping-distance criterion), acting only on
 what its sensor perceives: objects within the weather- and light-dependent range, ahead, not
 hidden behind an occluder (line of sight), and seen for at least the perception latency.
 ``ExternalEgo``: actions set from outside (gymnasium), in [-1, 1]^2.
@@ -26,9 +27,13 @@ class RuleBasedEgo:
         import torch
 
         self.detect = torch.zeros_like(sim.x)
+        self.lead_acc = torch.zeros_like(sim.x[:, 0])
+        self.lead = torch.zeros_like(sim.x[:, 0], dtype=torch.long)
 
     def reset_worlds(self, sim, rows) -> None:
         self.detect[rows] = 0.0
+        self.lead_acc[rows] = 0.0
+        self.lead[rows] = 0
 
     def perceive(self, sim):
         """(perceived mask, in-path mask, gap, longitudinal speed of each agent) for the ego."""
@@ -72,7 +77,23 @@ class RuleBasedEgo:
         closing = v - vl
         ttc = torch.where((closing > 0) & (gl < NO_GAP), gl / closing.clamp(min=1e-6),
                           torch.full_like(gl, float("inf")))
-        acc = torch.where(ttc < self.cfg.aeb_ttc, torch.full_like(acc, -self.cfg.aeb_decel), acc)
+        # the leader's deceleration as the sensor estimates it: a lag of the perception latency
+        al = sim.acc.gather(1, j[:, None])[:, 0]
+        same = j == self.lead
+        k = (sim.dt / sim.latency.clamp(min=sim.dt)).clamp(max=1.0)
+        self.lead_acc = torch.where(same, self.lead_acc + k * (al - self.lead_acc),
+                                    torch.zeros_like(al))
+        self.lead = j
+        # stopping-distance criterion (Doi et al. 1994, JSAE Review 15:335): deceleration the ego
+        # needs to stop behind where a braking leader stops
+        b_l = (-self.lead_acc).clamp(min=0.5)
+        lead_stop = torch.where(self.lead_acc < -0.5, vl * vl / (2 * b_l), torch.zeros_like(vl))
+        room = (gl + lead_stop - self.cfg.stop_margin).clamp(min=0.05)
+        a_req = torch.where(self.lead_acc < -0.5, v * v / (2 * room),
+                            closing.clamp(min=0) ** 2 / (2 * room))
+        a_req = torch.where(gl < NO_GAP, a_req, torch.zeros_like(a_req))
+        aeb = (ttc < self.cfg.aeb_ttc) | (a_req > self.cfg.aeb_required_decel)
+        acc = torch.where(aeb, torch.full_like(acc, -self.cfg.aeb_decel), acc)
         return acc, torch.zeros_like(acc)
 
 

@@ -101,7 +101,7 @@ class Scene:
         import torch
 
         A, W = self.n_agents, len(draws)
-        cols = {k: np.zeros((W, A)) for k in ("x", "y", "h", "v", *DRIVER_FIELDS)}
+        cols = {k: np.zeros((W, A)) for k in ("x", "y", "h", "v", "grip", *DRIVER_FIELDS)}
         world = {k: np.zeros(W) for k in ("mu", "range_factor", "latency")}
         events = []
         for w, d in enumerate(draws):
@@ -120,6 +120,7 @@ class Scene:
                     lane_s[key] = s + float(_val(t.gap, d.values, rng))
                     x, h = s, 0.0
                     v = float(_val(t.speed, d.values, rng))
+                    grip = 1.0
                     drv: DriverSpec = t.driver
                 else:
                     e = slot.source
@@ -136,10 +137,11 @@ class Scene:
                         x, y = float(_val(p.x, d.values)), float(_val(p.y, d.values))
                         h = np.deg2rad(float(_val(p.heading, d.values)))
                     v = float(_val(e.speed, d.values))
+                    grip = float(_val(e.tyre_grip, d.values))
                     drv = e.driver
                 if not isinstance(slot.source, tuple):
                     taken.append((y, x))
-                for k, val in (("x", x), ("y", y), ("h", h), ("v", v)):
+                for k, val in (("x", x), ("y", y), ("h", h), ("v", v), ("grip", grip)):
                     cols[k][w, a] = val
                 for f in DRIVER_FIELDS:
                     cols[f][w, a] = float(_val(getattr(drv, f), d.values, rng))

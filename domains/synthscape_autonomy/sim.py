@@ -43,7 +43,7 @@ class Simulator:
         self.params = {k: init[k] for k in DRIVER_FIELDS}
         self.episode = init["episode"]
         self.event_values = init["event_values"]
-        self.max_brake = init["mu"] * G
+        self.max_brake = init["mu"][:, None] * init["grip"] * G  # (W, A) friction limit
         self.sensor_range = self.spec.ego.sensor_range * init["range_factor"]
         self.latency = self.spec.ego.perception_latency + init["latency"]
         lane_bound = scene.lane_bound.expand(self.W, self.A)
@@ -270,7 +270,7 @@ class Simulator:
             acc = acc + torch.where(self.scene.is_idm[None, :], self.params["accel_noise"] * noise,
                                     0.0)
         acc[:, 0] = ego_acc
-        acc = torch.maximum(acc, -self.max_brake[:, None])
+        acc = torch.maximum(acc, -self.max_brake)
         acc = torch.where(self.collided, torch.zeros_like(acc), acc)
         v_new = (self.v + acc * dt).clamp(min=0.0)
         v_new = torch.where(self.collided, torch.zeros_like(v_new), v_new)

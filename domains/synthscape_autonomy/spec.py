@@ -114,6 +114,7 @@ class EntitySpec(StrictModel):
     driver: DriverSpec = Field(default_factory=DriverSpec)
     length: float | None = Field(default=None, gt=0)
     width: float | None = Field(default=None, gt=0)
+    tyre_grip: Num = 1.0  # factor on the road's friction for this vehicle (tyre condition)
 
 
 class TrafficSpec(StrictModel):
@@ -250,6 +251,8 @@ class EgoSpec(StrictModel):
     aeb_ttc: float = Field(default=1.2, gt=0)  # s, AEB brakes below this TTC
     aeb_decel: float = Field(default=9.0, gt=0)  # m/s^2, before the friction limit
     acc_decel: float = Field(default=3.5, gt=0)  # m/s^2, ACC braking authority (ISO 15622)
+    aeb_required_decel: float = Field(default=4.0, gt=0)  # m/s^2 needed to stop: AEB brakes
+    stop_margin: float = Field(default=1.0, ge=0)  # m kept to the leader when stopping
     corridor: float = Field(default=0.5, ge=0)  # m added to half widths for the path corridor
     prediction: float = Field(default=1.0, ge=0)  # s lateral look-ahead for crossing objects
 
