@@ -5,6 +5,7 @@
 >>> report.write("out/run")  # doctest: +SKIP
 """
 from synthscape.evaluation.api import evaluate
+from synthscape.evaluation.audit import AuditResult, audit
 from synthscape.evaluation.report import Gate, Report, Section
 
-__all__ = ["Gate", "Report", "Section", "evaluate"]
+__all__ = ["AuditResult", "Gate", "Report", "Section", "audit", "evaluate"]

@@ -162,3 +162,18 @@ def roc_curves(roc: dict[str, tuple[np.ndarray, np.ndarray, float]], folder: Pat
         ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, folder, "mia_roc")
+
+
+def audit_scores(with_scores: list[float], without_scores: list[float], folder: Path) -> str:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    allv = np.r_[with_scores, without_scores]
+    edges = np.linspace(allv.min(), allv.max() + 1e-9, 21)
+    ax.hist(without_scores, bins=edges, alpha=0.5, color=_REAL, label="fits without the canary")
+    ax.hist(with_scores, bins=edges, alpha=0.5, color=_SYN, label="fits with the canary")
+    ax.set_xlabel("attack score: synthetic mass at the canary's values")
+    ax.set_ylabel("trials")
+    ax.set_title("Empirical DP audit")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, folder, "audit")

@@ -1,0 +1,170 @@
+"""``synthscape evaluate`` and ``synthscape audit``: plain functions plus a typer layer.
+
+``evaluate_command`` and ``audit_command`` are the Python calls; ``app`` exposes them as
+commands (the main CLI mounts them). Each writes one folder atomically: report.json (the
+certificate), report.html and figures/*.png; the audit also writes audit.json.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from synthscape.errors import ParameterError, SynthscapeError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Evaluate synthetic tables and audit generators.")
+
+
+def _schema(path: str | Path):
+    from synthscape.schema import TableSchema
+
+    p = Path(path)
+    return TableSchema.from_json(p) if p.suffix == ".json" else TableSchema.from_yaml(p)
+
+
+def evaluate_command(real: str | Path, synthetic: str | Path, schema: str | Path,
+                     target: str | None, out: str | Path, *, test: str | Path | None = None,
+                     test_fraction: float = 0.2, sensitive: Sequence[str] = (),
+                     ledger: str | Path | None = None, seed: int = 0,
+                     overwrite: bool = False) -> Path:
+    """Evaluate the table at ``synthetic`` against ``real`` (CSV or Parquet) and write a report
+    folder at ``out``. ``test`` is a held-out real table; without it ``real`` is split, which is
+    only sound when the generator was fitted on the training part of that same split."""
+    import numpy as np
+
+    from synthscape.evaluation.api import evaluate
+    from synthscape.io import atomic_folder, read_table
+    from synthscape.privacy import PrivacyLedger
+
+    sch = _schema(schema)
+    real_df, syn_df = read_table(real), read_table(synthetic)
+    led = PrivacyLedger.from_json(Path(ledger)) if ledger is not None else None
+    notes = []
+    if test is not None:
+        train_df, test_df = real_df, read_table(test)
+    else:
+        if not 0 < test_fraction < 1:
+            raise ParameterError(f"test_fraction must be in (0, 1), got {test_fraction}")
+        idx = np.random.default_rng(seed).permutation(len(real_df))
+        k = int(round(len(real_df) * test_fraction))
+        train_df = real_df.iloc[idx[k:]].reset_index(drop=True)
+        test_df = real_df.iloc[idx[:k]].reset_index(drop=True)
+        notes.append(f"no test table was given: {real} was split ({test_fraction:g} held out, "
+                     f"seed {seed}); privacy attacks are meaningful only if the generator never "
+                     f"saw the held-out rows")
+    with atomic_folder(out, overwrite=overwrite) as tmp:
+        report = evaluate(train_df, test_df, syn_df, sch, target=target,
+                          sensitive=tuple(sensitive), ledger=led, figures_dir=tmp, seed=seed)
+        report.meta["inputs"] = {"real": str(real), "synthetic": str(synthetic),
+                                 "test": None if test is None else str(test)}
+        if notes:
+            report.section("privacy_attacks").notes.extend(notes)
+        report.write(tmp)
+    return Path(out)
+
+
+def audit_command(generator: str, data: str | Path, schema: str | Path, trials: int,
+                  out: str | Path, *, params: Mapping[str, Any] | None = None,
+                  n_synthetic: int | None = None, confidence: float = 0.95, seed: int = 0,
+                  overwrite: bool = False) -> Path:
+    """Audit the registered ``generator`` (with ``params``) on the table at ``data`` and write a
+    report folder with audit.json at ``out``."""
+    from synthscape.evaluation.audit import audit
+    from synthscape.evaluation.report import Report
+    from synthscape.io import atomic_folder, read_table
+    from synthscape.scenarios.runner import versions
+
+    sch = _schema(schema)
+    df = read_table(data)
+    with atomic_folder(out, overwrite=overwrite) as tmp:
+        res = audit(generator, df, sch, trials, params=params, n_synthetic=n_synthetic,
+                    confidence=confidence, seed=seed)
+        report = Report(title=f"Empirical DP audit: {generator}")
+        report.meta.update({
+            "privacy": (f"ledger epsilon = {res.claimed_epsilon:.4g} at delta = {res.delta:g}"
+                        if res.private else "NOT PRIVATE: the generator's ledger claims no "
+                                            "epsilon"),
+            "generator": generator, "params": dict(params or {}), "seed": seed,
+            "rows": {"data": len(df)}, "versions": versions()})
+        res.add_to(report, figures_dir=tmp)
+        (tmp / "audit.json").write_text(json.dumps(res.to_dict(), indent=2, default=str) + "\n")
+        report.write(tmp)
+    return Path(out)
+
+
+def _parse_params(items: list[str]) -> dict[str, Any]:
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ParameterError(f"--param expects key=value (e.g. --param epsilon=1.0), "
+                                 f"got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def _fail(exc: Exception) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    raise typer.Exit(code=2)
+
+
+@app.command("evaluate")
+def evaluate_cli(
+    real: Path = typer.Argument(..., help="Real table (CSV or Parquet) the generator saw."),
+    synthetic: Path = typer.Argument(..., help="Synthetic table (CSV or Parquet)."),
+    schema: Path = typer.Option(..., "--schema", "-s", help="Schema file (JSON or YAML)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Report folder to write."),
+    target: Optional[str] = typer.Option(None, "--target", "-t", help="Column to predict."),
+    test: Optional[Path] = typer.Option(None, "--test", help="Held-out real table."),
+    test_fraction: float = typer.Option(0.2, help="Split of REAL held out when no --test."),
+    sensitive: list[str] = typer.Option([], "--sensitive", help="Group column (repeatable)."),
+    ledger: Optional[Path] = typer.Option(None, "--ledger", help="ledger.json of the release."),
+    seed: int = typer.Option(0, "--seed"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
+) -> None:
+    """Fidelity, utility, privacy attacks and fairness of a synthetic table: one report."""
+    try:
+        folder = evaluate_command(real, synthetic, schema, target, out, test=test,
+                                  test_fraction=test_fraction, sensitive=sensitive,
+                                  ledger=ledger, seed=seed, overwrite=overwrite)
+    except SynthscapeError as exc:
+        _fail(exc)
+        return
+    data = json.loads((folder / "report.json").read_text())
+    typer.echo(f"wrote {folder}/report.html")
+    typer.echo(f"  privacy: {data['meta']['privacy']}")
+    typer.echo(f"  quality score: {data['sections']['fidelity']['scores']['quality_score']:.3f}")
+
+
+@app.command("audit")
+def audit_cli(
+    generator: str = typer.Argument(..., help="Registered generator name, e.g. mst."),
+    data: Path = typer.Argument(..., help="Table to fit on (CSV or Parquet)."),
+    schema: Path = typer.Option(..., "--schema", "-s", help="Schema file (JSON or YAML)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Report folder to write."),
+    trials: int = typer.Option(20, "--trials", help="Fits with and fits without the canary."),
+    param: list[str] = typer.Option([], "--param", "-p", help="key=value generator parameter "
+                                                             "(repeatable), e.g. epsilon=1.0"),
+    seed: int = typer.Option(0, "--seed"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
+) -> None:
+    """Empirical DP audit: canary in or out over repeated fits, epsilon lower bound."""
+    try:
+        folder = audit_command(generator, data, schema, trials, out,
+                               params=_parse_params(param), seed=seed, overwrite=overwrite)
+    except SynthscapeError as exc:
+        _fail(exc)
+        return
+    res = json.loads((folder / "audit.json").read_text())
+    typer.echo(f"wrote {folder}/report.html")
+    typer.echo(f"  {res['verdict']}")
+    if res["flagged"]:
+        raise typer.Exit(code=1)
