@@ -116,19 +116,25 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+_SCHEMA = typer.Option(..., "--schema", "-s", help="Schema file (JSON or YAML).")
+_OUT = typer.Option(..., "--out", "-o", help="Report folder to write.")
+_SEED = typer.Option(0, "--seed")
+_OVERWRITE = typer.Option(False, "--overwrite", help="Replace an existing folder.")
+
+
 @app.command("evaluate")
 def evaluate_cli(
     real: Path = typer.Argument(..., help="Real table (CSV or Parquet) the generator saw."),
     synthetic: Path = typer.Argument(..., help="Synthetic table (CSV or Parquet)."),
-    schema: Path = typer.Option(..., "--schema", "-s", help="Schema file (JSON or YAML)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Report folder to write."),
+    schema: Path = _SCHEMA,
+    out: Path = _OUT,
     target: Optional[str] = typer.Option(None, "--target", "-t", help="Column to predict."),
     test: Optional[Path] = typer.Option(None, "--test", help="Held-out real table."),
     test_fraction: float = typer.Option(0.2, help="Split of REAL held out when no --test."),
     sensitive: list[str] = typer.Option([], "--sensitive", help="Group column (repeatable)."),
     ledger: Optional[Path] = typer.Option(None, "--ledger", help="ledger.json of the release."),
-    seed: int = typer.Option(0, "--seed"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
+    seed: int = _SEED,
+    overwrite: bool = _OVERWRITE,
 ) -> None:
     """Fidelity, utility, privacy attacks and fairness of a synthetic table: one report."""
     try:
@@ -148,13 +154,13 @@ def evaluate_cli(
 def audit_cli(
     generator: str = typer.Argument(..., help="Registered generator name, e.g. mst."),
     data: Path = typer.Argument(..., help="Table to fit on (CSV or Parquet)."),
-    schema: Path = typer.Option(..., "--schema", "-s", help="Schema file (JSON or YAML)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Report folder to write."),
+    schema: Path = _SCHEMA,
+    out: Path = _OUT,
     trials: int = typer.Option(20, "--trials", help="Fits with and fits without the canary."),
     param: list[str] = typer.Option([], "--param", "-p", help="key=value generator parameter "
                                                              "(repeatable), e.g. epsilon=1.0"),
-    seed: int = typer.Option(0, "--seed"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
+    seed: int = _SEED,
+    overwrite: bool = _OVERWRITE,
 ) -> None:
     """Empirical DP audit: canary in or out over repeated fits, epsilon lower bound."""
     try:

@@ -124,21 +124,28 @@ def correlations(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema, fol
     return _save(fig, folder, "correlations")
 
 
-def dcr_histogram(dcr_syn: np.ndarray, dcr_test: np.ndarray, folder: Path) -> str:
+def _overlay(first: np.ndarray, second: np.ndarray, edges: np.ndarray, labels: tuple[str, str],
+             axes: tuple[str, str, str], folder: Path, name: str, density: bool) -> str:
+    """Two histograms on shared bins; ``axes`` is (x label, y label, title)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    hi = float(np.quantile(np.r_[dcr_syn, dcr_test], 0.99)) or 1.0
-    edges = np.linspace(0, hi, 41)
-    ax.hist(np.minimum(dcr_test, hi), bins=edges, density=True, alpha=0.5, color=_REAL,
-            label=f"test -> train (median {np.median(dcr_test):.3g})")
-    ax.hist(np.minimum(dcr_syn, hi), bins=edges, density=True, alpha=0.5, color=_SYN,
-            label=f"synthetic -> train (median {np.median(dcr_syn):.3g})")
-    ax.set_xlabel("distance to closest training record (schema-scaled Euclidean)")
-    ax.set_ylabel("density")
-    ax.set_title("Distance to closest record")
+    ax.hist(first, bins=edges, density=density, alpha=0.5, color=_REAL, label=labels[0])
+    ax.hist(second, bins=edges, density=density, alpha=0.5, color=_SYN, label=labels[1])
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
+    ax.set_title(axes[2])
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, folder, "dcr")
+    return _save(fig, folder, name)
+
+
+def dcr_histogram(dcr_syn: np.ndarray, dcr_test: np.ndarray, folder: Path) -> str:
+    hi = float(np.quantile(np.r_[dcr_syn, dcr_test], 0.99)) or 1.0
+    return _overlay(np.minimum(dcr_test, hi), np.minimum(dcr_syn, hi), np.linspace(0, hi, 41),
+                    (f"test -> train (median {np.median(dcr_test):.3g})",
+                     f"synthetic -> train (median {np.median(dcr_syn):.3g})"),
+                    ("distance to closest training record (schema-scaled Euclidean)", "density",
+                     "Distance to closest record"), folder, "dcr", density=True)
 
 
 def roc_curves(roc: dict[str, tuple[np.ndarray, np.ndarray, float]], folder: Path) -> str:
@@ -165,15 +172,9 @@ def roc_curves(roc: dict[str, tuple[np.ndarray, np.ndarray, float]], folder: Pat
 
 
 def audit_scores(with_scores: list[float], without_scores: list[float], folder: Path) -> str:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 3.6))
     allv = np.r_[with_scores, without_scores]
-    edges = np.linspace(allv.min(), allv.max() + 1e-9, 21)
-    ax.hist(without_scores, bins=edges, alpha=0.5, color=_REAL, label="fits without the canary")
-    ax.hist(with_scores, bins=edges, alpha=0.5, color=_SYN, label="fits with the canary")
-    ax.set_xlabel("attack score: synthetic mass at the canary's values")
-    ax.set_ylabel("trials")
-    ax.set_title("Empirical DP audit")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, folder, "audit")
+    return _overlay(np.asarray(without_scores), np.asarray(with_scores),
+                    np.linspace(allv.min(), allv.max() + 1e-9, 21),
+                    ("fits without the canary", "fits with the canary"),
+                    ("attack score: synthetic rows where only the canary puts mass", "trials",
+                     "Empirical DP audit"), folder, "audit", density=False)
