@@ -79,7 +79,7 @@ def event_rdp(event: DpEvent) -> tuple[float, ...]:
         else:
             from opacus.accountants.analysis.rdp import compute_rdp
 
-            curve = np.asarray(
+            curve = _valid_prefix(np.asarray(
                 compute_rdp(
                     q=event.sample_rate,
                     noise_multiplier=event.noise_multiplier,
@@ -87,12 +87,26 @@ def event_rdp(event: DpEvent) -> tuple[float, ...]:
                     orders=list(o),
                 ),
                 dtype=float,
-            )
+            ))
     elif isinstance(event, NonPrivateEvent):
         curve = np.full_like(o, np.inf)
     else:
         raise ParameterError(f"the RDP accountant does not know event kind {event.kind!r}")
     return tuple(float(x) for x in curve)
+
+
+def _valid_prefix(curve: np.ndarray) -> np.ndarray:
+    """RDP is >= 0 and non-decreasing in the order; opacus' series for large fractional orders
+    can lose precision (NaN, negative or decreasing values). Such orders, and all larger ones,
+    are dropped (set to inf) so they can never lower the epsilon."""
+    curve = curve.copy()
+    running = 0.0
+    for i, v in enumerate(curve):
+        if not np.isfinite(v) or v < running * (1 - 1e-9) or v < 0:
+            curve[i:] = np.inf
+            break
+        running = max(running, v)
+    return curve
 
 
 class RdpAccountant(Accountant):
