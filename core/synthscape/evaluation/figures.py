@@ -37,7 +37,7 @@ def _save(fig, folder: Path, name: str) -> str:
 
 
 def marginals(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema, folder: Path,
-              max_columns: int = 16) -> str:
+              max_columns: int = 24) -> str:
     plt = _plt()
     cols = columns_of(schema)[:max_columns]
     ncol = min(4, len(cols))

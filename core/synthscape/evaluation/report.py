@@ -146,10 +146,14 @@ class Report:
                 out.append("<table>" + "".join(
                     f"<tr><th>{e(str(k))}</th><td>{e(_fmt(v))}</td></tr>"
                     for k, v in s.scores.items()) + "</table>")
-            for name, rows in s.tables.items():
-                out.append(f"<h3>{e(name)}</h3>" + _html_table(rows))
             for rel in s.figures:
                 out.append(_img(folder, rel))
+            for name, rows in s.tables.items():
+                if len(rows) > 12:  # long tables fold away, so the figures stay in view
+                    out.append(f"<details><summary><b>{e(name)}</b> ({len(rows)} rows)</summary>"
+                               + _html_table(rows) + "</details>")
+                else:
+                    out.append(f"<h3>{e(name)}</h3>" + _html_table(rows))
         versions = self.meta.get("versions")
         if versions:
             out.append("<p style='color:#777;font-size:small'>" + e(", ".join(
