@@ -3,7 +3,8 @@
 Quality score as in SDMetrics' QualityReport: mean of the column-shape score (KS complement for
 numerical/datetime, TV complement for categorical/boolean) and the pair-trend score (correlation
 similarity for numerical pairs, contingency similarity for the others, numbers binned in 10 bins
-of the real column). alpha-precision / beta-recall / authenticity: Alaa et al. 2022, "How
+of the real column; averaged over the pairs whose real association, |Pearson| or Cramer's V,
+is at least 0.3, as SDMetrics does since 0.32). alpha-precision / beta-recall / authenticity: Alaa et al. 2022, "How
 Faithful is your Synthetic Data?", Sec. 3 (here on the schema encoding, without a learned
 embedding).
 """
@@ -19,6 +20,7 @@ from synthscape.evaluation._threads import single_threaded
 from synthscape.schema import Column, TableSchema
 
 _CONTINUOUS = ("numerical", "datetime")
+ASSOCIATION_THRESHOLD = 0.3  # SDMetrics' ColumnPairTrends scores only pairs this associated
 
 
 def ks_complement(real: np.ndarray, syn: np.ndarray) -> float:
@@ -74,8 +76,21 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
-def pair_trends(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
-    """One row per column pair: the metric, the real and synthetic statistic, and the score."""
+def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
+    """Cramer's V of two code arrays (0 when either has a single level)."""
+    from scipy.stats.contingency import association, crosstab
+
+    table = crosstab(a, b).count
+    table = table[table.sum(1) > 0][:, table.sum(0) > 0]
+    if min(table.shape) < 2:
+        return 0.0
+    return float(association(table, method="cramer"))
+
+
+def pair_trends(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema,
+                threshold: float = ASSOCIATION_THRESHOLD) -> pd.DataFrame:
+    """One row per column pair: the metric, the real and synthetic statistic, the score, the
+    real association (|Pearson| or Cramer's V) and whether it meets ``threshold``."""
     cols = columns_of(schema)
     binned = {c.name: _bins(real[c.name], syn[c.name], c) for c in cols}
     rows = []
@@ -87,20 +102,28 @@ def pair_trends(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema) -> p
                 continue  # SDMetrics skips pairs whose real correlation is undefined
             rs = 0.0 if np.isnan(rs) else rs
             rows.append({"column_1": a.name, "column_2": b.name, "metric": "CorrelationSimilarity",
-                         "real": rr, "synthetic": rs, "score": 1.0 - abs(rr - rs) / 2.0})
+                         "real": rr, "synthetic": rs, "score": 1.0 - abs(rr - rs) / 2.0,
+                         "real_association": abs(rr)})
             continue
         ra, sa, ka = binned[a.name]
         rb, sb, kb = binned[b.name]
         tvd = 1.0 - tv_complement(ra * kb + rb, sa * kb + sb, ka * kb)
         rows.append({"column_1": a.name, "column_2": b.name, "metric": "ContingencySimilarity",
-                     "real": None, "synthetic": None, "score": 1.0 - tvd})
-    return pd.DataFrame(rows, columns=["column_1", "column_2", "metric", "real", "synthetic",
-                                       "score"])
+                     "real": None, "synthetic": None, "score": 1.0 - tvd,
+                     "real_association": cramers_v(ra, rb)})
+    out = pd.DataFrame(rows, columns=["column_1", "column_2", "metric", "real", "synthetic",
+                                      "score", "real_association"])
+    out["meets_threshold"] = out["real_association"] >= threshold
+    return out
 
 
 def quality_scores(shapes: pd.DataFrame, trends: pd.DataFrame) -> dict[str, float]:
+    """Pair trends average the pairs whose real association meets the threshold (as SDMetrics
+    >= 0.32 does), or every pair when none does; ``column_pair_trends_all`` averages all."""
     shape = float(shapes["score"].mean()) if len(shapes) else float("nan")
-    trend = float(trends["score"].mean()) if len(trends) else float("nan")
+    strong = trends[trends["meets_threshold"]] if len(trends) else trends
+    trend = float((strong if len(strong) else trends)["score"].mean()) if len(trends) \
+        else float("nan")
     corr = trends[trends["metric"] == "CorrelationSimilarity"]
     cont = trends[trends["metric"] == "ContingencySimilarity"]
     parts = [x for x in (shape, trend) if not np.isnan(x)]
@@ -108,6 +131,8 @@ def quality_scores(shapes: pd.DataFrame, trends: pd.DataFrame) -> dict[str, floa
         "quality_score": float(np.mean(parts)) if parts else float("nan"),
         "column_shapes": shape,
         "column_pair_trends": trend,
+        "column_pair_trends_all": float(trends["score"].mean()) if len(trends) else float("nan"),
+        "pairs_meeting_threshold": int(trends["meets_threshold"].sum()) if len(trends) else 0,
         "correlation_difference_mean": float((corr["real"] - corr["synthetic"]).abs().mean())
         if len(corr) else float("nan"),
         "contingency_tvd_mean": float((1.0 - cont["score"]).mean()) if len(cont) else float("nan"),

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from synthscape.evaluation._encode import codes, columns_of, numeric
-from synthscape.evaluation.fidelity import _bins, _pearson
+from synthscape.evaluation.fidelity import _bins, _pearson, cramers_v
 from synthscape.schema import TableSchema
 
 _REAL, _SYN = "#1f77b4", "#ff7f0e"
@@ -75,16 +75,6 @@ def marginals(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema, folder
     return _save(fig, folder, "marginals")
 
 
-def _cramers_v(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats.contingency import association, crosstab
-
-    table = crosstab(a, b).count
-    table = table[table.sum(1) > 0][:, table.sum(0) > 0]
-    if min(table.shape) < 2:
-        return 0.0
-    return float(association(table, method="cramer"))
-
-
 def associations(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema,
                  max_columns: int = 30) -> tuple[list[str], np.ndarray, np.ndarray]:
     cols = columns_of(schema)[:max_columns]
@@ -98,7 +88,7 @@ def associations(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema,
                 if a.kind in ("numerical", "datetime") and b.kind in ("numerical", "datetime"):
                     v = _pearson(numeric(df[a.name], a), numeric(df[b.name], b))
                 else:
-                    v = _cramers_v(binned[a.name][side], binned[b.name][side])
+                    v = cramers_v(binned[a.name][side], binned[b.name][side])
                 m[i, j] = m[j, i] = 0.0 if np.isnan(v) else v
     return [c.name for c in cols], mats[0], mats[1]
 

@@ -18,6 +18,10 @@ def test_identical_tables_score_one(train, schema):
     assert q["correlation_difference_mean"] == pytest.approx(0.0)
     assert set(shapes["metric"]) == {"KSComplement", "TVComplement"}
     assert len(trends) == 15  # 6 modelled columns, the id column is left out
+    strong = {(a, b) for a, b, m in trends[["column_1", "column_2", "meets_threshold"]]
+              .itertuples(index=False) if m}
+    assert ("age", "income") in strong and ("sex", "region") not in strong
+    assert q["pairs_meeting_threshold"] == len(strong)
 
 
 def test_broken_correlation_lowers_pair_trends(train, schema):

@@ -16,6 +16,7 @@ from synthscape.evaluation.attacks.membership import membership_inference, roc_s
 from synthscape.evaluation.attacks.singling_out import singling_out
 from synthscape.schema import TableSchema
 
+MIA_ATTACKS = ("distance", "domias", "domias_marginal")
 __all__ = ["AttackResult", "dcr_nndr", "exact_copy_rate", "inference", "linkability",
            "membership_inference", "roc_summary", "run_attacks", "singling_out"]
 
@@ -38,24 +39,21 @@ def run_attacks(tables: dict[str, pd.DataFrame], schema: TableSchema, rng: np.ra
         "exact_copy_rate": exact_copy_rate(full_train_x, syn_full_x),
         "exact_copy_rate_test": exact_copy_rate(full_train_x, encode(test, schema)),
     }
-    tr = subsample(train, max_rows, rng)
-    train_x = encode(tr, schema)
-    syn_x = encode(subsample(syn, max_rows, rng), schema)
-    test_x = encode(subsample(test, max_rows, rng), schema)
-    d = dcr_nndr(train_x, syn_x, test_x)
+    tr, sy, te = (subsample(df, max_rows, rng) for df in (train, syn, test))
+    d = dcr_nndr(encode(tr, schema), encode(sy, schema), encode(te, schema))
     scores.update(d["scores"])
-    mia = membership_inference(train_x, test_x, syn_x, rng)
-    for name in ("distance", "domias"):
+    mia = membership_inference(tr, te, sy, schema, rng)
+    for name in MIA_ATTACKS:
         scores[f"mia_{name}_auc"] = mia[name]["auc"]
         scores[f"mia_{name}_tpr_at_fpr_0.01"] = mia[name]["tpr_at_fpr"]
     scores["mia_targets_per_side"] = mia["targets"]
     for mode in ("univariate", "multivariate"):
-        scores.update(singling_out(tr, test, syn, schema, rng, mode=mode, n_attacks=n_attacks))
+        scores.update(singling_out(tr, te, sy, schema, rng, mode=mode, n_attacks=n_attacks))
     if len(schema.modelled()) >= 2:
-        scores.update(linkability(tr, test, syn, schema, rng, n_attacks=n_attacks))
+        scores.update(linkability(tr, te, sy, schema, rng, n_attacks=n_attacks))
     rows = []
     for secret in secrets if secrets is not None else [c.name for c in schema.modelled()]:
-        r = inference(tr, test, syn, schema, secret, rng, n_attacks=n_attacks)
+        r = inference(tr, te, sy, schema, secret, rng, n_attacks=n_attacks)
         rows.append({"secret": secret, **{k.removeprefix("inference_"): v for k, v in r.items()}})
     table = pd.DataFrame(rows)
     if len(table):
@@ -64,6 +62,5 @@ def run_attacks(tables: dict[str, pd.DataFrame], schema: TableSchema, rng: np.ra
         scores["inference_risk_max_ci_high"] = float(worst["risk_ci_high"])
         scores["inference_risk_max_column"] = str(worst["secret"])
     curves = {"dcr_synthetic": d["dcr_synthetic"], "dcr_test": d["dcr_test"],
-              "roc": {k: (mia[k]["fpr"], mia[k]["tpr"], mia[k]["auc"]) for k in ("distance",
-                                                                                  "domias")}}
+              "roc": {k: (mia[k]["fpr"], mia[k]["tpr"], mia[k]["auc"]) for k in MIA_ATTACKS}}
     return AttackResult(scores, table, curves)

@@ -73,7 +73,7 @@ def multivariate_queries(m: np.ndarray, numerical: list[bool], n: int, n_cols: i
                          rng: np.random.Generator, max_attempts: int | None = None) -> list[Query]:
     found: dict[Query, None] = {}
     n_cols = min(n_cols, m.shape[1])
-    for _ in range(max_attempts or 20 * n):
+    for _ in range(max_attempts or 100 * n):
         if len(found) >= n:
             break
         row = m[rng.integers(len(m))]
