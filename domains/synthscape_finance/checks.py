@@ -116,9 +116,12 @@ def realism_section(ctx, sample: pd.DataFrame, sim) -> None:
     in_deg = np.bincount(dst, minlength=n)
     total = max(sim.rows, 1)
     illicit = sample[sample["typology"].astype(str) != "none"]
-    share = (illicit.groupby("typology", observed=True).size() / total).rename("share")
+    bad = illicit["is_fraud"] | illicit["is_laundering"]
+    key = np.where(bad, illicit["typology"].astype(str),
+                   illicit["typology"].astype(str) + " (legit)")
+    share = (illicit.groupby(key).size() / total).rename("share").rename_axis("typology")
     share = share[share > 0].reset_index()
-    share["typology"] = share["typology"].astype(str)
+    share["illicit"] = ~share["typology"].str.endswith("(legit)")
     figs = [ctx.save_figure("amount_per_mcc", figures.amount_per_mcc(card)),
             ctx.save_figure("inter_event_times", figures.inter_event(gaps)),
             ctx.save_figure("degree_distribution", figures.degrees(out_deg, in_deg)),

@@ -65,8 +65,14 @@ def typology_share(share: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(7, 3.8))
     if len(share):
         s = share.sort_values("share")
-        ax.barh(s["typology"], s["share"] * 100, color="#cc6677")
+        colour = np.where(s["illicit"], "#cc6677", "#88aacc")
+        ax.barh(s["typology"], s["share"] * 100, color=colour)
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(color="#cc6677", label="illicit rows"),
+                           Patch(color="#88aacc", label="legitimate look-alike rows")],
+                  loc="lower right", fontsize=8)
     ax.set_xlabel("share of all transactions (%)")
-    ax.set_title("Rows per typology (illicit, exposure and look-alike)")
+    ax.set_title("Rows per typology (illicit rows and legitimate look-alikes)")
     fig.tight_layout()
     return fig

@@ -22,6 +22,7 @@ def run_transactions(spec: TransactionsSpec, ctx) -> None:
     ctx.meta["finance"] = {"rows": rows, "patterns": int(sim.labels.next_pid),
                            "analysis_sample_rows": int(len(sample))}
     _summary(ctx, sample)
+    _groups(ctx, sample, sim)
     if spec.checks.realism:
         from synthscape_finance.checks import realism_section
 
@@ -58,6 +59,32 @@ def _summary(ctx, sample) -> None:
 
 
 _registered = False
+
+
+def _groups(ctx, sample, sim) -> None:
+    """Share of customers touched by fraud or laundering per sensitive group (for fairness
+    reviews of detectors trained on this data)."""
+    import numpy as np
+    import pandas as pd
+
+    w = sim.world
+    if sample.empty:
+        return
+    pos = np.searchsorted(w.account_id[np.argsort(w.account_id)], sample["account_id"])
+    cust = w.owner[np.argsort(w.account_id)[pos]]
+    fraud = sample["is_fraud"].to_numpy()
+    laund = sample["is_laundering"].to_numpy()
+    rows = []
+    for g, label in ((0, "A"), (1, "B")):
+        n = max(int((w.sensitive == g).sum()), 1)
+        mine = w.sensitive[cust] == g
+        rows.append({"sensitive_group": label, "customers": n,
+                     "fraud_victim_share": len(np.unique(cust[mine & fraud])) / n,
+                     "laundering_share": len(np.unique(cust[mine & laund])) / n})
+    ctx.report.add_section("groups", title="Illicit activity per sensitive group",
+                           tables={"per_group": pd.DataFrame(rows)},
+                           notes=["Typologies draw accounts independently of the sensitive "
+                                  "attribute, so the shares should agree within noise."])
 
 
 def register() -> None:

@@ -189,6 +189,19 @@ class Learned(StrictModel):
     rows: int = Field(default=5_000, ge=1)
     test_fraction: float = Field(default=0.3, gt=0, lt=1)
 
+    @field_validator("generator")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from synthscape.generators import GENERATORS
+
+        from synthscape.errors import UnknownNameError
+
+        try:
+            GENERATORS.get(v)
+        except UnknownNameError as exc:  # its message has the "did you mean" hint
+            raise ValueError(str(exc)) from None
+        return v
+
 
 class TransactionsSpec(SpecBase):
     """Simulate customers, accounts, merchants and labelled transactions."""

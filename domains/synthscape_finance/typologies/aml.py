@@ -55,6 +55,18 @@ def pattern_edges(name: str, k: int, rng: np.random.Generator):
     raise KeyError(f"unknown laundering pattern {name!r}")
 
 
+def pattern_graph(name: str, k: int, seed: int = 0):
+    """One pattern as a networkx DiGraph (for authoring, plots and tests; generation at scale
+    uses the edge arrays of :func:`pattern_edges`). Node attribute ``role``, edge ``hop``."""
+    import networkx as nx
+
+    src, dst, hop, roles = pattern_edges(name, k, np.random.default_rng(seed))
+    g = nx.DiGraph()
+    g.add_nodes_from((i, {"role": r}) for i, r in enumerate(roles))
+    g.add_edges_from((int(s), int(d), {"hop": int(h)}) for s, d, h in zip(src, dst, hop))
+    return g
+
+
 MIN_SIZE = {"fan_in": 2, "fan_out": 2, "cycle": 2, "scatter_gather": 3, "gather_scatter": 3,
             "bipartite": 2, "stack": 3}
 

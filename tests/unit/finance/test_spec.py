@@ -76,3 +76,12 @@ def test_inverted_range_and_late_shock_are_rejected():
 def test_packaged_scenarios_validate(name):
     spec = load_spec(ROOT / "scenarios" / "finance" / f"{name}.yaml")
     assert spec.kind == "transactions" and spec.name == name
+
+
+def test_unknown_learned_generator_is_rejected_on_its_line():
+    with pytest.raises(SpecError, match=r"line 3, field 'learned.generator'.*did you mean 'mst'"):
+        _parse("""\
+            kind: transactions
+            learned:
+              generator: mts
+            """)

@@ -130,3 +130,12 @@ def test_lookalikes_are_legitimate(tables):
         assert len(rows) and not (rows.is_fraud | rows.is_laundering).any()
     burst = j[j["typology"].astype(str) == "small_burst"]
     assert (burst.groupby("pattern_id").size() >= 5).all() and burst.amount.max() <= 8.0
+
+
+def test_pattern_graph_for_authoring():
+    from synthscape_finance.typologies.aml import pattern_graph
+
+    g = pattern_graph("scatter_gather", 6)
+    assert nx.is_directed_acyclic_graph(g) and g.number_of_nodes() == 6
+    assert [g.nodes[v]["role"] for v in (0, 5)] == ["source", "target"]
+    assert {d["hop"] for _, _, d in g.edges(data=True)} == {0, 1}
