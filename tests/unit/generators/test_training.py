@@ -265,3 +265,19 @@ def test_trains_on_cuda_and_samples_on_cpu():
     assert tr.device.type == "cuda"
     cpu = tr.base_module.to("cpu")
     assert cpu(torch.zeros(2, 3)).shape == (2, 1)
+
+
+@pytest.mark.slow
+def test_ledger_never_reports_less_than_opacus_at_large_noise():
+    # opacus' series for large fractional orders loses precision here (NaN, negative values);
+    # the ledger must drop those orders instead of reporting epsilon = 0.
+    from opacus.accountants import RDPAccountant
+
+    from synthscape.privacy import SubsampledGaussianEvent
+
+    ledger = PrivacyLedger(Budget(epsilon=1.0, delta=1e-6))
+    ledger.spend(SubsampledGaussianEvent(noise_multiplier=10.75, sample_rate=0.05, steps=600))
+    acc = RDPAccountant()
+    acc.history.append((10.75, 0.05, 600))
+    assert 0.4 < ledger.epsilon
+    assert ledger.epsilon == pytest.approx(acc.get_epsilon(delta=1e-6), rel=1e-6)

@@ -1,0 +1,97 @@
+"""What dp_ctgan and dp_tvae share: parameters, the encoder fit, the DP-SGD trainer, saving.
+
+No torch import at module level (the generators package imports this to register them).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from synthscape.generators._params import NONE, Interval, Options
+from synthscape.generators.base import Generator
+from synthscape.privacy import PrivacyLedger
+from synthscape.schema import TableSchema
+
+WEIGHTS = "weights.safetensors"
+
+NEURAL_CONSTRAINTS: dict[str, list] = {
+    "epochs": [Interval(int, 1, None)],
+    "batch_size": [Interval(int, 2, None)],
+    "lr": [Interval(float, 0, 1, closed="right")],
+    "max_grad_norm": [Interval(float, 0, None, closed="neither")],
+    "noise_multiplier": [Interval(float, 0, None, closed="neither"), NONE],
+    "numerical": [Options(("minmax", "modes"))],
+    "n_modes": [Interval(int, 1, 20)],
+    "encoder_share": [Interval(float, 0, 1, closed="neither")],
+    "grad_sample_mode": [Options(("ghost", "hooks", "functorch"))],
+}
+
+
+class NeuralGenerator(Generator):
+    """Template for DP-SGD generators. ``epsilon=None`` trains the same model without DP (the
+    ledger records it as not private); useful only to measure the cost of privacy."""
+
+    private: ClassVar[bool] = True
+    needs_frequencies: ClassVar[bool] = False
+
+    # ---- fitting helpers -----------------------------------------------------------------
+    def _encode(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger,
+                rng: np.random.Generator):
+        from synthscape.transforms.tabular_encoder import TabularEncoder
+
+        enc = TabularEncoder(schema, numerical=self.numerical, n_modes=self.n_modes,
+                             frequencies=self.needs_frequencies)
+        sigma = None
+        if enc.needs_budget and ledger.budget is not None:
+            sigma = enc.calibrate(ledger, self.encoder_share)
+        enc.fit(data, ledger=ledger, rng=rng, noise_multiplier=sigma, secure=self.secure_mode)
+        self.encoder_ = enc
+        return enc, enc.transform(data)
+
+    def _trainer(self, module, ledger: PrivacyLedger, n_rows: int, rng: np.random.Generator,
+                 **kw):
+        from synthscape.generators._training import DPSGD
+
+        return DPSGD(module, ledger=ledger, n_rows=n_rows, epochs=self.epochs,
+                     batch_size=min(self.batch_size, n_rows), lr=self.lr,
+                     max_grad_norm=self.max_grad_norm, device=self.device,
+                     seed=int(rng.integers(2**31)), secure_mode=self.secure_mode,
+                     noise_multiplier=self.noise_multiplier, label=self.name,
+                     grad_sample_mode=self.grad_sample_mode, **kw)
+
+    def _to_frame(self, x: np.ndarray) -> pd.DataFrame:
+        """Decoded rows in encoded-native form, plus id columns for ``_finish``."""
+        out = self.encoder_.inverse(x)
+        for c in self.schema_.columns:
+            if c.kind == "id":
+                out[c.name] = ""
+        return out
+
+    # ---- persistence ---------------------------------------------------------------------
+    def _build_sampler(self):
+        """The torch module that sampling needs, built from ``self.arch_``."""
+        raise NotImplementedError
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"encoder": self.encoder_.get_state(), "arch": self.arch_,
+                "training": self.training_}, {}
+
+    def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        from synthscape.transforms.tabular_encoder import TabularEncoder
+
+        self.encoder_ = TabularEncoder.from_state(self.schema_, state["encoder"])
+        self.arch_ = state["arch"]
+        self.training_ = state["training"]
+
+    def _save_extra(self, folder: Path) -> None:
+        from synthscape.generators._nn import save_weights
+
+        save_weights(self.model_, folder / WEIGHTS)
+
+    def _load_extra(self, folder: Path) -> None:
+        from synthscape.generators._nn import load_weights
+
+        self.model_ = load_weights(self._build_sampler(), folder / WEIGHTS).eval()
