@@ -159,7 +159,7 @@ class AIMGenerator(MarginalGenerator):
     # ---- sampling ----------------------------------------------------------------------
     def _draw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         sizes = self.disc_.sizes
-        codes = np.zeros((n, len(sizes)), dtype=np.int64)
+        codes = np.zeros((n, len(sizes)), dtype=np.int64, order="F")
         for v, parents, table in zip(self.order_, self.parents_, self.tables_):
             if not parents:
                 codes[:, v] = sample_codes(table[0] / max(table[0].sum(), 1e-300), n, rng)

@@ -46,7 +46,7 @@ class IndependentGenerator(MarginalGenerator):
 
     def _sample(self, n: int, rng: np.random.Generator, conditions: dict[str, Any]) -> pd.DataFrame:
         fixed = self._codes_of(conditions)
-        codes = np.empty((n, len(self.marginals_)), dtype=np.int64)
+        codes = np.empty((n, len(self.marginals_)), dtype=np.int64, order="F")
         for j, p in enumerate(self.marginals_):
             codes[:, j] = fixed[j] if j in fixed else sample_codes(p, n, rng)
         return self.disc_.decode(codes, rng)

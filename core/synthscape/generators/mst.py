@@ -182,7 +182,7 @@ class MSTGenerator(MarginalGenerator):
             if pa >= 0:
                 msg = self.tables_[v] @ beta[v]
                 beta[pa] = beta[pa] * msg / max(msg.max(), 1e-300)
-        codes = np.empty((n, d), dtype=np.int64)
+        codes = np.empty((n, d), dtype=np.int64, order="F")
         for v in self.order_:
             pa = self.parent_[v]
             if pa < 0:

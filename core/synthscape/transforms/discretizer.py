@@ -175,6 +175,10 @@ class Discretizer:
         for j, c in enumerate(self.columns):
             code = codes[:, j]
             if c.values is not None:
+                if all(isinstance(v, str) for v in c.values):  # cheap: no per-row objects
+                    code = np.where(code == c.null_code, -1, code) if c.nullable else code
+                    out[c.name] = pd.Categorical.from_codes(code, categories=list(c.values))
+                    continue
                 vals = np.array(list(c.values) + [None], dtype=object)
                 code = np.where(code == c.null_code, len(c.values), code) if c.nullable else code
                 out[c.name] = vals[code]
