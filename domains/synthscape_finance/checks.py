@@ -105,7 +105,7 @@ def realism_section(ctx, sample: pd.DataFrame, sim) -> None:
 
     if sample.empty:
         return
-    legit = sample[sample["in_sample"]]
+    legit = sample[sample["in_sample"] & ~sample["is_fraud"] & ~sample["is_laundering"]]
     card = legit[legit["mcc"].notna()]
     per_mcc = card.groupby("mcc")["amount"].describe(percentiles=[0.5])[["count", "mean", "50%"]]
     per_mcc = per_mcc.reset_index().rename(columns={"50%": "median"})
@@ -136,8 +136,8 @@ def realism_section(ctx, sample: pd.DataFrame, sim) -> None:
                                                    illicit["is_laundering"]]) / total)},
         tables={"amount_per_mcc": per_mcc, "share_per_typology": share},
         figures=figs,
-        notes=["Amounts, inter-event times and MCC mix come from every row of a random subset "
-               "of accounts; the degree distribution is the whole legitimate transfer graph."])
+        notes=["Amounts and inter-event times come from the legitimate rows of a random subset "
+               "of customers; the degree distribution is the whole legitimate transfer graph."])
 
 
 def _inter_event_hours(df: pd.DataFrame) -> np.ndarray:

@@ -2,7 +2,7 @@
 leakage, and (optionally) fit a DP generator with the customer as the unit of privacy."""
 from __future__ import annotations
 
-from synthscape_finance.spec import TransactionsSpec
+from synthscape_finance.spec import NOISE, TYPOLOGIES, TransactionsSpec
 
 
 def run_transactions(spec: TransactionsSpec, ctx) -> None:
@@ -46,6 +46,13 @@ def _summary(ctx, sample) -> None:
                    fraud=("is_fraud", "sum"), laundering=("is_laundering", "sum"),
                    alerted=("alerted", "sum")).reset_index()
     table["typology"] = table["typology"].astype(str)
+    spec = ctx.spec
+    rates = {**{t: getattr(spec.typologies, t).rate for t in TYPOLOGIES},
+             **{n: getattr(spec.noise, n).rate for n in NOISE}}
+    missing = sorted(t for t, r in rates.items() if r > 0 and t not in set(table["typology"]))
+    extra = [f"Typologies with a positive rate but no pattern in this run (too few accounts "
+             f"drawn to form one; raise the rate or the population): {', '.join(missing)}."] \
+        if missing else []
     ctx.report.add_section(
         "labels", title="Labels: ground truth and observed alerts",
         scores={"fraud_rows": int(s["is_fraud"].sum()),
@@ -55,7 +62,8 @@ def _summary(ctx, sample) -> None:
         notes=["Ground truth (is_fraud, is_laundering, typology, pattern_id, stage) is in "
                "data/tx_labels.parquet and data/account_labels.parquet; the transactions and "
                "accounts tables carry only the observed 'alerted' label.",
-               "Counts of illicit rows are complete (every illicit row is kept for the checks)."])
+               "Counts of illicit rows are complete (every illicit row is kept for the checks).",
+               *extra])
 
 
 _registered = False
