@@ -82,22 +82,11 @@ class DrivingEnv(gym.Env):
         return info
 
     def render(self):
+        """``rgb_array``: a top-down image of the current step (see :mod:`.render`)."""
         if self.render_mode != "rgb_array" or self.sim is None:
             return None
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        from synthscape_autonomy.render import draw_frame
+        from synthscape_autonomy.render import snapshot
 
         s = self.sim
-        traj = {k: getattr(s, k)[:, None, :].numpy() for k in ("x", "y", "h", "v")}
-        traj["collided"] = s.collided[:, None, :].numpy()
-        fig, ax = plt.subplots(figsize=(8, 2.4), dpi=80)
-        draw_frame(ax, self.scene, traj, 0, 0)
-        fig.tight_layout()
-        fig.canvas.draw()
-        img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-        plt.close(fig)
-        return img
+        traj = {k: getattr(s, k)[:, None, :].numpy() for k in ("x", "y", "h", "v", "collided")}
+        return snapshot(self.scene, traj)

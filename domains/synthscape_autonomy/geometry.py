@@ -57,34 +57,52 @@ def segment_hits_box(x0, y0, x1, y1, bx, by, bh, bl, bw):
 
 class LaneIndex:
     """Agents sorted per world by (lane, x). ``lane`` is (W, A) long with -1 for agents off the
-    lanes; queries return agent indices, with A (one past the last agent, a padding slot) where
-    there is none, so gathers from padded tensors need no masking."""
+    lanes; ``lane2`` (optional) is a second lane an agent's footprint also covers (while it
+    changes lanes or crosses), so that followers in both lanes see it. Queries return agent
+    indices, with A (one past the last agent, a padding slot) where there is none, so gathers
+    from padded tensors need no masking."""
 
-    def __init__(self, lane, x):
+    def __init__(self, lane, x, lane2=None):
         import torch
 
-        self.n = lane.shape[1]
-        key = torch.where(lane >= 0, lane.double() * _LANE_STRIDE + x.double() + _OFFSET,
-                          torch.full_like(x, 1e15, dtype=torch.float64))
+        self.n = n = lane.shape[1]
+        all_lane = lane if lane2 is None else torch.cat((lane, lane2), 1)
+        all_x = x if lane2 is None else torch.cat((x, x), 1)
+        key = torch.where(all_lane >= 0, all_lane.double() * _LANE_STRIDE + all_x.double()
+                          + _OFFSET, torch.full_like(all_x, 1e15, dtype=torch.float64))
         self.key, order = torch.sort(key, dim=1, stable=True)
-        pad = torch.full_like(order[:, :1], self.n)
-        self.order = torch.cat((order, pad, pad), 1)  # positions -1 and A both land on padding
-        marked = torch.where(lane >= 0, lane, torch.full_like(lane, -3))  # off-lane never matches
+        pad = torch.full_like(order[:, :1], n)
+        # entry -> agent; positions -1 and past the end both land on padding
+        self.order = torch.cat((order % n, pad, pad), 1)
+        marked = torch.where(all_lane >= 0, all_lane, torch.full_like(all_lane, -3))
         self.lane_sorted = torch.cat((torch.gather(marked, 1, order), pad * 0 - 2, pad * 0 - 2), 1)
-        self.rank = torch.empty_like(order)
-        self.rank.scatter_(1, order, torch.arange(self.n, device=lane.device).expand_as(lane))
+        rank = torch.empty_like(order)
+        rank.scatter_(1, order, torch.arange(order.shape[1], device=lane.device)
+                      .expand_as(order))
+        self.rank = rank[:, :n]  # position of each agent's own (primary) entry
+        self.rank2 = rank[:, n:] if lane2 is not None else None
+        self.lane2 = lane2
+        self.size = order.shape[1]
         self.lane = lane
 
     def _pick(self, pos, lane):
         import torch
 
-        pos = torch.where(pos < 0, self.n + 1, pos)  # -1 -> the second padding slot
+        pos = torch.where(pos < 0, self.size + 1, pos)  # -1 -> the second padding slot
         same = torch.gather(self.lane_sorted, 1, pos) == lane
         return torch.where(same, torch.gather(self.order, 1, pos), self.n)
 
     def leader(self):
         """The next agent ahead in the same lane."""
         return self._pick(self.rank + 1, self.lane)
+
+    def leader2(self):
+        """The next agent ahead in the second lane an agent's footprint covers (A if none)."""
+        import torch
+
+        if self.lane2 is None:
+            return torch.full_like(self.lane, self.n)
+        return self._pick(torch.where(self.lane2 >= 0, self.rank2 + 1, -1), self.lane2)
 
     def follower(self):
         return self._pick(self.rank - 1, self.lane)

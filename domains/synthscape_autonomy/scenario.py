@@ -107,7 +107,7 @@ class Scene:
         for w, d in enumerate(draws):
             rng = _rng.episode_rng(self.spec.seed, self.spec.family, d.episode, "agents")
             lane_s: dict[tuple[int, int], float] = {}
-            taken: list[tuple[float, float]] = []  # (y, x) of placed entities
+            taken: list[tuple[float, float, float]] = []  # (y, x, v) of placed entities
             for a, slot in enumerate(self.slots):
                 if isinstance(slot.source, tuple):
                     t, k = slot.source
@@ -115,8 +115,9 @@ class Scene:
                     key = (id(t), lane)
                     s = lane_s.get(key, float(_val(t.start, d.values)))
                     y = float(self.road.center[lane])
-                    while any(abs(ty - y) < 1.0 and abs(tx - s) < 12.0 for ty, tx in taken):
-                        s += 12.0  # keep clear of the scenario's own entities
+                    while any(abs(ty - y) < 1.0 and -12.0 < s - tx < 12.0 + 1.5 * tv
+                              for ty, tx, tv in taken):
+                        s += 12.0  # keep clear of the scenario's entities (1.5 s ahead of them)
                     lane_s[key] = s + float(_val(t.gap, d.values, rng))
                     x, h = s, 0.0
                     v = float(_val(t.speed, d.values, rng))
@@ -140,11 +141,12 @@ class Scene:
                     grip = float(_val(e.tyre_grip, d.values))
                     drv = e.driver
                 if not isinstance(slot.source, tuple):
-                    taken.append((y, x))
+                    taken.append((y, x, v))
                 for k, val in (("x", x), ("y", y), ("h", h), ("v", v), ("grip", grip)):
                     cols[k][w, a] = val
                 for f in DRIVER_FIELDS:
                     cols[f][w, a] = float(_val(getattr(drv, f), d.values, rng))
+            self._settle_traffic(cols, w)
             weather = str(_val(self.spec.environment.weather, d.values))
             lighting = str(_val(self.spec.environment.lighting, d.values))
             world["mu"][w], world["range_factor"][w], world["latency"][w] = \
@@ -158,6 +160,29 @@ class Scene:
         T["episode"] = torch.tensor([d.episode for d in draws], device=self.device,
                                     dtype=torch.long)
         return T
+
+    def _settle_traffic(self, cols: dict[str, np.ndarray], w: int) -> None:
+        """Start background traffic near IDM equilibrium: a follower is no faster than its gap
+        allows, (gap - s0) / T, nor much faster than its leader when close; otherwise random
+        spawning makes drivers brake at the friction limit in the first second."""
+        traffic = [a for a, s in enumerate(self.slots) if isinstance(s.source, tuple)]
+        if not traffic:
+            return
+        lane_bound = [a for a, s in enumerate(self.slots) if s.lane_bound]
+        ys = cols["y"][w]
+        for c in self.road.center.tolist():
+            in_lane = sorted((a for a in lane_bound if abs(ys[a] - c) < 0.5),
+                             key=lambda a: -cols["x"][w, a])
+            for lead, f in zip(in_lane, in_lane[1:]):
+                if not isinstance(self.slots[f].source, tuple):
+                    continue
+                gap = cols["x"][w, lead] - cols["x"][w, f] - \
+                    0.5 * (self.slots[lead].length + self.slots[f].length)
+                T, s0 = cols["time_headway"][w, f], cols["min_gap"][w, f]
+                v = min(cols["v"][w, f], max(0.0, (gap - s0) / max(T, 0.1)))
+                if gap < 3.0 * v * T:
+                    v = min(v, cols["v"][w, lead] + 1.0)
+                cols["v"][w, f] = v
 
     def _event_values(self, values: dict[str, Any]) -> list[float]:
         """Flatten every number of every event (condition thresholds, action targets)."""

@@ -104,13 +104,24 @@ class Simulator:
 
     # -- lanes ----------------------------------------------------------------------------
     def lanes(self):
-        """Lane occupancy by lateral position (-1 off the road) for every agent."""
+        """Lane occupancy by lateral position (-1 off the road) for every agent: the lane of its
+        centre, and a second lane its footprint also covers (-1 if none)."""
         import torch
 
         r = self.scene.road
-        lane = torch.floor((self.y - r.y_min) / r.lane_width).long().clamp(0, r.n_lanes - 1)
+        n = r.n_lanes
+        lane = torch.floor((self.y - r.y_min) / r.lane_width).long().clamp(0, n - 1)
         on = (self.y >= r.y_min - 0.3) & (self.y <= r.y_max + 0.3)
-        return torch.where(on, lane, torch.full_like(lane, -1))
+        lane = torch.where(on, lane, torch.full_like(lane, -1))
+        ext = 0.5 * (self.scene.length * torch.sin(self.h).abs()
+                     + self.scene.width * torch.cos(self.h).abs())
+        lo = torch.floor((self.y - ext - r.y_min) / r.lane_width).long()
+        hi = torch.floor((self.y + ext - r.y_min) / r.lane_width).long()
+        other = torch.where(lo != lane, lo, hi)
+        ok = (other != lane) & (other >= 0) & (other < n) & \
+            (self.y + ext > r.y_min) & (self.y - ext < r.y_max)
+        self.lane2 = torch.where(ok, other, torch.full_like(other, -1))
+        return lane
 
     def _pads(self) -> None:
         """Padded copies of the state for gathers by neighbour index (slot A = no agent)."""
@@ -209,7 +220,7 @@ class Simulator:
         p = self.params
         A = self.A
         can = (self.scene.is_idm[None, :] & ~self.collided & ~self.scripted & (lane >= 0)
-               & ((self.target_y - self.y).abs() < 0.05) & (self.cool <= 0) & phase[:, None])
+               & ((self.target_y - self.y).abs() < 0.05) & (self.cool <= 0) & phase)
         me = self.agent_ids.expand_as(lane)
         follower = index.follower()
         acc_of, _ = self._idm_between(follower, me)
@@ -246,14 +257,18 @@ class Simulator:
         dt = self.dt
         lane = self.lanes()
         self._apply_actions(self._conditions(), lane)
-        index = LaneIndex(lane, self.x)
+        index = LaneIndex(lane, self.x, self.lane2)
         lead = index.leader()
         self._pads()
         acc_idm, _ = self._idm_between(None, lead)
-        phase = self.steps % self.mobil_every == 0
-        if bool(phase.any()):
-            self.cool = torch.where(phase[:, None], self.cool - self.mobil_every * dt, self.cool)
-            self._mobil(index, lane, acc_idm, lead, phase)
+        # while a footprint covers a second lane, also keep a safe distance to that lane's leader
+        acc2, _ = self._idm_between(None, index.leader2())
+        acc_idm = torch.minimum(acc_idm, acc2)
+        # each driver re-decides every MOBIL_INTERVAL, in its own phase (agents staggered, so
+        # two drivers rarely pick the same gap in the same step)
+        phase = (self.steps[:, None] + self.agent_ids) % self.mobil_every == 0
+        self.cool = self.cool - dt
+        self._mobil(index, lane, acc_idm, lead, phase)
         ego_acc, ego_lat = self.policy.act(self)
         acc = torch.where(self.scripted,
                           ((self.sc_target - self.v) / dt).clamp(-1, 1) * self.sc_rate, acc_idm)

@@ -297,7 +297,7 @@ class DrivingSpec(SpecBase):
     duration: float = Field(default=10.0, gt=0, le=300)
     dt: float = Field(default=0.05, ge=0.005, le=0.5)
     device: str = "cpu"
-    threads: int | None = Field(default=None, ge=1)
+    threads: int | None = Field(default=1, ge=1)  # torch threads; 1 suits small batches
     parameters: dict[str, Sampled] = Field(default_factory=dict)
     road: RoadSpec = Field(default_factory=RoadSpec)
     environment: EnvironmentSpec = Field(default_factory=EnvironmentSpec)

@@ -52,13 +52,13 @@ entities:
   - {name: slow, controller: scripted, position: {lane: 0, s: 30}, speed: 10}
   - {name: subject, controller: idm, position: {lane: 0, s: 0}, speed: 25,
      driver: {desired_speed: 30, politeness: 0.0}}
-  - {name: rear, controller: scripted, position: {lane: 1, s: REAR}, speed: 30}
+  - {name: rear, controller: scripted, position: {lane: 1, s: REAR}, speed: 27}
 """
 
 
 def _changes(driving, rear_s: float) -> bool:
     sim = driving.sim_of(MOBIL.replace("REAR", str(rear_s)))
-    for _ in range(30):
+    for _ in range(12):  # the subject (agent 2) decides at step 8, its MOBIL phase
         sim.step()
     return bool(sim.target_y[0, 2] > sim.scene.road.center[0] + 1.0)
 
