@@ -246,7 +246,8 @@ def write_markdown(res: dict, path: Path) -> None:
             L += [""]
     if "leakage" in res:
         L += ["## Leakage check of the packaged scenarios", "",
-              "| scenario | leak | AUC channel only | AUC + artefacts | lift ids | lift time | lift balances | run s |",
+              "| scenario | leak | AUC channel only | AUC + artefacts | lift ids | lift time "
+              "| lift balances | run s |",
               "|---|---|---:|---:|---:|---:|---:|---:|"]
         for n, s in res["leakage"].items():
             L.append(f"| {n} | {s['leak']} | {s['auc_channel_only']:.3f} | "

@@ -104,7 +104,8 @@ def learned_section(ctx, spec, sim, sample: pd.DataFrame) -> None:
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0x1EA]))
     idx = rng.permutation(len(feats))
     k = int(round(len(feats) * cfg.test_fraction))
-    test, train = feats.iloc[idx[:k]].reset_index(drop=True), feats.iloc[idx[k:]].reset_index(drop=True)
+    test = feats.iloc[idx[:k]].reset_index(drop=True)
+    train = feats.iloc[idx[k:]].reset_index(drop=True)
     schema = customer_schema()
     gen = fit_generator(train, schema, generator=cfg.generator, epsilon=cfg.epsilon,
                         delta=cfg.delta, seed=spec.seed)

@@ -53,7 +53,7 @@ class Simulation:
         self.rows = 0
 
     # -- the stream ----------------------------------------------------------------------
-    def chunks(self) -> Iterator[tuple["pa.Table", "pa.Table", dict[str, np.ndarray]]]:  # noqa: F821
+    def chunks(self) -> Iterator[tuple]:
         """Yield ``(transactions, labels, events)`` per chunk of ``chunk_days`` days, in time
         order. ``events`` holds the raw arrays (internal indices) for checks."""
         spec = self.spec

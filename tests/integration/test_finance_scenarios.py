@@ -92,7 +92,8 @@ def test_learned_path_records_a_customer_level_ledger(tmp_path):
 
 def test_a_typology_too_rare_to_form_a_pattern_is_reported(tmp_path):
     p = _small(tmp_path, "noise: {payroll: {rate: 0.0}}\n")
-    text = p.read_text().replace("cycle: {rate: 0.03}", "cycle: {rate: 0.03}\n  stack: {rate: 0.001}")
+    text = p.read_text().replace("cycle: {rate: 0.03}",
+                                 "cycle: {rate: 0.03}\n  stack: {rate: 0.001}")
     p.write_text(text)
     report = _run(p, tmp_path / "out")
     notes = " ".join(report["sections"]["labels"]["notes"])

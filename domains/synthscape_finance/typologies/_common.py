@@ -50,7 +50,8 @@ class Builder:
     def uniform_int(self, lo_hi, k: int) -> np.ndarray:
         return self.rng.integers(int(lo_hi[0]), int(lo_hi[1]) + 1, k)
 
-    def merchants(self, names: tuple[str, ...], region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def merchants(self, names: tuple[str, ...],
+                  region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m = np.array([mcc.index_of(x) for x in names], np.int8)[
             self.rng.integers(0, len(names), len(region))]
         return pick_merchants(self.world, m, region, self.rng), m
@@ -80,14 +81,3 @@ def groups(acc: np.ndarray, size_range, rng: np.random.Generator) -> list[np.nda
         out.append(acc[i:i + k])
         i += k
     return out
-
-
-def repeat_each(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    return np.repeat(values, counts)
-
-
-def within(counts: np.ndarray) -> np.ndarray:
-    """0, 1, ..., c-1 for each count ``c``, concatenated (position inside each group)."""
-    total = int(counts.sum())
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    return np.arange(total) - starts

@@ -42,7 +42,8 @@ def pattern_edges(name: str, k: int, rng: np.random.Generator):
         keep = rng.random(s.shape) < 0.6
         keep[np.arange(h), rng.integers(0, k - h, h)] = True  # every source sends
         keep[rng.integers(0, h, k - h), np.arange(k - h)] = True  # every target receives
-        return s[keep], t[keep], np.zeros(int(keep.sum()), int), ["source"] * h + ["target"] * (k - h)
+        roles = ["source"] * h + ["target"] * (k - h)
+        return s[keep], t[keep], np.zeros(int(keep.sum()), int), roles
     if name == "stack":
         layers = np.array_split(r, 3)
         src, dst, hop = [], [], []

@@ -118,7 +118,8 @@ def test_bust_out_builds_then_busts_then_goes_dormant(tables):
         a = rows.account_id.iloc[0]
         day = acc.loc[a, "default_day"]
         if not pd.isna(day):
-            later = j[(j.account_id == a) & (j.timestamp >= start + np.timedelta64(int(day) + 1, "D"))
+            after = start + np.timedelta64(int(day) + 1, "D")
+            later = j[(j.account_id == a) & (j.timestamp >= after)
                       & (j.channel.astype(str).isin(["pos", "cnp"]))]
             assert later.empty
 
