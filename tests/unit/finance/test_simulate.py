@@ -121,3 +121,16 @@ def test_ids_are_unordered_and_timestamps_sorted(tables):
     lab = tables["account_labels"]
     r = np.corrcoef(acc.account_id.rank(), lab.is_laundering.astype(float))[0, 1]
     assert abs(r) < 0.1
+
+
+def test_json_schema_files_are_in_sync(tmp_path):
+    import json
+    from pathlib import Path
+
+    from synthscape_finance.schemas import export
+
+    shipped = Path(__file__).resolve().parents[3] / "data_schemas" / "finance"
+    for p in export(tmp_path):
+        assert json.loads((shipped / p.name).read_text()) == json.loads(p.read_text()), (
+            f"{shipped / p.name} is stale: run python -m synthscape_finance.schemas "
+            f"data_schemas/finance")
