@@ -132,6 +132,17 @@ class Population(StrictModel):
     start: str = "2025-01-06"
     regions: int = Field(default=8, ge=2, le=200)
 
+    @field_validator("start")
+    @classmethod
+    def _date(cls, v: str) -> str:
+        import datetime as dt
+
+        try:
+            dt.date.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"start must be a date like '2025-01-06', got {v!r}") from None
+        return v
+
 
 class Activity(StrictModel):
     """Mean events per account per day; degree exponent of the transfer graph."""

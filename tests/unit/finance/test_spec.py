@@ -85,3 +85,11 @@ def test_unknown_learned_generator_is_rejected_on_its_line():
             learned:
               generator: mts
             """)
+
+
+def test_bad_start_date_is_rejected():
+    with pytest.raises(SpecError, match=r"line 2, field 'population.start'.*2025-01-06"):
+        _parse("""\
+            kind: transactions
+            population: {start: "March 3rd"}
+            """)
