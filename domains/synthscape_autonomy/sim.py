@@ -66,6 +66,7 @@ class Simulator:
         self.step_count = 0  # steps taken by this simulator (scheduling only)
         self.steps = torch.zeros(self.W, dtype=torch.long, device=self.x.device)  # per world
         self.new_collision = torch.zeros_like(self.collided)
+        self.has_idm = bool(scene.is_idm.any())  # MOBIL only when someone uses it
         self.noisy = bool((self.params["accel_noise"] != 0).any())
         self.mobil_every = max(1, int(round(MOBIL_INTERVAL / self.dt)))
         self.params["desired_speed"] = self.params["desired_speed"].clamp(min=0.1)
@@ -266,9 +267,10 @@ class Simulator:
         acc_idm = torch.minimum(acc_idm, acc2)
         # each driver re-decides every MOBIL_INTERVAL, in its own phase (agents staggered, so
         # two drivers rarely pick the same gap in the same step)
-        phase = (self.steps[:, None] + self.agent_ids) % self.mobil_every == 0
-        self.cool = self.cool - dt
-        self._mobil(index, lane, acc_idm, lead, phase)
+        if self.has_idm:
+            phase = (self.steps[:, None] + self.agent_ids) % self.mobil_every == 0
+            self.cool = self.cool - dt
+            self._mobil(index, lane, acc_idm, lead, phase)
         ego_acc, ego_lat = self.policy.act(self)
         acc = torch.where(self.scripted,
                           ((self.sc_target - self.v) / dt).clamp(-1, 1) * self.sc_rate, acc_idm)
