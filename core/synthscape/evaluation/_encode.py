@@ -29,10 +29,19 @@ def numeric(s: pd.Series, col: Column) -> np.ndarray:
 def codes(s: pd.Series, col: Column) -> np.ndarray:
     """Integer codes of a discrete column on its declared values; len(values) for missing."""
     values = list(col.values)
-    lookup = {v: i for i, v in enumerate(values)}
+    missing = s.isna().to_numpy()
     if col.kind == "boolean":
-        return s.map(lambda v: len(values) if pd.isna(v) else int(bool(v))).to_numpy(int)
-    return s.map(lambda v: lookup.get(v, len(values))).to_numpy(int)
+        out = np.where(missing, 0, s.to_numpy(object)).astype(bool).astype(int)
+    else:
+        out = _lookup_codes(s, {v: i for i, v in enumerate(values)}, len(values))
+    return np.where(missing, len(values), out).astype(int)
+
+
+def _lookup_codes(s: pd.Series, lookup: dict, unknown: int) -> np.ndarray:
+    """Map each value through ``lookup`` once per distinct value (fast on long columns)."""
+    inverse, uniques = pd.factorize(s, use_na_sentinel=True)
+    table = np.array([lookup.get(v, unknown) for v in uniques] + [unknown], dtype=int)
+    return table[inverse]  # the sentinel -1 picks the trailing ``unknown``
 
 
 def columns_of(schema: TableSchema, exclude: tuple[str, ...] = ()) -> list[Column]:

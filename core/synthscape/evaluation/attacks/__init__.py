@@ -51,12 +51,10 @@ def run_attacks(tables: dict[str, pd.DataFrame], schema: TableSchema, rng: np.ra
         scores.update(singling_out(tr, te, sy, schema, rng, mode=mode, n_attacks=n_attacks))
     if len(schema.modelled()) >= 2:
         scores.update(linkability(tr, te, sy, schema, rng, n_attacks=n_attacks))
-    rows = []
-    for secret in secrets if secrets is not None else [c.name for c in schema.modelled()]:
-        r = inference(tr, te, sy, schema, secret, rng, n_attacks=n_attacks)
-        rows.append({"secret": secret, **{k.removeprefix("inference_"): v for k, v in r.items()}})
+    secrets = secrets if secrets is not None else [c.name for c in schema.modelled()]
+    rows = inference(tr, te, sy, schema, secrets, rng, n_attacks=n_attacks) if secrets else []
     table = pd.DataFrame(rows)
-    if len(table):
+    if len(table):  # the worst column
         worst = table.loc[table["risk"].idxmax()]
         scores["inference_risk_max"] = float(worst["risk"])
         scores["inference_risk_max_ci_high"] = float(worst["risk_ci_high"])

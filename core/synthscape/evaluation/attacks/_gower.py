@@ -37,5 +37,5 @@ def neighbours(reference: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray
     from sklearn.neighbors import NearestNeighbors
 
     k = min(k, len(reference))
-    return NearestNeighbors(n_neighbors=k, metric="manhattan").fit(reference)\
+    return NearestNeighbors(n_neighbors=k, metric="manhattan", algorithm="brute").fit(reference)\
         .kneighbors(queries, return_distance=False)

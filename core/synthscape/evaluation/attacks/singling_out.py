@@ -73,11 +73,17 @@ def multivariate_queries(m: np.ndarray, numerical: list[bool], n: int, n_cols: i
                          rng: np.random.Generator, max_attempts: int | None = None) -> list[Query]:
     found: dict[Query, None] = {}
     n_cols = min(n_cols, m.shape[1])
-    for _ in range(max_attempts or 100 * n):
+    attempts = max_attempts or 50 * n
+    rows = m[rng.integers(len(m), size=attempts)]
+    cols = np.argsort(rng.random((attempts, m.shape[1])), axis=1)[:, :n_cols]
+    ups = rng.random((attempts, n_cols)) < 0.5
+    for i in range(attempts):
         if len(found) >= n:
             break
-        row = m[rng.integers(len(m))]
-        q = _from_row(row, rng.choice(m.shape[1], n_cols, replace=False), numerical, rng)
+        q = tuple((int(j), "isna", 0.0) if np.isnan(rows[i, j]) else
+                  (int(j), (">=" if ups[i, k] else "<=") if numerical[j] else "==",
+                   float(rows[i, j]))
+                  for k, j in enumerate(cols[i]))
         if q not in found and _count(m, q) == 1:
             found[q] = None
     return list(found)
