@@ -167,23 +167,17 @@ class DPSGD:
         return bisect_decreasing(cost, target, hi / 2, hi, rel_tol=0.02)
 
     def _proxy_sigma(self) -> float:
-        """A first guess: RDP of the subsampled Gaussian at few orders (Mironov, Talwar,
-        Zhang 2019, Sec. 3.3, via opacus) calibrated to the remaining epsilon by bisection.
-        Fewer orders than the ledger's, so never looser than the ledger."""
-        from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
-
+        """A first guess, calibrated by bisection on ``_integer_order_epsilon`` (fast, and never
+        looser than the ledger, whose orders include these)."""
         from synthscape.privacy.analysis.calibration import bisect_decreasing
 
         remaining = self.ledger.remaining_epsilon
         if remaining <= 0:
             raise BudgetExceededError(f"{self.label}: the budget is already spent "
                                       f"({self.ledger.describe()}); nothing is left for training")
-        orders = [1.1, 1.25, 1.5, 1.75] + list(range(2, 65)) + [80, 96, 128, 192, 256, 512]
 
         def eps(sigma: float) -> float:
-            rdp = compute_rdp(q=self.sample_rate, noise_multiplier=sigma, steps=self.steps,
-                              orders=orders)
-            return float(get_privacy_spent(orders=orders, rdp=rdp, delta=self.ledger.delta)[0])
+            return _integer_order_epsilon(self.sample_rate, sigma, self.steps, self.ledger.delta)
 
         try:
             return bisect_decreasing(eps, remaining, 0.05, 1e4, rel_tol=0.002)
@@ -310,6 +304,28 @@ class DPSGD:
             "grad_sample_mode": self.grad_sample_mode if self.private else None,
             "seconds": time.perf_counter() - self._t0,
         }
+
+
+def _integer_order_epsilon(q: float, sigma: float, steps: int, delta: float) -> float:
+    """Epsilon of ``steps`` Poisson-subsampled Gaussian steps from RDP at integer orders 2..256
+    (Mironov, Talwar, Zhang 2019, Sec. 3.3, closed form for integer alpha), converted with
+    Balle et al. 2020, Thm. 21; vectorised, so calibration takes milliseconds."""
+    import numpy as np
+    from scipy.special import gammaln, logsumexp
+
+    orders = np.arange(2, 257, dtype=float)
+    if q >= 1.0:
+        rdp = orders / (2 * sigma**2)
+    else:
+        k = np.arange(0, 257, dtype=float)
+        a = orders[:, None]
+        terms = (gammaln(a + 1) - gammaln(k + 1) - gammaln(np.maximum(a - k, 0) + 1)
+                 + (a - k) * np.log1p(-q) + k * np.log(q) + (k * k - k) / (2 * sigma**2))
+        terms = np.where(k[None, :] <= a, terms, -np.inf)
+        rdp = logsumexp(terms, axis=1) / (orders - 1)
+    rdp = rdp * steps
+    eps = rdp + np.log1p(-1 / orders) - (np.log(delta) + np.log(orders)) / (orders - 1)
+    return float(max(np.min(eps), 0.0))
 
 
 def _derive(seed: int | None, stream: int) -> int:

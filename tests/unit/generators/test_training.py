@@ -281,3 +281,15 @@ def test_ledger_never_reports_less_than_opacus_at_large_noise():
     acc.history.append((10.75, 0.05, 600))
     assert 0.4 < ledger.epsilon
     assert ledger.epsilon == pytest.approx(acc.get_epsilon(delta=1e-6), rel=1e-6)
+
+
+@pytest.mark.parametrize("q, sigma, steps", [(0.125, 7.35, 160), (0.05, 1.0, 600), (1.0, 2.0, 10)])
+def test_calibration_proxy_matches_opacus_at_integer_orders(q, sigma, steps):
+    from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
+
+    from synthscape.generators._training import _integer_order_epsilon
+
+    orders = list(range(2, 257))
+    rdp = compute_rdp(q=q, noise_multiplier=sigma, steps=steps, orders=orders)
+    expected = get_privacy_spent(orders=orders, rdp=rdp, delta=1e-6)[0]
+    assert _integer_order_epsilon(q, sigma, steps, 1e-6) == pytest.approx(expected, rel=1e-9)
