@@ -1,4 +1,5 @@
-"""The DP EHR generator: a GRAM-embedding VAE over one row per patient, trained with DP-SGD.
+"""The DP EHR generator: an autoregressive patient model with GRAM code embeddings over one
+row per patient, trained with DP-SGD.
 
 The unit of privacy is one patient: every record of a patient (codes, onsets, labs, outcome)
 is folded into one row before training, and DP-SGD clips per row. The vocabulary, bins and
@@ -33,13 +34,13 @@ class EHRGenerator:
     def __init__(self, *, schema: CohortSchema, ontology: Ontology | None = None,
                  epsilon: float | None = 1.0, delta: float = 1e-6, epochs: int = 10,
                  batch_size: int = 512, lr: float = 2e-3, max_grad_norm: float = 1.0,
-                 dim: int = 32, hidden: int = 128, latent: int = 16,
+                 dim: int = 16, hidden: int = 64,
                  hierarchy: str = "ontology", accountant: str = "rdp", device: str = "auto",
                  seed: int | None = 0, secure_mode: bool = False):
         self.schema, self.ontology = schema, ontology
         self.epsilon, self.delta, self.accountant = epsilon, delta, accountant
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
-        self.max_grad_norm, self.dim, self.hidden, self.latent = max_grad_norm, dim, hidden, latent
+        self.max_grad_norm, self.dim, self.hidden = max_grad_norm, dim, hidden
         self.hierarchy, self.device, self.seed, self.secure_mode = hierarchy, device, seed, \
             secure_mode
 
@@ -86,7 +87,7 @@ class EHRGenerator:
         import torch
 
         from synthscape.generators._training import DPSGD
-        from synthscape_healthcare.model import EHRVae, pack
+        from synthscape_healthcare.model import EHRNet, pack
 
         if not isinstance(data, EHRData):
             raise ParameterError(f"fit expects EHRData (see synthscape_healthcare.records), got "
@@ -103,14 +104,13 @@ class EHRGenerator:
             torch.manual_seed(seed)  # parameter initialisation; sampling uses its own streams
         self.arch_ = {"n_nodes": n_nodes, "chains": chains,
                       "dec_chains": chains if self.hierarchy == "ontology" else flat}
-        model = self._build(EHRVae)
+        model = self._build(EHRNet)
         v = len(self.schema.vocabulary)
-        x = pack(enc.codes, enc.onset, enc.cats, self.schema.n_onset,
-                 self.schema.categorical_sizes())
+        x = pack(enc.codes, enc.onset, enc.cats)
         trainer = DPSGD(model, ledger=ledger, n_rows=len(x), epochs=self.epochs,
                         batch_size=min(self.batch_size, len(x)), lr=self.lr,
                         max_grad_norm=self.max_grad_norm, device=self.device, seed=seed,
-                        secure_mode=self.secure_mode, label="ehr_vae")
+                        secure_mode=self.secure_mode, label="ehr_model")
         losses = []
         for batch in trainer.batches(x):
             per_patient = trainer.module(batch, v)
@@ -126,7 +126,7 @@ class EHRGenerator:
     def _build(self, cls):
         return cls(self.arch_["n_nodes"], self.arch_["chains"], self.arch_["dec_chains"],
                    self.schema.n_onset, self.schema.categorical_sizes(), dim=self.dim,
-                   hidden=self.hidden, latent=self.latent)
+                   hidden=self.hidden)
 
     # ---- sampling ------------------------------------------------------------------------
     def subtree_columns(self, condition: str) -> np.ndarray:
@@ -162,37 +162,64 @@ class EHRGenerator:
             parts = [self._draw(k, rng, cols, True)] if k else []
             if n - k:
                 parts.append(self._draw(n - k, rng, cols, False))
-            enc = _concat(parts)
-            perm = rng.permutation(n)
-            enc = Encoded(enc.codes[perm], enc.onset[perm], enc.cats[perm], enc.ids[perm])
+            enc = _take(_concat(parts), rng.permutation(n))
         return decode(enc, self.schema, [code_of(c) for c in self.nodes_], rng)
 
-    def _draw(self, n: int, rng: np.random.Generator, cols, present: bool) -> Encoded:
-        import torch
+    def _draw(self, n: int, rng: np.random.Generator, cols, present: bool,
+              max_pool: int = 2_000_000) -> Encoded:
+        """``n`` patients; with ``cols``, only those with (``present``) or without a code in
+        those columns, by rejection from pools drawn from the model (exact conditionals)."""
+        if cols is None:
+            return self._generate(n, rng)
+        got, have, pool, rate = [], 0, max(4 * n, 1024), None
+        while have < n:
+            enc = self._generate(pool, rng)
+            hit = (enc.codes[:, cols] > 0).any(axis=1)
+            keep = hit if present else ~hit
+            got.append(_take(enc, np.flatnonzero(keep)))
+            have += int(keep.sum())
+            rate = max(have, 1) / (pool * len(got))
+            if have < n and pool * len(got) >= max_pool:
+                raise ParameterError(
+                    f"the model almost never produces patients {'with' if present else 'without'}"
+                    f" the condition ({have} of {n} after {pool * len(got)} draws); ask for "
+                    f"fewer patients or train with more budget")
+            pool = int(min(max((n - have) / rate * 1.3, 1024), 500_000))
+        return _take(_concat(got), np.arange(n))
 
-        pool = n if cols is None else max(8 * n, 4096)
-        gen = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+    def _generate(self, n: int, rng: np.random.Generator) -> Encoded:
+        """Ancestral sampling: sex, age, codes one by one, onsets, then the rest."""
+        import torch
+        from torch.nn import functional as F
+
+        from synthscape_healthcare.model import onset_one_hot
+
+        m, sizes = self.model_, self.schema.categorical_sizes()
+        v = len(self.schema.vocabulary)
+
+        def draw(logits: torch.Tensor) -> torch.Tensor:
+            probs = torch.softmax(logits, -1).numpy().astype(float)
+            return torch.as_tensor(_categorical(probs, rng))
+
         with torch.no_grad():
-            z = torch.randn(pool, self.latent, generator=gen)
-            code_logits, onset_logits, cat_logits = self.model_.decode(z)
-        p = torch.sigmoid(code_logits).numpy().astype(float)
-        if cols is not None:  # sampling-importance-resampling of z given the condition
-            q = 1.0 - np.prod(1.0 - p[:, cols], axis=1)
-            w = q if present else 1.0 - q
-            pick = rng.choice(pool, size=n, p=w / w.sum()) if w.sum() > 0 else \
-                rng.choice(pool, size=n)
-            p, onset_logits, cat_logits = p[pick], onset_logits[pick], cat_logits[pick]
-        codes = (rng.uniform(size=p.shape) < p).astype(np.float32)
-        if cols is not None:
-            codes[:, cols] = _at_least_one(p[:, cols], rng) if present else 0.0
-        onset = _categorical(torch.softmax(onset_logits, -1).numpy(), rng)
-        onset = np.where(codes > 0, onset, -1)
-        cats, start = [], 0
-        for size in self.schema.categorical_sizes():
-            probs = torch.softmax(cat_logits[:, start:start + size], -1).numpy()
-            cats.append(_categorical(probs, rng))
-            start += size
-        return Encoded(codes, onset, np.stack(cats, axis=1), np.arange(n))
+            sex = draw(m.sex_logits(torch.ones(n, 1)))
+            sex_1h = F.one_hot(sex, sizes[1]).float()
+            age = draw(m.age_head(sex_1h))
+            demo = m.demo_state(F.one_hot(age, sizes[0]).float(), sex_1h)
+            codes = torch.zeros(n, v)
+            for j in range(v):
+                logits, _ = m.code_logits(demo, codes)
+                p = torch.sigmoid(logits[:, j]).numpy()
+                codes[:, j] = torch.as_tensor(rng.uniform(size=n) < p, dtype=torch.float32)
+            _, h = m.code_logits(demo, codes)
+            onset = draw(m.onset_logits(h))
+            onset = torch.where(codes > 0, onset, torch.full_like(onset, -1))
+            rest = m.rest_logits(demo, codes, onset_one_hot(onset, codes, m.n_onset))
+            cats, start = [age, sex], 0
+            for size in sizes[2:]:
+                cats.append(draw(rest[:, start:start + size]))
+                start += size
+        return Encoded(codes.numpy(), onset.numpy(), torch.stack(cats, 1).numpy(), np.arange(n))
 
     def _check(self) -> None:
         if not hasattr(self, "model_"):
@@ -208,7 +235,7 @@ class EHRGenerator:
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"format": FORMAT, "schema": self.schema.model_dump(mode="json"),
                 "params": {k: getattr(self, k) for k in ("epsilon", "delta", "epochs",
-                           "batch_size", "lr", "max_grad_norm", "dim", "hidden", "latent",
+                           "batch_size", "lr", "max_grad_norm", "dim", "hidden",
                            "hierarchy", "accountant", "device", "seed", "secure_mode")},
                 "nodes": self.nodes_, "arch": self.arch_, "ledger": self.ledger_.to_dict(),
                 "training": self.training_}
@@ -221,7 +248,7 @@ class EHRGenerator:
     def load(cls, folder: str | Path, ontology: Ontology | None = None) -> "EHRGenerator":
         from safetensors.torch import load_file
 
-        from synthscape_healthcare.model import EHRVae
+        from synthscape_healthcare.model import EHRNet
 
         folder = Path(folder)
         try:
@@ -234,7 +261,7 @@ class EHRGenerator:
                   **meta["params"])
         gen.nodes_, gen.arch_, gen.training_ = meta["nodes"], meta["arch"], meta["training"]
         gen.ledger_ = PrivacyLedger.from_dict(meta["ledger"])
-        gen.model_ = gen._build(EHRVae)
+        gen.model_ = gen._build(EHRNet)
         gen.model_.load_state_dict(load_file(str(folder / "weights.safetensors")))
         gen.model_.eval()
         return gen
@@ -246,21 +273,8 @@ def _categorical(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum((u > cum).sum(axis=-1), probs.shape[-1] - 1)
 
 
-def _at_least_one(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Independent Bernoulli(p) per row, conditioned on at least one success (exactly)."""
-    p = np.clip(p, 1e-9, 1 - 1e-9)
-    n, k = p.shape
-    out = np.zeros((n, k), np.float32)
-    # none_after[:, j] = P(no success among columns j..k-1)
-    none_after = np.cumprod((1 - p)[:, ::-1], axis=1)[:, ::-1]
-    have = np.zeros(n, bool)
-    for j in range(k):
-        need = ~have
-        pj = np.where(need, p[:, j] / np.maximum(1 - none_after[:, j], 1e-12), p[:, j])
-        hit = rng.uniform(size=n) < np.clip(pj, 0, 1)
-        out[:, j] = hit
-        have |= hit
-    return out
+def _take(enc: Encoded, idx: np.ndarray) -> Encoded:
+    return Encoded(enc.codes[idx], enc.onset[idx], enc.cats[idx], enc.ids[idx])
 
 
 def _concat(parts: list[Encoded]) -> Encoded:

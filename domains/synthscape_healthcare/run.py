@@ -15,13 +15,16 @@ def run_ehr(spec: EHRSpec, ctx) -> None:
 
     ontology = load_ontology(spec)
     cohort = load_cohort(spec)
+    if spec.data.max_patients is not None and cohort.n_patients > spec.data.max_patients:
+        ids = cohort.patients.patient_id.to_numpy()
+        cohort = cohort.subset(ctx.rng("subset").permutation(ids)[:spec.data.max_patients])
     train, test = cohort.split(spec.data.test_fraction, ctx.rng("split"))
     g = spec.generator
     gen = EHRGenerator(schema=spec.cohort, ontology=ontology, epsilon=spec.privacy.epsilon,
                        delta=spec.privacy.delta, accountant=spec.privacy.accountant,
                        epochs=g.epochs, batch_size=g.batch_size, lr=g.lr,
                        max_grad_norm=g.max_grad_norm, dim=g.dim, hidden=g.hidden,
-                       latent=g.latent, hierarchy=g.hierarchy, device=g.device, seed=spec.seed)
+                       hierarchy=g.hierarchy, device=g.device, seed=spec.seed)
     ctx.log(f"fitting the EHR generator on {train.n_patients} patients")
     gen.fit(train)
     aug = spec.augment

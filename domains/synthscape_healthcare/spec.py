@@ -19,6 +19,8 @@ class EHRDataSpec(StrictModel):
     path: str | None = None
     index_date: str = "2015-01-01"
     test_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)
+    max_patients: int | None = Field(default=None, ge=10, description="a random subset of "
+                                     "this many patients (quick runs); all when null")
 
     @model_validator(mode="after")
     def _path(self) -> "EHRDataSpec":
@@ -33,9 +35,8 @@ class EHRModelSpec(StrictModel):
     batch_size: int = Field(default=512, ge=8)
     lr: float = Field(default=2e-3, gt=0)
     max_grad_norm: float = Field(default=1.0, gt=0)
-    dim: int = Field(default=32, ge=2)
-    hidden: int = Field(default=128, ge=8)
-    latent: int = Field(default=16, ge=2)
+    dim: int = Field(default=16, ge=2)
+    hidden: int = Field(default=64, ge=8)
     hierarchy: Literal["ontology", "flat"] = "ontology"
     device: str = "auto"
 

@@ -90,7 +90,9 @@ def to_synthea_tables(data: EHRData, labels: pd.Series, schema: CohortSchema, *,
     patients = pd.DataFrame({
         "Id": p.patient_id.astype(str).to_numpy(),
         "BIRTHDATE": date(-p.age.to_numpy(float) * 365.25),
-        "DEATHDATE": pd.Series(date(np.nan_to_num(death_day))).where(~np.isnan(death_day), None),
+        "DEATHDATE": pd.Series([d if dead else None for d, dead in
+                                zip(date(np.nan_to_num(death_day)), ~np.isnan(death_day))],
+                               dtype=object),
         "GENDER": p.sex.astype(str).to_numpy(),
         "AGE_AT_INDEX": p.age.to_numpy(float),
         "FOLLOWUP_DAYS": p.followup_days.to_numpy(float),

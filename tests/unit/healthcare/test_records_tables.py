@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from synthscape.errors import SchemaError
+from synthscape_healthcare import load_synthea
+from synthscape_healthcare.features import labels
+from synthscape_healthcare.records import EHRData, from_synthea
+from synthscape_healthcare.tables import ROW_MODELS, json_schema, to_synthea_tables
+
+from ._paths import CURRENT, V3, need_synthea_samples
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _frames():
+    p = pd.DataFrame({"patient_id": ["a", "b"], "age": [50.0, 61.0], "sex": ["F", "M"],
+                      "followup_days": [900.0, 100.0], "death": [False, True]})
+    c = pd.DataFrame({"patient_id": ["a", "b", "b"], "code": ["I10", "I21.9", "I10"],
+                      "day": [-30.0, 40.0, 0.0]})
+    lab = pd.DataFrame({"patient_id": ["a"], "test": ["bmi"], "day": [0.0], "value": [31.0]})
+    return p, c, lab
+
+
+def test_user_frames_build_records_with_derived_encounters():
+    data = EHRData(*_frames())
+    assert data.n_patients == 2
+    enc = data.encounters
+    assert len(enc) == 4 and set(enc.encounter_class) == {"outpatient", "laboratory"}
+    a, b = data.split(0.5, __import__("numpy").random.default_rng(0))
+    assert set(a.patients.patient_id).isdisjoint(b.patients.patient_id)
+
+
+def test_bad_frames_are_rejected_with_every_problem():
+    p, c, lab = _frames()
+    with pytest.raises(SchemaError) as err:
+        EHRData(p.assign(sex=["F", "X"]), c.assign(patient_id=["a", "b", "zz"]), lab)
+    msg = str(err.value)
+    assert "patients.sex" in msg and "conditions.patient_id: 1 id(s) not in patients" in msg
+    with pytest.raises(SchemaError, match=r"missing column\(s\) \['day'\]"):
+        EHRData(p, c.drop(columns="day"), lab)
+    with pytest.raises(SchemaError, match="no patients"):
+        EHRData(p.iloc[:0], c.iloc[:0], lab.iloc[:0])
+
+
+def test_labels_death_later_code_and_any_code(icd):
+    from synthscape_healthcare.encoding import LabelSpec
+
+    data = EHRData(*_frames())
+    assert labels(data, LabelSpec(type="death")).tolist() == [False, True]
+    later = labels(data, LabelSpec(type="later_code", code="I21", name="mi"), icd)
+    assert later.name == "mi" and later.tolist() == [False, True]
+    assert labels(data, LabelSpec(type="code", code="I10"), icd).tolist() == [True, True]
+    with pytest.raises(ValueError, match="label.code is required"):
+        LabelSpec(type="later_code")
+
+
+def test_synthea_exports_become_records():
+    need_synthea_samples()
+    for folder, n in ((V3, 27), (CURRENT, 116)):
+        data = from_synthea(load_synthea(folder), index_date="2020-01-01",
+                            lab_codes={"8302-2": "height"})
+        assert data.n_patients == n and len(data.conditions) > 0
+        assert data.patients.age.ge(0).all() and data.patients.followup_days.ge(0).all()
+    assert set(data.labs.columns) == {"patient_id", "test", "day", "value"}
+
+
+def test_synthea_like_tables_match_their_json_schemas(cohort_schema, icd):
+    data = EHRData(*_frames())
+    lab = labels(data, cohort_schema.label, icd)
+    tables = to_synthea_tables(data, lab, cohort_schema, index_date="2015-01-01",
+                               describe=icd.description)
+    pats = tables["patients"].set_index("Id")
+    assert pats.loc["b", "DEATHDATE"] == "2015-04-11" and pats.loc["a", "DEATHDATE"] is None
+    assert pats.loc["b", "LABEL"] and not pats.loc["a", "LABEL"]
+    cond = tables["conditions"]
+    assert cond.ENCOUNTER.isin(tables["encounters"].Id).all()
+    assert cond.DESCRIPTION.iloc[1] == "Acute myocardial infarction, unspecified"
+    assert tables["observations"].CODE.tolist() == ["39156-5"]
+    for name, df in tables.items():
+        model = ROW_MODELS[name]
+        assert list(df.columns) == list(model.model_fields)
+        for row in df.to_dict(orient="records"):
+            model.model_validate(row)
+
+
+def test_exported_json_schemas_are_in_sync():
+    for name in ROW_MODELS:
+        path = ROOT / "data_schemas" / "healthcare" / f"{name}.json"
+        assert json.loads(path.read_text()) == json_schema(name), (
+            f"{path} is stale; run: python -m synthscape_healthcare.tables "
+            f"data_schemas/healthcare")

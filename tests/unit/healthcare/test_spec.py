@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from synthscape.errors import SpecError
+from synthscape.scenarios import KINDS, load_spec, parse_spec
+
+ROOT = Path(__file__).resolve().parents[3]
+SCENARIOS = sorted((ROOT / "scenarios" / "healthcare").glob("*.yaml"))
+
+MINIMAL = """kind: ehr
+name: t
+cohort:
+  vocabulary: [I10, I21.9]
+privacy:
+  epsilon: 1.0
+"""
+
+
+def test_register_is_cheap_idempotent_and_adds_the_kind():
+    import sys
+
+    import synthscape_healthcare
+
+    synthscape_healthcare.register()
+    synthscape_healthcare.register()
+    assert "ehr" in KINDS
+    import subprocess
+
+    code = ("import sys, synthscape_healthcare as h; h.register(); "
+            "print('torch' in sys.modules, 'simple_icd_10_cm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_packaged_scenarios_parse():
+    assert len(SCENARIOS) == 2
+    for path in SCENARIOS:
+        spec = load_spec(path)
+        assert spec.kind == "ehr" and spec.privacy.epsilon > 0
+
+
+def test_minimal_spec_and_defaults():
+    spec = parse_spec(MINIMAL)
+    assert spec.data.source == "nafld" and spec.generator.hierarchy == "ontology"
+    assert spec.cohort.label.type == "death" and spec.rows == 5000
+
+
+@pytest.mark.parametrize("extra, where", [
+    ("rows: 10\ngenerater: {}\n", "line 8, field 'generater'"),
+    ("data: {source: synthea}\n", "line 7, field 'data'"),
+    ("augment: {condition: I21, prevalence: 1.5}\n", "field 'augment.prevalence'"),
+])
+def test_spec_errors_name_line_and_field(extra, where):
+    with pytest.raises(SpecError, match=where.replace(".", r"\.")):
+        parse_spec(MINIMAL + extra, source="t.yaml")
+
+
+def test_onset_edges_must_include_day_zero():
+    bad = MINIMAL.replace("vocabulary: [I10, I21.9]",
+                          "vocabulary: [I10, I21.9]\n  onset_edges: [-10, 10]")
+    with pytest.raises(SpecError, match="include 0"):
+        parse_spec(bad)
