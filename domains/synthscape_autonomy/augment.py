@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 
 from synthscape_autonomy import _rng
+from synthscape_autonomy.rollout import simulate
 from synthscape_autonomy.scenario import Draw, Scene
+
+PILOT_BASE = 30_000_000  # episode ids of the pilot run, apart from the search's
 
 
 def mixture_draws(scene: Scene, n: int, edge_share: float):
@@ -26,8 +29,9 @@ def mixture_draws(scene: Scene, n: int, edge_share: float):
         raise SpecError(f"scenario '{spec.name}': 'augment' needs a 'search' block (it learns "
                         f"the edge-case proposal with the cross-entropy search); add 'search: {{}}'")
     q, stages = cross_entropy(scene)
-    last = stages[-1]["rollout"].episodes["failure"]
-    share_q = float(last.mean())
+    pilot = simulate(scene, scene.draws(range(PILOT_BASE, PILOT_BASE + spec.search.ce_episodes),
+                                        q))  # how often the final proposal fails
+    share_q = float(pilot.episodes["failure"].mean())
     share_p = float(np.mean(np.concatenate([s["rollout"].episodes["failure"]
                                             for s in stages[:1]])))
     s = 1.0 if share_q <= share_p else float(np.clip((edge_share - share_p) /

@@ -29,7 +29,7 @@ def wilson(k: int, n: int, conf: float) -> tuple[float, float]:
     den = 1 + z * z / n
     c = (p + z * z / (2 * n)) / den
     h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, c - h), min(1.0, c + h)
+    return (0.0 if k == 0 else max(0.0, c - h)), (1.0 if k == n else min(1.0, c + h))
 
 
 def monte_carlo(scene: Scene, n: int, conf: float = 0.95) -> dict[str, Any]:
