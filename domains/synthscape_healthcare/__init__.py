@@ -33,7 +33,7 @@ def register() -> None:
     :class:`synthscape_healthcare.generator.EHRGenerator` directly."""
     from synthscape.scenarios import KINDS, register_kind
 
-    if "ehr" in KINDS._items:  # register() may run twice (entry point and explicit call)
+    if "ehr" in KINDS:  # register() may run twice (entry point and explicit call)
         return
     from synthscape_healthcare.run import run_ehr
     from synthscape_healthcare.spec import EHRSpec

@@ -68,11 +68,9 @@ class EHRGenerator:
         col = {n: i for i, n in enumerate(self.nodes_)}
         bad = [c for c in distinct if c not in self.ontology]
         if bad:
-            raise UnknownCodeError(self.ontology._unknown_message(bad[0]) +
-                                   f" (and {len(bad) - 1} more) in conditions.code; fix or "
-                                   f"map them before fitting" if len(bad) > 1 else
-                                   self.ontology._unknown_message(bad[0]) +
-                                   " in conditions.code")
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            raise UnknownCodeError(f"{self.ontology._unknown_message(bad[0])}{more} in "
+                                   f"conditions.code; fix or map the codes before fitting")
         out = {}
         for c in distinct:
             node = self.ontology.node(c)
@@ -100,11 +98,12 @@ class EHRGenerator:
                                    Budget(epsilon=self.epsilon, delta=self.delta, unit="patient"),
                                    accountant=self.accountant)
         seed = None if self.seed is None else int(self.seed)
-        if seed is not None:
-            torch.manual_seed(seed)  # parameter initialisation; sampling uses its own streams
         self.arch_ = {"n_nodes": n_nodes, "chains": chains,
                       "dec_chains": chains if self.hierarchy == "ontology" else flat}
-        model = self._build(EHRNet)
+        with torch.random.fork_rng(devices=[]):  # seeded initialisation, global state untouched
+            if seed is not None:
+                torch.manual_seed(seed)
+            model = self._build(EHRNet)
         v = len(self.schema.vocabulary)
         x = pack(enc.codes, enc.onset, enc.cats)
         trainer = DPSGD(model, ledger=ledger, n_rows=len(x), epochs=self.epochs,
@@ -151,9 +150,9 @@ class EHRGenerator:
             raise ParameterError(f"n must be an int >= 1, got {n!r}")
         if prevalence is not None and (condition is None or not 0 <= prevalence <= 1):
             raise ParameterError("prevalence needs a condition and must lie in [0, 1]")
-        rng = np.random.default_rng(np.random.SeedSequence(
-            [self.seed if seed is None else seed, 0x5A4D] if (seed is not None or
-                                                              self.seed is not None) else None))
+        base = self.seed if seed is None else seed
+        rng = np.random.default_rng(None if base is None else
+                                    np.random.SeedSequence([int(base), 0x5A4D]))
         if condition is None:
             enc = self._draw(n, rng, None, True)
         else:

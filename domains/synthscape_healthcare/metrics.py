@@ -92,6 +92,13 @@ def tvd(a: pd.Series, b: pd.Series) -> float:
     return 0.5 * float((pa.reindex(idx, fill_value=0) - pb.reindex(idx, fill_value=0)).abs().sum())
 
 
+def age_bins(patients: pd.DataFrame, schema: CohortSchema) -> pd.Series:
+    """Declared age bins (the cohort schema's), for distribution comparisons."""
+    lo, hi = schema.age_range
+    return np.clip(((patients.age - lo) / (hi - lo) * schema.age_bins).astype(int), 0,
+                   schema.age_bins - 1)
+
+
 def conditioning_check(syn: EHRData, real: EHRData, code: str, schema: CohortSchema,
                        ontology: Ontology | None = None) -> dict[str, float]:
     """Share of synthetic patients with a code under ``code``, and the TVD of their age
@@ -99,13 +106,7 @@ def conditioning_check(syn: EHRData, real: EHRData, code: str, schema: CohortSch
     ok = carriers(syn, code, ontology)
     real_ids = carriers(real, code, ontology)
     rp = real.patients[real.patients.patient_id.astype(str).isin(real_ids)]
-    lo, hi = schema.age_range
-
-    def age_bins(p: pd.DataFrame) -> pd.Series:
-        return np.clip(((p.age - lo) / (hi - lo) * schema.age_bins).astype(int), 0,
-                       schema.age_bins - 1)
-
     return {"satisfied": len(ok) / max(syn.n_patients, 1),
             "n_real_with_condition": float(len(rp)),
-            "tvd_age": tvd(age_bins(syn.patients), age_bins(rp)),
+            "tvd_age": tvd(age_bins(syn.patients, schema), age_bins(rp, schema)),
             "tvd_sex": tvd(syn.patients.sex, rp.sex)}

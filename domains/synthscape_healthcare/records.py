@@ -104,27 +104,27 @@ def derive_encounters(conditions: pd.DataFrame, labs: pd.DataFrame) -> pd.DataFr
     return enc.reset_index(drop=True)[list(ENCOUNTER_COLUMNS)]
 
 
-def from_synthea(export, *, index_date: str | None = None,
+def from_synthea(export, *, index_date: str, end_date: str | None = None,
                  lab_codes: dict[str, str] | None = None) -> EHRData:
     """EHR data from a :class:`~synthscape_healthcare.synthea.SyntheaExport`.
 
-    Day 0 is ``index_date`` (default: the latest condition start in the export, a public
-    constant is better for a release; pass one). Codes stay SNOMED CT; group them with
-    :func:`~synthscape_healthcare.snomed.semantic_tag_ontology`. ``lab_codes`` maps LOINC
-    codes of ``observations`` to test names (default: none)."""
+    Day 0 is ``index_date`` and follow-up ends at death or ``end_date`` (default: the index
+    date). Both are declared constants: dates read from the data would make every patient's
+    record depend on the others. Codes stay SNOMED CT (group them with
+    :func:`~synthscape_healthcare.snomed.semantic_tag_ontology`); ``lab_codes`` maps LOINC
+    codes of ``observations`` to test names."""
     pats = export["patients"]
     cond = export["conditions"]
-    data_end = cond.START.max().normalize()
-    day0 = pd.Timestamp(index_date) if index_date else data_end
-    birth = pats.BIRTHDATE
+    day0 = pd.Timestamp(index_date)
+    stop = pd.Timestamp(end_date) if end_date else day0
     death = pats.DEATHDATE
-    end = death.fillna(max(data_end, day0))
+    end = death.where(death.notna() & (death < stop), stop)
     patients = pd.DataFrame({
         "patient_id": pats.Id.astype(str),
-        "age": ((day0 - birth).dt.days / 365.25).clip(lower=0),
+        "age": ((day0 - pats.BIRTHDATE).dt.days / 365.25).clip(lower=0),
         "sex": pats.GENDER.astype(str).str.upper().str[0],
         "followup_days": (end - day0).dt.days.clip(lower=0).astype(float),
-        "death": death.notna().to_numpy(),
+        "death": (death.notna() & (death >= day0) & (death < stop)).to_numpy(),
     })
     conditions = pd.DataFrame({"patient_id": cond.PATIENT.astype(str),
                                "code": cond.CODE.astype(str),

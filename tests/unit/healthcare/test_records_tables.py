@@ -62,10 +62,11 @@ def test_labels_death_later_code_and_any_code(icd):
 def test_synthea_exports_become_records():
     need_synthea_samples()
     for folder, n in ((V3, 27), (CURRENT, 116)):
-        data = from_synthea(load_synthea(folder), index_date="2020-01-01",
-                            lab_codes={"8302-2": "height"})
+        data = from_synthea(load_synthea(folder), index_date="2015-01-01",
+                            end_date="2024-01-01", lab_codes={"8302-2": "height"})
         assert data.n_patients == n and len(data.conditions) > 0
-        assert data.patients.age.ge(0).all() and data.patients.followup_days.ge(0).all()
+        fu = data.patients.followup_days
+        assert data.patients.age.ge(0).all() and fu.between(0, 3287).all() and fu.max() == 3287
     assert set(data.labs.columns) == {"patient_id", "test", "day", "value"}
 
 
