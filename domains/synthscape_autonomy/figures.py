@@ -47,8 +47,20 @@ def run_figures(scene, r, eps, ctx) -> list[str]:
     return out
 
 
+def _telling(scene, eps) -> list[str]:
+    """Continuous parameters ordered by how far failures sit from the rest (in std units)."""
+    fail = eps["failure"].to_numpy()
+    names = list(scene.space.continuous)
+    if not fail.any() or fail.all():
+        return names
+    def shift(k):
+        v = eps[f"param_{k}"].to_numpy(dtype=float)
+        return abs(v[fail].mean() - v[~fail].mean()) / (v.std() + 1e-12)
+    return sorted(names, key=shift, reverse=True)
+
+
 def _param_map(ax, scene, eps) -> None:
-    cont = [k for k in scene.space.continuous]
+    cont = _telling(scene, eps)
     fail = eps["failure"].to_numpy()
     if len(cont) >= 2:
         x, y = eps[f"param_{cont[0]}"], eps[f"param_{cont[1]}"]
@@ -66,12 +78,15 @@ def _param_map(ax, scene, eps) -> None:
 def search_figure(scene, res):
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    cont = list(scene.space.continuous)
+    rr = res["importance_sampling"]["rollout"]
+    idx = {k: i for i, k in enumerate(scene.space.continuous)}
+    shift = np.abs(res["proposal"].mean)  # the dimensions the search moved most
+    cont = sorted(idx, key=lambda k: -shift[idx[k]])
     for label, key, c in (("Monte Carlo", "monte_carlo", "#4c72b0"),
                           ("CE proposal", "importance_sampling", "#dd8452")):
         rr = res[key]["rollout"]
         if len(cont) >= 2:
-            z = np.stack([d.z for d in rr.draws])
+            z = np.stack([d.z for d in rr.draws])[:, [idx[cont[0]], idx[cont[1]]]]
             f = rr.episodes["failure"]
             axes[0].scatter(z[~f, 0], z[~f, 1], s=6, c=c, alpha=0.4, label=f"{label}")
             axes[0].scatter(z[f, 0], z[f, 1], s=14, c=c, marker="x", label=f"{label} failure")

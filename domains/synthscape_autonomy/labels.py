@@ -1,10 +1,12 @@
 """Labels computed inside the step (ground truth, not the ego's perception) and their
 per-episode summary.
 
-Per step, for the ego against the nearest object in its path (lateral overlap now):
-time-to-collision (Hayward 1972), time headway, deceleration rate to avoid a crash
-(DRAC, Almqvist et al. 1991), collision (oriented boxes), near miss (TTC below a threshold,
-1.5 s by default after van der Horst 1990) and off-road (ego footprint beyond the road edge).
+Per step, for the ego: time-to-collision (Hayward 1972) against every agent, as the first time
+their bounding boxes would overlap if both kept their velocities (so crossing pedestrians and
+cars count, not only the car ahead); time headway and deceleration rate to avoid a crash
+(DRAC, Almqvist et al. 1991) against the nearest object in the ego's lane path; collision
+(oriented boxes); near miss (TTC below a threshold, 1.5 s by default after van der Horst 1990);
+off-road (ego footprint beyond the road edge).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def ego_labels(sim) -> dict:
     closing = ve - vl
     has = torch.isfinite(gl)
     inf = torch.full_like(gl, math.inf)
-    ttc = torch.where(has & (closing > 0), gl / closing.clamp(min=1e-6), inf)
+    ttc = box_ttc(sim)
     thw = torch.where(has & (ve > 0.1), gl / ve.clamp(min=0.1), inf)
     drac = torch.where(has & (closing > 0), closing**2 / (2 * gl.clamp(min=0.05)),
                        torch.zeros_like(gl))
@@ -42,6 +44,40 @@ def ego_labels(sim) -> dict:
     near = ttc < sim.spec.labels.near_miss_ttc
     return {"ttc": ttc, "thw": thw, "drac": drac, "collision": collision, "near_miss": near,
             "off_road": off}
+
+
+def _entry(d, v, half):
+    """Times (enter, leave) of |d + v t| < half; (inf, -inf) if never."""
+    import torch
+
+    small = v.abs() < 1e-6
+    vs = torch.where(small, torch.ones_like(v), v)
+    a, b = (-half - d) / vs, (half - d) / vs
+    lo, hi = torch.minimum(a, b), torch.maximum(a, b)
+    inside = d.abs() < half
+    big = torch.full_like(d, math.inf)
+    lo = torch.where(small, torch.where(inside, -big, big), lo)
+    hi = torch.where(small, torch.where(inside, big, -big), hi)
+    return lo, hi
+
+
+def box_ttc(sim):
+    """Ego TTC (W,): earliest t >= 0 at which the ego's and another agent's bounding boxes
+    (axis-aligned hulls of the oriented boxes) overlap under constant velocities."""
+    import torch
+
+    sc = sim.scene
+    c, s = torch.cos(sim.h), torch.sin(sim.h)
+    ex = 0.5 * (sc.length * c.abs() + sc.width * s.abs())
+    ey = 0.5 * (sc.length * s.abs() + sc.width * c.abs())
+    vx, vy = sim.v * c, sim.v * s
+    tx0, tx1 = _entry(sim.x - sim.x[:, :1], vx - vx[:, :1], ex + ex[:, :1])
+    ty0, ty1 = _entry(sim.y - sim.y[:, :1], vy - vy[:, :1], ey + ey[:, :1])
+    enter = torch.maximum(torch.maximum(tx0, ty0), torch.zeros_like(tx0))
+    leave = torch.minimum(tx1, ty1)
+    t = torch.where(enter < leave, enter, torch.full_like(enter, math.inf))
+    t[:, 0] = math.inf
+    return t.min(dim=1).values
 
 
 class EpisodeSummary:

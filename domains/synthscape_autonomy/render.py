@@ -35,7 +35,7 @@ class Painter:
 
     def __init__(self, ax, scene, traj: dict, e: int, labels: dict | None = None,
                  window: float = 100.0):
-        from matplotlib.patches import Polygon, Rectangle
+        from matplotlib.patches import Circle, Polygon, Rectangle
 
         self.ax, self.scene, self.traj, self.e, self.labels = ax, scene, traj, e, labels
         self.window = window
@@ -63,6 +63,11 @@ class Painter:
             p = Polygon(np.zeros((4, 2)), closed=True, fc=color, ec="white", lw=0.8, zorder=3)
             ax.add_patch(p)
             self.patches.append(p)
+        # vulnerable road users are small at this scale: a ring marks them
+        self.rings = {a: Circle((0, 0), 1.2, fc="none", ec=_COLORS[s.type], lw=1.5, zorder=4)
+                      for a, s in enumerate(scene.slots) if s.type in ("pedestrian", "cyclist")}
+        for ring in self.rings.values():
+            ax.add_patch(ring)
         ys = traj["y"][e]  # show what comes near the road, up to 25 m beside it
         near = ys[(ys > r.y_min - 25) & (ys < r.y_max + 25)]
         ax.set_ylim(min(r.y_min - 6, float(near.min(initial=0.0)) - 3),
@@ -81,6 +86,8 @@ class Painter:
             crashed = hit is not None and bool(hit[e, k, a])
             p.set_edgecolor(_HIT if crashed else "white")
             p.set_linewidth(2.0 if crashed else 0.8)
+        for a, ring in self.rings.items():
+            ring.center = (float(tr["x"][e, k, a]), float(tr["y"][e, k, a]))
         x0 = float(tr["x"][e, k, 0])
         self.ax.set_xlim(x0 - 0.15 * self.window, x0 + 0.85 * self.window)
         text = f"t = {(k + 1) * self.scene.spec.dt:4.1f} s   ego {tr['v'][e, k, 0] * 3.6:5.1f} km/h"

@@ -1,6 +1,7 @@
 """The gymnasium environments: seeding, auto-reset, and the vector env against single envs."""
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import synthscape_autonomy
 from synthscape_autonomy.envs import DrivingEnv
@@ -42,6 +43,7 @@ def _episode_ids(num_envs, steps, seed=7):
     return seen, env
 
 
+@pytest.mark.slow
 def test_vector_env_seeds_survive_auto_reset():
     four, _ = _episode_ids(4, 450)
     two, _ = _episode_ids(2, 450)

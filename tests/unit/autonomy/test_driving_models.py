@@ -7,7 +7,7 @@ FOLLOW = """
 kind: driving
 family: idm_stop
 duration: 40
-dt: 0.05
+dt: 0.1
 road: {lanes: 1}
 entities:
   - {name: ego, controller: ego, position: {lane: 0, s: -500}, speed: 0,
@@ -28,7 +28,7 @@ def test_idm_free_road_and_equilibrium():
 
 def test_idm_stops_behind_stationary_obstacle(driving):
     sim = driving.sim_of(FOLLOW)
-    for _ in range(800):
+    for _ in range(300):
         sim.step()
     car_front = sim.x[0, 1] + 2.25
     obstacle_rear = sim.x[0, 2] - 2.25

@@ -1,5 +1,6 @@
 """Edge-case search: weights, intervals, unbiased estimates that agree with Monte Carlo."""
 import numpy as np
+import pytest
 
 from synthscape_autonomy.catalogue import load
 from synthscape_autonomy.distributions import Choice, Normal, ParameterSpace, Proposal, Uniform
@@ -32,6 +33,7 @@ def _small(name):
         "mc_episodes": 300, "ce_iterations": 3, "ce_episodes": 60, "is_episodes": 150})})
 
 
+@pytest.mark.slow
 def test_cross_entropy_finds_more_failures_and_agrees_with_monte_carlo():
     res = compare(Scene(_small("pedestrian_dart_out")))
     mc, imp = res["monte_carlo"], res["importance_sampling"]
@@ -41,6 +43,7 @@ def test_cross_entropy_finds_more_failures_and_agrees_with_monte_carlo():
     assert imp["ci_low"] <= imp["estimate"] <= imp["ci_high"]
 
 
+@pytest.mark.slow
 def test_augmentation_oversamples_edge_cases_with_weights():
     from synthscape_autonomy.augment import mixture_draws
     from synthscape_autonomy.rollout import simulate
