@@ -199,9 +199,10 @@ def _evaluate(spec: TabularSpec, ctx, train, test, syn, gen) -> None:
     from synthscape.generators.base import _drop_unreleased_categories
 
     schema = gen.schema_
-    # a DP-inferred schema may not release rare categories: rows holding them are left out of
-    # the evaluation exactly as they were left out of the fit
-    train, test = (_drop_unreleased_categories(d, schema) for d in (train, test))
+    if spec.schema_.infer == "dp":
+        # a DP-inferred schema may not release rare categories: rows holding them are left out
+        # of the evaluation exactly as they were left out of the fit
+        train, test = (_drop_unreleased_categories(d, schema) for d in (train, test))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # clipping was decided by the schema
         real = schema.validate(train, out_of_bounds="clip", source="training data")
