@@ -47,3 +47,32 @@ def test_run_folder_has_full_report(tmp_path, schema):
         assert (folder / "figures" / f"{png}.png").exists()
     html = (folder / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "FAILED" in html
+
+
+DP_SPEC = """
+kind: tabular
+name: evdp
+seed: 1
+data: {path: people.csv, drop: [pid], test_fraction: 0.3}
+schema: {infer: dp}
+generator: {type: mst}
+privacy: {epsilon: 4.0}
+rows: 300
+evaluation: {target: y, n_attacks: 50}
+"""
+
+
+@pytest.mark.slow
+def test_dp_inferred_schema_run_is_evaluated(tmp_path):
+    df = draw(3000, 5)
+    df.loc[:2, "region"] = "islands"  # too rare for the DP schema to release
+    df.to_csv(tmp_path / "people.csv", index=False)
+    (tmp_path / "evdp.yaml").write_text(DP_SPEC)
+    folder = run(tmp_path / "evdp.yaml", output=tmp_path / "out")
+    schema = json.loads((folder / "schema.json").read_text())
+    region = next(c for c in schema["columns"] if c["name"] == "region")
+    assert "islands" not in region["categories"]  # so those rows must be left out, not fail
+    report = json.loads((folder / "report.json").read_text())
+    assert report["meta"]["privacy"].startswith("epsilon = ")
+    assert report["meta"]["epsilon"] <= 4.0 + 1e-9
+    assert "utility" in report["sections"] and "privacy_attacks" in report["sections"]
