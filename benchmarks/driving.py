@@ -124,7 +124,8 @@ def search_factors(families: list[str], quick: bool) -> dict:
         res["failure"] = spec.labels.failure
         out[fam] = res
         print(f"  search {fam}: MC {res['mc_failures']}/{res['mc_episodes']}, "
-              f"IS estimate {res['is_estimate']:.3g}, discovery x{res['failure_discovery_factor']:.1f}",
+              f"IS estimate {res['is_estimate']:.3g}, "
+              f"discovery x{res['failure_discovery_factor']:.1f}",
               flush=True)
     return out
 
@@ -183,7 +184,8 @@ def write_markdown(res: dict, path: Path) -> None:
     lines += ["", "## Edge-case search: Monte Carlo vs cross-entropy importance sampling", "",
               "| family | failure | MC failures / episodes | MC estimate [95% CI] | IS estimate "
               "[95% CI] | failures per simulated s, MC / IS | discovery factor | acceleration "
-              "(same rel. error, incl. search cost) | agree |", "|---|---|---|---|---|---|---|---|---|"]
+              "(same rel. error, incl. search cost) | agree |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for fam, s in res["search"].items():
         lines.append(
             f"| {fam} | {s['failure']} | {s['mc_failures']} / {s['mc_episodes']} | "

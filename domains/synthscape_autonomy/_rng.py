@@ -63,6 +63,7 @@ def tag(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-def episode_rng(seed: int, family: str, episode: int, purpose: str = "params") -> np.random.Generator:
+def episode_rng(seed: int, family: str, episode: int,
+                purpose: str = "params") -> np.random.Generator:
     """numpy Generator for one episode's sampled parameters, keyed by (seed, family, episode)."""
     return np.random.default_rng(np.random.SeedSequence([seed, tag(family), episode, tag(purpose)]))

@@ -27,7 +27,8 @@ def mixture_draws(scene: Scene, n: int, edge_share: float):
         from synthscape.errors import SpecError
 
         raise SpecError(f"scenario '{spec.name}': 'augment' needs a 'search' block (it learns "
-                        f"the edge-case proposal with the cross-entropy search); add 'search: {{}}'")
+                        f"the edge-case proposal with the cross-entropy search); "
+                        f"add 'search: {{}}'")
     q, stages = cross_entropy(scene)
     pilot = simulate(scene, scene.draws(range(PILOT_BASE, PILOT_BASE + spec.search.ce_episodes),
                                         q))  # how often the final proposal fails

@@ -131,7 +131,8 @@ class Proposal:
     def to_dict(self, space: ParameterSpace) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for i, k in enumerate(space.continuous):
-            out[k] = {"z_mean": round(float(self.mean[i]), 4), "z_std": round(float(self.std[i]), 4)}
+            out[k] = {"z_mean": round(float(self.mean[i]), 4),
+                      "z_std": round(float(self.std[i]), 4)}
         for k, d in space.categorical.items():
             out[k] = {str(c): round(float(p), 4) for c, p in zip(d.choice, self.probs[k])}
         return out

@@ -63,8 +63,8 @@ def cross_entropy(scene: Scene) -> tuple[Proposal, list[dict[str, Any]]]:
         elite = score <= gamma if gamma > level else score < level
         lw = np.array([d.log_weight for d in draws])
         w = np.exp(lw - lw[elite].max()) * elite if elite.any() else np.zeros_like(lw)
-        stages.append({"iteration": it, "level": gamma, "failures": int(r.episodes["failure"].sum()),
-                       "episodes": len(draws), "rollout": r})
+        stages.append({"iteration": it, "level": gamma, "episodes": len(draws), "rollout": r,
+                       "failures": int(r.episodes["failure"].sum())})
         if w.sum() <= 0:
             continue
         w = w / w.sum()

@@ -12,7 +12,7 @@ import math
 from synthscape_autonomy import _rng
 from synthscape_autonomy.geometry import LaneIndex, obb_overlap, pad
 from synthscape_autonomy.labels import ego_labels
-from synthscape_autonomy.models import NO_GAP, idm, mobil_gain, mobil_safe
+from synthscape_autonomy.models import idm, mobil_gain, mobil_safe
 from synthscape_autonomy.physics import G
 from synthscape_autonomy.policy import make_policy
 from synthscape_autonomy.scenario import DRIVER_FIELDS, Scene
