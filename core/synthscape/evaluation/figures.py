@@ -109,7 +109,8 @@ def correlations(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema, fol
         ax.set_yticks(range(len(names)), names, fontsize=7)
         if small:
             for (i, j), v in np.ndenumerate(m):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6)
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
+                        color="white" if abs(v) > 0.6 else "black")
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle("Associations (Pearson for numerical pairs, Cramer's V otherwise)")
     fig.tight_layout()
