@@ -56,3 +56,20 @@ def test_same_spec_same_bytes(tmp_path):
     ma = json.loads((a / "manifest.json").read_text())["files"]
     mb = json.loads((b / "manifest.json").read_text())["files"]
     assert ma == mb
+
+
+@pytest.mark.slow
+def test_augmented_run_stores_importance_weights(tmp_path):
+    from synthscape_autonomy.spec import AugmentSpec
+
+    base = load_spec(CATALOGUE / "pedestrian_dart_out.yaml")
+    spec = _small("pedestrian_dart_out", episodes=30, augment=AugmentSpec(edge_share=0.3),
+                  search=base.search.model_copy(update={"mc_episodes": 100, "ce_iterations": 3,
+                                                        "ce_episodes": 60, "is_episodes": 60}))
+    folder = run(spec, output=tmp_path)
+    eps = pd.read_parquet(folder / "data" / "episodes.parquet")
+    assert set(eps["source"]) == {"nominal", "edge_case"}
+    assert (eps["weight"] > 0).all() and eps["weight"].std() > 0
+    report = json.loads((folder / "report.json").read_text())
+    assert "mixture_share_from_proposal" in report["sections"]["driving"]["scores"]
+    assert "search" in report["sections"]  # the search section rides along
