@@ -1,7 +1,8 @@
 """Evaluation: fidelity, utility, privacy attacks, audit, fairness and the report.
 
 >>> from synthscape.evaluation import evaluate
->>> report = evaluate(train, test, synthetic, schema, target="y", ledger=gen.ledger_)  # doctest: +SKIP
+>>> report = evaluate(train, test, synthetic, schema, target="y",
+...                   ledger=gen.ledger_)  # doctest: +SKIP
 >>> report.write("out/run")  # doctest: +SKIP
 """
 from synthscape.evaluation.api import evaluate

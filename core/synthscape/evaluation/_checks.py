@@ -39,7 +39,8 @@ def check_tables(tables: dict[str, pd.DataFrame], schema: TableSchema) -> dict[s
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         for name, df in tables.items():
-            out[name] = schema.validate(df, out_of_bounds="clip", source=name).reset_index(drop=True)
+            valid = schema.validate(df, out_of_bounds="clip", source=name)
+            out[name] = valid.reset_index(drop=True)
     return out
 
 

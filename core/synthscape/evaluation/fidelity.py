@@ -144,7 +144,8 @@ def quality_scores(shapes: pd.DataFrame, trends: pd.DataFrame) -> dict[str, floa
 
 @single_threaded
 def detection(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema,
-              rng: np.random.Generator, *, max_rows: int = 3000, folds: int = 3) -> dict[str, float]:
+              rng: np.random.Generator, *, max_rows: int = 3000,
+              folds: int = 3) -> dict[str, float]:
     """Cross-validated AUC of a classifier telling real from synthetic rows (0.5 is ideal)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
@@ -167,7 +168,8 @@ def detection(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema,
 
 def alpha_beta(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema,
                rng: np.random.Generator, *, max_rows: int = 3000, steps: int = 30) -> dict:
-    """alpha-precision, beta-recall curves and their integrated scores (Alaa et al. 2022, Eq. 3-5)."""
+    """alpha-precision and beta-recall curves, their integrated scores and authenticity
+    (Alaa et al. 2022, Eq. 3-5)."""
     from sklearn.neighbors import NearestNeighbors
 
     xr = encode(subsample(real, max_rows, rng), schema)
