@@ -20,8 +20,8 @@ def _run(name: str, tmp_path: Path, **update):
     from synthscape.scenarios import load_spec, run
 
     spec = load_spec(ROOT / "scenarios" / "healthcare" / f"{name}.yaml")
-    gen = spec.generator.model_copy(update={"epochs": 2, "batch_size": 256})
-    data = spec.data.model_copy(update={"max_patients": 2500})
+    gen = spec.generator.model_copy(update={"epochs": 1, "batch_size": 256})
+    data = spec.data.model_copy(update={"max_patients": 1500})
     spec = spec.model_copy(update={"generator": gen, "data": data, **update})
     return run(spec, output=tmp_path)
 
