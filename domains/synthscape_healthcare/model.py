@@ -1,7 +1,7 @@
 """Torch modules of the EHR generator: an autoregressive patient model with GRAM code embeddings.
 
 GRAM: Choi et al. 2017 (KDD), eq. 1-2: g_i = sum_{j in A(i)+{i}} a_ij e_j with
-a_ij = softmax_j(u^T tanh(W [e_i; e_j] + b)). The code part is autoregressive in the manner of
+a_ij = softmax_j(u^T tanh(W [e_i; e_j] + b)) (plus a learned bias towards j = i). The code part is autoregressive in the manner of
 MADE/NADE (Germain et al. 2015; Larochelle and Murray 2011): the logit of code j sees the
 demographics and the codes before j, summed through their GRAM embeddings. The factorisation is
 p(sex) p(age | sex) prod_j p(code_j | age, sex, codes<j) p(onsets | ...) p(rest | ...); it has
@@ -38,23 +38,27 @@ class GramEmbedding(nn.Module):
         self.w = nn.Parameter(torch.randn(2 * dim, attn_dim) * (1.0 / dim) ** 0.5)
         self.b = nn.Parameter(torch.zeros(attn_dim))
         self.u = nn.Parameter(torch.randn(attn_dim) * 0.1)
+        # A learned preference for the code's own embedding, starting at e^2 : 1 per ancestor,
+        # so that ancestors smooth rare codes without merging frequent ones at the start.
+        self.own = nn.Parameter(torch.full((1,), 2.0 if width > 1 else 0.0))
 
     def table(self) -> torch.Tensor:
-        return self._table(self.node, self.w, self.b, self.u)
+        return self._table(self.node, self.w, self.b, self.u, self.own)
 
-    def _table(self, node, w, b, u) -> torch.Tensor:
+    def _table(self, node, w, b, u, own) -> torch.Tensor:
         idx = self._idx.to(node.device)
         mask = self._mask.to(node.device)
         e_j = node[idx]  # (V, A, d)
         e_i = e_j[:, :1, :].expand_as(e_j)
         score = torch.tanh(torch.cat([e_i, e_j], dim=-1) @ w + b) @ u
+        score = torch.cat([score[:, :1] + own, score[:, 1:]], dim=1)
         score = score.masked_fill(~mask, float("-inf"))
         alpha = torch.softmax(score, dim=1).unsqueeze(-1)
         return (alpha * e_j).sum(dim=1)  # (V, d)
 
     def per_sample_table_grads(self, g_table: torch.Tensor) -> dict:
         """Per-sample gradients of the GRAM parameters from per-sample gradients of G."""
-        params = (self.node, self.w, self.b, self.u)
+        params = (self.node, self.w, self.b, self.u, self.own)
         _, vjp_fn = torch.func.vjp(self._table, *(p.detach() for p in params))
         grads = torch.vmap(vjp_fn)(g_table)
         return {p: g for p, g in zip(params, grads) if p.requires_grad}
