@@ -1,28 +1,39 @@
 """synthscape healthcare pack: ICD-10-CM ontology, Synthea runner and loader, DP EHR generator.
 
-``register()`` is called through the ``synthscape.domains`` entry point; it stays cheap (no
-torch, no ontology build) and adds ``kind: ehr`` and the ``ehr`` generator to the core
-registries.
+Public names (imported on first use, so ``register()`` stays cheap: no torch, no ontology):
+
+- ``Ontology``, ``UnknownCodeError``, ``load_icd10cm()``: code hierarchies (ontology.py,
+  icd10cm.py); ``semantic_tag_ontology`` groups SNOMED CT codes by semantic tag (snomed.py).
+- ``load_synthea(folder)`` and ``SyntheaRunner``: Synthea's CSV export and command line.
+- ``EHRData``, ``from_synthea``, ``load_nafld``: the patient data model and its sources.
+- ``CohortSchema``, ``LabSpec``, ``LabelSpec``: the declared shape of a cohort.
+- ``EHRGenerator``: the DP generator (``fit``, ``sample(n, condition=..., prevalence=...)``).
+- ``to_synthea_tables``: Synthea-like output tables with the label column.
+
+``register()`` is called through the ``synthscape.domains`` entry point and adds
+``kind: ehr`` to the core's scenario kinds.
 """
 from __future__ import annotations
 
+import importlib
+
 from synthscape_healthcare.ontology import Ontology, UnknownCodeError
 
-__all__ = ["Ontology", "UnknownCodeError", "load_icd10cm", "load_synthea", "register"]
+_LAZY = {
+    "load_icd10cm": "icd10cm", "semantic_tag_ontology": "snomed", "load_synthea": "synthea",
+    "SyntheaExport": "synthea", "SyntheaRunner": "runner", "SyntheaError": "runner",
+    "EHRData": "records", "from_synthea": "records", "load_nafld": "nafld",
+    "CohortSchema": "encoding", "LabSpec": "encoding", "LabelSpec": "encoding",
+    "EHRGenerator": "generator", "to_synthea_tables": "tables",
+}
+
+__all__ = ["Ontology", "UnknownCodeError", "register", *sorted(_LAZY)]
 
 
-def load_icd10cm(**kw) -> Ontology:
-    """See :func:`synthscape_healthcare.icd10cm.load_icd10cm`."""
-    from synthscape_healthcare.icd10cm import load_icd10cm as _load
-
-    return _load(**kw)
-
-
-def load_synthea(folder, **kw):
-    """See :func:`synthscape_healthcare.synthea.load_synthea`."""
-    from synthscape_healthcare.synthea import load_synthea as _load
-
-    return _load(folder, **kw)
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"synthscape_healthcare.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'synthscape_healthcare' has no attribute {name!r}")
 
 
 def register() -> None:
