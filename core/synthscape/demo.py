@@ -13,7 +13,7 @@ DEMO_SCENARIOS = (
     "tabular/quickstart.yaml",
     "healthcare/dp_cohort.yaml",
     "finance/retail_card_fraud.yaml",
-    "autonomy/cut_in.yaml",
+    "autonomy/pedestrian_night_rain.yaml",
 )
 
 

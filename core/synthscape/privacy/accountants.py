@@ -3,7 +3,7 @@
 - ``rdp`` (default): Renyi DP over every event kind; DP-SGD steps use opacus' RDP analysis of the
   Poisson-subsampled Gaussian (Mironov, Talwar, Zhang 2019).
 - ``pld``: Google's dp-accounting privacy-loss distributions (tighter for many compositions);
-  pure epsilon-DP events enter as binary randomized response, their worst-case privacy loss.
+  ledgers with exponential-mechanism or bare zCDP events are accounted with RDP as a whole.
 - ``prv``: opacus' PRV accountant (Gopi, Lee, Wutschitz 2021) for Gaussian and DP-SGD events.
 """
 from __future__ import annotations
@@ -42,7 +42,9 @@ class Accountant:
         spent = sum(e.delta for e in events if isinstance(e, ThresholdGaussianEvent))
         if spent >= delta:
             return math.inf
-        return self._epsilon(events, delta - spent)
+        eps = self._epsilon(events, delta - spent)
+        # Pure mechanisms alone also compose by summation (Dwork et al. 2006); take the tighter.
+        return min(eps, _pure_epsilon(events))
 
     def _epsilon(self, events: Sequence[DpEvent], delta: float) -> float:
         raise NotImplementedError
@@ -57,6 +59,9 @@ def _pure_epsilon(events: Sequence[DpEvent]) -> float:
         else:
             return math.inf
     return total
+
+
+SGD_MAX_ORDER = 256.0
 
 
 @lru_cache(maxsize=4096)
@@ -79,12 +84,16 @@ def event_rdp(event: DpEvent) -> tuple[float, ...]:
         else:
             from opacus.accountants.analysis.rdp import compute_rdp
 
-            curve = _valid_prefix(np.asarray(
+            # Orders above SGD_MAX_ORDER are left at inf (never used): opacus' series is slow
+            # there and DP-SGD's optimal order lies far below it for any useful epsilon.
+            small = o <= SGD_MAX_ORDER
+            curve = np.full_like(o, np.inf)
+            curve[small] = _valid_prefix(np.asarray(
                 compute_rdp(
                     q=event.sample_rate,
                     noise_multiplier=event.noise_multiplier,
                     steps=event.steps,
-                    orders=list(o),
+                    orders=list(o[small]),
                 ),
                 dtype=float,
             ))
@@ -141,10 +150,6 @@ class PldAccountant(Accountant):
             return de.SelfComposedDpEvent(de.GaussianDpEvent(event.noise_multiplier), event.count)
         if isinstance(event, LaplaceEvent):
             return de.SelfComposedDpEvent(de.LaplaceDpEvent(1.0 / event.epsilon), event.count)
-        if isinstance(event, ExponentialEvent):
-            # Worst case of any pure epsilon-DP mechanism: binary randomized response.
-            p = 2.0 / (1.0 + math.exp(event.epsilon))
-            return de.SelfComposedDpEvent(de.RandomizedResponseDpEvent(p, 2), event.count)
         if isinstance(event, ZCdpEvent):
             return de.ZCDpEvent(event.rho)
         if isinstance(event, SubsampledGaussianEvent):
@@ -155,8 +160,9 @@ class PldAccountant(Accountant):
         raise ParameterError(f"the PLD accountant does not know event kind {event.kind!r}")
 
     def _epsilon(self, events: Sequence[DpEvent], delta: float) -> float:
-        if any(isinstance(e, ZCdpEvent) for e in events):
-            # PLD cannot represent a bare zCDP guarantee; RDP handles the whole ledger exactly.
+        if any(isinstance(e, (ZCdpEvent, ExponentialEvent)) for e in events):
+            # PLD under add/remove cannot represent a bare zCDP or bounded-range guarantee;
+            # the RDP accountant handles such ledgers whole.
             return RdpAccountant()._epsilon(events, delta)
         from dp_accounting import dp_event as de
         from dp_accounting.pld import pld_privacy_accountant as pa

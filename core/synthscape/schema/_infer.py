@@ -110,8 +110,8 @@ def infer_dp(
             continue
         if kind in ("numerical", "datetime"):
             v = s.dropna()
-            x = (v.astype("int64") / 1e9).to_numpy(float) if kind == "datetime" else \
-                v.to_numpy(float)
+            x = ((v - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(float) \
+                if kind == "datetime" else v.to_numpy(float)
             lo, hi = _dp_bounds(x, 1.0 / math.sqrt(2 * rho_each), ledger, rng, f"bounds:{c}")
             if kind == "datetime":
                 cols.append(Column(name=c, kind="datetime", nullable=True,

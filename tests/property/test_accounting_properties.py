@@ -1,0 +1,63 @@
+"""Property tests for the accounting maths: more noise never costs more; more steps never cost less."""
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synthscape.privacy import (
+    ExponentialEvent,
+    GaussianEvent,
+    LaplaceEvent,
+    SubsampledGaussianEvent,
+    make_accountant,
+)
+
+RDP = make_accountant("rdp")
+sigmas = st.floats(min_value=0.3, max_value=50)
+deltas = st.sampled_from([1e-3, 1e-6, 1e-9])
+settings.register_profile("ci", max_examples=40, deadline=None)
+settings.load_profile("ci")
+
+
+@given(s1=sigmas, s2=sigmas, delta=deltas)
+def test_more_gaussian_noise_never_costs_more(s1, s2, delta):
+    lo, hi = sorted((s1, s2))
+    assert RDP.epsilon([GaussianEvent(noise_multiplier=hi)], delta) <= \
+        RDP.epsilon([GaussianEvent(noise_multiplier=lo)], delta) + 1e-12
+
+
+@given(s1=sigmas, s2=sigmas, q=st.floats(min_value=0.001, max_value=0.5),
+       steps=st.integers(min_value=1, max_value=2000))
+def test_more_sgd_noise_never_costs_more(s1, s2, q, steps):
+    lo, hi = sorted((s1, s2))
+    cost = lambda s: RDP.epsilon([SubsampledGaussianEvent(noise_multiplier=s, sample_rate=q, steps=steps)], 1e-6)
+    assert cost(hi) <= cost(lo) + 1e-9
+
+
+@given(sigma=sigmas, q=st.floats(min_value=0.001, max_value=0.5),
+       a=st.integers(min_value=1, max_value=3000), b=st.integers(min_value=1, max_value=3000))
+def test_more_steps_never_cost_less(sigma, q, a, b):
+    lo, hi = sorted((a, b))
+    cost = lambda k: RDP.epsilon([SubsampledGaussianEvent(noise_multiplier=sigma, sample_rate=q, steps=k)], 1e-6)
+    assert cost(hi) >= cost(lo) - 1e-9
+
+
+@given(q1=st.floats(min_value=0.001, max_value=1.0), q2=st.floats(min_value=0.001, max_value=1.0),
+       sigma=sigmas)
+def test_larger_sampling_rate_never_costs_less(q1, q2, sigma):
+    lo, hi = sorted((q1, q2))
+    cost = lambda q: RDP.epsilon([SubsampledGaussianEvent(noise_multiplier=sigma, sample_rate=q, steps=100)], 1e-6)
+    assert cost(hi) >= cost(lo) - 1e-9
+
+
+@given(e1=st.floats(min_value=0.01, max_value=5), e2=st.floats(min_value=0.01, max_value=5),
+       kind=st.sampled_from([LaplaceEvent, ExponentialEvent]), delta=deltas)
+def test_pure_mechanisms_are_monotone_in_epsilon(e1, e2, kind, delta):
+    lo, hi = sorted((e1, e2))
+    assert RDP.epsilon([kind(epsilon=lo)], delta) <= RDP.epsilon([kind(epsilon=hi)], delta) + 1e-12
+    # never worse than the pure guarantee plus nothing: eps-DP implies (eps, delta)-DP
+    assert RDP.epsilon([kind(epsilon=lo)], delta) <= lo + 1e-12
+
+
+@given(sigmas_list=st.lists(sigmas, min_size=1, max_size=6), extra=sigmas, delta=deltas)
+def test_adding_an_event_never_lowers_epsilon(sigmas_list, extra, delta):
+    events = [GaussianEvent(noise_multiplier=s) for s in sigmas_list]
+    assert RDP.epsilon(events + [GaussianEvent(noise_multiplier=extra)], delta) >= RDP.epsilon(events, delta) - 1e-12
