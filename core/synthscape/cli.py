@@ -23,7 +23,8 @@ app.add_typer(list_app, name="list")
 def _fail(exc: Exception) -> None:
     from rich.console import Console
 
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", markup=True,
+                                               highlight=False)
     raise typer.Exit(code=2)
 
 

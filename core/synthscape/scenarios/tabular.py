@@ -53,7 +53,12 @@ class GeneratorSpec(StrictModel):
     def _known(self) -> "GeneratorSpec":
         from synthscape.generators import GENERATORS
 
-        cls = GENERATORS.get(self.type)  # did-you-mean error on typos
+        from synthscape.errors import UnknownNameError
+
+        try:
+            cls = GENERATORS.get(self.type)
+        except UnknownNameError as exc:  # a did-you-mean message, reported on the field's line
+            raise ValueError(str(exc)) from None
         allowed = set(cls._param_names()) - {"epsilon", "delta", "seed", "accountant"}
         unknown = sorted(set(self.params) - allowed)
         if unknown:
@@ -170,6 +175,9 @@ def run_tabular(spec: TabularSpec, ctx) -> None:
 
     df = _load_data(spec)
     schema = _schema(spec, df)
+    if schema is not None:  # report problems against the input file's own rows
+        source = spec.data.dataset or str(spec.resolve(spec.data.path))
+        df = schema.validate(df, out_of_bounds=spec.schema_.out_of_bounds, source=source)
     train, test = split(df, spec.data.test_fraction, ctx.rng("split"))
     params = dict(spec.generator.params)
     gen_cls = __import__("synthscape.generators", fromlist=["GENERATORS"]).GENERATORS.get(
