@@ -109,7 +109,8 @@ def sample_codes(p: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` draws from the categorical distribution ``p`` (inverse CDF)."""
     cdf = np.cumsum(p)
     cdf /= cdf[-1]
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(p) - 1)
+    idx = np.searchsorted(cdf, rng.random(n), side="right")
+    return np.minimum(idx, len(p) - 1, out=idx)
 
 
 def sample_conditional(table: np.ndarray, parent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -121,5 +122,8 @@ def sample_conditional(table: np.ndarray, parent: np.ndarray, rng: np.random.Gen
     cdf = cdf / cdf[:, -1:]
     flat = (cdf + np.arange(k_p)[:, None]).ravel()
     flat[k_c - 1::k_c] = np.arange(1, k_p + 1)  # exact row ends
-    idx = np.searchsorted(flat, parent + rng.random(len(parent)), side="right")
-    return np.minimum(idx - parent * k_c, k_c - 1)
+    q = rng.random(len(parent))
+    np.add(q, parent, out=q)
+    idx = np.searchsorted(flat, q, side="right")
+    idx -= parent * k_c
+    return np.minimum(idx, k_c - 1, out=idx)
