@@ -124,6 +124,21 @@ def sample_conditional(table: np.ndarray, parent: np.ndarray, rng: np.random.Gen
     flat[k_c - 1::k_c] = np.arange(1, k_p + 1)  # exact row ends
     q = rng.random(len(parent))
     np.add(q, parent, out=q)
-    idx = np.searchsorted(flat, q, side="right")
+    idx = guided_search(flat, q, k_p)
     idx -= parent * k_c
     return np.minimum(idx, k_c - 1, out=idx)
+
+
+def guided_search(flat: np.ndarray, q: np.ndarray, span: int, per_unit: int = 64) -> np.ndarray:
+    """``searchsorted(flat, q, side="right")`` for increasing ``flat`` in [0, span] and ``q`` in
+    [0, span), through a guide table (Chen and Asau 1974): a table lookup, then a few steps."""
+    grid = np.arange(span * per_unit + 1) / per_unit
+    guide = np.searchsorted(flat, grid, side="right")
+    idx = guide[np.minimum((q * per_unit).astype(np.int64), span * per_unit)]
+    last = len(flat) - 1
+    todo = np.flatnonzero(flat[np.minimum(idx, last)] <= q)
+    while todo.size:  # step right until flat[idx] > q
+        idx[todo] += 1
+        keep = (idx[todo] <= last) & (flat[np.minimum(idx[todo], last)] <= q[todo])
+        todo = todo[keep]
+    return idx

@@ -148,3 +148,19 @@ def test_ipf_matches_margins():
 def test_large_sample_is_vectorised(planted):
     syn = fit(planted).sample(200_000, seed=0)
     assert len(syn) == 200_000 and syn["x"].between(0, 100).all()
+
+
+@pytest.mark.parametrize("k_p,k_c", [(33, 33), (2, 2), (5, 40), (1, 7)])
+def test_guided_search_equals_searchsorted(k_p, k_c):
+    from synthscape.generators._marginal import guided_search
+
+    rng = np.random.default_rng(k_p * 100 + k_c)
+    t = rng.random((k_p, k_c))
+    t[t < 0.3] = 0  # zero-probability cells give repeated CDF values
+    cdf = np.cumsum(np.where(t.sum(1, keepdims=True) > 0, t, 1.0), axis=1)
+    cdf /= cdf[:, -1:]
+    flat = (cdf + np.arange(k_p)[:, None]).ravel()
+    flat[k_c - 1::k_c] = np.arange(1, k_p + 1)
+    q = rng.integers(0, k_p, 50_000) + rng.random(50_000)
+    q[:2] = [0.0, k_p - 1e-12]
+    np.testing.assert_array_equal(guided_search(flat, q, k_p), np.searchsorted(flat, q, side="right"))
