@@ -9,7 +9,7 @@ no latent variable, so nothing collapses when DP-SGD's noise drowns weak gradien
 
 Per-sample gradients of the GRAM modules (for DP-SGD's clipping) come from grad samplers
 registered with opacus: the per-sample gradient of the shared table ``G`` is an outer product,
-pulled back to the GRAM parameters by one batched vector-Jacobian product (``vmap`` of ``vjp``).
+pulled back to the GRAM parameters through the table's Jacobian (the map is linear).
 Imported only when a model is built (torch stays out of ``register()``).
 """
 from __future__ import annotations
@@ -57,11 +57,16 @@ class GramEmbedding(nn.Module):
         return (alpha * e_j).sum(dim=1)  # (V, d)
 
     def per_sample_table_grads(self, g_table: torch.Tensor) -> dict:
-        """Per-sample gradients of the GRAM parameters from per-sample gradients of G."""
+        """Per-sample gradients of the GRAM parameters from per-sample gradients of G (B, V, d).
+
+        The map is linear, so one Jacobian of the (V, d) table (V*d vector-Jacobian products)
+        and one matrix product serve the whole batch."""
         params = (self.node, self.w, self.b, self.u, self.own)
-        _, vjp_fn = torch.func.vjp(self._table, *(p.detach() for p in params))
-        grads = torch.vmap(vjp_fn)(g_table)
-        return {p: g for p, g in zip(params, grads) if p.requires_grad}
+        jac = torch.func.jacrev(self._table, argnums=tuple(range(len(params))))(
+            *(p.detach() for p in params))
+        g = g_table.reshape(len(g_table), -1)
+        return {p: (g @ j.reshape(g.shape[1], -1)).reshape(len(g), *p.shape)
+                for p, j in zip(params, jac) if p.requires_grad}
 
 
 class CodeEncoder(GramEmbedding):
