@@ -82,7 +82,9 @@ class CohortSchema(StrictModel):
 
     @property
     def n_onset(self) -> int:
-        return len(self.onset_edges) + 1
+        """Onset bins: between the edges, beyond them, and one for day 0 itself (the index
+        visit, where cohort-defining diagnoses sit); the day-0 bin is the last."""
+        return len(self.onset_edges) + 2
 
     def categorical_sizes(self) -> list[int]:
         """Cardinalities of the categorical columns: age, sex, follow-up, death, each lab
@@ -126,7 +128,9 @@ def encode(data: EHRData, schema: CohortSchema, code_index: dict[str, int]) -> E
         r = row.loc[first.patient_id].to_numpy()
         k = first.col.to_numpy()
         codes[r, k] = 1.0
-        onset[r, k] = np.searchsorted(schema.onset_edges, first.day.to_numpy(), side="right")
+        days = first.day.to_numpy()
+        onset[r, k] = np.where(days == 0, schema.n_onset - 1,
+                               np.searchsorted(schema.onset_edges, days, side="right"))
     cats = np.zeros((n, len(schema.categorical_sizes())), np.int64)
     cats[:, 0] = _bin(p.age.to_numpy(float), *schema.age_range, schema.age_bins)
     cats[:, 1] = (p.sex.astype(str) == "M").to_numpy().astype(np.int64)
@@ -166,8 +170,11 @@ def decode(enc: Encoded, schema: CohortSchema, codes: list[str],
     })
     r, k = np.nonzero(enc.codes > 0)
     edges = np.array([schema.onset_range[0], *schema.onset_edges, schema.onset_range[1]])
-    b = np.clip(enc.onset[r, k], 0, len(edges) - 2)
+    raw = enc.onset[r, k]
+    b = np.clip(raw, 0, len(edges) - 2)
     day = np.floor(edges[b] + rng.uniform(size=len(b)) * (edges[b + 1] - edges[b]))
+    day = np.where(edges[b] >= 0, np.maximum(day, 1), np.minimum(day, -1))  # never day 0
+    day = np.where(raw == schema.n_onset - 1, 0.0, day)
     later = day > 0  # events after day 0 happen within follow-up
     fu = patients.followup_days.to_numpy()[r]
     day = np.where(later, np.minimum(day, fu), day)

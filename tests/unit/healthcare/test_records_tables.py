@@ -95,3 +95,19 @@ def test_exported_json_schemas_are_in_sync():
         assert json.loads(path.read_text()) == json_schema(name), (
             f"{path} is stale; run: python -m synthscape_healthcare.tables "
             f"data_schemas/healthcare")
+
+
+def test_onset_bins_keep_day_zero_history_and_later_apart():
+    import numpy as np
+
+    from synthscape_healthcare.encoding import CohortSchema, decode, encode
+
+    p = pd.DataFrame({"patient_id": ["a", "b", "c"], "age": [50.0, 60.0, 70.0],
+                      "sex": ["F", "M", "F"], "followup_days": [1000.0] * 3,
+                      "death": [False, True, False]})
+    c = pd.DataFrame({"patient_id": ["a", "b", "c"], "code": ["X"] * 3, "day": [0.0, -10.0, 10.0]})
+    schema = CohortSchema(vocabulary=["X"])
+    enc = encode(EHRData(p, c), schema, {"X": 0})
+    assert enc.onset.ravel().tolist() == [schema.n_onset - 1, 3, 4]
+    days = decode(enc, schema, ["X"], np.random.default_rng(0)).conditions.day.tolist()
+    assert days[0] == 0 and -365 <= days[1] < 0 and 0 < days[2] < 365
