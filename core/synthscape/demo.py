@@ -11,7 +11,7 @@ from pathlib import Path
 # Scenario files relative to the repository's scenarios/ folder, in the order they run.
 DEMO_SCENARIOS = (
     "tabular/quickstart.yaml",
-    "healthcare/dp_cohort.yaml",
+    "healthcare/nafld_dp_cohort.yaml",
     "finance/retail_card_fraud.yaml",
     "autonomy/pedestrian_night_rain.yaml",
 )

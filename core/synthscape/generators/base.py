@@ -226,7 +226,9 @@ class Generator:
             elif c.kind == "datetime":
                 out[c.name] = pd.to_datetime(df[c.name].to_numpy(float), unit="s")
             elif c.kind == "boolean":
-                out[c.name] = df[c.name].astype(bool).to_numpy()
+                v = df[c.name]
+                out[c.name] = v.astype(bool).to_numpy() if not (c.nullable and v.isna().any()) \
+                    else v.astype("boolean").to_numpy()
             else:
                 out[c.name] = df[c.name].to_numpy()
         return pd.DataFrame(out, columns=self.schema_.names)
