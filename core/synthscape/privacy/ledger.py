@@ -141,6 +141,18 @@ class PrivacyLedger:
             raise BudgetExceededError("a non-private ledger has no privacy budget to calibrate")
         target = self.budget.epsilon if epsilon is None else min(epsilon, self.budget.epsilon)
         try:
+            if self.accountant_name != "rdp":
+                # Bracket with the cheap RDP bound first: PLD/PRV at tiny noise levels would
+                # build enormous privacy-loss distributions. Tighter accountants need no more
+                # noise than RDP's answer, and never less than a fraction of it in practice.
+                rdp = make_accountant("rdp")
+                x_rdp = bisect_decreasing(
+                    lambda x: rdp.epsilon([*self._events, make_event(x)], self.delta),
+                    target * (1 - 1e-6), lo, hi)
+                lo = max(lo, x_rdp / 4)
+                hi = min(hi, x_rdp * 1.05)
+                while self.cost_with(make_event(hi)) > target * (1 - 1e-6) and hi < 1e4:
+                    hi *= 2
             return bisect_decreasing(
                 lambda x: self.cost_with(make_event(x)), target * (1 - 1e-6), lo, hi
             )

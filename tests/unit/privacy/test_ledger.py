@@ -94,3 +94,16 @@ def test_mechanisms_spend_then_release():
     secure = gaussian_mechanism(np.zeros(20000), noise_multiplier=1.0, sensitivity=1.0, ledger=led,
                                 rng=rng, label="s", secure=True)
     assert secure.std() == pytest.approx(1.0, rel=0.05)
+
+
+def test_pld_calibration_is_bracketed_by_rdp_and_needs_no_more_noise():
+    def plan(s):
+        return SubsampledGaussianEvent(noise_multiplier=s, sample_rate=0.01, steps=2000)
+
+    sig = {}
+    for name in ("rdp", "pld"):
+        led = PrivacyLedger(Budget(epsilon=2.0, delta=1e-6), accountant=name)
+        sig[name] = led.calibrate(plan)
+        led.spend(plan(sig[name]))
+        assert 1.95 <= led.epsilon <= 2.0
+    assert sig["pld"] <= sig["rdp"]
