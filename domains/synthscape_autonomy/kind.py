@@ -101,9 +101,9 @@ def run_driving(spec, ctx) -> None:
     _threads(spec)
     scene = Scene(spec, resolve_device(spec.device))
     draws, weights, sources, aug_info = _episodes(scene, ctx)
-    ctx.log(f"simulating {len(draws)} episodes of {spec.family} "
-            f"({scene.n_agents} agents, {spec.duration:g} s)")
-    r = simulate(scene, draws, record=True)
+    with ctx.step(f"simulating {len(draws)} episodes of {spec.family} "
+                  f"({scene.n_agents} agents, {spec.duration:g} s)"):
+        r = simulate(scene, draws, record=True)
     eps = episode_table(scene, r, weights, sources)
     ctx.write_table("episodes", eps)
     ctx.write_table("step_labels", step_table(scene, r))

@@ -12,8 +12,9 @@ def run_transactions(spec: TransactionsSpec, ctx) -> None:
     sim = Simulation(spec)
     for name, df in sim.static_tables().items():
         ctx.write_table(name, df)
-    ctx.log(f"simulating {spec.population.customers} customers over {spec.population.days} days")
-    rows, sample = stream(sim, ctx.root / "data", sample_rows=spec.checks.sample_rows)
+    with ctx.step(f"simulating {spec.population.customers} customers over "
+                  f"{spec.population.days} days"):
+        rows, sample = stream(sim, ctx.root / "data", sample_rows=spec.checks.sample_rows)
     ctx.tables["transactions"] = rows
     ctx.tables["tx_labels"] = rows
     tables = sim.account_tables()

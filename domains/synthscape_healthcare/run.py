@@ -25,8 +25,8 @@ def run_ehr(spec: EHRSpec, ctx) -> None:
                        epochs=g.epochs, batch_size=g.batch_size, lr=g.lr,
                        max_grad_norm=g.max_grad_norm, dim=g.dim, hidden=g.hidden,
                        hierarchy=g.hierarchy, device=g.device, seed=spec.seed)
-    ctx.log(f"fitting the EHR generator on {train.n_patients} patients")
-    gen.fit(train)
+    with ctx.step(f"fitting the EHR generator on {train.n_patients} patients"):
+        gen.fit(train)
     aug = spec.augment
     syn = gen.sample(spec.rows, seed=spec.seed,
                      condition=aug.condition if aug else None,

@@ -226,7 +226,9 @@ class DPSGD:
         elif self._current == 0:
             self._empty_step(loss.mean() if per_sample else loss)
         else:
-            (loss.mean() if per_sample else loss).backward()
+            with warnings.catch_warnings():  # torch warns when inputs need no grad: expected here
+                warnings.filterwarnings("ignore", message="Full backward hook is firing")
+                (loss.mean() if per_sample else loss).backward()
             self.optimizer.step()
         self._steps_done += 1
         self._current = -1

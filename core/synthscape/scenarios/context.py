@@ -3,6 +3,8 @@ that the runner renames into place only when everything succeeded."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,7 @@ class RunContext:
       no real data was used.
     - ``ctx.schema``: set it (``ctx.set_schema``) for table outputs; written as schema.json.
     - ``ctx.report``: a :class:`~synthscape.evaluation.report.Report` to add sections to.
+    - ``with ctx.step("fitting"):`` shows a progress line while a long step runs.
     - ``ctx.meta``: extra facts for manifest.json (row counts are added automatically).
     """
 
@@ -79,6 +82,21 @@ class RunContext:
 
     def set_schema(self, schema: "TableSchema") -> None:
         self.schema = schema
+
+    @contextmanager
+    def step(self, description: str) -> Iterator[None]:
+        """Show a live progress line (spinner and elapsed time) while a long step runs."""
+        if self.quiet:
+            yield
+            return
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=Console(stderr=True), transient=False) as bar:
+            task = bar.add_task(description, total=1)
+            yield
+            bar.update(task, completed=1)
 
     def log(self, message: str) -> None:
         if not self.quiet:

@@ -188,13 +188,15 @@ def run_tabular(spec: TabularSpec, ctx) -> None:
     if "out_of_bounds" in gen_cls._param_names():
         params.setdefault("out_of_bounds", spec.schema_.out_of_bounds)
     gen = make(spec.generator.type, seed=spec.seed, **params)
-    ctx.log(f"fitting {spec.generator.type} on {len(train)} rows")
-    gen.fit(train, schema)
-    syn = gen.sample(spec.rows, conditions=spec.conditions, seed=spec.seed)
+    with ctx.step(f"fitting {spec.generator.type} on {len(train)} rows"):
+        gen.fit(train, schema)
+    with ctx.step(f"sampling {spec.rows} rows"):
+        syn = gen.sample(spec.rows, conditions=spec.conditions, seed=spec.seed)
     ctx.write_table("synthetic", syn)
     ctx.set_schema(gen.schema_)
     ctx.set_ledger(gen.ledger_)
-    _evaluate(spec, ctx, train, test, syn, gen)
+    with ctx.step("evaluating (fidelity, utility, privacy attacks, fairness)"):
+        _evaluate(spec, ctx, train, test, syn, gen)
 
 
 def _evaluate(spec: TabularSpec, ctx, train, test, syn, gen) -> None:
