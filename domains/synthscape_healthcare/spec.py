@@ -2,10 +2,9 @@
 label column, a ledger and a report."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, model_validator
 
 from synthscape.scenarios import SpecBase, StrictModel
 from synthscape_healthcare.encoding import CohortSchema
@@ -82,18 +81,6 @@ class EHRSpec(SpecBase):
     rows: int = Field(default=5000, ge=1)
     augment: AugmentSpec | None = None
     evaluation: EHREvaluationSpec = Field(default_factory=EHREvaluationSpec)
-    base_dir: str = Field(default=".", exclude=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _base(cls, data: Any, info: ValidationInfo) -> Any:
-        if isinstance(data, dict) and info.context and info.context.get("base_dir"):
-            data = {**data, "base_dir": str(info.context["base_dir"])}
-        return data
-
-    def resolve(self, p: str) -> Path:
-        q = Path(p)
-        return q if q.is_absolute() else Path(self.base_dir) / q
 
 
 def load_ontology(spec: EHRSpec):

@@ -38,8 +38,6 @@ def run(spec_or_path: Any, *, output: str | Path | None = None, overwrite: bool 
 
 
 def _finish(ctx: RunContext) -> None:
-    from synthscape import __version__
-    from synthscape.privacy import PrivacyLedger
 
     spec = ctx.spec
     root = ctx.root
@@ -73,7 +71,6 @@ def _finish(ctx: RunContext) -> None:
     }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True,
                                                    default=str) + "\n")
-    _ = PrivacyLedger  # the ledger type documents what ``ctx.ledger`` holds
 
 
 def versions() -> dict[str, str]:

@@ -1,7 +1,10 @@
 """The fields every scenario spec shares. Each kind subclasses :class:`SpecBase`."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 
 class StrictModel(BaseModel):
@@ -19,3 +22,15 @@ class SpecBase(StrictModel):
     description: str = ""
     seed: int = Field(default=0, ge=0)
     output: str = "out"
+    base_dir: str = Field(default=".", exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and info.context and info.context.get("base_dir"):
+            data = {**data, "base_dir": str(info.context["base_dir"])}
+        return data
+
+    def resolve(self, p: str) -> Path:
+        q = Path(p)
+        return q if q.is_absolute() else Path(self.base_dir) / q

@@ -1,12 +1,11 @@
 """``kind: tabular``: fit a generator to a table and release synthetic data with a report."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from synthscape.scenarios.kinds import register_kind
 from synthscape.scenarios.spec import SpecBase, StrictModel
@@ -112,20 +111,8 @@ class TabularSpec(SpecBase):
     rows: int = Field(default=10_000, ge=1)
     conditions: dict[str, Any] | None = None
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
-    base_dir: str = Field(default=".", exclude=True)
 
     model_config = {**SpecBase.model_config, "populate_by_name": True}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _base(cls, data: Any, info: ValidationInfo) -> Any:
-        if isinstance(data, dict) and info.context and info.context.get("base_dir"):
-            data = {**data, "base_dir": str(info.context["base_dir"])}
-        return data
-
-    def resolve(self, p: str) -> Path:
-        q = Path(p)
-        return q if q.is_absolute() else Path(self.base_dir) / q
 
 
 def _load_data(spec: TabularSpec) -> pd.DataFrame:
