@@ -124,11 +124,11 @@ def peer_sigma(n: int, args, eps: float) -> float:
 
 
 # ---- ours -------------------------------------------------------------------------------------
-def run_ours(name, train, schema, eps, seed, args, **extra):
+def run_ours(name, train, schema, eps, seed, args, device="cpu", **extra):
     from synthscape.generators import make
 
     gen = make(name, epsilon=eps, delta=DELTA, seed=seed, epochs=args.epochs,
-               batch_size=args.batch_size, device="cpu", **extra)
+               batch_size=args.batch_size, device=device, **extra)
     t0 = time.perf_counter()
     gen.fit(train, schema)
     fit_s = time.perf_counter() - t0

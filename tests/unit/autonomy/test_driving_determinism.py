@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from synthscape.scenarios import load_spec
 from synthscape_autonomy.rollout import simulate
@@ -30,10 +31,26 @@ def test_batch_size_does_not_change_results():
     small = Scene(_spec(batch=2))
     a = simulate(big, big.draws(range(6)), record=True)
     b = simulate(small, small.draws(range(6)), record=True)
+    _assert_same_rollouts(a, b)
+    # an episode's world is the same alone as inside a batch
+    alone = simulate(small, small.draws([4]), record=True)
+    np.testing.assert_allclose(alone.traj["x"][0], a.traj["x"][4], atol=1e-3)
+
+
+@pytest.mark.gpu
+def test_cuda_gives_the_cpu_results():
+    import torch
+
+    cpu = Scene(_spec(batch=4))
+    gpu = Scene(_spec(batch=4), device=torch.device("cuda"))
+    a = simulate(cpu, cpu.draws(range(4)), record=True)
+    b = simulate(gpu, gpu.draws(range(4)), record=True)
+    _assert_same_rollouts(a, b)
+
+
+def _assert_same_rollouts(a, b):
+    """Positions and speeds to 1e-3 m (float32 kernels), labels exactly."""
     for k in ("x", "y", "v"):
         np.testing.assert_allclose(a.traj[k], b.traj[k], rtol=0, atol=1e-3)
     for k in ("collision", "near_miss", "failure"):
         np.testing.assert_array_equal(a.episodes[k], b.episodes[k])
-    # an episode's world is the same alone as inside a batch
-    alone = simulate(small, small.draws([4]), record=True)
-    np.testing.assert_allclose(alone.traj["x"][0], a.traj["x"][4], atol=1e-3)
