@@ -26,7 +26,7 @@ NEURAL_CONSTRAINTS: dict[str, list] = {
     "numerical": [Options(("minmax", "modes"))],
     "n_modes": [Interval(int, 1, 20)],
     "encoder_share": [Interval(float, 0, 1, closed="neither")],
-    "grad_sample_mode": [Options(("ghost", "hooks", "functorch"))],
+    "grad_sample_mode": [Options(("bookkeeping", "ghost", "hooks", "functorch"))],
 }
 
 

@@ -14,10 +14,12 @@ same sampling but without clipping or noise, and the ledger says it is not priva
 Clipping modes (``grad_sample_mode``): ``"hooks"`` (default, accepts the mean loss) and
 ``"functorch"`` materialise every per-sample gradient; ``"ghost"`` is opacus' ghost clipping (Li et
 al. 2022; Bu et al. 2023): per-sample norms from activations and output gradients, then a second
-backward pass of the clip-weighted loss. It never stores per-sample gradients, and on the MLPs of
-the tabular generators it is 5-20x faster than hooks on CPU (docs/benchmarks/deep.md), so the
-generators use it. It needs the per-sample losses: ``step(losses)`` with a 1-D tensor (any mode
-accepts that; hooks and functorch also accept the scalar mean).
+backward pass of the clip-weighted loss. ``"bookkeeping"`` (``_bookkeeping.py``; Bu et al. 2023,
+Alg. 2) gets the same norms from one backward pass to the layer outputs and forms the clipped sum
+directly, for networks made of ``nn.Linear`` layers; it is the fastest mode on the tabular
+generators' MLPs (docs/benchmarks/deep.md), so they use it. Both never store per-sample gradients
+and need the per-sample losses: ``step(losses)`` with a 1-D tensor (any mode accepts that; hooks
+and functorch also accept the scalar mean). Every mode adds opacus' noise through its optimizer.
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ _CONSTRAINTS: dict[str, list] = {
     "noise_multiplier": [Interval(float, 0, None, closed="neither"), NONE],
     "label": [STR],
     "optimizer": [Options(("adam", "sgd"))],
-    "grad_sample_mode": [Options(("hooks", "functorch", "ghost"))],
+    "grad_sample_mode": [Options(("hooks", "functorch", "ghost", "bookkeeping"))],
     "record_sensitivity": [Interval(float, 1, None, closed="left")],
     "weight_decay": [Interval(float, 0, None, closed="left")],
 }
@@ -110,8 +112,13 @@ class DPSGD:
                                    weight_decay=weight_decay)
         else:
             opt = torch.optim.SGD(params_list, lr=self.lr, weight_decay=weight_decay)
+        self._bk = None
         if self.private:
             self.module, opt_cls = _wrap(module, grad_sample_mode, self.max_grad_norm)
+            if grad_sample_mode == "bookkeeping":
+                from synthscape.generators._bookkeeping import BookKeeping
+
+                self._bk = BookKeeping(module, self.max_grad_norm)
             noise_gen = torch.Generator(device=self.device).manual_seed(_derive(entropy, 2))
             if secure_mode:
                 opt_cls = _secure_optimizer_class(opt_cls)
@@ -205,7 +212,10 @@ class DPSGD:
             idx = mask.nonzero(as_tuple=True)[0].to(self.device)
             self._current = int(idx.numel())
             self.optimizer.zero_grad(set_to_none=True)
-            if self._hooks_off:
+            if self._bk is not None:
+                self._bk.discard()
+                self._bk.active = True
+            elif self._hooks_off:
                 self.module.enable_hooks()
                 self._hooks_off = False
             yield data.index_select(0, idx)
@@ -217,11 +227,16 @@ class DPSGD:
         if self._current < 0:
             raise ParameterError("call step() once per batch drawn from trainer.batches()")
         per_sample = loss.dim() == 1
-        if self.private and self.grad_sample_mode == "ghost":
+        if self.private and self.grad_sample_mode in ("ghost", "bookkeeping"):
             if not per_sample:
-                raise ParameterError("grad_sample_mode='ghost' needs the per-sample losses: "
-                                     "pass the 1-D tensor to step(), not its mean")
-            self._ghost_backward(loss)
+                raise ParameterError(f"grad_sample_mode={self.grad_sample_mode!r} needs the "
+                                     f"per-sample losses: pass the 1-D tensor to step(), not "
+                                     f"its mean")
+            if self._bk is not None:
+                self._bk.active = False
+                self._bk.backward(loss)
+            else:
+                self._ghost_backward(loss)
             self.optimizer.step()
         elif self._current == 0:
             self._empty_step(loss.mean() if per_sample else loss)
@@ -254,7 +269,9 @@ class DPSGD:
         if not self.private:
             return
         if getattr(loss, "requires_grad", False):
-            loss.backward()  # opacus records zero-row per-sample gradients; p.grad is replaced
+            with warnings.catch_warnings():  # no input needs a gradient here: expected
+                warnings.filterwarnings("ignore", message="Full backward hook is firing")
+                loss.backward()  # opacus records zero-row per-sample gradients; p.grad replaced
         else:
             for p in self.optimizer.params:
                 p.grad_sample = torch.zeros((0, *p.shape), device=p.device, dtype=p.dtype)
@@ -269,7 +286,9 @@ class DPSGD:
         fine too."""
         params = [p for p in self._base.parameters()]
         flags = [p.requires_grad for p in params]
-        if self.private:
+        if self._bk is not None:
+            self._bk.active = False
+        elif self.private:
             self.module.disable_hooks()
             self._hooks_off = True
         for p in params:
@@ -287,7 +306,9 @@ class DPSGD:
 
     def finish(self) -> dict[str, Any]:
         """Remove opacus' hooks and return a summary; epsilon is read from the ledger."""
-        if self.private:
+        if self._bk is not None:
+            self._bk.remove()
+        elif self.private:
             self.module.remove_hooks()
             self.module.cleanup()
         eps = self.ledger.epsilon
@@ -340,7 +361,14 @@ def _derive(seed: int | None, stream: int) -> int:
 
 
 def _wrap(module, mode: str, max_grad_norm: float):
-    """opacus' per-sample wrapper and the optimizer class that matches it."""
+    """opacus' per-sample wrapper and the optimizer class that matches it (book-keeping keeps
+    the module as it is and hands opacus' optimizer the clipped sum in ``p.grad``)."""
+    if mode == "bookkeeping":
+        from opacus.optimizers.optimizer_fast_gradient_clipping import (
+            DPOptimizerFastGradientClipping,
+        )
+
+        return module, DPOptimizerFastGradientClipping
     if mode == "ghost":
         from opacus.grad_sample.grad_sample_module_fast_gradient_clipping import (
             GradSampleModuleFastGradientClipping,

@@ -14,6 +14,11 @@ random order of the Poisson batch, dropping an incomplete last pack; removing on
 changes at most one pack's content (<= 2 C) and drops at most one pack (<= C), so the ledger is
 charged with sensitivity 3 C when ``pac > 1`` (``record_sensitivity=3``). ``pac=1`` (default)
 keeps the cheaper sensitivity C, which gives better utility at small epsilon.
+
+Generator weight averaging (``generator_ema``, Yazici et al. 2019): the generator that samples is
+an exponential moving average of the trained one's weights (and batch-norm statistics). It
+only post-processes the generator, so it costs no privacy, and it damps the oscillation of GAN
+training under DP noise (docs/benchmarks/deep.md measures it); 0 samples from the last weights.
 """
 from __future__ import annotations
 
@@ -29,7 +34,6 @@ from synthscape.privacy import PrivacyLedger
 from synthscape.schema import TableSchema
 
 _GUMBEL_TAU = 0.2
-_MAX_WEIGHT = 10.0
 
 
 def _generator_class():
@@ -79,6 +83,8 @@ class DPCTGAN(NeuralGenerator):
         "depth": [Interval(int, 1, 8)],
         "pac": [Interval(int, 1, 64)],
         "generator_lr": [Interval(float, 0, 1, closed="right")],
+        "generator_ema": [Interval(float, 0, 1, closed="left")],
+        "max_condition_weight": [Interval(float, 1, None, closed="left")],
     }
 
     def __init__(self, epsilon: float | None = 1.0, delta: float = 1e-6, *, epochs: int = 30,
@@ -87,10 +93,12 @@ class DPCTGAN(NeuralGenerator):
                  noise_dim: int = 64, generator_dim: int = 128, discriminator_dim: int = 128,
                  depth: int = 2, pac: int = 1, numerical: str = "minmax", n_modes: int = 5,
                  encoder_share: float = 0.05, accountant: str = "rdp", device: str = "auto",
-                 secure_mode: bool = False, grad_sample_mode: str = "ghost",
+                 secure_mode: bool = False, grad_sample_mode: str = "bookkeeping",
                  seed: int | None = None, schema_share: float = 0.1,
-                 out_of_bounds: str = "error"):
+                 out_of_bounds: str = "error", generator_ema: float = 0.9,
+                 max_condition_weight: float = 1.0):
         self.epsilon, self.delta, self.epochs, self.batch_size = epsilon, delta, epochs, batch_size
+        self.generator_ema, self.max_condition_weight = generator_ema, max_condition_weight
         self.lr, self.generator_lr, self.max_grad_norm = lr, generator_lr, max_grad_norm
         self.noise_multiplier, self.noise_dim = noise_multiplier, noise_dim
         self.generator_dim, self.discriminator_dim, self.depth = generator_dim, \
@@ -137,17 +145,26 @@ class DPCTGAN(NeuralGenerator):
         dev = trainer.device
         gen = gen.to(dev)
         g_opt = torch.optim.Adam(gen.parameters(), lr=self.generator_lr, betas=(0.5, 0.9))
+        ema = None
+        if self.generator_ema > 0:  # weight averaging of the generator: post-processing
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            ema = AveragedModel(gen, multi_avg_fn=get_ema_multi_avg_fn(self.generator_ema),
+                                use_buffers=True)
         tg = torch_generator(rng, dev)  # noise, conditions, pack order (all data-independent)
         n_fake = max(1, round(trainer.expected_batch_size / self.pac)) * self.pac
 
-        # Per column: log-frequency sampling distribution and real-row importance weights.
-        samp = [torch.as_tensor(_log_freq(f, n), dtype=torch.float32, device=dev)
-                for *_, f in tables]
-        weights = [torch.as_tensor(np.minimum(_log_freq(f, n) / f, _MAX_WEIGHT),
-                                   dtype=torch.float32, device=dev) for *_, f in tables]
+        # Per column: the generator's log-frequency conditions, the discriminator's fake
+        # conditions and the importance weights that make its real rows match them.
+        samp, disc, weights = [], [], []
+        for *_, f in tables:
+            lf, d, w = _condition_distributions(f, n, self.max_condition_weight)
+            samp.append(torch.as_tensor(lf, dtype=torch.float32, device=dev))
+            disc.append(torch.as_tensor(d, dtype=torch.float32, device=dev))
+            weights.append(torch.as_tensor(w, dtype=torch.float32, device=dev))
         bce = nn.BCEWithLogitsLoss(reduction="none")
 
-        def fake_conditions(m: int):
+        def fake_conditions(m: int, dist=samp):
             cond = torch.zeros(m, cond_dim, device=dev)
             if not tables:
                 return cond, None, None
@@ -157,7 +174,7 @@ class DPCTGAN(NeuralGenerator):
                 sel = col == j
                 k = int(sel.sum())
                 if k:
-                    slot[sel] = torch.multinomial(samp[j], k, replacement=True, generator=tg)
+                    slot[sel] = torch.multinomial(dist[j], k, replacement=True, generator=tg)
             offs = torch.as_tensor([t[0] for t in tables], device=dev)
             cond[torch.arange(m, device=dev), offs[col] + slot] = 1.0
             return cond, col, slot
@@ -177,8 +194,8 @@ class DPCTGAN(NeuralGenerator):
                     w[sel] = weights[j][onehot.argmax(dim=1)]
             return cond, w
 
-        def generate(m: int):
-            cond, col, slot = fake_conditions(m)
+        def generate(m: int, dist=samp):
+            cond, col, slot = fake_conditions(m, dist)
             z = torch.randn(m, self.noise_dim, generator=tg, device=dev)
             raw = gen(z, cond)
             return raw, activate(raw, enc.spans, gumbel_tau=_GUMBEL_TAU, generator=tg), \
@@ -195,7 +212,7 @@ class DPCTGAN(NeuralGenerator):
             real = pack(torch.cat([batch, rc], dim=1)[order])
             real_w = pack(rw[order][:, None]).mean(dim=1)
             with torch.no_grad():
-                _, fake, fc, _, _ = generate(n_fake)
+                _, fake, fc, _, _ = generate(n_fake, disc)
             fakes = pack(torch.cat([fake, fc], dim=1))
             logits = trainer.module(torch.cat([real, fakes], dim=0)).squeeze(1)
             r = real.shape[0]
@@ -214,8 +231,10 @@ class DPCTGAN(NeuralGenerator):
             g_opt.zero_grad(set_to_none=True)
             g_loss.backward()
             g_opt.step()
+            if ema is not None:
+                ema.update_parameters(gen)
         self.training_ = trainer.finish()
-        self.model_ = gen.to("cpu").eval()
+        self.model_ = (gen if ema is None else ema.module).to("cpu").eval()
 
     def _build_sampler(self):
         a = self.arch_
@@ -265,6 +284,26 @@ class DPCTGAN(NeuralGenerator):
 def _log_freq(freqs: np.ndarray, n: int) -> np.ndarray:
     p = np.log1p(np.maximum(freqs, 0) * n)
     return p / p.sum()
+
+
+def _condition_distributions(freqs: np.ndarray, n: int, cap: float):
+    """(generator conditions, discriminator fake conditions, real-row weights) for one column.
+
+    The generator trains on log-frequency conditions (CTGAN's training-by-sampling). For the
+    discriminator, each value's importance weight log-frequency / frequency is clipped to
+    [1 / cap, cap]; fakes are conditioned on frequency x weight (normalised) and real rows carry
+    the normalised weight, so both sides show it the same condition mix. ``cap = 1`` shows the
+    discriminator the data's own frequencies. Large weights do not survive per-sample clipping
+    (a clipped row counts once whatever its weight): the mixes would then differ, and the
+    discriminator would learn that rare conditions mean fake."""
+    f = np.maximum(np.asarray(freqs, dtype=float), 0)
+    f = f / f.sum() if f.sum() > 0 else np.full(len(f), 1 / len(f))
+    lf = _log_freq(f, n)
+    w = np.clip(np.where(f > 0, lf / np.maximum(f, 1e-12), 1.0), 1 / cap, cap)
+    mass = float((f * w).sum())
+    d = f * w / mass
+    w = w / mass
+    return lf, d, w
 
 
 def _condition_loss(raw, tables, col, slot):

@@ -77,7 +77,7 @@ class DPTVAE(NeuralGenerator):
                  hidden_dim: int = 64, depth: int = 2, loss_factor: float = 2.0,
                  numerical: str = "minmax", n_modes: int = 5, encoder_share: float = 0.1,
                  accountant: str = "rdp", device: str = "auto", secure_mode: bool = False,
-                 grad_sample_mode: str = "ghost", seed: int | None = None,
+                 grad_sample_mode: str = "bookkeeping", seed: int | None = None,
                  schema_share: float = 0.1, out_of_bounds: str = "error"):
         self.epsilon, self.delta, self.epochs, self.batch_size = epsilon, delta, epochs, batch_size
         self.lr, self.max_grad_norm, self.noise_multiplier = lr, max_grad_norm, noise_multiplier

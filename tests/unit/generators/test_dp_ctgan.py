@@ -66,6 +66,18 @@ def test_same_seed_same_samples(planted):
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_generator_averaging_is_post_processing(planted):
+    df, schema = first_rows(planted)
+    last = make("dp_ctgan", epsilon=3.0, **{**FAST, "generator_ema": 0.0}).fit(df, schema)
+    avg = make("dp_ctgan", epsilon=3.0, **FAST).fit(df, schema)
+    assert avg.generator_ema > 0
+    # the same discriminator steps are paid for; only the sampling weights differ
+    assert last.ledger_.to_json() == avg.ledger_.to_json()
+    w_last = torch.cat([p.flatten() for p in last.model_.parameters()])
+    w_avg = torch.cat([p.flatten() for p in avg.model_.parameters()])
+    assert not torch.equal(w_last, w_avg)
+
+
 @pytest.mark.slow
 def test_learns_dependencies_better_than_independent():
     from _dependent import make_dependent
@@ -77,8 +89,8 @@ def test_learns_dependencies_better_than_independent():
     ind = make("independent", epsilon=10.0, seed=0).fit(df, schema)
     ours = marginal_scores(df, gen.sample(2000, seed=0), schema)["two_way_tvd_mean"]
     base = marginal_scores(df, ind.sample(2000, seed=0), schema)["two_way_tvd_mean"]
-    # measured: ours ~0.30, independent ~0.43
-    assert 0.05 < ours < base - 0.07, (ours, base)
+    # measured over seeds 0-3: ours 0.27-0.36, independent 0.43
+    assert 0.05 < ours < base - 0.05, (ours, base)
     # the conditional vector alone (no rejection) steers the generator towards g = "c" (20%)
     import numpy as np
 
@@ -94,8 +106,28 @@ def test_learns_dependencies_better_than_independent():
     ({"max_grad_norm": -1.0}, "max_grad_norm"),
     ({"encoder_share": 1.0}, "encoder_share"),
     ({"noise_dim": 2.5}, "noise_dim"),
+    ({"generator_ema": 1.0}, "generator_ema"),
 ])
 def test_bad_hyper_parameters(planted, kw, field):
     df, schema = first_rows(planted)
     with pytest.raises(ParameterError, match=field):
         make("dp_ctgan", epsilon=1.0, **{**FAST, **kw}).fit(df, schema)
+
+
+@pytest.mark.parametrize("cap", [1.0, 2.0, 1e9])
+def test_discriminator_sees_the_same_condition_mix_on_both_sides(cap):
+    import numpy as np
+
+    from synthscape.generators.dp_ctgan import _condition_distributions, _log_freq
+
+    f = np.array([0.9, 0.07, 0.03])
+    lf, d, w = _condition_distributions(f, 10_000, cap)
+    np.testing.assert_allclose(lf, _log_freq(f, 10_000))
+    np.testing.assert_allclose(d, f * w)  # weighted real rows follow the fakes' mix
+    assert d.sum() == pytest.approx(1.0)
+    ratio = w / w.min()
+    assert ratio.max() <= cap**2 * (1 + 1e-9)
+    if cap == 1.0:
+        np.testing.assert_allclose(d, f)
+    if cap == 1e9:
+        np.testing.assert_allclose(d, lf)

@@ -29,7 +29,7 @@ def _module(seed=0):
 
 
 def _train(trainer, data):
-    per_sample = trainer.grad_sample_mode == "ghost"
+    per_sample = trainer.grad_sample_mode in ("ghost", "bookkeeping")
     for batch in trainer.batches(data):
         pred = trainer.module(batch[:, :3]).squeeze(-1)
         losses = (pred - batch[:, 3]) ** 2
@@ -128,7 +128,7 @@ def test_batches_are_poisson_sampled():
     assert not ledger.is_private
 
 
-@pytest.mark.parametrize("mode", ["hooks", "ghost"])
+@pytest.mark.parametrize("mode", ["hooks", "ghost", "bookkeeping"])
 def test_empty_draws_give_noise_only_steps(mode):
     ledger = _ledger(50.0)
     tr = DPSGD(_module(), ledger=ledger, n_rows=20, epochs=3, batch_size=1, device="cpu",
@@ -162,7 +162,7 @@ def _clipped_update(mode):
     return batch, before, [p.detach().clone() for p in tr.base_module.parameters()]
 
 
-@pytest.mark.parametrize("mode", ["hooks", "functorch", "ghost"])
+@pytest.mark.parametrize("mode", ["hooks", "functorch", "ghost", "bookkeeping"])
 def test_updates_are_mean_of_clipped_per_sample_gradients(mode):
     batch, before, after = _clipped_update(mode)
     ref = _module()
@@ -179,23 +179,25 @@ def test_updates_are_mean_of_clipped_per_sample_gradients(mode):
         assert torch.allclose(b - a, t / 40, atol=1e-5)
 
 
-def test_ghost_mode_needs_per_sample_losses():
+@pytest.mark.parametrize("mode", ["ghost", "bookkeeping"])
+def test_ghost_and_bookkeeping_need_per_sample_losses(mode):
     tr = _trainer(PrivacyLedger(None))
-    tr2 = _trainer(_ledger(50.0), noise_multiplier=1.0, grad_sample_mode="ghost")
+    tr2 = _trainer(_ledger(50.0), noise_multiplier=1.0, grad_sample_mode=mode)
     batch = next(tr2.batches(_data()))
     with pytest.raises(ParameterError, match="per-sample"):
         tr2.step(tr2.module(batch[:, :3]).mean())
     assert tr.grad_sample_mode == "hooks"
 
 
-def test_training_learns_and_is_seeded():
+@pytest.mark.parametrize("mode", ["ghost", "bookkeeping"])
+def test_training_learns_and_is_seeded(mode):
     data = _data()
     baseline = _mse(_module(), data)
     runs = []
     for _ in range(2):
         ledger = _ledger(1e3)
         tr = _trainer(ledger, epochs=15, noise_multiplier=0.3, max_grad_norm=5.0,
-                      grad_sample_mode="ghost")
+                      grad_sample_mode=mode)
         _train(tr, data)
         runs.append([p.detach().clone() for p in tr.base_module.parameters()])
         mse = _mse(tr.base_module, data)
@@ -214,9 +216,10 @@ def test_non_private_mode_trains_and_says_so():
     assert _mse(tr.base_module, data) < 0.5 * _mse(_module(), data)
 
 
-def test_public_forward_leaves_the_module_untouched():
+@pytest.mark.parametrize("mode", ["hooks", "bookkeeping"])
+def test_public_forward_leaves_the_module_untouched(mode):
     ledger = _ledger(50.0)
-    tr = _trainer(ledger, noise_multiplier=1.0)
+    tr = _trainer(ledger, noise_multiplier=1.0, grad_sample_mode=mode)
     x = torch.randn(7, 3, requires_grad=True)
     with tr.public() as d:
         d(x).sum().backward()
@@ -226,11 +229,12 @@ def test_public_forward_leaves_the_module_untouched():
         assert p.requires_grad
 
 
-def test_secure_mode_noise_is_not_seeded():
+@pytest.mark.parametrize("mode", ["ghost", "bookkeeping"])
+def test_secure_mode_noise_is_not_seeded(mode):
     outs = []
     for _ in range(2):
         ledger = _ledger(50.0)
-        tr = _trainer(ledger, noise_multiplier=1.0, secure_mode=True, grad_sample_mode="ghost")
+        tr = _trainer(ledger, noise_multiplier=1.0, secure_mode=True, grad_sample_mode=mode)
         _train(tr, _data())
         outs.append(torch.cat([p.detach().flatten() for p in tr.base_module.parameters()]))
     assert not torch.equal(outs[0], outs[1])
