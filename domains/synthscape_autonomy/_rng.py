@@ -15,10 +15,9 @@ _M32 = 0xFFFFFFFF
 
 
 def _mul32(x, c: int):
-    """(x * c) mod 2**32 for int64 tensors holding 32-bit values, without overflow."""
-    lo = (x & 0xFFFF) * c
-    hi = (((x >> 16) * c) & 0xFFFF) << 16
-    return (lo + hi) & _M32
+    """(x * c) mod 2**32 for int64 tensors holding 32-bit values, without overflow: the
+    constant is split in 16-bit halves, so no product exceeds 2**48."""
+    return (x * (c & 0xFFFF) + (((x * (c >> 16)) & 0xFFFF) << 16)) & _M32
 
 
 def _fmix(h):
@@ -56,6 +55,34 @@ def normal(seed: int, episode, step: int, agent, stream: int, dtype=None):
     u1 = uniform(seed, episode, step, agent, 2 * stream, dtype)
     u2 = uniform(seed, episode, step, agent, 2 * stream + 1, dtype)
     return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * torch.pi * u2)
+
+
+class KeyedNormal:
+    """``normal(seed, episode, step, agent, stream)`` with the per-episode and per-agent parts
+    of the hash computed once: ``KeyedNormal(seed, episode, agent, stream)(step)`` gives the
+    same numbers. ``rekey(rows, episode)`` changes the episodes of some worlds."""
+
+    def __init__(self, seed: int, episode, agent, stream: int = 0):
+        self.seed = int(seed)
+        self.rekey(None, episode)
+        self.agent = _fmix((agent & _M32) + 0x7F4A7C15)
+        self.streams = [_fmix(((2 * stream + i) & _M32) + 0x7F4A7C15) for i in (0, 1)]
+
+    def rekey(self, rows, episode) -> None:
+        h = _fmix(_fmix((self.seed & _M32) ^ 0x9E3779B9) ^ _fmix((episode & _M32) + 0x7F4A7C15))
+        if rows is None:
+            self.episode = h
+        else:
+            self.episode[rows] = h
+
+    def __call__(self, step, dtype=None):
+        import torch
+
+        h = _fmix(self.episode ^ _fmix((step & _M32) + 0x7F4A7C15))
+        h = _fmix(h ^ self.agent)
+        u1, u2 = (((_fmix(h ^ s) >> 8).to(dtype or torch.float32) + 0.5) / float(1 << 24)
+                  for s in self.streams)
+        return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * torch.pi * u2)
 
 
 def tag(text: str) -> int:

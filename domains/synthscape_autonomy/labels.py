@@ -19,27 +19,23 @@ def ego_labels(sim) -> dict:
     import torch
 
     sc = sim.scene
-    x, y, v, h = sim.x, sim.y, sim.v, sim.h
-    dx, dy = x - x[:, :1], y - y[:, :1]
+    dx, dy = sim.relative()
+    vx = sim.velocity()[0]
     half_w = 0.5 * (sc.width[0] + sc.width)
     gap = dx - 0.5 * (sc.length[0] + sc.length)
-    ahead = (dy.abs() < half_w) & (gap > -0.5 * sc.length[0])
-    ahead[:, 0] = False
-    g = torch.where(ahead, gap.clamp(min=0.0), torch.full_like(gap, math.inf))
+    ahead = (dy.abs() < half_w) & (gap > -0.5 * sc.length[0]) & sim.not_ego
+    g = torch.where(ahead, gap.clamp(min=0.0), math.inf)
     gl, j = g.min(dim=1)
-    vl = (v * torch.cos(h)).gather(1, j[:, None])[:, 0]
-    ve = v[:, 0]
+    vl = vx.gather(1, j[:, None])[:, 0]
+    ve = sim.v[:, 0]
     closing = ve - vl
     has = torch.isfinite(gl)
-    inf = torch.full_like(gl, math.inf)
-    ttc = box_ttc(sim)
-    thw = torch.where(has & (ve > 0.1), gl / ve.clamp(min=0.1), inf)
-    drac = torch.where(has & (closing > 0), closing**2 / (2 * gl.clamp(min=0.05)),
-                       torch.zeros_like(gl))
     collision = sim.collided[:, 0]
-    ttc = torch.where(collision, torch.zeros_like(ttc), ttc)
+    ttc = torch.where(collision, 0.0, box_ttc(sim))
+    thw = torch.where(has & (ve > 0.1), gl / ve.clamp(min=0.1), math.inf)
+    drac = torch.where(has & (closing > 0), closing**2 / (2 * gl.clamp(min=0.05)), 0.0)
     r = sc.road
-    ey = y[:, 0]
+    ey = sim.y[:, 0]
     off = (ey - 0.5 * sc.width[0] < r.y_min) | (ey + 0.5 * sc.width[0] > r.y_max)
     near = ttc < sim.spec.labels.near_miss_ttc
     return {"ttc": ttc, "thw": thw, "drac": drac, "collision": collision, "near_miss": near,
@@ -51,32 +47,26 @@ def _entry(d, v, half):
     import torch
 
     small = v.abs() < 1e-6
-    vs = torch.where(small, torch.ones_like(v), v)
+    vs = torch.where(small, 1.0, v)
     a, b = (-half - d) / vs, (half - d) / vs
     lo, hi = torch.minimum(a, b), torch.maximum(a, b)
     inside = d.abs() < half
-    big = torch.full_like(d, math.inf)
-    lo = torch.where(small, torch.where(inside, -big, big), lo)
-    hi = torch.where(small, torch.where(inside, big, -big), hi)
+    lo = torch.where(small, torch.where(inside, -math.inf, math.inf), lo)
+    hi = torch.where(small, torch.where(inside, math.inf, -math.inf), hi)
     return lo, hi
 
 
 def box_ttc(sim):
     """Ego TTC (W,): earliest t >= 0 at which the ego's and another agent's bounding boxes
-    (axis-aligned hulls of the oriented boxes) overlap under constant velocities."""
+    (axis-aligned hulls of the oriented boxes) overlap under constant velocities. The x and y
+    axes are handled together as the leading dimension of (2, W, A) tensors."""
     import torch
 
-    sc = sim.scene
-    c, s = torch.cos(sim.h), torch.sin(sim.h)
-    ex = 0.5 * (sc.length * c.abs() + sc.width * s.abs())
-    ey = 0.5 * (sc.length * s.abs() + sc.width * c.abs())
-    vx, vy = sim.v * c, sim.v * s
-    tx0, tx1 = _entry(sim.x - sim.x[:, :1], vx - vx[:, :1], ex + ex[:, :1])
-    ty0, ty1 = _entry(sim.y - sim.y[:, :1], vy - vy[:, :1], ey + ey[:, :1])
-    enter = torch.maximum(torch.maximum(tx0, ty0), torch.zeros_like(tx0))
-    leave = torch.minimum(tx1, ty1)
-    t = torch.where(enter < leave, enter, torch.full_like(enter, math.inf))
-    t[:, 0] = math.inf
+    ext, vel = sim.extents(), sim.velocity()
+    lo, hi = _entry(sim.relative(), vel - vel[..., :1], ext + ext[..., :1])
+    enter = torch.maximum(lo[0], lo[1]).clamp(min=0.0)
+    leave = torch.minimum(hi[0], hi[1])
+    t = torch.where((enter < leave) & sim.not_ego, enter, math.inf)
     return t.min(dim=1).values
 
 

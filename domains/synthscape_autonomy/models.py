@@ -10,7 +10,14 @@ def idm(v, v0, T, s0, a, b, gap, dv, delta: float = 4.0):
     ``gap``: bumper-to-bumper distance to the leader; ``dv``: approach rate v - v_leader."""
     import torch
 
-    s_star = s0 + torch.clamp(v * T + v * dv / (2.0 * torch.sqrt(a * b)), min=0.0)
+    return idm_scaled(v, v0, T, s0, a, 2.0 * torch.sqrt(a * b), gap, dv, delta)
+
+
+def idm_scaled(v, v0, T, s0, a, two_sqrt_ab, gap, dv, delta: float = 4.0):
+    """:func:`idm` with the per-driver constant 2 sqrt(a b) given (computed once per episode)."""
+    import torch
+
+    s_star = s0 + torch.clamp(v * T + v * dv / two_sqrt_ab, min=0.0)
     free = 1.0 - torch.pow(torch.clamp(v / v0, min=0.0), delta)
     return a * (free - (s_star / torch.clamp(gap, min=0.1)) ** 2)
 

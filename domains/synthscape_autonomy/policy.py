@@ -39,12 +39,11 @@ class RuleBasedEgo:
         """(perceived mask, in-path mask, gap, longitudinal speed of each agent) for the ego."""
         import torch
 
-        x, y, v, h = sim.x, sim.y, sim.v, sim.h
-        dx, dy = x - x[:, :1], y - y[:, :1]
+        x, y = sim.x, sim.y
+        dx, dy = sim.relative()
+        vx, vy = sim.velocity()
         dist = torch.sqrt(dx * dx + dy * dy)
-        not_self = torch.ones_like(dx, dtype=torch.bool)
-        not_self[:, 0] = False
-        visible = not_self & (dx > 0) & (dist <= sim.sensor_range[:, None])
+        visible = sim.not_ego & (dx > 0) & (dist <= sim.sensor_range[:, None])
         occ = sim.scene.occluders
         if occ.numel():
             bx, by, bh = x[:, occ], y[:, occ], sim.h[:, occ]
@@ -53,13 +52,13 @@ class RuleBasedEgo:
                                    sim.scene.length[occ], sim.scene.width[occ])
             self_box = torch.arange(sim.A, device=x.device)[:, None] == occ[None, :]
             visible = visible & ~(hit & ~self_box).any(-1)
-        self.detect = torch.where(visible, self.detect + sim.dt, torch.zeros_like(self.detect))
+        self.detect = torch.where(visible, self.detect + sim.dt, 0.0)
         perceived = self.detect >= sim.latency[:, None] - 1e-6
         half = 0.5 * (sim.scene.width[0] + sim.scene.width) + self.cfg.corridor
-        dy_pred = dy + v * torch.sin(h) * self.cfg.prediction
+        dy_pred = dy + vy * self.cfg.prediction
         in_path = (torch.minimum(dy, dy_pred) <= half) & (torch.maximum(dy, dy_pred) >= -half)
         gap = dx - 0.5 * (sim.scene.length[0] + sim.scene.length)
-        return perceived, in_path, gap, v * torch.cos(h)
+        return perceived, in_path, gap, vx
 
     def act(self, sim):
         import torch
