@@ -92,7 +92,7 @@ class DPCTGAN(NeuralGenerator):
                  max_grad_norm: float = 1.0, noise_multiplier: float | None = None,
                  noise_dim: int = 64, generator_dim: int = 128, discriminator_dim: int = 128,
                  depth: int = 2, pac: int = 1, numerical: str = "minmax", n_modes: int = 5,
-                 encoder_share: float = 0.05, accountant: str = "rdp", device: str = "auto",
+                 encoder_share: float = 0.05, accountant: str = "prv", device: str = "auto",
                  secure_mode: bool = False, grad_sample_mode: str = "bookkeeping",
                  seed: int | None = None, schema_share: float = 0.1,
                  out_of_bounds: str = "error", generator_ema: float = 0.9,

@@ -76,7 +76,7 @@ class DPTVAE(NeuralGenerator):
                  noise_multiplier: float | None = None, latent_dim: int = 16,
                  hidden_dim: int = 64, depth: int = 2, loss_factor: float = 2.0,
                  numerical: str = "minmax", n_modes: int = 5, encoder_share: float = 0.1,
-                 accountant: str = "rdp", device: str = "auto", secure_mode: bool = False,
+                 accountant: str = "prv", device: str = "auto", secure_mode: bool = False,
                  grad_sample_mode: str = "bookkeeping", seed: int | None = None,
                  schema_share: float = 0.1, out_of_bounds: str = "error"):
         self.epsilon, self.delta, self.epochs, self.batch_size = epsilon, delta, epochs, batch_size

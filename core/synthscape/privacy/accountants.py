@@ -181,19 +181,18 @@ class PrvAccountant(Accountant):
     def _epsilon(self, events: Sequence[DpEvent], delta: float) -> float:
         from opacus.accountants import PRVAccountant
 
+        gaussian = (SubsampledGaussianEvent, GaussianEvent, ThresholdGaussianEvent)
+        if not all(isinstance(e, gaussian) for e in events):
+            # opacus' PRV composes Gaussian mechanisms only: ledgers with other events (schema
+            # inference's zCDP and Laplace releases, the exponential mechanism) are accounted
+            # whole by RDP, which is sound for every event kind.
+            return RdpAccountant()._epsilon(events, delta)
         acc = PRVAccountant()
         for e in events:
             if isinstance(e, SubsampledGaussianEvent):
                 acc.history.append((e.noise_multiplier, e.sample_rate, e.steps))
-            elif isinstance(e, ThresholdGaussianEvent):
-                acc.history.append((e.noise_multiplier, 1.0, 1))
-            elif isinstance(e, GaussianEvent):
-                acc.history.append((e.noise_multiplier, 1.0, e.count))
-            else:
-                raise ParameterError(
-                    f"the PRV accountant handles Gaussian and DP-SGD events only, not "
-                    f"{e.kind!r}; use accountant='rdp' or 'pld' for mixed ledgers"
-                )
+            else:  # GaussianEvent, ThresholdGaussianEvent (its delta is spent outright above)
+                acc.history.append((e.noise_multiplier, 1.0, getattr(e, "count", 1)))
         # opacus returns the upper end of its error-bounded estimate: a guarantee.
         return float(acc.get_epsilon(delta=delta, eps_error=self.eps_error))
 

@@ -92,8 +92,11 @@ def test_dp_sgd_matches_opacus_prv():
     ref = PRVAccountant()
     ref.history.append((1.1, 0.01, 500))
     assert led.epsilon == pytest.approx(ref.get_epsilon(1e-5), rel=1e-6)
-    with pytest.raises(ParameterError, match="PRV accountant"):
-        make_accountant("prv").epsilon([LaplaceEvent(epsilon=1.0)], 1e-5)
+    # ledgers with non-Gaussian events are accounted whole by RDP (sound for every kind)
+    mixed = [LaplaceEvent(epsilon=1.0), SubsampledGaussianEvent(noise_multiplier=1.1,
+                                                                sample_rate=0.01, steps=500)]
+    assert make_accountant("prv").epsilon(mixed, 1e-5) == make_accountant("rdp").epsilon(mixed,
+                                                                                         1e-5)
 
 
 def test_pld_matches_dp_accounting_and_is_tighter_than_rdp():
