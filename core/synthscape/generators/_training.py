@@ -158,9 +158,8 @@ class DPSGD:
 
     def _fit_sigma(self) -> float:
         """opacus' RDP calibration against the remaining epsilon (fast), then, for the PRV and
-        PLD ledgers (tighter, and cheap to evaluate), a 1% bisection below it on the ledger."""
-        from synthscape.privacy.analysis.calibration import bisect_decreasing
-
+        PLD ledgers (tighter, ~0.1 s per evaluation), secant steps on log epsilon against
+        log sigma from below it; only a sigma whose cost fits is ever returned."""
         hi = self._proxy_sigma() * self.record_sensitivity
         if self.ledger.accountant_name == "rdp":
             return hi
@@ -169,9 +168,24 @@ class DPSGD:
         def cost(sigma: float) -> float:
             return self.ledger.cost_with(self._event(sigma))
 
-        if cost(hi) > target:
+        c_hi = cost(hi)
+        if c_hi > target:
             return hi
-        return bisect_decreasing(cost, target, hi / 2, hi, rel_tol=0.02)
+        best, aim = hi, target * (1 - 0.003)
+        x0, f0 = hi, math.log(c_hi)
+        x1 = hi * c_hi / target  # epsilon falls about like 1 / sigma here
+        for _ in range(4):
+            c1 = cost(x1)
+            if c1 <= target:
+                best = min(best, x1)
+                if c1 >= target * 0.99:
+                    break
+            f1 = math.log(c1)
+            slope = (f1 - f0) / (math.log(x1) - math.log(x0)) if x1 != x0 else -1.0
+            if not slope < 0:
+                break
+            x0, f0, x1 = x1, f1, math.exp(math.log(x1) + (math.log(aim) - f1) / slope)
+        return best
 
     def _proxy_sigma(self) -> float:
         """A first guess, calibrated by bisection on ``_integer_order_epsilon`` (fast, and never

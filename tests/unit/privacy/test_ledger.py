@@ -107,3 +107,18 @@ def test_pld_calibration_is_bracketed_by_rdp_and_needs_no_more_noise():
         led.spend(plan(sig[name]))
         assert 1.95 <= led.epsilon <= 2.0
     assert sig["pld"] <= sig["rdp"]
+
+
+def test_repeated_readings_ask_the_accountant_once_per_composition():
+    led = PrivacyLedger(Budget(epsilon=5.0, delta=1e-5))
+    calls = []
+    real = led._accountant.epsilon
+    led._accountant.epsilon = lambda events, delta: calls.append(len(events)) or real(events,
+                                                                                      delta)
+    ev = GaussianEvent(noise_multiplier=3.0)
+    assert not led.would_exceed(ev)
+    led.spend(ev)
+    first = led.epsilon
+    assert led.epsilon == first and calls == [1]  # check, spend and readings share one call
+    led.spend(GaussianEvent(noise_multiplier=4.0))
+    assert led.epsilon > first and calls == [1, 2]
