@@ -216,7 +216,8 @@ def main() -> None:
     print("batched core", flush=True)
     worlds = [64, 256] if args.quick else [64, 512, 2048]
     res["ours"] = ours_throughput(worlds, 10 if args.quick else 30, threads=1)
-    res["ours"] += ours_throughput([worlds[-1]], 10 if args.quick else 30, threads=2)
+    res["ours"] += ours_throughput(worlds[-1:] if args.quick else [2048, 4096, 8192],
+                                   10 if args.quick else 30, threads=2)
     best = max(res["ours"], key=lambda r: r["vehicle_seconds_per_s"])
     res["ours_best"] = best
     print("highway-env", flush=True)

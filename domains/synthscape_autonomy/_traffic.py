@@ -13,6 +13,7 @@ from synthscape_autonomy.models import mobil_gain, mobil_safe
 LANE_CHANGE_TIME = 4.6  # s, mean lane-change duration, Toledo & Zohar 2007 (TRR 1999)
 LANE_CHANGE_COOLDOWN = 3.0  # s between two MOBIL decisions of one driver (keeps changes apart)
 FAR = 1.0e7  # m, the position of the "no leader" padding slot
+_HULL_MARGIN = 0.01  # m; hull and box tests round differently by well under a micrometre
 
 
 def mobil(sim, index, lane, acc_self, lead):
@@ -56,10 +57,13 @@ def mobil(sim, index, lane, acc_self, lead):
     sim.cool = torch.where(change, LANE_CHANGE_COOLDOWN, sim.cool)
 
 
-def collide(sim, index, lane):
+def collide(sim, index, lane, lead=None):
     """Oriented-box tests against lane neighbours (found by sorting) and ego vs all; sets
     ``collided`` and ``new_collision``. Without a lane index (two agents, no IDM traffic) the
-    ego-vs-all pairs are all the pairs there are."""
+    ego-vs-all pairs are all the pairs there are; ``lead`` is ``index.leader()`` when the step
+    has it already. The pairs within reach are compacted, then
+    those whose axis-aligned hulls overlap (a necessary condition, with a margin far above
+    rounding) get the exact oriented-box test."""
     import torch
 
     A = sim.A
@@ -67,25 +71,29 @@ def collide(sim, index, lane):
         part = sim.ego_partner  # (W, A, 1)
     else:
         r = sim.scene.road
-        cands = [index.leader()]
+        cands = [index.leader() if lead is None else lead]
         for d in (1, -1):
             nl = lane + d
             nl = torch.where((nl >= 0) & (nl < r.n_lanes) & (lane >= 0), nl, -1)
             cands += list(index.around(nl, sim.x))
-        cands.append(torch.zeros_like(lane))  # everyone against the ego
+        cands.append(sim.ego_partner[..., 0])  # everyone against the ego
         part = torch.stack(cands, -1)  # (W, A, 6), A = none
-        part = torch.where(part == sim.agent_ids[..., None], A, part)
-    flat = part.flatten(1)
-    px = torch.gather(pad(sim.x, FAR), 1, flat).view(part.shape)
-    py = torch.gather(pad(sim.y, FAR), 1, flat).view(part.shape)
-    near = ((px - sim.x[..., None]).abs() < sim.reach) & \
-        ((py - sim.y[..., None]).abs() < sim.reach)
-    w, i, c = near.nonzero(as_tuple=True)  # broad phase: the few pairs within reach
-    if w.numel() == 0:
+    px = torch.gather(pad(sim.x, FAR), 1, part.flatten(1)).view(part.shape)
+    # the few pairs within reach along x, compacted; then reach along y, hulls, not oneself
+    q = ((px - sim.x[..., None]).abs() < sim.reach).view(-1).nonzero()[:, 0]
+    fi = q // part.shape[-1]  # world * A + agent
+    i = fi % A
+    fj = fi - i + part.reshape(-1)[q]
+    ext = sim.extents().flatten(1)
+    pos = torch.stack((sim.x.view(-1), sim.y.view(-1)))
+    d = (pos[:, fj] - pos[:, fi]).abs()
+    keep = (d[1] < sim.reach[i, 0]) & ((d - ext[:, fi] - ext[:, fj]) < _HULL_MARGIN).all(0)
+    keep = (keep & (fi != fj)).nonzero()[:, 0]
+    if keep.numel() == 0:
         sim.new_collision = torch.zeros_like(sim.collided)
         return
-    j = part[w, i, c]
-    fi, fj = w * A + i, w * A + j
+    fi, fj = fi[keep], fj[keep]
+    i, j = i[keep], fj % A
     L, Wd = sim.scene.length, sim.scene.width
     x, y, h = sim.x.view(-1), sim.y.view(-1), sim.h.view(-1)
     hit = obb_overlap(x[fi], y[fi], h[fi], L[i], Wd[i], x[fj], y[fj], h[fj], L[j], Wd[j])

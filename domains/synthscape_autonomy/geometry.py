@@ -54,37 +54,36 @@ class LaneIndex:
     lanes; ``lane2`` (optional) is a second lane an agent's footprint also covers (while it
     changes lanes or crosses), so that followers in both lanes see it. Queries return agent
     indices, with A (one past the last agent, a padding slot) where there is none, so gathers
-    from padded tensors need no masking."""
+    from padded tensors need no masking. Sorted entries sit at columns 1..size, with padding
+    columns on both sides: a position one before the first or one past the last is "none"."""
 
     def __init__(self, lane, x, lane2=None):
         import torch
+        import torch.nn.functional as F
 
         self.n = n = lane.shape[1]
         all_lane = lane if lane2 is None else torch.cat((lane, lane2), 1)
         all_x = x if lane2 is None else torch.cat((x, x), 1)
-        key = torch.where(all_lane >= 0, all_lane.double() * _LANE_STRIDE + all_x.double()
-                          + _OFFSET, torch.full_like(all_x, 1e15, dtype=torch.float64))
+        on = all_lane >= 0
+        key = torch.where(on, all_lane.double() * _LANE_STRIDE + all_x.double() + _OFFSET, 1e15)
         self.key, order = torch.sort(key, dim=1, stable=True)
-        pad = torch.full_like(order[:, :1], n)
-        # entry -> agent; positions -1 and past the end both land on padding
-        self.order = torch.cat((order % n, pad, pad), 1)
-        marked = torch.where(all_lane >= 0, all_lane, torch.full_like(all_lane, -3))
-        self.lane_sorted = torch.cat((torch.gather(marked, 1, order), pad * 0 - 2, pad * 0 - 2), 1)
+        self.order = F.pad(order % n, (1, 1), value=n)  # column -> agent
+        self.lane_sorted = F.pad(torch.where(on, all_lane, -3).gather(1, order), (1, 1),
+                                 value=-2)
         rank = torch.empty_like(order)
-        rank.scatter_(1, order, torch.arange(order.shape[1], device=lane.device)
+        rank.scatter_(1, order, torch.arange(1, order.shape[1] + 1, device=lane.device)
                       .expand_as(order))
-        self.rank = rank[:, :n]  # position of each agent's own (primary) entry
+        self.rank = rank[:, :n]  # column of each agent's own (primary) entry
         self.rank2 = rank[:, n:] if lane2 is not None else None
         self.lane2 = lane2
-        self.size = order.shape[1]
         self.lane = lane
 
-    def _pick(self, pos, lane):
+    def _pick(self, col, lane):
+        """The agent at column ``col`` of the sorted entries if it is in ``lane``, else A."""
         import torch
 
-        pos = torch.where(pos < 0, self.size + 1, pos)  # -1 -> the second padding slot
-        same = torch.gather(self.lane_sorted, 1, pos) == lane
-        return torch.where(same, torch.gather(self.order, 1, pos), self.n)
+        same = torch.gather(self.lane_sorted, 1, col) == lane
+        return torch.where(same, torch.gather(self.order, 1, col), self.n)
 
     def leader(self):
         """The next agent ahead in the same lane."""
@@ -96,7 +95,7 @@ class LaneIndex:
 
         if self.lane2 is None:
             return torch.full_like(self.lane, self.n)
-        return self._pick(torch.where(self.lane2 >= 0, self.rank2 + 1, -1), self.lane2)
+        return self._pick(torch.where(self.lane2 >= 0, self.rank2 + 1, 0), self.lane2)
 
     def follower(self):
         return self._pick(self.rank - 1, self.lane)
@@ -104,9 +103,11 @@ class LaneIndex:
     def around(self, lane, x):
         """(leader, follower) in ``lane`` around position ``x`` (the agent itself not included,
         as it is not in that lane). ``lane`` -1 gives none."""
+        import torch
+
         q = lane.double() * _LANE_STRIDE + x.double() + _OFFSET
-        pos = __import__("torch").searchsorted(self.key, q.contiguous())
-        return self._pick(pos, lane), self._pick(pos - 1, lane)
+        col = torch.searchsorted(self.key, q.contiguous()) + 1
+        return self._pick(col, lane), self._pick(col - 1, lane)
 
 
 def pad(t, fill: float):

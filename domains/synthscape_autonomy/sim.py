@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 
 from synthscape_autonomy import _rng
-from synthscape_autonomy._traffic import FAR, LANE_CHANGE_COOLDOWN, LANE_CHANGE_TIME  # noqa: F401
-from synthscape_autonomy._traffic import collide, mobil
+from synthscape_autonomy._traffic import FAR, collide, mobil
 from synthscape_autonomy.geometry import LaneIndex, pad
 from synthscape_autonomy.labels import ego_labels
 from synthscape_autonomy.models import idm_scaled
@@ -93,14 +92,15 @@ class Simulator:
 
     def _tables(self) -> None:
         """Padded tables gathered by neighbour index (slot A = no agent): as a follower, an
-        agent's [x, v, length, IDM parameters, 2 sqrt(a b)]; as a leader, [x (FAR for none),
+        agent's [x, v, length, v0, T, s0, a, 2 sqrt(a b)]; as a leader, [x (FAR for none),
         longitudinal speed, length]. Rows that move are refreshed each step."""
         import torch
 
         p = self.params
         self.two_sqrt_ab = 2.0 * torch.sqrt(p["max_accel"] * p["comfort_decel"])
         length = self.scene.length.expand(self.W, self.A)
-        self.ftab = torch.stack([pad(length, 0.0)] * 3 + [pad(p[k], 1.0) for k in _IDM_KEYS]
+        self.ftab = torch.stack([pad(length, 0.0)] * 3
+                                + [pad(p[k], 1.0) for k in _IDM_KEYS[:-1]]
                                 + [pad(self.two_sqrt_ab, 2.0)])
         self.ltab = torch.stack((pad(length, FAR), pad(length, 0.0), pad(length, 0.0)))
         self.noise_scale = torch.where(self.scene.is_idm, p["accel_noise"], 0.0)
@@ -203,7 +203,6 @@ class Simulator:
             p = [p[k] for k in _IDM_KEYS[:-1]] + [self.two_sqrt_ab]
         else:
             fx, fv, fl, *p = self.ftab.gather(2, f.expand(len(self.ftab), *f.shape))
-            del p[-2]  # comfort_decel: it enters through 2 sqrt(a b)
         gap = lx - fx - 0.5 * (fl + ll)
         a = idm_scaled(fv, *p, gap, fv - lv)
         if f is not None:
@@ -283,6 +282,7 @@ class Simulator:
         self._apply_actions(self._conditions(), lane)
         index = LaneIndex(lane, self.x, self.lane2) if self.need_index else None
         acc = ((self.sc_target - self.v) / dt).clamp(-1, 1) * self.sc_rate
+        lead = None
         if self.has_idm:
             lead = index.leader()
             self.ftab[0, :, :-1] = self.x
@@ -331,7 +331,7 @@ class Simulator:
             self.y = self.y + torch.where(lb, vy, v_new * s) * dt
             self.h = torch.where(lb, torch.atan2(vy, v_new.clamp(min=1.0)), self.h)
         self.v = v_new
-        collide(self, index, lane)
+        collide(self, index, lane, lead)
         self.step_count += 1
         self.steps += 1
         return ego_labels(self)
