@@ -62,11 +62,11 @@ class DrivingEnv(gym.Env):
     def step(self, action):
         import torch
 
-        self.sim.policy.set_action(torch.as_tensor(np.asarray(action, np.float32))[None, :])
+        self.sim.policy.set_action(torch.from_numpy(np.asarray(action, np.float32).reshape(1, 2)))
         with torch.no_grad():
             lab = self.sim.step()
-        r = float(reward(self.sim, lab)[0])
-        terminated = bool(lab["collision"][0] or lab["off_road"][0])
+        r = reward(self.sim, lab).item()
+        terminated = (lab["collision"] | lab["off_road"]).item()
         truncated = self.sim.step_count >= self.max_steps and not terminated
         return self._obs(), r, terminated, truncated, self._info(lab)
 
@@ -77,8 +77,7 @@ class DrivingEnv(gym.Env):
         info: dict[str, Any] = {"episode_id": self.draw.episode, "t": self.sim.step_count *
                                 self.scenario.dt, "params": dict(self.draw.values)}
         if lab is not None:
-            info.update({k: (bool(v[0]) if v.dtype == __import__("torch").bool else float(v[0]))
-                         for k, v in lab.items()})
+            info.update({k: v.item() for k, v in lab.items()})  # one world: bools and floats
         return info
 
     def render(self):

@@ -117,8 +117,8 @@ class ExternalEgo:
     def set_action(self, action) -> None:
         import torch
 
-        self.action = torch.as_tensor(action, dtype=self.action.dtype,
-                                      device=self.action.device).reshape(self.action.shape)
+        self.action = torch.as_tensor(action, device=self.action.device).to(
+            self.action.dtype, copy=True).reshape(self.action.shape)  # not the caller's memory
 
     def act(self, sim):
         import torch
