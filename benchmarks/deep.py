@@ -281,6 +281,11 @@ def markdown(rows, over, modes, args, wall: float) -> str:
               "| data | generator | fit s DP / no DP | training loop DP / no DP |", "|---|---|---|---|"]
     lines += [f"| {o['dataset']} | {o['generator']} | {o['fit_ratio']:.2f} | "
               f"{o['loop_ratio']:.2f} |" for o in over]
+    for g in OURS:
+        fits = [o["fit_ratio"] for o in over if o["generator"] == g]
+        if fits:
+            lines.append(f"\n{g}: DP overhead (fit) median {statistics.median(fits):.2f}x, "
+                         f"max {max(fits):.2f}x over {len(fits)} fits (target <= 2x).")
     if modes:
         lines += ["", "Per-sample clipping modes (ISLR/Default, 2 epochs, training loop only; "
                   "opacus' expanded weights cannot take the empty draws of Poisson sampling: "
