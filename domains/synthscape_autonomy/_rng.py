@@ -28,6 +28,20 @@ def _fmix(h):
     return h ^ (h >> 16)
 
 
+def _fmix_(h):
+    """:func:`_fmix` in place on ``h`` (one temporary per step instead of one per operation)."""
+    h ^= h >> 16
+    for c, shift in ((0x85EBCA6B, 13), (0xC2B2AE35, 16)):
+        hi = h * (c >> 16)
+        hi &= 0xFFFF
+        hi <<= 16
+        h *= c & 0xFFFF
+        h += hi
+        h &= _M32
+        h ^= h >> shift
+    return h
+
+
 def hash_keys(*keys):
     """Mix integer tensors (broadcastable) into one 32-bit hash per element."""
     h = None
@@ -79,10 +93,18 @@ class KeyedNormal:
         import torch
 
         h = _fmix(self.episode ^ _fmix((step & _M32) + 0x7F4A7C15))
-        h = _fmix(h ^ self.agent)
-        u1, u2 = (((_fmix(h ^ s) >> 8).to(dtype or torch.float32) + 0.5) / float(1 << 24)
-                  for s in self.streams)
-        return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * torch.pi * u2)
+        h = _fmix_(h ^ self.agent)
+        u1, u2 = (_unit_(_fmix_(h ^ s), dtype or torch.float32) for s in self.streams)
+        return torch.log(u1).mul_(-2.0).sqrt_().mul_(u2.mul_(2.0 * torch.pi).cos_())
+
+
+def _unit_(h, dtype):
+    """U(0, 1) from the top 24 bits of 32-bit hashes ``h`` (consumed)."""
+    h >>= 8
+    u = h.to(dtype)
+    u += 0.5
+    u /= float(1 << 24)
+    return u
 
 
 def tag(text: str) -> int:

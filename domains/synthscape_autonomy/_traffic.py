@@ -32,23 +32,30 @@ def mobil(sim, index, lane, acc_self, lead):
     polite, threshold, safe_decel = (p[k].gather(1, sub) for k in
                                      ("politeness", "change_threshold", "safe_decel"))
     follower = index._pick(index.rank.gather(1, sub) - 1, ln)
-    acc_of, _ = sim._idm_between(follower, sub)
-    acc_of_new, _ = sim._idm_between(follower, lead.gather(1, sub))
+    # both directions at once: columns [0, S) move left (+1), [S, 2S) right (-1)
+    new = torch.cat((ln + 1, ln - 1), 1)
+    valid = can.repeat(1, 2) & (new >= 0) & (new < r.n_lanes)
+    nl, nf = index.around(torch.where(valid, new, -1), xs)
+    # every IDM evaluation of the decision in one pass: (follower, driver), (follower, driver's
+    # leader), (driver, new leader), (new follower, driver), (new follower, new leader)
+    acc, gap = sim._idm_between(torch.cat((follower, follower, sub, sub, nf, nf), 1),
+                                torch.cat((sub, lead.gather(1, sub), nl, sub, sub, nl), 1))
+    S = sub.shape[1]
+    W = sub.shape[0]
+    acc_of, acc_of_new = acc[:, :S, None], acc[:, S:2 * S, None]
+    a_self_new, a_nf_new, a_nf_old = acc[:, 2 * S:].view(W, 3, 2, S).unbind(1)
+    gap_front, gap_back = gap[:, 2 * S:6 * S].view(W, 2, 2, S).unbind(1)
+    gain = mobil_gain(a_self_new, acc_s[:, None], a_nf_new, a_nf_old, acc_of_new.transpose(1, 2),
+                      acc_of.transpose(1, 2), polite[:, None], threshold[:, None])
+    safe = mobil_safe(a_nf_new, safe_decel[:, None]) & (gap_front > 0) \
+        & ((nf.view(W, 2, S) == A) | (gap_back > 0))
+    ok = valid.view(W, 2, S) & safe
     best_gain = torch.zeros_like(xs)
     best_lane = ln
-    for d in (1, -1):
-        new = ln + d
-        valid = can & (new >= 0) & (new < r.n_lanes)
-        nl, nf = index.around(torch.where(valid, new, -1), xs)
-        a_self_new, gap_front = sim._idm_between(sub, nl)
-        a_nf_new, gap_back = sim._idm_between(nf, sub)
-        a_nf_old, _ = sim._idm_between(nf, nl)
-        gain = mobil_gain(a_self_new, acc_s, a_nf_new, a_nf_old, acc_of_new, acc_of,
-                          polite, threshold)
-        safe = mobil_safe(a_nf_new, safe_decel) & (gap_front > 0) & ((nf == A) | (gap_back > 0))
-        take = valid & safe & (gain > best_gain)
-        best_gain = torch.where(take, gain, best_gain)
-        best_lane = torch.where(take, new, best_lane)
+    for k in (0, 1):
+        take = ok[:, k] & (gain[:, k] > best_gain)
+        best_gain = torch.where(take, gain[:, k], best_gain)
+        best_lane = torch.where(take, new[:, k * S:(k + 1) * S], best_lane)
     best = pad(lane, -1).scatter(1, sub_pad, best_lane)[:, :A]
     change = best != lane
     ty = r.center.to(sim.x.dtype)[best.clamp(0, r.n_lanes - 1)]
@@ -68,22 +75,27 @@ def collide(sim, index, lane, lead=None):
 
     A = sim.A
     if index is None:
-        part = sim.ego_partner  # (W, A, 1)
+        part = sim.ego_partner[..., 0]  # (W, A): partner of each agent, A = none
     else:
         r = sim.scene.road
+        # both neighbour lanes at once (lane is -1 off the road): left, then right
+        nl = torch.empty((sim.W, 2 * A), dtype=lane.dtype, device=lane.device)
+        torch.add(lane, 1, out=nl[:, :A]).masked_fill_((lane < 0) | (lane >= r.n_lanes - 1), -1)
+        torch.sub(lane, 1, out=nl[:, A:]).masked_fill_(lane < 1, -1)
         cands = [index.leader() if lead is None else lead]
-        for d in (1, -1):
-            nl = lane + d
-            nl = torch.where((nl >= 0) & (nl < r.n_lanes) & (lane >= 0), nl, -1)
-            cands += list(index.around(nl, sim.x))
+        cands += list(index.around(nl, sim.x))
         cands.append(sim.ego_partner[..., 0])  # everyone against the ego
-        part = torch.stack(cands, -1)  # (W, A, 6), A = none
-    px = torch.gather(pad(sim.x, FAR), 1, part.flatten(1)).view(part.shape)
+        part = torch.cat(cands, 1, out=sim.scratch("part", (sim.W, 6 * A), torch.long))
+    k = part.shape[1] // A  # k blocks of partners, A = none
+    px = torch.gather(pad(sim.x, FAR), 1, part, out=sim.scratch("px", part.shape, sim.x.dtype))
+    px = torch.sub(px.view(sim.W, k, A), sim.x[:, None], out=px.view(sim.W, k, A)).abs_()
     # the few pairs within reach along x, compacted; then reach along y, hulls, not oneself
-    q = ((px - sim.x[..., None]).abs() < sim.reach).view(-1).nonzero()[:, 0]
-    fi = q // part.shape[-1]  # world * A + agent
-    i = fi % A
-    fj = fi - i + part.reshape(-1)[q]
+    near = torch.lt(px, sim.reach[:, 0], out=sim.scratch("near", px.shape, torch.bool))
+    q = near.view(-1).nonzero()[:, 0]
+    i = q % A
+    wa = q // (k * A) * A  # world * A
+    fi = wa + i
+    fj = wa + part.reshape(-1)[q]
     ext = sim.extents().flatten(1)
     pos = torch.stack((sim.x.view(-1), sim.y.view(-1)))
     d = (pos[:, fj] - pos[:, fi]).abs()

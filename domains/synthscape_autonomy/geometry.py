@@ -59,17 +59,20 @@ class LaneIndex:
 
     def __init__(self, lane, x, lane2=None):
         import torch
-        import torch.nn.functional as F
 
-        self.n = n = lane.shape[1]
+        W, n = lane.shape
+        self.n = n
         all_lane = lane if lane2 is None else torch.cat((lane, lane2), 1)
-        all_x = x if lane2 is None else torch.cat((x, x), 1)
-        on = all_lane >= 0
-        key = torch.where(on, all_lane.double() * _LANE_STRIDE + all_x.double() + _OFFSET, 1e15)
+        off = all_lane < 0
+        key = all_lane.double()
+        key.mul_(_LANE_STRIDE).view(W, -1, n).add_(x[:, None]).view(W, -1).add_(_OFFSET)
+        key.masked_fill_(off, 1e15)
         self.key, order = torch.sort(key, dim=1, stable=True)
-        self.order = F.pad(order % n, (1, 1), value=n)  # column -> agent
-        self.lane_sorted = F.pad(torch.where(on, all_lane, -3).gather(1, order), (1, 1),
-                                 value=-2)
+        # padded tables: column -> agent (entries n.. are second lanes) and column -> lane
+        self.order, inner = _padded(order, n)
+        torch.sub(order, (order >= n) * n, out=inner)  # a compare, not an integer division
+        self.lane_sorted, inner = _padded(all_lane, -2)
+        torch.gather(all_lane.masked_fill(off, -3), 1, order, out=inner)
         rank = torch.empty_like(order)
         rank.scatter_(1, order, torch.arange(1, order.shape[1] + 1, device=lane.device)
                       .expand_as(order))
@@ -102,12 +105,28 @@ class LaneIndex:
 
     def around(self, lane, x):
         """(leader, follower) in ``lane`` around position ``x`` (the agent itself not included,
-        as it is not in that lane). ``lane`` -1 gives none."""
+        as it is not in that lane). ``lane`` -1 gives none; ``lane`` may hold several blocks of
+        columns, one per lane asked about, all at the positions ``x``."""
         import torch
 
-        q = lane.double() * _LANE_STRIDE + x.double() + _OFFSET
-        col = torch.searchsorted(self.key, q.contiguous()) + 1
-        return self._pick(col, lane), self._pick(col - 1, lane)
+        q = lane.double()
+        q.mul_(_LANE_STRIDE).view(len(q), -1, x.shape[1]).add_(x[:, None]).view_as(q)
+        col = torch.searchsorted(self.key, q.add_(_OFFSET))
+        col += 1
+        ahead = self._pick(col, lane)
+        col -= 1
+        return ahead, self._pick(col, lane)
+
+
+def _padded(like, fill):
+    """An uninitialised copy of ``like``'s shape with one more column on each side holding
+    ``fill``; returns (padded, its inner columns)."""
+    import torch
+
+    t = torch.empty((like.shape[0], like.shape[1] + 2), dtype=like.dtype, device=like.device)
+    t[:, 0] = fill
+    t[:, -1] = fill
+    return t, t[:, 1:-1]
 
 
 def pad(t, fill: float):

@@ -74,6 +74,7 @@ class Simulator:
         self._tables()
         self._noise = None
         self._memo: dict = {}
+        self._scratch: dict = {}
         self.policy = policy or make_policy(self.spec.ego)
         self.policy.reset(self)
 
@@ -134,6 +135,15 @@ class Simulator:
             self._noise.rekey(rows, fresh.episode[:, None])
         self._memo.clear()
         self.policy.reset_worlds(self, rows)
+
+    def scratch(self, name, shape, dtype):
+        """A reusable work buffer (contents undefined) for large per-step intermediates."""
+        import torch
+
+        b = self._scratch.get(name)
+        if b is None or b.shape != shape or b.dtype != dtype:
+            b = self._scratch[name] = torch.empty(shape, dtype=dtype, device=self.x.device)
+        return b
 
     # -- quantities of the current state, computed once ---------------------------------------
     def _cached(self, name, deps, make):
@@ -302,7 +312,9 @@ class Simulator:
             st = self.steps[:, None]
             self.buf.scatter_(2, (st % self.K)[..., None].expand(self.W, self.A, 1),
                               acc_idm[..., None])
-            delayed = self.buf.gather(2, ((st - self.delay) % self.K)[..., None])[..., 0]
+            slot = st % self.K - self.delay  # (st - delay) mod K without a division per agent
+            slot += (slot < 0) * self.K
+            delayed = self.buf.gather(2, slot[..., None])[..., 0]
             acc = torch.where(self.idm_free, delayed, acc)
         ego_acc, ego_lat = self.policy.act(self)
         if self.noisy:
