@@ -79,12 +79,11 @@ class TabularEncoder:
         self.freqs_: dict[str, np.ndarray] = {}
         if self.needs_budget:
             hists = self._noisy_histograms(data, ledger, rng, noise_multiplier, secure)
-            for c in self.columns:
+            for c in self._released():
                 h = hists[c.name]
                 if c.kind in ("numerical", "datetime"):
-                    if self.numerical == "modes":
-                        self.modes_[c.name] = _fit_modes(h[:_HIST_BINS], c.bounds, self.n_modes)
-                elif self.frequencies:
+                    self.modes_[c.name] = _fit_modes(h[:_HIST_BINS], c.bounds, self.n_modes)
+                else:
                     self.freqs_[c.name] = h / h.sum()
         self._layout()
         return self
@@ -109,8 +108,16 @@ class TabularEncoder:
                                           f"budget ({ledger.describe()})")
         return bisect_decreasing(cost, target, hi / 4, hi, rel_tol=0.05)
 
+    def _released(self) -> list:
+        """The columns whose histograms this encoding uses (and only those are released: each
+        one more would raise the sensitivity, hence the noise, of all the others)."""
+        numeric = ("numerical", "datetime")
+        return [c for c in self.columns
+                if (c.kind in numeric and self.numerical == "modes")
+                or (c.kind not in numeric and self.frequencies)]
+
     def _noisy_histograms(self, data, ledger, rng, sigma, secure) -> dict[str, np.ndarray]:
-        exact = {c.name: self._histogram(data[c.name], c) for c in self.columns}
+        exact = {c.name: self._histogram(data[c.name], c) for c in self._released()}
         if ledger.budget is None:
             noisy = exact
         else:

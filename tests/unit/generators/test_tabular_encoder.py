@@ -68,6 +68,31 @@ def test_modes_and_frequencies_cost_one_gaussian_release():
     assert np.abs(back["x"][ok] - df["x"][ok]).max() < 1e-3  # all within 4 sigma of a mode
 
 
+@pytest.mark.parametrize("numerical, frequencies, released", [
+    ("minmax", True, ["c", "b"]),
+    ("modes", False, ["x", "t"]),
+    ("modes", True, ["c", "b", "x", "t"]),
+])
+def test_only_the_histograms_in_use_are_released(monkeypatch, numerical, frequencies, released):
+    import synthscape.transforms.tabular_encoder as te
+
+    seen = {}
+    real = te.gaussian_mechanism
+
+    def spy(values, *, sensitivity, **kw):
+        seen["sensitivity"], seen["size"] = sensitivity, len(values)
+        return real(values, sensitivity=sensitivity, **kw)
+
+    monkeypatch.setattr(te, "gaussian_mechanism", spy)
+    enc = TabularEncoder(SCHEMA, numerical=numerical, frequencies=frequencies)
+    enc.fit(_frame(), ledger=_ledger(), rng=np.random.default_rng(0), noise_multiplier=5.0)
+    # one count per record per released column: L2 sensitivity sqrt(#columns)
+    assert seen["sensitivity"] == pytest.approx(np.sqrt(len(released)))
+    sizes = {"c": 4, "b": 2, "x": te._HIST_BINS + 1, "t": te._HIST_BINS + 1}
+    assert seen["size"] == sum(sizes[c] for c in released)
+    assert sorted(enc.freqs_) == sorted(c for c in released if c in ("c", "b"))
+
+
 def test_state_round_trip_gives_the_same_encoding():
     df = _frame(500)
     led = _ledger()
