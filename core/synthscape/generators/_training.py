@@ -33,6 +33,7 @@ from typing import Any
 
 from synthscape.errors import BudgetExceededError, ParameterError
 from synthscape.generators._params import BOOL, NONE, SEED, STR, Interval, Options, validate_params
+from synthscape.generators._dp_optimizers import secure_optimizer_class, wrap
 from synthscape.privacy import PrivacyLedger, SubsampledGaussianEvent
 
 _CONSTRAINTS: dict[str, list] = {
@@ -114,14 +115,14 @@ class DPSGD:
             opt = torch.optim.SGD(params_list, lr=self.lr, weight_decay=weight_decay)
         self._bk = None
         if self.private:
-            self.module, opt_cls = _wrap(module, grad_sample_mode, self.max_grad_norm)
+            self.module, opt_cls = wrap(module, grad_sample_mode, self.max_grad_norm)
             if grad_sample_mode == "bookkeeping":
                 from synthscape.generators._bookkeeping import BookKeeping
 
                 self._bk = BookKeeping(module, self.max_grad_norm)
             noise_gen = torch.Generator(device=self.device).manual_seed(_derive(entropy, 2))
             if secure_mode:
-                opt_cls = _secure_optimizer_class(opt_cls)
+                opt_cls = secure_optimizer_class(opt_cls)
             self.optimizer = opt_cls(opt, noise_multiplier=self.noise_multiplier,
                                      max_grad_norm=self.max_grad_norm,
                                      expected_batch_size=max(1, round(self.expected_batch_size)),
@@ -372,58 +373,3 @@ def _derive(seed: int | None, stream: int) -> int:
     entropy = int.from_bytes(os.urandom(8), "little") if seed is None else int(seed)
     return int(np.random.SeedSequence([entropy, 0x5D95, stream]).generate_state(1, np.uint64)[0]
                >> np.uint64(1))
-
-
-def _wrap(module, mode: str, max_grad_norm: float):
-    """opacus' per-sample wrapper and the optimizer class that matches it (book-keeping keeps
-    the module as it is and hands opacus' optimizer the clipped sum in ``p.grad``)."""
-    if mode == "bookkeeping":
-        from opacus.optimizers.optimizer_fast_gradient_clipping import (
-            DPOptimizerFastGradientClipping,
-        )
-
-        return module, DPOptimizerFastGradientClipping
-    if mode == "ghost":
-        from opacus.grad_sample.grad_sample_module_fast_gradient_clipping import (
-            GradSampleModuleFastGradientClipping,
-        )
-        from opacus.optimizers.optimizer_fast_gradient_clipping import (
-            DPOptimizerFastGradientClipping,
-        )
-
-        return (GradSampleModuleFastGradientClipping(module, batch_first=True,
-                                                     loss_reduction="mean",
-                                                     max_grad_norm=max_grad_norm,
-                                                     use_ghost_clipping=True),
-                DPOptimizerFastGradientClipping)
-    from opacus import GradSampleModule
-    from opacus.optimizers import DPOptimizer
-
-    return (GradSampleModule(module, batch_first=True, loss_reduction="mean",
-                             force_functorch=mode == "functorch"), DPOptimizer)
-
-
-def _secure_optimizer_class(base):
-    """``base`` with noise from os.urandom (opacus' own secure mode needs torchcsprng)."""
-    import numpy as np
-    import torch
-
-    from synthscape.privacy.mechanisms import standard_normal
-
-    class SecureNoise(base):
-        def add_noise(self):
-            sigma = self.noise_multiplier
-            self.noise_multiplier = 0.0  # the parent then only moves the clipped sum to p.grad
-            try:
-                super().add_noise()
-            finally:
-                self.noise_multiplier = sigma
-            std = sigma * self.max_grad_norm
-            for p in self.params:
-                shape = tuple(p.grad.shape)
-                # Four draws summed and halved: opacus' mitigation of floating-point attacks.
-                z = sum(standard_normal(shape, None, secure=True) for _ in range(4)) / 2
-                p.grad.add_(torch.as_tensor(np.asarray(z) * std, dtype=p.grad.dtype,
-                                            device=p.grad.device))
-
-    return SecureNoise
