@@ -1,6 +1,8 @@
 """Book-keeping clipping: the clipped sum equals the one built from explicit per-sample
 gradients (torch.func), and networks the identity does not cover are refused."""
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 from torch import nn
 
@@ -95,3 +97,27 @@ def test_shared_layer_and_sequence_inputs_are_refused():
     lin(torch.randn(2, 3))
     with pytest.raises(ParameterError, match="twice"):
         lin(torch.randn(2, 3))
+
+
+@settings(max_examples=25, deadline=None)
+@given(widths=st.lists(st.integers(1, 6), min_size=2, max_size=4), n=st.integers(1, 9),
+       clip=st.floats(1e-3, 1e3), seed=st.integers(0, 2**16), bias=st.booleans())
+def test_any_mlp_any_clip_matches_per_sample_gradients(widths, n, clip, seed, bias):
+    torch.manual_seed(seed)
+    layers = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b, bias=bias), nn.ReLU()]
+    net = nn.Sequential(*layers[:-1])
+    x, y = torch.randn(n, widths[0]), torch.randn(n, widths[-1])
+    bk = BookKeeping(net, clip)
+    bk.active = True
+    bk.backward(((net(x) - y) ** 2).sum(dim=1))
+    bk.active = False
+    got = [p.grad.clone() for p in net.parameters()]
+    expected = [torch.zeros_like(p) for p in net.parameters()]
+    for i in range(n):
+        g = torch.autograd.grad(((net(x[i:i + 1]) - y[i:i + 1]) ** 2).sum(), list(net.parameters()))
+        c = min(1.0, clip / (float(torch.sqrt(sum((t ** 2).sum() for t in g))) + 1e-6))
+        expected = [e + c * t for e, t in zip(expected, g)]
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
