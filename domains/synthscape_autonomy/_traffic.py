@@ -64,28 +64,25 @@ def mobil(sim, index, lane, acc_self, lead):
     sim.cool = torch.where(change, LANE_CHANGE_COOLDOWN, sim.cool)
 
 
-def collide(sim, index, lane, lead=None):
-    """Oriented-box tests against lane neighbours (found by sorting) and ego vs all; sets
-    ``collided`` and ``new_collision``. Without a lane index (two agents, no IDM traffic) the
-    ego-vs-all pairs are all the pairs there are; ``lead`` is ``index.leader()`` when the step
-    has it already. The pairs within reach are compacted, then
-    those whose axis-aligned hulls overlap (a necessary condition, with a margin far above
-    rounding) get the exact oriented-box test."""
+def collide(sim, index, lane):
+    """Oriented-box tests between neighbours in the lane index of the new state, and of
+    everyone against the ego; sets ``collided`` and ``new_collision``.
+
+    Two boxes in different lanes overlap only if one of them covers the other's lane as well,
+    and then it sits in that lane's sorted list too (its second-lane entry); so the pairs to test
+    are each entry of every lane list with the entry ahead of it: ``leader()`` for the agents'
+    own lanes, ``leader2()`` for their second lanes. Without a lane index (two agents, no IDM
+    traffic) the ego-vs-all pairs are all the pairs there are. The pairs within reach are
+    compacted, then those whose axis-aligned hulls overlap (a necessary condition, with a margin
+    far above rounding) get the exact oriented-box test."""
     import torch
 
     A = sim.A
     if index is None:
         part = sim.ego_partner[..., 0]  # (W, A): partner of each agent, A = none
     else:
-        r = sim.scene.road
-        # both neighbour lanes at once (lane is -1 off the road): left, then right
-        nl = torch.empty((sim.W, 2 * A), dtype=lane.dtype, device=lane.device)
-        torch.add(lane, 1, out=nl[:, :A]).masked_fill_((lane < 0) | (lane >= r.n_lanes - 1), -1)
-        torch.sub(lane, 1, out=nl[:, A:]).masked_fill_(lane < 1, -1)
-        cands = [index.leader() if lead is None else lead]
-        cands += list(index.around(nl, sim.x))
-        cands.append(sim.ego_partner[..., 0])  # everyone against the ego
-        part = torch.cat(cands, 1, out=sim.scratch("part", (sim.W, 6 * A), torch.long))
+        cands = (index.leader(), index.leader2(), sim.ego_partner[..., 0])
+        part = torch.cat(cands, 1, out=sim.scratch("part", (sim.W, 3 * A), torch.long))
     k = part.shape[1] // A  # k blocks of partners, A = none
     px = torch.gather(pad(sim.x, FAR), 1, part, out=sim.scratch("px", part.shape, sim.x.dtype))
     px = torch.sub(px.view(sim.W, k, A), sim.x[:, None], out=px.view(sim.W, k, A)).abs_()

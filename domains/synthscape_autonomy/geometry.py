@@ -80,6 +80,7 @@ class LaneIndex:
         self.rank2 = rank[:, n:] if lane2 is not None else None
         self.lane2 = lane2
         self.lane = lane
+        self._leader = self._leader2 = None
 
     def _pick(self, col, lane):
         """The agent at column ``col`` of the sorted entries if it is in ``lane``, else A."""
@@ -89,16 +90,19 @@ class LaneIndex:
         return torch.where(same, torch.gather(self.order, 1, col), self.n)
 
     def leader(self):
-        """The next agent ahead in the same lane."""
-        return self._pick(self.rank + 1, self.lane)
+        """The next agent ahead in the same lane (computed once per index)."""
+        if self._leader is None:
+            self._leader = self._pick(self.rank + 1, self.lane)
+        return self._leader
 
     def leader2(self):
         """The next agent ahead in the second lane an agent's footprint covers (A if none)."""
         import torch
 
-        if self.lane2 is None:
-            return torch.full_like(self.lane, self.n)
-        return self._pick(torch.where(self.lane2 >= 0, self.rank2 + 1, 0), self.lane2)
+        if self._leader2 is None:
+            self._leader2 = torch.full_like(self.lane, self.n) if self.lane2 is None else \
+                self._pick(torch.where(self.lane2 >= 0, self.rank2 + 1, 0), self.lane2)
+        return self._leader2
 
     def follower(self):
         return self._pick(self.rank - 1, self.lane)

@@ -28,18 +28,35 @@ def n_steps(spec) -> int:
     return int(round(spec.duration / spec.dt))
 
 
-def simulate(scene: Scene, draws: list[Draw], *, record: bool = False, policy=None) -> Rollout:
-    """Simulate ``draws`` in batches of ``spec.batch`` worlds (results do not depend on it)."""
+def simulate(scene: Scene, draws: list[Draw], *, record: bool = False, policy=None,
+             workers: int | None = None) -> Rollout:
+    """Simulate ``draws`` in batches of ``spec.batch`` worlds, ``workers`` batches at once
+    (default ``spec.workers``); results depend on neither. A ``policy`` object keeps per-batch
+    state, so batches that share one run one after the other."""
     spec = scene.spec
-    parts = []
-    for i in range(0, len(draws), spec.batch):
-        parts.append(_one_batch(scene, draws[i:i + spec.batch], record, policy))
+    batches = [draws[i:i + spec.batch] for i in range(0, len(draws), spec.batch)]
+    workers = 1 if policy is not None else spec.workers if workers is None else workers
+    parts = in_threads(lambda b: _one_batch(scene, b, record, policy), batches, workers)
     ep = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
     steps = {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]} if record else None
     traj = {k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]} if record else None
     T = n_steps(spec)
     return Rollout(draws, ep, steps, traj, sim_seconds=len(draws) * T * spec.dt,
                    agent_seconds=len(draws) * T * spec.dt * scene.n_agents)
+
+
+def in_threads(fn, items: list, workers: int) -> list:
+    """``[fn(item) for item in items]``, on ``workers`` threads when more than one (in order).
+
+    torch ops release the GIL, so simulators stepped on separate threads run in parallel; each
+    should then use one intra-op thread (``torch.set_num_threads(1)``) so that the workers do not
+    contend for one thread pool. A policy shared between workers must be thread-safe."""
+    if workers <= 1 or len(items) <= 1:
+        return [fn(it) for it in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))
 
 
 def _one_batch(scene, draws, record, policy):

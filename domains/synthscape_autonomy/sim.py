@@ -23,7 +23,8 @@ from synthscape_autonomy.spec import (DistanceCondition, SpeedAction, SpeedCondi
                                       TimeCondition)
 
 MAX_REACTION = 2.0  # s, longest driver reaction delay kept (IDM delay studies stay below it)
-MOBIL_INTERVAL = 0.5  # s between lane-change decisions (drivers do not re-decide every step)
+MOBIL_INTERVAL = 1.0  # s between lane-change decisions of one driver, staggered over drivers
+# (highway-env IDMVehicle.LANE_CHANGE_DELAY = 1.0 s; drivers do not re-decide every step)
 _IDM_KEYS = ("desired_speed", "time_headway", "min_gap", "max_accel", "comfort_decel")
 
 
@@ -201,6 +202,14 @@ class Simulator:
         self.lane2 = torch.where(ok, other, -1)
         return lane
 
+    def lane_index(self):
+        """(lane, LaneIndex) of the current state, built once per state."""
+        def make():
+            lane = self.lanes()
+            return lane, LaneIndex(lane, self.x, self.lane2)
+
+        return self._cached("index", (self.x, self.y, self.h), make)
+
     def _idm_between(self, f, lead):
         """IDM acceleration of agents ``f`` (None = every agent itself) behind agents ``lead``
         (index A = none); returns (acceleration, gap)."""
@@ -288,9 +297,8 @@ class Simulator:
         import torch
 
         dt = self.dt
-        lane = self.lanes() if self.need_index else None
+        lane, index = self.lane_index() if self.need_index else (None, None)
         self._apply_actions(self._conditions(), lane)
-        index = LaneIndex(lane, self.x, self.lane2) if self.need_index else None
         acc = ((self.sc_target - self.v) / dt).clamp(-1, 1) * self.sc_rate
         lead = None
         if self.has_idm:
@@ -343,7 +351,9 @@ class Simulator:
             self.y = self.y + torch.where(lb, vy, v_new * s) * dt
             self.h = torch.where(lb, torch.atan2(vy, v_new.clamp(min=1.0)), self.h)
         self.v = v_new
-        collide(self, index, lane, lead)
+        # the new state's lane index serves the collision test and the next step's drivers
+        lane, index = self.lane_index() if self.need_index else (None, None)
+        collide(self, index, lane)
         self.step_count += 1
         self.steps += 1
         return ego_labels(self)

@@ -298,6 +298,9 @@ class DrivingSpec(SpecBase):
     dt: float = Field(default=0.05, ge=0.005, le=0.5)
     device: str = "cpu"
     threads: int | None = Field(default=1, ge=1)  # torch threads; 1 suits small batches
+    # batches simulated at once, one Python thread each (torch ops release the GIL); with more
+    # than one worker keep threads at 1, so workers x threads stays within the cores
+    workers: int = Field(default=1, ge=1, le=64)
     parameters: dict[str, Sampled] = Field(default_factory=dict)
     road: RoadSpec = Field(default_factory=RoadSpec)
     environment: EnvironmentSpec = Field(default_factory=EnvironmentSpec)
@@ -346,6 +349,9 @@ class DrivingSpec(SpecBase):
         for t in self.traffic:
             if max(t.lanes) >= self.road.lanes:
                 raise ValueError(f"traffic lanes {t.lanes} exceed the road's {self.road.lanes}")
+        if self.workers > 1 and (self.threads or 1) > 1:
+            raise ValueError(f"workers: {self.workers} with threads: {self.threads} "
+                             "oversubscribes the cores; with several workers set threads: 1")
         for ref in (self.environment.weather, self.environment.lighting):
             if ref.startswith("$") and ref[1:] not in self.parameters:
                 raise ValueError(f"environment refers to undeclared parameter {ref}")

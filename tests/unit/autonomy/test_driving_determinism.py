@@ -37,6 +37,26 @@ def test_batch_size_does_not_change_results():
     np.testing.assert_allclose(alone.traj["x"][0], a.traj["x"][4], atol=1e-3)
 
 
+def test_workers_give_the_results_of_one_worker():
+    scene = Scene(_spec(batch=2))
+    one = simulate(scene, scene.draws(range(6)), record=True)
+    two = simulate(scene, scene.draws(range(6)), record=True, workers=3)
+    for k in one.traj:  # the same batches, run at once: bit for bit
+        np.testing.assert_array_equal(one.traj[k], two.traj[k])
+    for k in one.episodes:
+        np.testing.assert_array_equal(one.episodes[k], two.episodes[k])
+
+
+def test_workers_with_several_torch_threads_are_rejected():
+    from synthscape.errors import SpecError
+
+    text = HIGHWAY.read_text().replace("kind: driving", "kind: driving\nworkers: 2\nthreads: 2")
+    with pytest.raises(SpecError, match="threads: 1"):
+        from synthscape.scenarios import parse_spec
+
+        parse_spec(text, source="two_workers.yaml")
+
+
 @pytest.mark.gpu
 def test_cuda_gives_the_cpu_results():
     import torch

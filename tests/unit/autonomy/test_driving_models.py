@@ -58,7 +58,7 @@ entities:
 
 def _changes(driving, rear_s: float) -> bool:
     sim = driving.sim_of(MOBIL.replace("REAR", str(rear_s)))
-    for _ in range(12):  # the subject (agent 2) decides at step 8, its MOBIL phase
+    for _ in range(sim.mobil_every):  # every driver decides once in mobil_every steps
         sim.step()
     return bool(sim.target_y[0, 2] > sim.scene.road.center[0] + 1.0)
 
