@@ -49,6 +49,11 @@ class Accountant:
     def _epsilon(self, events: Sequence[DpEvent], delta: float) -> float:
         raise NotImplementedError
 
+    def method(self, events: Sequence[DpEvent]) -> str:
+        """The analysis that accounts ``events`` (an accountant that cannot represent every
+        event kind hands the whole ledger to RDP)."""
+        return self.name
+
 
 def _pure_epsilon(events: Sequence[DpEvent]) -> float:
     """Basic composition for pure DP (delta = 0); Gaussian events have no pure guarantee."""
@@ -159,10 +164,14 @@ class PldAccountant(Accountant):
             return de.SelfComposedDpEvent(inner, event.steps)
         raise ParameterError(f"the PLD accountant does not know event kind {event.kind!r}")
 
+    def method(self, events: Sequence[DpEvent]) -> str:
+        # PLD under add/remove cannot represent a bare zCDP or bounded-range guarantee; the RDP
+        # accountant handles such ledgers whole.
+        bare = any(isinstance(e, (ZCdpEvent, ExponentialEvent)) for e in events)
+        return "rdp" if bare else self.name
+
     def _epsilon(self, events: Sequence[DpEvent], delta: float) -> float:
-        if any(isinstance(e, (ZCdpEvent, ExponentialEvent)) for e in events):
-            # PLD under add/remove cannot represent a bare zCDP or bounded-range guarantee;
-            # the RDP accountant handles such ledgers whole.
+        if self.method(events) == "rdp":
             return RdpAccountant()._epsilon(events, delta)
         from dp_accounting import dp_event as de
         from dp_accounting.pld import pld_privacy_accountant as pa
@@ -178,14 +187,17 @@ class PrvAccountant(Accountant):
     def __init__(self, eps_error: float = 0.01):
         self.eps_error = eps_error
 
+    def method(self, events: Sequence[DpEvent]) -> str:
+        # opacus' PRV composes Gaussian mechanisms only: ledgers with other events (schema
+        # inference's zCDP and Laplace releases, the exponential mechanism) are accounted whole
+        # by RDP, which is sound for every event kind.
+        gaussian = (SubsampledGaussianEvent, GaussianEvent, ThresholdGaussianEvent)
+        return self.name if all(isinstance(e, gaussian) for e in events) else "rdp"
+
     def _epsilon(self, events: Sequence[DpEvent], delta: float) -> float:
         from opacus.accountants import PRVAccountant
 
-        gaussian = (SubsampledGaussianEvent, GaussianEvent, ThresholdGaussianEvent)
-        if not all(isinstance(e, gaussian) for e in events):
-            # opacus' PRV composes Gaussian mechanisms only: ledgers with other events (schema
-            # inference's zCDP and Laplace releases, the exponential mechanism) are accounted
-            # whole by RDP, which is sound for every event kind.
+        if self.method(events) == "rdp":
             return RdpAccountant()._epsilon(events, delta)
         acc = PRVAccountant()
         for e in events:

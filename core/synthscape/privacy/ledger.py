@@ -87,10 +87,20 @@ class PrivacyLedger:
             return "NOT PRIVATE: epsilon = inf (" + "; ".join(
                 e.reason for e in self._events if isinstance(e, NonPrivateEvent)
             ) + ")"
+        used = self.accountant_method
+        how = f"{used} accountant" if used == self.accountant_name else (
+            f"{used} accountant: the {self.accountant_name} accountant does not represent "
+            f"every event kind here")
         return (
             f"epsilon = {self.epsilon:.4g} at delta = {self.delta:g} "
-            f"(budget {self.budget}, {self.accountant_name} accountant, {len(self._events)} events)"
+            f"(budget {self.budget}, {how}, {len(self._events)} events)"
         )
+
+    @property
+    def accountant_method(self) -> str:
+        """The analysis that accounts the ledger's events now (``accountant_name``, or ``rdp``
+        where that accountant cannot represent an event kind and RDP accounts the whole)."""
+        return self._accountant.method(self._events)
 
     # ---- spending ------------------------------------------------------------------------
     def cost_with(self, event: DpEvent) -> float:
@@ -182,6 +192,7 @@ class PrivacyLedger:
         return {
             "budget": None if self.budget is None else self.budget.model_dump(),
             "accountant": self.accountant_name,
+            "accounted_by": self.accountant_method,
             "private": self.is_private,
             "epsilon": None if math.isinf(eps) else eps,
             "delta": self.delta,

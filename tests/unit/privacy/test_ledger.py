@@ -122,3 +122,18 @@ def test_repeated_readings_ask_the_accountant_once_per_composition():
     assert led.epsilon == first and calls == [1]  # check, spend and readings share one call
     led.spend(GaussianEvent(noise_multiplier=4.0))
     assert led.epsilon > first and calls == [1, 2]
+
+
+def test_description_names_the_analysis_that_accounts_the_events():
+    led = PrivacyLedger(Budget(epsilon=5.0, delta=1e-6), accountant="prv")
+    led.spend(SubsampledGaussianEvent(noise_multiplier=2.0, sample_rate=0.01, steps=100,
+                                      label="dp-sgd"))
+    assert led.accountant_method == "prv" and "prv accountant," in led.describe()
+    led.spend(LaplaceEvent(epsilon=0.1, label="counts"))
+    # opacus' PRV composes Gaussian mechanisms only: RDP accounts this ledger whole, and says so
+    assert led.accountant_method == "rdp"
+    assert "rdp accountant: the prv accountant does not represent" in led.describe()
+    assert led.to_dict()["accounted_by"] == "rdp"
+    from synthscape.privacy.accountants import make_accountant
+
+    assert led.epsilon == pytest.approx(make_accountant("rdp").epsilon(led.events, led.delta))
