@@ -62,28 +62,38 @@ def uniform(seed: int, episode, step: int, agent, stream: int, dtype=None):
     return ((h >> 8).to(dtype or torch.float32) + 0.5) / float(1 << 24)
 
 
+def _key(k):
+    """The mixed form of one integer key (tensor or int)."""
+    return _fmix((k & _M32) + 0x7F4A7C15)
+
+
 def normal(seed: int, episode, step: int, agent, stream: int, dtype=None):
-    """Standard normal draws by Box-Muller over two keyed uniform streams."""
+    """Standard normal draws by Box-Muller. With h the keyed hash of (seed, episode, step):
+    u1 from h1 = fmix(h ^ key(agent) ^ key(2 stream)), u2 from fmix(h1 ^ key(2 stream + 1))."""
     import torch
 
-    u1 = uniform(seed, episode, step, agent, 2 * stream, dtype)
-    u2 = uniform(seed, episode, step, agent, 2 * stream + 1, dtype)
+    dev = episode.device
+    h = hash_keys(torch.as_tensor(seed, device=dev), episode, torch.as_tensor(step, device=dev))
+    h1 = _fmix(h ^ _key(agent) ^ _key(2 * stream))
+    h2 = _fmix(h1 ^ _key(2 * stream + 1))
+    u1, u2 = (((x >> 8).to(dtype or torch.float32) + 0.5) / float(1 << 24) for x in (h1, h2))
     return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * torch.pi * u2)
 
 
 class KeyedNormal:
     """``normal(seed, episode, step, agent, stream)`` with the per-episode and per-agent parts
-    of the hash computed once: ``KeyedNormal(seed, episode, agent, stream)(step)`` gives the
-    same numbers. ``rekey(rows, episode)`` changes the episodes of some worlds."""
+    of the hash computed once (two hash rounds per draw remain):
+    ``KeyedNormal(seed, episode, agent, stream)(step)`` gives the same numbers.
+    ``rekey(rows, episode)`` changes the episodes of some worlds."""
 
     def __init__(self, seed: int, episode, agent, stream: int = 0):
         self.seed = int(seed)
         self.rekey(None, episode)
-        self.agent = _fmix((agent & _M32) + 0x7F4A7C15)
-        self.streams = [_fmix(((2 * stream + i) & _M32) + 0x7F4A7C15) for i in (0, 1)]
+        self.agent = _key(agent) ^ _key(2 * stream)
+        self.stream1 = _key(2 * stream + 1)
 
     def rekey(self, rows, episode) -> None:
-        h = _fmix(_fmix((self.seed & _M32) ^ 0x9E3779B9) ^ _fmix((episode & _M32) + 0x7F4A7C15))
+        h = _fmix(_fmix((self.seed & _M32) ^ 0x9E3779B9) ^ _key(episode))
         if rows is None:
             self.episode = h
         else:
@@ -92,9 +102,10 @@ class KeyedNormal:
     def __call__(self, step, dtype=None):
         import torch
 
-        h = _fmix(self.episode ^ _fmix((step & _M32) + 0x7F4A7C15))
+        h = _fmix(self.episode ^ _key(step))
         h = _fmix_(h ^ self.agent)
-        u1, u2 = (_unit_(_fmix_(h ^ s), dtype or torch.float32) for s in self.streams)
+        h2 = _fmix_(h ^ self.stream1)  # h ^ k is a new tensor: h is kept for u1
+        u1, u2 = (_unit_(x, dtype or torch.float32) for x in (h, h2))
         return torch.log(u1).mul_(-2.0).sqrt_().mul_(u2.mul_(2.0 * torch.pi).cos_())
 
 
