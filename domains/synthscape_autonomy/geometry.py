@@ -62,22 +62,33 @@ class LaneIndex:
 
         W, n = lane.shape
         self.n = n
-        all_lane = lane if lane2 is None else torch.cat((lane, lane2), 1)
+        # second-lane entries only for the agents that have one, compacted into m columns
+        # (m = the most in any world; few agents straddle two lanes at a time)
+        lane2c, x2c, ids, slot = _second_lanes(lane2, x) if lane2 is not None else (None,) * 4
+        if ids is None:
+            all_lane, all_x = lane, x
+        else:
+            all_lane, all_x = torch.cat((lane, lane2c), 1), torch.cat((x, x2c), 1)
         off = all_lane < 0
         key = all_lane.double()
-        key.mul_(_LANE_STRIDE).view(W, -1, n).add_(x[:, None]).view(W, -1).add_(_OFFSET)
+        key.mul_(_LANE_STRIDE).add_(all_x).add_(_OFFSET)
         key.masked_fill_(off, 1e15)
         self.key, order = torch.sort(key, dim=1, stable=True)
-        # padded tables: column -> agent (entries n.. are second lanes) and column -> lane
+        # padded tables: column -> agent and column -> lane
         self.order, inner = _padded(order, n)
-        torch.sub(order, (order >= n) * n, out=inner)  # a compare, not an integer division
+        if ids is None:
+            inner.copy_(order)
+        else:  # entries n.. are second lanes: their agents from the compaction
+            torch.where(order < n, order, ids.gather(1, (order - n).clamp_(min=0)), out=inner)
         self.lane_sorted, inner = _padded(all_lane, -2)
         torch.gather(all_lane.masked_fill(off, -3), 1, order, out=inner)
         rank = torch.empty_like(order)
         rank.scatter_(1, order, torch.arange(1, order.shape[1] + 1, device=lane.device)
                       .expand_as(order))
         self.rank = rank[:, :n]  # column of each agent's own (primary) entry
-        self.rank2 = rank[:, n:] if lane2 is not None else None
+        # column of each agent's second-lane entry (meaningless where lane2 < 0)
+        self.rank2 = None if lane2 is None else torch.zeros_like(lane) if ids is None else \
+            torch.cat((rank[:, n:], torch.zeros_like(rank[:, :1])), 1).gather(1, slot)
         self.lane2 = lane2
         self.lane = lane
         self._leader = self._leader2 = None
@@ -120,6 +131,27 @@ class LaneIndex:
         ahead = self._pick(col, lane)
         col -= 1
         return ahead, self._pick(col, lane)
+
+
+def _second_lanes(lane2, x):
+    """Compact the second-lane entries: (lane, x, agent) of each world's straddling agents in
+    m columns, in agent order (lane -1 pads worlds with fewer), and each agent's column (m for
+    agents without a second lane); all None when no agent has a second lane."""
+    import torch
+
+    W, n = lane2.shape
+    has = lane2 >= 0
+    m = int(has.sum(1).max()) if W else 0
+    if m == 0:
+        return None, None, None, None
+    slot = torch.where(has, has.cumsum(1) - 1, m)
+    ids = torch.full((W, m + 1), n, dtype=torch.long, device=lane2.device)
+    ids.scatter_(1, slot, torch.arange(n, device=lane2.device).expand(W, n))
+    ids[:, m] = n  # the column where agents without a second lane were dropped
+    ids = ids[:, :m]
+    lane2c = pad(lane2, -1).gather(1, ids)
+    x2c = pad(x, 0.0).gather(1, ids)
+    return lane2c, x2c, ids, slot
 
 
 def _padded(like, fill):
