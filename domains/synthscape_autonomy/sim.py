@@ -60,7 +60,9 @@ class Simulator:
         self.K = int(round(MAX_REACTION / self.dt)) + 1
         self.delay = torch.round(self.params["reaction_time"] / self.dt).long().clamp(0, self.K - 1)
         self.delay[:, 0] = 0  # the ego's latency lives in its perception
-        self.buf = torch.zeros((self.W, self.A, self.K), device=self.x.device, dtype=self.x.dtype)
+        # ring buffer of past IDM accelerations, one (W, A) plane per slot
+        self.buf = torch.zeros((self.K, self.W, self.A), device=self.x.device, dtype=self.x.dtype)
+        self.in_step = True  # every world at the same step (until worlds are reset apart)
         self.agent_ids = torch.arange(self.A, device=self.x.device)[None, :]
         self.step_count = 0  # steps taken by this simulator (scheduling only)
         self.steps = torch.zeros(self.W, dtype=torch.long, device=self.x.device)  # per world
@@ -118,7 +120,7 @@ class Simulator:
 
     STATE = ("x", "y", "h", "v", "acc", "episode", "event_values", "max_brake", "sensor_range",
              "latency", "target_y", "lat_speed", "scripted", "sc_target", "sc_rate", "collided",
-             "cool", "fired", "delay", "buf", "steps", "new_collision", "idm_free")
+             "cool", "fired", "delay", "steps", "new_collision", "idm_free")
 
     def reset_worlds(self, rows, draws) -> None:
         """Start new episodes ``draws`` in worlds ``rows`` (the other worlds are untouched)."""
@@ -128,6 +130,8 @@ class Simulator:
         fresh = Simulator(self.scene, draws, policy=_NoPolicy())
         for name in self.STATE:
             getattr(self, name)[rows] = getattr(fresh, name)
+        self.buf[:, rows] = fresh.buf
+        self.in_step = False
         for k in self.params:
             self.params[k][rows] = fresh.params[k]
         self.noisy = self.noisy or fresh.noisy
@@ -317,12 +321,14 @@ class Simulator:
             mobil(self, index, lane, acc_idm, lead)
             # reaction delay: a ring buffer of past IDM accelerations; slots not yet written
             # hold zeros, so a delay longer than the episode so far reads 0
-            st = self.steps[:, None]
-            self.buf.scatter_(2, (st % self.K)[..., None].expand(self.W, self.A, 1),
-                              acc_idm[..., None])
-            slot = st % self.K - self.delay  # (st - delay) mod K without a division per agent
+            st = self.steps[:, None] % self.K
+            if self.in_step:  # one plane to write
+                self.buf[self.step_count % self.K] = acc_idm
+            else:
+                self.buf.scatter_(0, st[None].expand(1, self.W, self.A), acc_idm[None])
+            slot = st - self.delay  # (st - delay) mod K without a division per agent
             slot += (slot < 0) * self.K
-            delayed = self.buf.gather(2, slot[..., None])[..., 0]
+            delayed = self.buf.gather(0, slot[None])[0]
             acc = torch.where(self.idm_free, delayed, acc)
         ego_acc, ego_lat = self.policy.act(self)
         if self.noisy:
