@@ -195,15 +195,17 @@ class Simulator:
         r = self.scene.road
         n = r.n_lanes
         y = self.y
-        lane = torch.floor((y - r.y_min) / r.lane_width).long().clamp(0, n - 1)
-        lane = torch.where((y >= r.y_min - 0.3) & (y <= r.y_max + 0.3), lane, -1)
+        # lane numbers stay floats (exact small integers) until the end: half the memory
+        lane = torch.floor((y - r.y_min) / r.lane_width).clamp_(0, n - 1)
+        lane = torch.where((y >= r.y_min - 0.3) & (y <= r.y_max + 0.3), lane, -1.0)
         ext = self.extents()[1]
         y_lo, y_hi = y - ext, y + ext
-        lo = torch.floor((y_lo - r.y_min) / r.lane_width).long()
-        hi = torch.floor((y_hi - r.y_min) / r.lane_width).long()
+        lo = torch.floor((y_lo - r.y_min) / r.lane_width)
+        hi = torch.floor((y_hi - r.y_min) / r.lane_width)
         other = torch.where(lo != lane, lo, hi)
         ok = (other != lane) & (other >= 0) & (other < n) & (y_hi > r.y_min) & (y_lo < r.y_max)
-        self.lane2 = torch.where(ok, other, -1)
+        self.lane2 = torch.where(ok, other, -1.0).long()
+        lane = lane.long()
         return lane
 
     def lane_index(self):
