@@ -71,28 +71,37 @@ def collide(sim, index, lane):
     Two boxes in different lanes overlap only if one of them covers the other's lane as well,
     and then it sits in that lane's sorted list too (its second-lane entry); so the pairs to test
     are each entry of every lane list with the entry ahead of it: ``leader()`` for the agents'
-    own lanes, ``leader2()`` for their second lanes. Without a lane index (two agents, no IDM
-    traffic) the ego-vs-all pairs are all the pairs there are. The pairs within reach are
-    compacted, then those whose axis-aligned hulls overlap (a necessary condition, with a margin
-    far above rounding) get the exact oriented-box test."""
+    own lanes, ``leader2()`` for the straddlers' second lanes. Without a lane index (two
+    agents, no IDM traffic) the ego-vs-all pairs are all the pairs there are. The pairs within
+    reach are compacted, then those whose axis-aligned hulls overlap (a necessary condition,
+    with a margin far above rounding) get the exact oriented-box test."""
     import torch
 
-    A = sim.A
-    if index is None:
-        part = sim.ego_partner[..., 0]  # (W, A): partner of each agent, A = none
-    else:
-        cands = (index.leader(), index.leader2(), sim.ego_partner[..., 0])
-        part = torch.cat(cands, 1, out=sim.scratch("part", (sim.W, 3 * A), torch.long))
-    k = part.shape[1] // A  # k blocks of partners, A = none
-    px = torch.gather(pad(sim.x, FAR), 1, part, out=sim.scratch("px", part.shape, sim.x.dtype))
-    px = torch.sub(px.view(sim.W, k, A), sim.x[:, None], out=px.view(sim.W, k, A)).abs_()
+    W, A = sim.W, sim.A
+    x_far = pad(sim.x, FAR)  # partner A (none) sits far away
+    blocks = [sim.ego_partner[..., 0]] if index is None else [index.leader(),
+                                                               sim.ego_partner[..., 0]]
+    k = len(blocks)  # blocks of one partner per agent, A = none
+    part = torch.stack(blocks, 1, out=sim.scratch("part", (W, k, A), torch.long))
+    px = torch.gather(x_far, 1, part.view(W, -1), out=sim.scratch("px", (W, k * A), sim.x.dtype))
+    px = torch.sub(px.view(W, k, A), sim.x[:, None], out=px.view(W, k, A)).abs_()
     # the few pairs within reach along x, compacted; then reach along y, hulls, not oneself
     near = torch.lt(px, sim.reach[:, 0], out=sim.scratch("near", px.shape, torch.bool))
     q = near.view(-1).nonzero()[:, 0]
     i = q % A
     wa = q // (k * A) * A  # world * A
     fi = wa + i
-    fj = wa + part.reshape(-1)[q]
+    fj = wa + part.view(-1)[q]
+    second = index.leader2() if index is not None else None
+    if second is not None:  # straddlers (W, m) and their leaders in their second lanes
+        who, lead2 = second
+        d2 = (x_far.gather(1, lead2) - pad(sim.x, -FAR).gather(1, who)).abs_()
+        reach = pad(sim.reach[:, 0].expand(W, A), 0.0).gather(1, who)
+        q2 = (d2 < reach).view(-1).nonzero()[:, 0]
+        i2 = who.view(-1)[q2]
+        wa2 = q2 // who.shape[1] * A
+        fi, fj, i = torch.cat((fi, wa2 + i2)), torch.cat((fj, wa2 + lead2.view(-1)[q2])), \
+            torch.cat((i, i2))
     ext = sim.extents().flatten(1)
     pos = torch.stack((sim.x.view(-1), sim.y.view(-1)))
     d = (pos[:, fj] - pos[:, fi]).abs()

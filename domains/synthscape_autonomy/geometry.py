@@ -64,7 +64,7 @@ class LaneIndex:
         self.n = n
         # second-lane entries only for the agents that have one, compacted into m columns
         # (m = the most in any world; few agents straddle two lanes at a time)
-        lane2c, x2c, ids, slot = _second_lanes(lane2, x) if lane2 is not None else (None,) * 4
+        lane2c, x2c, ids = _second_lanes(lane2, x) if lane2 is not None else (None,) * 3
         if ids is None:
             all_lane, all_x = lane, x
         else:
@@ -86,9 +86,8 @@ class LaneIndex:
         rank.scatter_(1, order, torch.arange(1, order.shape[1] + 1, device=lane.device)
                       .expand_as(order))
         self.rank = rank[:, :n]  # column of each agent's own (primary) entry
-        # column of each agent's second-lane entry (meaningless where lane2 < 0)
-        self.rank2 = None if lane2 is None else torch.zeros_like(lane) if ids is None else \
-            torch.cat((rank[:, n:], torch.zeros_like(rank[:, :1])), 1).gather(1, slot)
+        # the straddling agents (W, m; A pads) with the columns and lanes of their second entries
+        self.straddlers, self._rank2, self._lane2 = ids, rank[:, n:], lane2c
         self.lane2 = lane2
         self.lane = lane
         self._leader = self._leader2 = None
@@ -107,13 +106,14 @@ class LaneIndex:
         return self._leader
 
     def leader2(self):
-        """The next agent ahead in the second lane an agent's footprint covers (A if none)."""
-        import torch
-
+        """``(straddlers, leaders)``: the agents whose footprint also covers a second lane
+        (W, m; A pads the worlds with fewer) and the next agent ahead of each in that lane (A if
+        none); None when no agent straddles two lanes."""
+        if self.straddlers is None:
+            return None
         if self._leader2 is None:
-            self._leader2 = torch.full_like(self.lane, self.n) if self.lane2 is None else \
-                self._pick(torch.where(self.lane2 >= 0, self.rank2 + 1, 0), self.lane2)
-        return self._leader2
+            self._leader2 = self._pick(self._rank2 + 1, self._lane2)
+        return self.straddlers, self._leader2
 
     def follower(self):
         return self._pick(self.rank - 1, self.lane)
@@ -135,23 +135,23 @@ class LaneIndex:
 
 def _second_lanes(lane2, x):
     """Compact the second-lane entries: (lane, x, agent) of each world's straddling agents in
-    m columns, in agent order (lane -1 pads worlds with fewer), and each agent's column (m for
-    agents without a second lane); all None when no agent has a second lane."""
+    m columns, in agent order (lane -1 and agent A pad worlds with fewer); all None when no
+    agent has a second lane."""
     import torch
 
     W, n = lane2.shape
     has = lane2 >= 0
     m = int(has.sum(1).max()) if W else 0
     if m == 0:
-        return None, None, None, None
+        return None, None, None
     slot = torch.where(has, has.cumsum(1) - 1, m)
     ids = torch.full((W, m + 1), n, dtype=torch.long, device=lane2.device)
     ids.scatter_(1, slot, torch.arange(n, device=lane2.device).expand(W, n))
     ids[:, m] = n  # the column where agents without a second lane were dropped
-    ids = ids[:, :m]
+    ids = ids[:, :m].contiguous()
     lane2c = pad(lane2, -1).gather(1, ids)
     x2c = pad(x, 0.0).gather(1, ids)
-    return lane2c, x2c, ids, slot
+    return lane2c, x2c, ids
 
 
 def _padded(like, fill):

@@ -43,6 +43,7 @@ def ego_labels(sim) -> dict:
 
 
 _STILL = 1e-6  # m/s: relative speeds below this count as none
+_SMALL = 4096  # agents in a batch below which box_ttc tests every pair
 
 
 def _entry(d, v, half):
@@ -72,6 +73,11 @@ def box_ttc(sim):
     # the exact test runs on those, compacted.
     rel_v = vel - vel[..., :1]
     half = ext + ext[..., :1]
+    if sim.W * sim.A <= _SMALL:  # a few worlds: filtering costs more than it saves
+        lo, hi = _entry(rel, rel_v, half)
+        enter = torch.maximum(lo[0], lo[1]).clamp(min=0.0)
+        leave = torch.minimum(hi[0], hi[1])
+        return torch.where((enter < leave) & sim.not_ego, enter, math.inf).min(dim=1).values
     cand = (rel.abs() < half) | ((rel * rel_v < 0) & (rel_v.abs() >= _STILL))
     q = (cand[0] & cand[1] & sim.not_ego).view(-1).nonzero()[:, 0]
     W, A = sim.W, sim.A

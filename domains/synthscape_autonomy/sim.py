@@ -316,7 +316,12 @@ class Simulator:
             acc_idm, _ = self._idm_between(None, lead)
             # while a footprint covers a second lane, also keep a safe distance to that lane's
             # leader
-            acc_idm = torch.minimum(acc_idm, self._idm_between(None, index.leader2())[0])
+            second = index.leader2()
+            if second is not None:
+                who, lead2 = second  # straddlers (W, m; A pads) and their second-lane leaders
+                padded = pad(acc_idm, 0.0)
+                a2 = torch.minimum(padded.gather(1, who), self._idm_between(who, lead2)[0])
+                acc_idm = padded.scatter_(1, who, a2)[:, :self.A]
             # each driver re-decides every MOBIL_INTERVAL, in its own phase (agents staggered,
             # so two drivers rarely pick the same gap in the same step)
             self.cool = self.cool - dt
