@@ -32,19 +32,24 @@ n_vehicles, seconds = int(sys.argv[1]), float(sys.argv[2])
 env = gym.make("highway-v0", config={"vehicles_count": n_vehicles, "duration": 10_000})
 cfg = env.unwrapped.config
 env.reset(seed=0)
-steps, sim_s, veh_s = 0, 0.0, 0.0
-start = time.perf_counter()
-while time.perf_counter() - start < seconds:
-    obs, r, term, trunc, info = env.step(1)  # IDLE: the ego keeps its lane and speed
-    dt = 1.0 / cfg["policy_frequency"]
-    steps += 1; sim_s += dt; veh_s += dt * len(env.unwrapped.road.vehicles)
-    if term or trunc:
-        env.reset()
-wall = time.perf_counter() - start
+best = None
+for run in range(3):  # best of 3 runs, as for ours
+    steps, sim_s, veh_s = 0, 0.0, 0.0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds / 3:
+        obs, r, term, trunc, info = env.step(1)  # IDLE: the ego keeps its lane and speed
+        dt = 1.0 / cfg["policy_frequency"]
+        steps += 1; sim_s += dt; veh_s += dt * len(env.unwrapped.road.vehicles)
+        if term or trunc:
+            env.reset()
+    wall = time.perf_counter() - start
+    if best is None or veh_s / wall > best[2] / best[3]:
+        best = (steps, sim_s, veh_s, wall)
 import highway_env as he
+steps, sim_s, veh_s, wall = best
 print(json.dumps({"version": getattr(he, "__version__", "?"), "env_steps": steps,
                   "simulated_seconds": sim_s, "vehicle_seconds": veh_s, "wall_s": wall,
-                  "vehicles": len(env.unwrapped.road.vehicles),
+                  "runs": 3, "vehicles": len(env.unwrapped.road.vehicles),
                   "simulation_frequency": cfg["simulation_frequency"],
                   "policy_frequency": cfg["policy_frequency"]}))
 """
@@ -153,15 +158,17 @@ def env_speed(seconds: float) -> dict:
         close = bool(ahead.any()) and float(o[1:, 0][ahead].min()) < 0.25
         return np.array([-1.0 if close else 0.2, 0.0], np.float32)
 
-    steps, t = 0, time.perf_counter()
-    while time.perf_counter() - t < seconds:
-        obs, r, term, trunc, info = env.step(policy(obs))
-        steps += 1
-        if term or trunc:
-            obs, _ = env.reset()
-    wall = time.perf_counter() - t
-    return {"scenario": "cut_in", "steps": steps, "wall_s": round(wall, 3),
-            "steps_per_s": steps / wall}
+    rates = []
+    for _ in range(3):  # three runs: the median is reported (the machine's speed drifts)
+        steps, t = 0, time.perf_counter()
+        while time.perf_counter() - t < seconds / 3:
+            obs, r, term, trunc, info = env.step(policy(obs))
+            steps += 1
+            if term or trunc:
+                obs, _ = env.reset()
+        rates.append(steps / (time.perf_counter() - t))
+    return {"scenario": "cut_in", "runs_steps_per_s": [round(r, 1) for r in rates],
+            "steps_per_s": sorted(rates)[1]}
 
 
 def write_markdown(res: dict, path: Path) -> None:
@@ -192,11 +199,18 @@ def write_markdown(res: dict, path: Path) -> None:
     else:
         lines.append(f"| highway-env {he['version']} highway-v0 | {he['vehicles']} vehicles, "
                      f"{he['simulation_frequency']} Hz simulation, {he['policy_frequency']} Hz "
-                     f"policy, IDLE action | {he['vehicle_seconds_per_s']:.3g} | | "
+                     f"policy, IDLE action, best of 3 | {he['vehicle_seconds_per_s']:.3g} | | "
                      f"{he['env_steps_per_s']:.3g} env steps/s |")
     if res.get("speedup") is not None:
+        shape = (f"{best['workers']} workers x {best['worlds'] // best['workers']} worlds"
+                 if best.get("workers", 1) > 1 else f"{best['worlds']} worlds")
+        per_step = best["agent_steps_per_s"] / (he["vehicle_seconds_per_s"]
+                                                * he["simulation_frequency"])
         lines += ["", f"Best batched throughput over highway-env: **{res['speedup']:.0f}x** "
-                      f"(target 3000x) at {best['worlds']} worlds x {best['agents']} agents."]
+                      f"(target 3000x) at {shape} x {best['agents']} agents. Per agent-step the "
+                      f"ratio is {per_step:.0f}x: highway-env integrates at "
+                      f"{he['simulation_frequency']} Hz, the scene here at "
+                      f"{1 / best['dt']:g} Hz."]
     lines += ["", "## Edge-case search: Monte Carlo vs cross-entropy importance sampling", "",
               "| family | failure | MC failures / episodes | MC estimate [95% CI] | IS estimate "
               "[95% CI] | failures per simulated s, MC / IS | discovery factor | acceleration "
@@ -217,7 +231,9 @@ def write_markdown(res: dict, path: Path) -> None:
               "pedestrian_dart_out.", "",
               "## Single-world gymnasium environment", "",
               f"`DrivingEnv('cut_in')` with a small controller choosing each action from the "
-              f"observation: **{res['env']['steps_per_s']:.0f} steps/s** (target 1000).", ""]
+              f"observation: **{res['env']['steps_per_s']:.0f} steps/s** (target 1000), the "
+              f"median of three runs of {res['env_seconds'] / 3:g} s "
+              f"({', '.join(f'{r:.0f}' for r in res['env']['runs_steps_per_s'])}).", ""]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -235,7 +251,7 @@ def main() -> None:
     res["ours"] += ours_throughput(worlds[-1:] if args.quick else [2048, 4096, 8192],
                                    10 if args.quick else 30, threads=2)
     res["ours"] += ours_throughput([w // 2 for w in worlds[-1:]] if args.quick
-                                   else [1024, 2048, 4096], 10 if args.quick else 30,
+                                   else [1024, 2048, 4096, 8192], 10 if args.quick else 30,
                                    threads=2, workers=2)
     best = max(res["ours"], key=lambda r: r["vehicle_seconds_per_s"])
     res["ours_best"] = best
@@ -248,7 +264,8 @@ def main() -> None:
     res["search"] = search_factors(["lead_braking_wet", "cut_in", "pedestrian_dart_out"],
                                    args.quick)
     print("env", flush=True)
-    res["env"] = env_speed(5.0 if args.quick else 15.0)
+    res["env_seconds"] = 5.0 if args.quick else 15.0
+    res["env"] = env_speed(res["env_seconds"])
     out = ROOT / "benchmarks" / "results" / "driving.json"
     out.write_text(json.dumps(res, indent=2, default=float) + "\n")
     write_markdown(res, ROOT / "docs" / "benchmarks" / "driving.md")
