@@ -51,17 +51,6 @@ def hash_keys(*keys):
     return h
 
 
-def uniform(seed: int, episode, step: int, agent, stream: int, dtype=None):
-    """U(0, 1) draws (open interval) for every (episode, agent) pair; ``episode`` is (W, 1),
-    ``agent`` is (1, A) int64, both on the same device."""
-    import torch
-
-    h = hash_keys(torch.as_tensor(seed, device=episode.device), episode,
-                  torch.as_tensor(step, device=episode.device), agent,
-                  torch.as_tensor(stream, device=episode.device))
-    return ((h >> 8).to(dtype or torch.float32) + 0.5) / float(1 << 24)
-
-
 def _key(k):
     """The mixed form of one integer key (tensor or int)."""
     return _fmix((k & _M32) + 0x7F4A7C15)
