@@ -67,9 +67,8 @@ class DrivingEnv(gym.Env):
             lab = self.sim.step()
             r = reward(self.sim, lab).item()
             terminated = (lab["collision"] | lab["off_road"]).item()
-            obs = self._obs()
         truncated = self.sim.step_count >= self.max_steps and not terminated
-        return obs, r, terminated, truncated, self._info(lab)
+        return self._obs(), r, terminated, truncated, self._info(lab)
 
     def _obs(self) -> np.ndarray:
         import torch

@@ -66,28 +66,32 @@ def box_ttc(sim):
     axes are handled together as the leading dimension of (2, W, A) tensors."""
     import torch
 
-    ext, vel = sim.extents(), sim.velocity()
-    rel = sim.relative()
-    # Only agents inside the ego's band or closing on it, along x and along y, can ever overlap
-    # it (for the others one axis's interval of overlap is empty or in the past: TTC inf), so
-    # the exact test runs on those, compacted.
+    ext, vel, rel = sim.extents(), sim.velocity(), sim.relative()
     rel_v = vel - vel[..., :1]
     half = ext + ext[..., :1]
     if sim.W * sim.A <= _SMALL:  # a few worlds: filtering costs more than it saves
-        lo, hi = _entry(rel, rel_v, half)
-        enter = torch.maximum(lo[0], lo[1]).clamp(min=0.0)
-        leave = torch.minimum(hi[0], hi[1])
-        return torch.where((enter < leave) & sim.not_ego, enter, math.inf).min(dim=1).values
+        t = torch.where(sim.not_ego, _first_overlap(rel, rel_v, half), math.inf)
+        return t.min(dim=1).values
+    # Only agents inside the ego's band or closing on it, along x and along y, can ever overlap
+    # it (for the others one axis's interval of overlap is empty or in the past: TTC inf), so
+    # the exact test runs on those, compacted.
     cand = (rel.abs() < half) | ((rel * rel_v < 0) & (rel_v.abs() >= _STILL))
     q = (cand[0] & cand[1] & sim.not_ego).view(-1).nonzero()[:, 0]
-    W, A = sim.W, sim.A
     at = lambda t: t.reshape(2, -1).index_select(1, q)  # noqa: E731
-    lo, hi = _entry(at(rel), at(rel_v), at(half))
+    t = _first_overlap(at(rel), at(rel_v), at(half))
+    out = torch.full((sim.W,), math.inf, dtype=t.dtype, device=t.device)
+    return out.scatter_reduce_(0, q // sim.A, t, "amin")
+
+
+def _first_overlap(d, v, half):
+    """First time t >= 0 at which |d + v t| < half holds on both axes (leading dimension 2),
+    inf if never."""
+    import torch
+
+    lo, hi = _entry(d, v, half)
     enter = torch.maximum(lo[0], lo[1]).clamp(min=0.0)
     leave = torch.minimum(hi[0], hi[1])
-    t = torch.where(enter < leave, enter, math.inf)
-    out = torch.full((W,), math.inf, dtype=t.dtype, device=t.device)
-    return out.scatter_reduce_(0, q // A, t, "amin")
+    return torch.where(enter < leave, enter, math.inf)
 
 
 class EpisodeSummary:

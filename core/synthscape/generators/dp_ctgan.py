@@ -70,7 +70,7 @@ class DPCTGAN(NeuralGenerator):
 
     The defaults (30 epochs, batch 500) keep fits short. On tables of ~10k rows at epsilon 1,
     ``epochs=100, batch_size=2000`` gave TSTR/TRTR 0.914 (ISLR/Default) and 0.923 (flchain),
-    means over 12 seeds (docs/benchmarks.md): larger batches mean less noise per step.
+    means over 12 seeds (docs/benchmarks.md).
 
     >>> from synthscape.generators import make
     >>> gen = make("dp_ctgan", epsilon=1.0, epochs=30, seed=0)
