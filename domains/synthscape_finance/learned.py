@@ -64,12 +64,14 @@ def fit_generator(train: pd.DataFrame, schema, *, generator: str = "mst",
     """Fit a registered core generator with a customer-level ledger (``epsilon=None``: the
     generator's non-private baseline, e.g. ``gaussian_copula``)."""
     from synthscape.generators import GENERATORS, make
-    from synthscape.privacy import Budget, PrivacyLedger
+    from synthscape.privacy import Budget, NoiseSource, PrivacyLedger
 
     cls = GENERATORS.get(generator)
     if cls.private and epsilon is not None:
         gen = make(generator, epsilon=epsilon, delta=delta, seed=seed, out_of_bounds="clip")
-        ledger = PrivacyLedger(Budget(epsilon=epsilon, delta=delta, unit="customer"))
+        ledger = PrivacyLedger(Budget(epsilon=epsilon, delta=delta, unit="customer"),
+                               accountant=gen.accountant,
+                               noise=NoiseSource.for_data(train, purpose=generator, seed=seed))
         return gen.fit(train, schema, ledger=ledger)
     params = {"seed": seed}
     if "out_of_bounds" in cls._param_names():

@@ -24,7 +24,7 @@ from synthscape_healthcare.encoding import CohortSchema, Encoded, decode, encode
 from synthscape_healthcare.ontology import Ontology, UnknownCodeError, code_of
 from synthscape_healthcare.records import EHRData
 
-FORMAT = 1
+FORMAT = 2
 
 
 class EHRGenerator:
@@ -36,13 +36,13 @@ class EHRGenerator:
                  batch_size: int = 512, lr: float = 2e-3, max_grad_norm: float = 1.0,
                  dim: int = 16, hidden: int = 64,
                  hierarchy: str = "ontology", accountant: str = "rdp", device: str = "auto",
-                 seed: int | None = 0, secure_mode: bool = False):
+                 seed: int | None = 0, expected_patients: int | None = None):
         self.schema, self.ontology = schema, ontology
         self.epsilon, self.delta, self.accountant = epsilon, delta, accountant
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.max_grad_norm, self.dim, self.hidden = max_grad_norm, dim, hidden
-        self.hierarchy, self.device, self.seed, self.secure_mode = hierarchy, device, seed, \
-            secure_mode
+        self.hierarchy, self.device, self.seed = hierarchy, device, seed
+        self.expected_patients = expected_patients
 
     # ---- structure -----------------------------------------------------------------------
     def _structure(self) -> tuple[list[str], int, list[list[int]]]:
@@ -84,7 +84,9 @@ class EHRGenerator:
     def fit(self, data: EHRData, *, ledger: PrivacyLedger | None = None) -> "EHRGenerator":
         import torch
 
-        from synthscape.generators._training import DPSGD
+        from synthscape.generators import DPSGD
+        from synthscape.privacy.mechanisms import noisy_count
+        from synthscape.privacy.noise import NoiseSource
         from synthscape_healthcare.model import EHRNet, pack
 
         if not isinstance(data, EHRData):
@@ -93,10 +95,21 @@ class EHRGenerator:
         self.nodes_, n_nodes, chains = self._structure()
         flat = [[i] for i in range(len(chains))]
         enc = encode(data, self.schema, self._code_index(data))
+        v = len(self.schema.vocabulary)
+        x = pack(enc.codes, enc.onset, enc.cats)
         if ledger is None:
             ledger = PrivacyLedger(None if self.epsilon is None else
                                    Budget(epsilon=self.epsilon, delta=self.delta, unit="patient"),
-                                   accountant=self.accountant)
+                                   accountant=self.accountant,
+                                   noise=NoiseSource.for_data(x, purpose="ehr", seed=self.seed))
+        # The cohort size plans sampling rate and steps: declared, or a DP count (1% of rho).
+        if self.expected_patients is not None:
+            planned = int(self.expected_patients)
+        elif ledger.budget is None:
+            planned = len(x)
+        else:
+            planned = noisy_count(len(x), ledger=ledger, share=0.01,
+                                  label="patient count (plans sampling rate and steps)")
         seed = None if self.seed is None else int(self.seed)
         self.arch_ = {"n_nodes": n_nodes, "chains": chains,
                       "dec_chains": chains if self.hierarchy == "ontology" else flat}
@@ -104,20 +117,14 @@ class EHRGenerator:
             if seed is not None:
                 torch.manual_seed(seed)
             model = self._build(EHRNet)
-        v = len(self.schema.vocabulary)
-        x = pack(enc.codes, enc.onset, enc.cats)
-        trainer = DPSGD(model, ledger=ledger, n_rows=len(x), epochs=self.epochs,
-                        batch_size=min(self.batch_size, len(x)), lr=self.lr,
-                        max_grad_norm=self.max_grad_norm, device=self.device, seed=seed,
-                        secure_mode=self.secure_mode, label="ehr_model")
-        losses = []
+        trainer = DPSGD(model, ledger=ledger, n_rows=planned, epochs=self.epochs,
+                        batch_size=min(self.batch_size, planned), lr=self.lr,
+                        max_grad_norm=self.max_grad_norm, device=self.device, label="ehr_model")
         for batch in trainer.batches(x):
             per_patient = trainer.module(batch, v)
-            loss = per_patient.mean() if len(batch) else per_patient.sum()
-            trainer.step(loss)
-            losses.append(float(loss.detach()))
-        self.training_ = {**trainer.finish(), "loss_first": losses[0], "loss_last": losses[-1],
-                          "n_patients": len(x)}
+            trainer.step(per_patient.mean() if len(batch) else per_patient.sum())
+        # Only what the ledger covers: no loss on real batches, no exact count.
+        self.training_ = trainer.finish()
         self.model_ = trainer.base_module.cpu().eval()
         self.ledger_ = ledger
         return self
@@ -235,7 +242,7 @@ class EHRGenerator:
         meta = {"format": FORMAT, "schema": self.schema.model_dump(mode="json"),
                 "params": {k: getattr(self, k) for k in ("epsilon", "delta", "epochs",
                            "batch_size", "lr", "max_grad_norm", "dim", "hidden",
-                           "hierarchy", "accountant", "device", "seed", "secure_mode")},
+                           "hierarchy", "accountant", "device", "seed", "expected_patients")},
                 "nodes": self.nodes_, "arch": self.arch_, "ledger": self.ledger_.to_dict(),
                 "training": self.training_}
         (folder / "model.json").write_text(json.dumps(meta, indent=1, default=float))

@@ -3,11 +3,12 @@
 >>> from synthscape.generators import make
 >>> gen = make("mst", epsilon=1.0, delta=1e-6, seed=0)
 """
+from synthscape.generators._training import DPSGD
 from synthscape.generators.base import Generator, SupportsGenerate, load
 from synthscape.generators.registry import GENERATORS, list_generators, make, register
 
 # Built-in generators register themselves on import.
 from synthscape.generators import _builtin  # noqa: F401,E402
 
-__all__ = ["GENERATORS", "Generator", "SupportsGenerate", "list_generators", "load", "make",
+__all__ = ["DPSGD", "GENERATORS", "Generator", "SupportsGenerate", "list_generators", "load", "make",
            "register"]

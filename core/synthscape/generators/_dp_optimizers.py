@@ -1,5 +1,5 @@
 """opacus' per-sample wrappers and DP optimizers for the DP-SGD loop (``_training.py``), and the
-optimizer variant whose noise comes from the operating system's cryptographic source."""
+optimizer variant whose noise comes from the ledger's secret noise source."""
 from __future__ import annotations
 
 
@@ -32,12 +32,10 @@ def wrap(module, mode: str, max_grad_norm: float):
                              force_functorch=mode == "functorch"), DPOptimizer)
 
 
-def secure_optimizer_class(base):
-    """``base`` with noise from os.urandom (opacus' own secure mode needs torchcsprng)."""
-    import numpy as np
+def secure_optimizer_class(base, noise):
+    """``base`` whose Gaussian noise comes from ``noise`` (the ledger's secret
+    :class:`~synthscape.privacy.noise.NoiseSource`) instead of torch's seeded generator."""
     import torch
-
-    from synthscape.privacy.mechanisms import standard_normal
 
     class SecureNoise(base):
         def add_noise(self):
@@ -48,11 +46,15 @@ def secure_optimizer_class(base):
             finally:
                 self.noise_multiplier = sigma
             std = sigma * self.max_grad_norm
-            for p in self.params:
-                shape = tuple(p.grad.shape)
-                # Four draws summed and halved: opacus' mitigation of floating-point attacks.
-                z = sum(standard_normal(shape, None, secure=True) for _ in range(4)) / 2
-                p.grad.add_(torch.as_tensor(np.asarray(z) * std, dtype=p.grad.dtype,
-                                            device=p.grad.device))
+            if std == 0:
+                return
+            sizes = [p.grad.numel() for p in self.params]
+            # Four draws summed and halved: opacus' mitigation of floating-point attacks.
+            z = noise.standard_normal((4, sum(sizes))).sum(axis=0) * (std / 2)
+            at = 0
+            for p, k in zip(self.params, sizes):
+                p.grad.add_(torch.as_tensor(z[at:at + k].reshape(p.grad.shape),
+                                            dtype=p.grad.dtype).to(p.grad.device))
+                at += k
 
     return SecureNoise

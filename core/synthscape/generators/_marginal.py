@@ -35,7 +35,7 @@ class MarginalGenerator(Generator):
     def __init__(self, epsilon: float | None = 1.0, delta: float = 1e-6, *, bins: int = 32,
                  binning: str = "uniform", binning_share: float = 0.1, accountant: str = "rdp",
                  out_of_bounds: str = "error", schema_share: float = 0.1,
-                 secure_mode: bool = False, seed: int | None = None):
+                 seed: int | None = None):
         self.epsilon = epsilon
         self.delta = delta
         self.bins = bins
@@ -44,7 +44,6 @@ class MarginalGenerator(Generator):
         self.accountant = accountant
         self.out_of_bounds = out_of_bounds
         self.schema_share = schema_share
-        self.secure_mode = secure_mode
         self.seed = seed
 
     def _validate_params(self) -> None:
@@ -55,19 +54,19 @@ class MarginalGenerator(Generator):
             raise ParameterError(f"{type(self).__name__} is differentially private and needs "
                                  f"epsilon > 0 (e.g. epsilon=1.0)")
 
-    def _discretize(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger,
-                    rng: np.random.Generator) -> np.ndarray:
+    def _discretize(self, data: pd.DataFrame, schema: TableSchema,
+                    ledger: PrivacyLedger) -> np.ndarray:
         """Build ``self.disc_`` and return the codes of ``data``."""
         rho = ledger.remaining_rho(self.binning_share) if self.binning == "quantile" else None
         self.disc_ = Discretizer.fit(data, schema, bins=self.bins, method=self.binning,
-                                     ledger=ledger, rho=rho, rng=rng, secure=self.secure_mode)
+                                     ledger=ledger, rho=rho)
         return self.disc_.encode(data)
 
     def _measure(self, counts: np.ndarray, sigma: float, ledger: PrivacyLedger,
-                 rng: np.random.Generator, label: str) -> np.ndarray:
+                 label: str) -> np.ndarray:
         """Counts + N(0, sigma^2) per cell (L2 sensitivity 1 under add/remove one row)."""
         return gaussian_mechanism(counts, noise_multiplier=sigma, sensitivity=1.0,
-                                  ledger=ledger, rng=rng, label=label, secure=self.secure_mode)
+                                  ledger=ledger, label=label)
 
     def _codes_of(self, conditions: dict[str, Any]) -> dict[int, int]:
         """``{column index: code}`` for fixed-value conditions."""

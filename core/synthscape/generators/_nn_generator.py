@@ -30,16 +30,33 @@ NEURAL_CONSTRAINTS: dict[str, list] = {
 }
 
 
+ROWS_SHARE = 0.01  # of the zCDP budget left after schema inference, for the DP row count
+
+
 class NeuralGenerator(Generator):
     """Template for DP-SGD generators. ``epsilon=None`` trains the same model without DP (the
-    ledger records it as not private); useful only to measure the cost of privacy."""
+    ledger records it as not private); useful only to measure the cost of privacy.
+
+    The size of the private table plans the training (sampling rate, steps, condition
+    frequencies). It is ``expected_rows`` when the caller declares it (public knowledge, e.g. a
+    registry's published size: never computed from the data), otherwise a DP count paid with
+    ``ROWS_SHARE`` (1%) of the remaining budget. The exact count is never used."""
 
     private: ClassVar[bool] = True
     needs_frequencies: ClassVar[bool] = False
 
     # ---- fitting helpers -----------------------------------------------------------------
-    def _encode(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger,
-                rng: np.random.Generator):
+    def _planned_rows(self, data: pd.DataFrame, ledger: PrivacyLedger) -> int:
+        from synthscape.privacy.mechanisms import noisy_count
+
+        if self.expected_rows is not None:
+            return int(self.expected_rows)
+        if ledger.budget is None:  # not private: the ledger already says so
+            return len(data)
+        return noisy_count(len(data), ledger=ledger, share=ROWS_SHARE,
+                           label="row count (plans sampling rate and steps)")
+
+    def _encode(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger):
         from synthscape.transforms.tabular_encoder import TabularEncoder
 
         enc = TabularEncoder(schema, numerical=self.numerical, n_modes=self.n_modes,
@@ -47,18 +64,17 @@ class NeuralGenerator(Generator):
         sigma = None
         if enc.needs_budget and ledger.budget is not None:
             sigma = enc.calibrate(ledger, self.encoder_share)
-        enc.fit(data, ledger=ledger, rng=rng, noise_multiplier=sigma, secure=self.secure_mode)
+        enc.fit(data, ledger=ledger, noise_multiplier=sigma)
         self.encoder_ = enc
         return enc, enc.transform(data)
 
-    def _trainer(self, module, ledger: PrivacyLedger, n_rows: int, rng: np.random.Generator,
-                 **kw):
+    def _trainer(self, module, ledger: PrivacyLedger, n_rows: int, **kw):
+        """The DP-SGD loop planned for ``n_rows`` (from ``_planned_rows``)."""
         from synthscape.generators._training import DPSGD
 
         return DPSGD(module, ledger=ledger, n_rows=n_rows, epochs=self.epochs,
                      batch_size=min(self.batch_size, n_rows), lr=self.lr,
                      max_grad_norm=self.max_grad_norm, device=self.device,
-                     seed=int(rng.integers(2**31)), secure_mode=self.secure_mode,
                      noise_multiplier=self.noise_multiplier, label=self.name,
                      grad_sample_mode=self.grad_sample_mode, **kw)
 

@@ -3,7 +3,11 @@
 Poisson-sampled batches, per-sample clipping and Gaussian noise through opacus
 (``GradSampleModule`` + ``DPOptimizer``); the noise multiplier is calibrated so that the planned
 steps fit the ledger's remaining budget, and their whole cost is spent in the ledger *before*
-the first batch of real data is drawn. A ledger without a budget trains the same model with the
+the first batch of real data is drawn. The Poisson masks and the gradient noise come from the
+ledger's secret noise source (:mod:`synthscape.privacy.noise`), never from a public seed.
+``n_rows`` is the *planned* table size (declared, or a DP count: see ``noisy_count``): it sets
+the sampling rate and the number of steps, and the exact size of the private table is never
+used; ``batches`` samples every row actually given with that rate, once. A ledger without a budget trains the same model with the
 same sampling but without clipping or noise, and the ledger says it is not private.
 
 >>> trainer = DPSGD(module, ledger=ledger, n_rows=len(x), epochs=5, batch_size=128)
@@ -25,14 +29,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from synthscape.errors import BudgetExceededError, ParameterError
-from synthscape.generators._params import BOOL, NONE, SEED, STR, Interval, Options, validate_params
+from synthscape.generators._params import NONE, STR, Interval, Options, validate_params
 from synthscape.generators._dp_optimizers import secure_optimizer_class, wrap
 from synthscape.privacy import PrivacyLedger, SubsampledGaussianEvent
 
@@ -43,8 +45,6 @@ _CONSTRAINTS: dict[str, list] = {
     "lr": [Interval(float, 0, None, closed="neither")],
     "max_grad_norm": [Interval(float, 0, None, closed="neither")],
     "device": [STR],
-    "seed": [SEED, NONE],
-    "secure_mode": [BOOL],
     "noise_multiplier": [Interval(float, 0, None, closed="neither"), NONE],
     "label": [STR],
     "optimizer": [Options(("adam", "sgd"))],
@@ -59,15 +59,13 @@ class DPSGD:
 
     ``record_sensitivity`` is how many clipped units one record can move, in units of
     ``max_grad_norm`` (1 for one row per unit; PacGAN packs need more): the ledger event carries
-    ``noise_multiplier / record_sensitivity``. ``secure_mode`` draws the noise from the operating
-    system's cryptographic source (and ignores ``seed`` for it), with opacus' floating-point
-    attack mitigation (sum of four normals); batches stay seeded.
+    ``noise_multiplier / record_sensitivity``. Noise and batches come from ``ledger.noise``,
+    with opacus' floating-point attack mitigation for the noise (sum of four normals).
     """
 
     def __init__(self, module, *, ledger: PrivacyLedger, n_rows: int, epochs: int = 10,
                  batch_size: int = 256, lr: float = 1e-3, max_grad_norm: float = 1.0,
-                 device: str = "auto", seed: int | None = 0, secure_mode: bool = False,
-                 noise_multiplier: float | None = None, label: str = "dp_sgd",
+                 device: str = "auto", noise_multiplier: float | None = None, label: str = "dp_sgd",
                  optimizer: str = "adam", grad_sample_mode: str = "hooks",
                  record_sensitivity: float = 1.0, weight_decay: float = 0.0,
                  betas: tuple[float, float] = (0.9, 0.999)):
@@ -76,8 +74,8 @@ class DPSGD:
         from synthscape.device import resolve_device
 
         params = dict(n_rows=n_rows, epochs=epochs, batch_size=batch_size, lr=lr,
-                      max_grad_norm=max_grad_norm, device=device, seed=seed,
-                      secure_mode=secure_mode, noise_multiplier=noise_multiplier, label=label,
+                      max_grad_norm=max_grad_norm, device=device,
+                      noise_multiplier=noise_multiplier, label=label,
                       optimizer=optimizer, grad_sample_mode=grad_sample_mode,
                       record_sensitivity=record_sensitivity, weight_decay=weight_decay)
         validate_params("DPSGD", params, _CONSTRAINTS)
@@ -87,7 +85,7 @@ class DPSGD:
         self.private = ledger.budget is not None
         self.n_rows, self.epochs, self.batch_size = int(n_rows), int(epochs), int(batch_size)
         self.lr, self.max_grad_norm, self.label = float(lr), float(max_grad_norm), label
-        self.secure_mode, self.grad_sample_mode = secure_mode, grad_sample_mode
+        self.grad_sample_mode = grad_sample_mode
         self.record_sensitivity = float(record_sensitivity)
         self.device = resolve_device(device)
         self.sample_rate = min(1.0, self.batch_size / self.n_rows)
@@ -102,8 +100,6 @@ class DPSGD:
             self.noise_multiplier = 0.0
             ledger.mark_non_private(f"{label}: trained without DP-SGD (no privacy budget)")
 
-        entropy = None if seed is None else int(seed)
-        self._sampler = torch.Generator().manual_seed(_derive(entropy, 1))
         module = module.to(self.device)
         params_list = [p for p in module.parameters() if p.requires_grad]
         if not params_list:
@@ -120,22 +116,20 @@ class DPSGD:
                 from synthscape.generators._bookkeeping import BookKeeping
 
                 self._bk = BookKeeping(module, self.max_grad_norm)
-            noise_gen = torch.Generator(device=self.device).manual_seed(_derive(entropy, 2))
-            if secure_mode:
-                opt_cls = secure_optimizer_class(opt_cls)
+            opt_cls = secure_optimizer_class(opt_cls, ledger.noise)
             self.optimizer = opt_cls(opt, noise_multiplier=self.noise_multiplier,
                                      max_grad_norm=self.max_grad_norm,
                                      expected_batch_size=max(1, round(self.expected_batch_size)),
-                                     loss_reduction="mean", generator=noise_gen,
-                                     secure_mode=secure_mode)
+                                     loss_reduction="mean")
         else:
             self.module = module
             self.optimizer = opt
         self._base = module
         self._steps_done = 0
+        self._drawn_steps = 0
         self._current = -1
         self._hooks_off = False
-        self._t0 = time.perf_counter()
+        self._drawn = False
 
     # ---- privacy -------------------------------------------------------------------------
     def _event(self, sigma: float) -> SubsampledGaussianEvent:
@@ -212,19 +206,29 @@ class DPSGD:
     def batches(self, data) -> Iterator[Any]:
         """Yield ``steps`` Poisson-sampled batches of ``data`` (rows in dim 0) on the device.
 
-        Every row is in each batch independently with probability ``sample_rate``; a batch may
-        be empty (then ``step`` applies a noise-only update, as the accounting assumes)."""
+        Every row is in each batch independently with probability ``sample_rate`` (masks from
+        the ledger's secret noise source); a batch may be empty (then ``step`` applies a
+        noise-only update, as the accounting assumes). The steps were paid once: the batches
+        can be drawn once, and never more than ``steps`` of them."""
         import torch
 
         if not isinstance(data, torch.Tensor):
             raise ParameterError(f"batches() needs a torch.Tensor, got {type(data).__name__}")
-        if data.shape[0] != self.n_rows:
-            raise ParameterError(f"data has {data.shape[0]} rows but the trainer was planned "
-                                 f"(and paid) for n_rows={self.n_rows}")
-        data = data.to(self.device)
-        for i in range(self.steps):
-            mask = torch.rand(self.n_rows, generator=self._sampler) < self.sample_rate
-            idx = mask.nonzero(as_tuple=True)[0].to(self.device)
+        if self._drawn:
+            raise BudgetExceededError(f"{self.label}: the {self.steps} paid steps were already "
+                                      f"drawn; a second pass over the data is not paid for")
+        self._drawn = True
+        return self._batches(data.to(self.device))
+
+    def _batches(self, data) -> Iterator[Any]:
+        import torch
+
+        rows = int(data.shape[0])
+        noise = self.ledger.noise
+        while self._drawn_steps < self.steps:
+            self._drawn_steps += 1
+            mask = noise.bernoulli(self.sample_rate, rows)
+            idx = torch.as_tensor(mask.nonzero()[0]).to(self.device)
             self._current = int(idx.numel())
             self.optimizer.zero_grad(set_to_none=True)
             if self._bk is not None:
@@ -340,7 +344,6 @@ class DPSGD:
             "delta": self.ledger.delta,
             "device": str(self.device),
             "grad_sample_mode": self.grad_sample_mode if self.private else None,
-            "seconds": time.perf_counter() - self._t0,
         }
 
 
@@ -364,12 +367,3 @@ def _integer_order_epsilon(q: float, sigma: float, steps: int, delta: float) -> 
     rdp = rdp * steps
     eps = rdp + np.log1p(-1 / orders) - (np.log(delta) + np.log(orders)) / (orders - 1)
     return float(max(np.min(eps), 0.0))
-
-
-def _derive(seed: int | None, stream: int) -> int:
-    """A 63-bit torch seed per stream from ``seed`` (fresh OS entropy when seed is None)."""
-    import numpy as np
-
-    entropy = int.from_bytes(os.urandom(8), "little") if seed is None else int(seed)
-    return int(np.random.SeedSequence([entropy, 0x5D95, stream]).generate_state(1, np.uint64)[0]
-               >> np.uint64(1))

@@ -63,10 +63,10 @@ class AIMGenerator(MarginalGenerator):
                  rounds: int | None = None, max_model_size: float = 80.0, iters: int = 100,
                  bins: int = 32, binning: str = "uniform", binning_share: float = 0.1,
                  accountant: str = "rdp", out_of_bounds: str = "error",
-                 schema_share: float = 0.1, secure_mode: bool = False, seed: int | None = None):
+                 schema_share: float = 0.1, seed: int | None = None):
         super().__init__(epsilon, delta, bins=bins, binning=binning, binning_share=binning_share,
                          accountant=accountant, out_of_bounds=out_of_bounds,
-                         schema_share=schema_share, secure_mode=secure_mode, seed=seed)
+                         schema_share=schema_share, seed=seed)
         self.degree = degree
         self.rounds = rounds
         self.max_model_size = max_model_size
@@ -80,7 +80,7 @@ class AIMGenerator(MarginalGenerator):
     def _fit(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger,
              rng: np.random.Generator) -> None:
         mbi = _mbi()
-        codes = self._discretize(data, schema, ledger, rng)
+        codes = self._discretize(data, schema, ledger)
         names, sizes = self.disc_.names, self.disc_.sizes
         domain = mbi.Domain(names, sizes)
         d = len(names)
@@ -102,7 +102,7 @@ class AIMGenerator(MarginalGenerator):
 
         measurements, used = [], 0.0
         for j in range(d):
-            y = self._measure(answer((j,)), sigma, ledger, rng, f"one-way marginal of {names[j]}")
+            y = self._measure(answer((j,)), sigma, ledger, f"one-way marginal of {names[j]}")
             measurements.append(Measurement((j,), y, sigma))
             used += 0.5 / sigma**2
         model = CliqueModel(sizes, [(j,) for j in range(d)], total=estimate_total(measurements))
@@ -125,9 +125,9 @@ class AIMGenerator(MarginalGenerator):
                                  - math.sqrt(2 / math.pi) * sigma * answer(c).size) for c in small]
             pick = small[exponential_mechanism(
                 score, epsilon=eps, sensitivity=float(max(cands[c] for c in small)),
-                ledger=ledger, rng=rng, secure=self.secure_mode, label=f"AIM round {r} selection")]
+                ledger=ledger, label=f"AIM round {r} selection")]
             label = "(" + ", ".join(names[a] for a in pick) + ")"
-            y = self._measure(answer(pick), sigma, ledger, rng, f"AIM round {r}: marginal of {label}")
+            y = self._measure(answer(pick), sigma, ledger, f"AIM round {r}: marginal of {label}")
             measurements.append(Measurement(pick, y, sigma))
             before = model.marginal(pick)
             model = CliqueModel(sizes, [*model.cliques, pick], model.theta,

@@ -21,9 +21,10 @@ import pandas as pd
 from synthscape.errors import ModelFormatError, NotFittedError, ParameterError, SchemaError
 from synthscape.generators._params import BOOL, NONE, SEED, STR, Interval, Options, validate_params
 from synthscape.privacy import Budget, PrivacyLedger
+from synthscape.privacy.noise import NoiseSource
 from synthscape.schema import TableSchema
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 Conditions = Mapping[str, Any]
 
 
@@ -57,7 +58,7 @@ class Generator:
         "accountant": [Options(("rdp", "pld", "prv"))],
         "out_of_bounds": [Options(("error", "clip"))],
         "schema_share": [Interval(float, 0, 1, closed="neither")],
-        "secure_mode": [BOOL],
+        "expected_rows": [Interval(int, 1, None), NONE],
         "device": [STR],
     }
 
@@ -96,37 +97,50 @@ class Generator:
         *,
         ledger: PrivacyLedger | None = None,
     ) -> "Generator":
-        """Learn from ``df``. Without ``schema``, a DP schema is inferred from ``schema_share``
-        of the budget (non-private generators read it for free and say so). ``ledger`` lets a
-        caller share one ledger across several steps; by default a new one is opened."""
+        """Learn from ``df``; every use of the real data is spent in one ledger (``ledger_``).
+
+        Without ``schema``, a DP schema is inferred from ``schema_share`` of the budget
+        (non-private generators read it for free and say so). A schema from
+        ``TableSchema.infer(df, budget=...)`` brings its inference ledger, whose events are
+        composed into this one (the release pays for both); a schema read without DP
+        (``TableSchema.infer(df)``) marks the ledger NOT PRIVATE. ``ledger`` lets a caller
+        share one ledger across several steps; by default a new one is opened, with noise from
+        a secret source (see :mod:`synthscape.privacy.noise`). Fitting again starts a new
+        release with a new ledger: releases of both fits together cost the sum."""
         self._validate_params()
         if not isinstance(df, pd.DataFrame):
             raise SchemaError(f"fit expects a pandas DataFrame, got {type(df).__name__}")
         if len(df) == 0:
             raise SchemaError("the training table is empty (0 rows); a generator needs data")
+        if hasattr(self, "ledger_"):
+            import logging
+
+            logging.getLogger("synthscape").warning(
+                "%s.fit was called again: a new release starts with a new ledger; publishing "
+                "both fits costs the sum of their ledgers", type(self).__name__)
         if ledger is None:
-            ledger = self._new_ledger()
+            ledger = self._new_ledger(df)
         if not self.private:
             ledger.mark_non_private(f"{self.name} is a non-private baseline")
-        rng = self._rng(None, purpose="fit")
+        rng = self._rng(None, purpose="fit")  # public seed: initialisation and post-processing
         policy = getattr(self, "out_of_bounds", "error")
-        if schema is None:
-            if self.private:
-                rho = ledger.remaining_rho(getattr(self, "schema_share", 0.1))
-                schema = TableSchema.infer(df, ledger=ledger, rho=rho,
-                                           seed=int(rng.integers(2**31)))
-                # Rows outside DP-found bounds are clipped and rows with categories below the
-                # release threshold are dropped: both are record-level, so accounting holds.
-                policy = "clip"
-                df = _drop_unreleased_categories(df, schema)
-                if len(df) == 0:
-                    raise SchemaError("no row survives the DP schema; declare a schema")
-            else:
-                import warnings
+        if schema is not None:
+            _take_over(schema, ledger)
+        elif self.private:
+            rho = ledger.remaining_rho(getattr(self, "schema_share", 0.1))
+            schema = TableSchema.infer(df, ledger=ledger, rho=rho)
+            # Rows outside DP-found bounds are clipped and rows with categories below the
+            # release threshold are dropped: both are record-level, so accounting holds.
+            policy = "clip"
+            df = _drop_unreleased_categories(df, schema)
+            if len(df) == 0:
+                raise SchemaError("no row survives the DP schema; declare a schema")
+        else:
+            import warnings
 
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    schema = TableSchema.infer(df)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                schema = TableSchema.infer(df)
         data = schema.validate(df, out_of_bounds=policy, source="training data")
         self.schema_ = schema
         self.ledger_ = ledger
@@ -134,12 +148,13 @@ class Generator:
         self._sample_calls = 0
         return self
 
-    def _new_ledger(self) -> PrivacyLedger:
+    def _new_ledger(self, df: pd.DataFrame) -> PrivacyLedger:
+        noise = NoiseSource.for_data(df, purpose=self.name, seed=getattr(self, "seed", None))
         eps = getattr(self, "epsilon", None)
         if not self.private or eps is None:
-            return PrivacyLedger(None)
+            return PrivacyLedger(None, noise=noise)
         return PrivacyLedger(Budget(epsilon=eps, delta=getattr(self, "delta", 1e-6)),
-                             accountant=getattr(self, "accountant", "rdp"))
+                             accountant=getattr(self, "accountant", "rdp"), noise=noise)
 
     def _rng(self, seed: int | None, purpose: str) -> np.random.Generator:
         base = getattr(self, "seed", None)
@@ -369,6 +384,17 @@ def _largest_remainder(n: int, shares: dict[Any, float]) -> dict[Any, int]:
     for k in sorted(raw, key=lambda k: raw[k] - counts[k], reverse=True)[:rest]:
         counts[k] += 1
     return counts
+
+
+def _take_over(schema: TableSchema, ledger: PrivacyLedger) -> None:
+    """Make ``ledger`` answer for how ``schema`` was obtained (one ledger per release)."""
+    if schema.provenance == "free":
+        ledger.mark_non_private("the schema was read from the training data without DP "
+                                "(TableSchema.infer without a budget): its bounds and "
+                                "categories disclose real values")
+    inference = schema.inference_ledger
+    if inference is not None and inference is not ledger:
+        ledger.absorb(inference, label="DP schema inference")
 
 
 def _drop_unreleased_categories(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:

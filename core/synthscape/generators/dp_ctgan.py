@@ -97,7 +97,7 @@ class DPCTGAN(NeuralGenerator):
                  noise_dim: int = 64, generator_dim: int = 128, discriminator_dim: int = 128,
                  depth: int = 2, pac: int = 1, numerical: str = "minmax", n_modes: int = 5,
                  encoder_share: float = 0.05, accountant: str = "prv", device: str = "auto",
-                 secure_mode: bool = False, grad_sample_mode: str = "bookkeeping",
+                 expected_rows: int | None = None, grad_sample_mode: str = "bookkeeping",
                  seed: int | None = None, schema_share: float = 0.1,
                  out_of_bounds: str = "error", generator_ema: float = 0.9,
                  max_condition_weight: float = 1.0):
@@ -109,7 +109,7 @@ class DPCTGAN(NeuralGenerator):
             discriminator_dim, depth
         self.pac, self.numerical, self.n_modes = pac, numerical, n_modes
         self.encoder_share, self.accountant, self.device = encoder_share, accountant, device
-        self.secure_mode, self.grad_sample_mode, self.seed = secure_mode, grad_sample_mode, seed
+        self.expected_rows, self.grad_sample_mode, self.seed = expected_rows, grad_sample_mode, seed
         self.schema_share, self.out_of_bounds = schema_share, out_of_bounds
 
     @classmethod
@@ -134,9 +134,10 @@ class DPCTGAN(NeuralGenerator):
 
         from synthscape.generators._nn import activate, mlp, seeded, torch_generator
 
-        enc, x = self._encode(data, schema, ledger, rng)
+        n = self._planned_rows(data, ledger)
+        enc, x = self._encode(data, schema, ledger)
         tables, cond_dim = self._cond_tables()
-        n, width = x.shape
+        width = x.shape[1]
         self.arch_ = {"noise_dim": self.noise_dim, "cond_dim": cond_dim,
                       "hidden": self.generator_dim, "depth": self.depth, "out": width}
         CTGenerator = _generator_class()
@@ -144,7 +145,7 @@ class DPCTGAN(NeuralGenerator):
             gen = CTGenerator(self.noise_dim, cond_dim, self.generator_dim, self.depth, width)
             disc = mlp([self.pac * (width + cond_dim)] + [self.discriminator_dim] * 2 + [1],
                        act=lambda: nn.LeakyReLU(0.2))
-        trainer = self._trainer(disc, ledger, n, rng, betas=(0.5, 0.9),
+        trainer = self._trainer(disc, ledger, n, betas=(0.5, 0.9),
                                 record_sensitivity=3.0 if self.pac > 1 else 1.0)
         dev = trainer.device
         gen = gen.to(dev)

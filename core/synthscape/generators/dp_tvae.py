@@ -76,7 +76,7 @@ class DPTVAE(NeuralGenerator):
                  noise_multiplier: float | None = None, latent_dim: int = 16,
                  hidden_dim: int = 64, depth: int = 2, loss_factor: float = 2.0,
                  numerical: str = "minmax", n_modes: int = 5, encoder_share: float = 0.1,
-                 accountant: str = "prv", device: str = "auto", secure_mode: bool = False,
+                 accountant: str = "prv", device: str = "auto", expected_rows: int | None = None,
                  grad_sample_mode: str = "bookkeeping", seed: int | None = None,
                  schema_share: float = 0.1, out_of_bounds: str = "error"):
         self.epsilon, self.delta, self.epochs, self.batch_size = epsilon, delta, epochs, batch_size
@@ -84,7 +84,7 @@ class DPTVAE(NeuralGenerator):
         self.latent_dim, self.hidden_dim, self.depth = latent_dim, hidden_dim, depth
         self.loss_factor, self.numerical, self.n_modes = loss_factor, numerical, n_modes
         self.encoder_share, self.accountant, self.device = encoder_share, accountant, device
-        self.secure_mode, self.grad_sample_mode, self.seed = secure_mode, grad_sample_mode, seed
+        self.expected_rows, self.grad_sample_mode, self.seed = expected_rows, grad_sample_mode, seed
         self.schema_share, self.out_of_bounds = schema_share, out_of_bounds
 
     @classmethod
@@ -98,14 +98,15 @@ class DPTVAE(NeuralGenerator):
 
         from synthscape.generators._nn import reconstruction_loss, seeded, torch_generator
 
-        enc, x = self._encode(data, schema, ledger, rng)
+        n = self._planned_rows(data, ledger)
+        enc, x = self._encode(data, schema, ledger)
         n_values = sum(1 for s in enc.spans if not s.is_softmax)
         self.arch_ = {"latent": self.latent_dim, "hidden": self.hidden_dim, "depth": self.depth,
                       "out": enc.output_dim, "n_values": n_values}
         _, VAE = _modules()
         with seeded(int(rng.integers(2**31))):
             vae = VAE(enc.output_dim, self.latent_dim, self.hidden_dim, self.depth, n_values)
-        trainer = self._trainer(vae, ledger, len(x), rng)
+        trainer = self._trainer(vae, ledger, n)
         noise = torch_generator(rng, trainer.device)
         spans = enc.spans
         for batch in trainer.batches(torch.as_tensor(x)):

@@ -73,26 +73,26 @@ class MSTGenerator(MarginalGenerator):
     # ---- fitting -----------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger,
              rng: np.random.Generator) -> None:
-        codes = self._discretize(data, schema, ledger, rng)
+        codes = self._discretize(data, schema, ledger)
         sizes = self.disc_.sizes
         names = self.disc_.names
         d = len(sizes)
         sigma1 = sigma_for(ledger.remaining_rho(1 / 3 if d > 1 else 1.0), d)
-        y1 = [self._measure(np.bincount(codes[:, j], minlength=k), sigma1, ledger, rng,
+        y1 = [self._measure(np.bincount(codes[:, j], minlength=k), sigma1, ledger,
                             f"one-way marginal of {names[j]}") for j, k in enumerate(sizes)]
         edges: list[tuple[int, int]] = []
         y2: dict[tuple[int, int], np.ndarray] = {}
         sigma2 = 1.0
         if d > 1:
-            edges = self._select_tree(codes, sizes, y1, ledger.remaining_rho(0.5), ledger, rng)
+            edges = self._select_tree(codes, sizes, y1, ledger.remaining_rho(0.5), ledger)
             sigma2 = sigma_for(ledger.remaining_rho() * (1 - 1e-6), len(edges))
             for a, b in edges:
-                y2[(a, b)] = self._measure(pair_counts(codes, sizes, a, b), sigma2, ledger, rng,
+                y2[(a, b)] = self._measure(pair_counts(codes, sizes, a, b), sigma2, ledger,
                                            f"two-way marginal of ({names[a]}, {names[b]})")
         self.tree_ = [(names[a], names[b]) for a, b in edges]
         self._estimate(sizes, y1, sigma1, y2, sigma2)
 
-    def _select_tree(self, codes, sizes, y1, rho, ledger, rng) -> list[tuple[int, int]]:
+    def _select_tree(self, codes, sizes, y1, rho, ledger) -> list[tuple[int, int]]:
         d = len(sizes)
         n_hat = max(float(np.mean([y.sum() for y in y1])), 1.0)
         p = [to_probs(project_simplex(y, n_hat)) for y in y1]
@@ -112,7 +112,7 @@ class MSTGenerator(MarginalGenerator):
         for r in range(d - 1):
             cand = [k for k, (a, b) in enumerate(pairs) if find(a) != find(b)]
             pick = cand[exponential_mechanism(score[cand], epsilon=eps, sensitivity=1.0,
-                                              ledger=ledger, rng=rng, secure=self.secure_mode,
+                                              ledger=ledger,
                                               label=f"spanning-tree edge {r + 1} of {d - 1}")]
             a, b = pairs[pick]
             comp[find(a)] = find(b)

@@ -19,6 +19,8 @@ from synthscape.privacy.events import (
     ZCdpEvent,
 )
 from synthscape.privacy.ledger import PrivacyLedger
+from synthscape.privacy.mechanisms import noisy_count
+from synthscape.privacy.noise import NoiseSource
 
 __all__ = [
     "Accountant",
@@ -28,6 +30,7 @@ __all__ = [
     "ExponentialEvent",
     "GaussianEvent",
     "LaplaceEvent",
+    "NoiseSource",
     "NonPrivateEvent",
     "PldAccountant",
     "PrivacyLedger",
@@ -37,4 +40,5 @@ __all__ = [
     "ThresholdGaussianEvent",
     "ZCdpEvent",
     "make_accountant",
+    "noisy_count",
 ]

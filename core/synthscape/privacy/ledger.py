@@ -12,6 +12,7 @@ from synthscape.privacy.accountants import Accountant, make_accountant
 from synthscape.privacy.analysis.calibration import bisect_decreasing, bisect_increasing
 from synthscape.privacy.budget import Budget
 from synthscape.privacy.events import DpEvent, NonPrivateEvent, ZCdpEvent, event_from_dict
+from synthscape.privacy.noise import NoiseSource
 
 _TOL = 1e-9
 
@@ -23,6 +24,9 @@ class PrivacyLedger:
     would take the composed epsilon (at the budget's delta) past the budget. A ledger without a
     budget is non-private: its epsilon is infinite and every report says so.
 
+    ``ledger.noise`` is the secret :class:`NoiseSource` every mechanism that spends here draws
+    from (fresh OS randomness unless given; it is never serialised).
+
     >>> led = PrivacyLedger(Budget(epsilon=1.0, delta=1e-6))
     >>> from synthscape.privacy.events import GaussianEvent
     >>> _ = led.spend(GaussianEvent(noise_multiplier=5.0, label="counts"))
@@ -30,8 +34,10 @@ class PrivacyLedger:
     True
     """
 
-    def __init__(self, budget: Budget | None, accountant: str = "rdp"):
+    def __init__(self, budget: Budget | None, accountant: str = "rdp", *,
+                 noise: NoiseSource | None = None):
         self.budget = budget
+        self.noise = noise if noise is not None else NoiseSource()
         self.accountant_name = accountant
         self._accountant: Accountant = make_accountant(accountant)
         self._events: list[DpEvent] = []
@@ -131,6 +137,24 @@ class PrivacyLedger:
 
     def mark_non_private(self, reason: str) -> None:
         self._events.append(NonPrivateEvent(reason=reason))
+
+    def absorb(self, other: "PrivacyLedger", *, label: str) -> None:
+        """Compose every event of ``other`` (an earlier step of the same release, e.g. DP schema
+        inference) into this ledger, checking the budget first: one ledger per release."""
+        events = list(other.events)
+        if other.budget is None:
+            events = [e for e in events if e.is_private or e.reason != "no privacy budget was "
+                      "given"] or [NonPrivateEvent(reason=f"{label}: read without a budget")]
+        private = [e for e in events if e.is_private]
+        if self.budget is not None and private:
+            after = self._account([*self._events, *private], self.delta)
+            if after > self.budget.epsilon * (1 + _TOL):
+                raise BudgetExceededError(
+                    f"{label} already spent epsilon {other.epsilon:.4g}; with it this release "
+                    f"would reach {after:.4g} > budget {self.budget.epsilon:g} (delta "
+                    f"{self.delta:g}); nothing was spent. Raise the budget, declare the schema, "
+                    f"or give the inference a smaller share.")
+        self._events.extend(events)
 
     # ---- calibration ---------------------------------------------------------------------
     def remaining_rho(self, fraction: float = 1.0) -> float:

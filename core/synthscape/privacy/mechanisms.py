@@ -1,30 +1,14 @@
-"""Noise mechanisms. Each call spends its event through the ledger before releasing anything.
-
-``secure=True`` draws noise from the operating system's cryptographic source (``os.urandom``)
-instead of the seeded generator; tests and reproducible research use the seeded path.
-"""
+"""Noise mechanisms. Each call spends its event through the ledger before releasing anything,
+and draws its randomness from the ledger's secret :class:`~synthscape.privacy.noise.NoiseSource`
+(never from a seeded generator: a recipient knows every public seed)."""
 from __future__ import annotations
 
-import os
+import math
 
 import numpy as np
-from scipy.special import ndtri
 
 from synthscape.privacy.events import ExponentialEvent, GaussianEvent, LaplaceEvent
 from synthscape.privacy.ledger import PrivacyLedger
-
-
-def _secure_uniform(size: int) -> np.ndarray:
-    raw = np.frombuffer(os.urandom(8 * size), dtype=np.uint64)
-    # 53 random bits -> (0, 1), never exactly 0 or 1.
-    return ((raw >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
-
-
-def standard_normal(shape, rng: np.random.Generator, secure: bool = False) -> np.ndarray:
-    size = int(np.prod(shape)) if np.ndim(shape) else int(shape)
-    if secure:
-        return ndtri(_secure_uniform(size)).reshape(shape)
-    return rng.standard_normal(shape)
 
 
 def gaussian_mechanism(
@@ -33,14 +17,12 @@ def gaussian_mechanism(
     noise_multiplier: float,
     sensitivity: float,
     ledger: PrivacyLedger,
-    rng: np.random.Generator,
     label: str,
-    secure: bool = False,
 ) -> np.ndarray:
     """Release ``values + N(0, (noise_multiplier * sensitivity)^2)`` after spending the event."""
     ledger.spend(GaussianEvent(noise_multiplier=noise_multiplier, label=label))
     values = np.asarray(values, dtype=float)
-    return values + noise_multiplier * sensitivity * standard_normal(values.shape, rng, secure)
+    return values + noise_multiplier * sensitivity * ledger.noise.standard_normal(values.shape)
 
 
 def laplace_mechanism(
@@ -49,18 +31,11 @@ def laplace_mechanism(
     epsilon: float,
     sensitivity: float,
     ledger: PrivacyLedger,
-    rng: np.random.Generator,
     label: str,
-    secure: bool = False,
 ) -> np.ndarray:
     ledger.spend(LaplaceEvent(epsilon=epsilon, label=label))
     values = np.asarray(values, dtype=float)
-    if secure:
-        u = _secure_uniform(values.size).reshape(values.shape) - 0.5
-        noise = -np.sign(u) * np.log1p(-2 * np.abs(u))
-    else:
-        noise = rng.laplace(size=values.shape)
-    return values + (sensitivity / epsilon) * noise
+    return values + (sensitivity / epsilon) * ledger.noise.laplace(values.shape)
 
 
 def exponential_mechanism(
@@ -69,14 +44,23 @@ def exponential_mechanism(
     epsilon: float,
     sensitivity: float,
     ledger: PrivacyLedger,
-    rng: np.random.Generator,
     label: str,
-    secure: bool = False,
 ) -> int:
     """McSherry and Talwar 2007, via the Gumbel-max trick: argmax of eps/(2 s) * score + Gumbel."""
     ledger.spend(ExponentialEvent(epsilon=epsilon, label=label))
     scores = np.asarray(scores, dtype=float)
-    u = _secure_uniform(scores.size) if secure else rng.uniform(size=scores.size)
-    u = np.clip(u, 1e-300, 1 - 1e-16)
-    gumbel = -np.log(-np.log(u))
+    gumbel = ledger.noise.gumbel(scores.size)
     return int(np.argmax(epsilon / (2 * sensitivity) * scores + gumbel))
+
+
+def noisy_count(count: int, *, ledger: PrivacyLedger, share: float, label: str) -> int:
+    """A row count released with the Gaussian mechanism (sensitivity 1 under add/remove
+    neighbours) from ``share`` of the remaining zCDP budget; at least 1.
+
+    Used wherever a generator needs the size of the private table to plan (sampling rates,
+    step counts, frequencies): the exact count is never used or published."""
+    rho = ledger.remaining_rho(share)
+    sigma = 1.0 / math.sqrt(2.0 * rho)
+    noisy = gaussian_mechanism(float(count), noise_multiplier=sigma, sensitivity=1.0,
+                               ledger=ledger, label=label)
+    return max(int(round(float(noisy))), 1)

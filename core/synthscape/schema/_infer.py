@@ -1,7 +1,9 @@
 """Schema inference: free (reads private data, warns) or differentially private.
 
-DP path: bounds from a thresholded noisy histogram over a fixed geometric grid, category sets from thresholded Gaussian counts (Gopi et al. 2020).
-Column names and dtypes are treated as public metadata.
+DP path: bounds from a thresholded noisy histogram over a fixed geometric grid (the outer edges
+of the bins whose noisy count clears the threshold), category sets from thresholded Gaussian
+counts (Gopi et al. 2020). Noise comes from the ledger's secret source. Column names and dtypes
+are treated as public metadata.
 """
 from __future__ import annotations
 
@@ -13,13 +15,12 @@ from scipy.special import ndtri
 
 from synthscape.privacy.events import GaussianEvent, ThresholdGaussianEvent
 from synthscape.privacy.ledger import PrivacyLedger
-from synthscape.privacy.mechanisms import standard_normal
 from synthscape.schema.column import Column
 from synthscape.schema.table import TableSchema
 
-# A data-independent candidate grid for bounds: 0 and +-10^(k/50), k from -150 to 450
-# (1e-3 .. 1e9, steps of about 4.7%).
-_POS = 10.0 ** (np.arange(-150, 451) / 50.0)
+# A data-independent candidate grid for bounds: 0 and +-10^(k/50), k from -150 to 550
+# (1e-3 .. 1e11, steps of about 4.7%; datetimes are epoch seconds, 1e11 s is past year 5000).
+_POS = 10.0 ** (np.arange(-150, 551) / 50.0)
 GRID = np.concatenate([-_POS[::-1], [0.0], _POS])
 
 
@@ -64,13 +65,13 @@ def infer_free(df: pd.DataFrame, *, max_categories: int, name: str) -> TableSche
     return TableSchema(columns=tuple(cols), name=name)
 
 
-def _dp_bounds(x: np.ndarray, sigma: float, ledger, rng, label: str) -> tuple[float, float]:
+def _dp_bounds(x: np.ndarray, sigma: float, ledger, label: str) -> tuple[float, float]:
     """Noisy histogram over GRID; bounds = outer edges of the bins whose noisy count clears a
     threshold with a 5% chance of any false bin over the whole grid (sensitivity 1)."""
     ledger.spend(GaussianEvent(noise_multiplier=sigma, label=label))
     counts = np.bincount(np.clip(np.searchsorted(GRID, x, side="right") - 1, 0, len(GRID) - 2),
                          minlength=len(GRID) - 1).astype(float)
-    noisy = counts + sigma * standard_normal(counts.shape, rng)
+    noisy = counts + sigma * ledger.noise.standard_normal(counts.shape)
     tau = sigma * float(ndtri(1 - 0.05 / len(counts)))
     kept = np.flatnonzero(noisy > tau)
     if kept.size == 0:
@@ -86,12 +87,10 @@ def infer_dp(
     *,
     ledger: PrivacyLedger,
     rho: float | None,
-    seed: int | None,
     name: str,
     threshold_delta_share: float = 0.01,
 ) -> TableSchema:
     """Spend ``rho`` (default: the whole remaining budget) to infer bounds and categories."""
-    rng = np.random.default_rng(seed)
     kinds = {c: _kind(df[c]) for c in df.columns}
     n_meas = sum(1 for k in kinds.values() if k != "boolean")
     if rho is None:
@@ -112,7 +111,7 @@ def infer_dp(
             v = s.dropna()
             x = ((v - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(float) \
                 if kind == "datetime" else v.to_numpy(float)
-            lo, hi = _dp_bounds(x, 1.0 / math.sqrt(2 * rho_each), ledger, rng, f"bounds:{c}")
+            lo, hi = _dp_bounds(x, 1.0 / math.sqrt(2 * rho_each), ledger, f"bounds:{c}")
             if kind == "datetime":
                 cols.append(Column(name=c, kind="datetime", nullable=True,
                                    lower=pd.Timestamp(lo, unit="s").isoformat(),
@@ -126,7 +125,7 @@ def infer_dp(
         ledger.spend(ThresholdGaussianEvent(noise_multiplier=sigma, delta=delta_each,
                                             label=f"categories:{c}"))
         counts = s.dropna().astype(str).value_counts()
-        noisy = counts.to_numpy(float) + sigma * standard_normal(len(counts), rng)
+        noisy = counts.to_numpy(float) + sigma * ledger.noise.standard_normal(len(counts))
         tau = 1.0 + sigma * float(ndtri(1 - delta_each))
         keep = sorted(counts.index[noisy > tau].tolist())
         if not keep:

@@ -34,6 +34,7 @@ class TableSchema(BaseModel):
     columns: tuple[Column, ...]
     name: str = "table"
     _inference_ledger: Any = PrivateAttr(default=None)
+    _provenance: str = PrivateAttr(default="declared")
 
     @model_validator(mode="after")
     def _unique(self) -> "TableSchema":
@@ -72,6 +73,13 @@ class TableSchema(BaseModel):
         """The ledger that paid for this schema when it came from ``infer(df, budget=...)``."""
         return self._inference_ledger
 
+    @property
+    def provenance(self) -> str:
+        """``"declared"`` (written by a person or loaded from a file), ``"dp"`` (inferred under
+        DP; its cost is in ``inference_ledger``) or ``"free"`` (read from the data without DP:
+        a generator fitted with it marks its ledger NOT PRIVATE)."""
+        return self._provenance
+
     # -- validation -----------------------------------------------------------------------
     def validate(
         self,
@@ -105,9 +113,17 @@ class TableSchema(BaseModel):
         """Infer a schema from data.
 
         Without ``budget`` or ``ledger`` this reads the private data for free and warns: use it
-        for public data or exploration only. With ``budget`` (or a ``ledger`` and an optional
-        ``rho``) bounds come from noisy quantiles and category sets from thresholded noisy
-        counts, and the cost is recorded in the ledger (``schema.inference_ledger``).
+        for public data or exploration only; the schema remembers it (``provenance == "free"``)
+        and a generator fitted with it marks its ledger NOT PRIVATE.
+
+        With ``budget`` (or a ``ledger`` and an optional ``rho``) bounds come from a thresholded
+        noisy histogram over a fixed, data-independent grid and category sets from thresholded
+        noisy counts. ``rho`` defaults to 99% of what the ledger has left (the rest keeps the
+        conversion to epsilon finite); ``Generator.fit`` without a schema spends its
+        ``schema_share`` (10% by default). The cost is recorded in ``schema.inference_ledger``,
+        which ``Generator.fit(df, schema)`` composes into the generator's own ledger, so the
+        release reports the sum. ``seed`` is not used for the noise (it comes from the
+        ledger's secret source) and is kept for compatibility.
         """
         from synthscape.schema import _infer
 
@@ -119,13 +135,18 @@ class TableSchema(BaseModel):
                 PrivateDataWarning,
                 stacklevel=2,
             )
-            return _infer.infer_free(df, max_categories=max_categories, name=name)
+            schema = _infer.infer_free(df, max_categories=max_categories, name=name)
+            schema._provenance = "free"
+            return schema
         from synthscape.privacy import PrivacyLedger
+        from synthscape.privacy.noise import NoiseSource
 
         if ledger is None:
-            ledger = PrivacyLedger(budget)
-        schema = _infer.infer_dp(df, ledger=ledger, rho=rho, seed=seed, name=name)
+            ledger = PrivacyLedger(budget, noise=NoiseSource.for_data(df, purpose="schema",
+                                                                      seed=seed))
+        schema = _infer.infer_dp(df, ledger=ledger, rho=rho, name=name)
         schema._inference_ledger = ledger
+        schema._provenance = "dp"
         return schema
 
     # -- serialisation --------------------------------------------------------------------

@@ -90,9 +90,7 @@ class Discretizer:
         method: str = "uniform",
         ledger: PrivacyLedger | None = None,
         rho: float | None = None,
-        rng: np.random.Generator | None = None,
         fine: int = 256,
-        secure: bool = False,
     ) -> "Discretizer":
         """Bins from the schema; with ``method="quantile"`` one noisy fine histogram per
         numerical/datetime column is measured with zCDP ``rho`` in total, spent in ``ledger``."""
@@ -104,8 +102,8 @@ class Discretizer:
         numeric = [c for c in cols if c.kind in ("numerical", "datetime")]
         sigma = None
         if method == "quantile" and numeric:
-            if ledger is None or rho is None or rng is None:
-                raise ParameterError("quantile binning needs a ledger, a rho and an rng")
+            if ledger is None or rho is None:
+                raise ParameterError("quantile binning needs a ledger and a rho")
             sigma = math.sqrt(len(numeric) / (2.0 * rho))  # Bun and Steinke 2016, Prop. 1.6
         out = []
         for c in cols:
@@ -114,7 +112,7 @@ class Discretizer:
             elif sigma is None:
                 out.append(ColumnBins(c.name, c.kind, c.nullable, edges=_uniform_edges(c, bins)))
             else:
-                out.append(_quantile_bins(c, data[c.name], bins, fine, sigma, ledger, rng, secure))
+                out.append(_quantile_bins(c, data[c.name], bins, fine, sigma, ledger))
         return cls(out)
 
     # ---- queries -----------------------------------------------------------------------
@@ -219,7 +217,7 @@ class Discretizer:
 
 
 def _quantile_bins(col: Column, s: pd.Series, bins: int, fine: int, sigma: float,
-                   ledger: PrivacyLedger, rng: np.random.Generator, secure: bool) -> ColumnBins:
+                   ledger: PrivacyLedger) -> ColumnBins:
     """Noisy fine histogram over the declared bounds (sensitivity 1 under add/remove), then
     edges at its quantiles; the fine histogram also shapes values within each bin."""
     fine_edges = _uniform_edges(col, fine)
@@ -229,7 +227,7 @@ def _quantile_bins(col: Column, s: pd.Series, bins: int, fine: int, sigma: float
     counts = np.bincount(np.clip(np.searchsorted(fine_edges, x, side="right") - 1, 0, k - 1),
                          minlength=k).astype(float)
     noisy = gaussian_mechanism(counts, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
-                               rng=rng, label=f"fine histogram of {col.name}", secure=secure)
+                               label=f"fine histogram of {col.name}")
     w = np.clip(noisy, 0, None) + 1e-9
     cdf = np.cumsum(w) / w.sum()
     cut = np.searchsorted(cdf, np.arange(1, bins) / bins, side="left") + 1

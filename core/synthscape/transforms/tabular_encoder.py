@@ -45,7 +45,7 @@ class Span:
 class TabularEncoder:
     """Schema-driven encoder; ``fit`` spends at most one Gaussian event in the ledger.
 
-    >>> enc = TabularEncoder(schema, numerical="modes").fit(df, ledger=ledger, rng=rng, rho=0.05)
+    >>> enc = TabularEncoder(schema, numerical="modes").fit(df, ledger=ledger, noise_multiplier=4.0)
     >>> x = enc.transform(df); back = enc.inverse(x)
     """
 
@@ -68,8 +68,8 @@ class TabularEncoder:
         return self.frequencies or (self.numerical == "modes" and any(
             c.kind in ("numerical", "datetime") for c in self.columns))
 
-    def fit(self, data: pd.DataFrame, *, ledger: PrivacyLedger, rng: np.random.Generator,
-            noise_multiplier: float | None = None, secure: bool = False) -> "TabularEncoder":
+    def fit(self, data: pd.DataFrame, *, ledger: PrivacyLedger,
+            noise_multiplier: float | None = None) -> "TabularEncoder":
         """Release the DP histograms this encoding needs (if any), then build the layout.
 
         ``noise_multiplier`` is the Gaussian noise of the release relative to its sensitivity
@@ -78,7 +78,7 @@ class TabularEncoder:
         self.modes_: dict[str, list[tuple[float, float]]] = {}
         self.freqs_: dict[str, np.ndarray] = {}
         if self.needs_budget:
-            hists = self._noisy_histograms(data, ledger, rng, noise_multiplier, secure)
+            hists = self._noisy_histograms(data, ledger, noise_multiplier)
             for c in self._released():
                 h = hists[c.name]
                 if c.kind in ("numerical", "datetime"):
@@ -116,7 +116,7 @@ class TabularEncoder:
                 if (c.kind in numeric and self.numerical == "modes")
                 or (c.kind not in numeric and self.frequencies)]
 
-    def _noisy_histograms(self, data, ledger, rng, sigma, secure) -> dict[str, np.ndarray]:
+    def _noisy_histograms(self, data, ledger, sigma) -> dict[str, np.ndarray]:
         exact = {c.name: self._histogram(data[c.name], c) for c in self._released()}
         if ledger.budget is None:
             noisy = exact
@@ -127,7 +127,7 @@ class TabularEncoder:
             flat = np.concatenate(list(exact.values()))
             released = gaussian_mechanism(flat, noise_multiplier=sigma,
                                           sensitivity=math.sqrt(len(exact)), ledger=ledger,
-                                          rng=rng, label="encoder histograms", secure=secure)
+                                          label="encoder histograms")
             noisy, i = {}, 0
             for name, h in exact.items():
                 noisy[name] = released[i:i + len(h)]

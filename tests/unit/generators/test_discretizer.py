@@ -56,7 +56,7 @@ def test_quantile_bins_are_paid_and_follow_the_data():
     data = table(5000)
     led = PrivacyLedger(Budget(epsilon=2.0, delta=1e-6))
     disc = Discretizer.fit(data, SCHEMA, bins=8, method="quantile", ledger=led,
-                           rho=led.remaining_rho(), rng=np.random.default_rng(0))
+                           rho=led.remaining_rho())
     assert [e.kind for e in led.events] == ["gaussian"] * 3  # x, k and t: the numeric columns
     assert led.epsilon <= 2.0 * (1 + 1e-9)
     edges = disc["x"].edges
@@ -78,7 +78,7 @@ def test_state_round_trip():
     data = table()
     led = PrivacyLedger(Budget(epsilon=1.0))
     disc = Discretizer.fit(data, SCHEMA, bins=6, method="quantile", ledger=led,
-                           rho=led.remaining_rho(), rng=np.random.default_rng(0))
+                           rho=led.remaining_rho())
     state, arrays = disc.get_state()
     import json
 

@@ -36,7 +36,7 @@ def _ledger(eps=50.0):
 def test_minmax_is_reversible_and_free():
     df = _frame()
     led = _ledger()
-    enc = TabularEncoder(SCHEMA).fit(df, ledger=led, rng=np.random.default_rng(0))
+    enc = TabularEncoder(SCHEMA).fit(df, ledger=led)
     assert led.events == () and not enc.needs_budget
     x = enc.transform(df)
     assert x.shape == (len(df), enc.output_dim) and np.abs(x).max() <= 1
@@ -54,7 +54,7 @@ def test_modes_and_frequencies_cost_one_gaussian_release():
     led = _ledger()
     enc = TabularEncoder(SCHEMA, numerical="modes", n_modes=4, frequencies=True)
     sigma = enc.calibrate(led, 0.1)
-    enc.fit(df, ledger=led, rng=np.random.default_rng(0), noise_multiplier=sigma)
+    enc.fit(df, ledger=led, noise_multiplier=sigma)
     (event,) = led.events
     assert isinstance(event, GaussianEvent) and event.noise_multiplier == sigma
     assert 0.09 * 50 < led.epsilon <= 0.1 * 50 * (1 + 1e-9)
@@ -85,7 +85,7 @@ def test_only_the_histograms_in_use_are_released(monkeypatch, numerical, frequen
 
     monkeypatch.setattr(te, "gaussian_mechanism", spy)
     enc = TabularEncoder(SCHEMA, numerical=numerical, frequencies=frequencies)
-    enc.fit(_frame(), ledger=_ledger(), rng=np.random.default_rng(0), noise_multiplier=5.0)
+    enc.fit(_frame(), ledger=_ledger(), noise_multiplier=5.0)
     # one count per record per released column: L2 sensitivity sqrt(#columns)
     assert seen["sensitivity"] == pytest.approx(np.sqrt(len(released)))
     sizes = {"c": 4, "b": 2, "x": te._HIST_BINS + 1, "t": te._HIST_BINS + 1}
@@ -97,7 +97,7 @@ def test_state_round_trip_gives_the_same_encoding():
     df = _frame(500)
     led = _ledger()
     enc = TabularEncoder(SCHEMA, numerical="modes", frequencies=True)
-    enc.fit(df, ledger=led, rng=np.random.default_rng(1), noise_multiplier=2.0)
+    enc.fit(df, ledger=led, noise_multiplier=2.0)
     again = TabularEncoder.from_state(SCHEMA, enc.get_state())
     np.testing.assert_array_equal(enc.transform(df), again.transform(df))
     assert again.spans == enc.spans
@@ -105,8 +105,7 @@ def test_state_round_trip_gives_the_same_encoding():
 
 def test_non_private_ledger_uses_exact_counts():
     df = _frame(400)
-    enc = TabularEncoder(SCHEMA, frequencies=True).fit(df, ledger=PrivacyLedger(None),
-                                                       rng=np.random.default_rng(0))
+    enc = TabularEncoder(SCHEMA, frequencies=True).fit(df, ledger=PrivacyLedger(None))
     counts = df["b"].value_counts()
     assert enc.freqs_["b"][1] == pytest.approx(counts[True] / 400, abs=1e-5)
 
@@ -118,9 +117,9 @@ def test_errors_name_the_problem():
         TabularEncoder(SCHEMA, n_modes=0)
     enc = TabularEncoder(SCHEMA, frequencies=True)
     with pytest.raises(ParameterError, match="noise_multiplier"):
-        enc.fit(_frame(50), ledger=_ledger(), rng=np.random.default_rng(0))
+        enc.fit(_frame(50), ledger=_ledger())
     strict = TableSchema(columns=(Column(name="c", kind="categorical", categories=("u",)),))
     bad = pd.DataFrame({"c": ["u", None]})
     with pytest.raises(ParameterError, match="not nullable"):
-        TabularEncoder(strict).fit(bad, ledger=_ledger(), rng=np.random.default_rng(0))\
+        TabularEncoder(strict).fit(bad, ledger=_ledger())\
             .transform(bad)

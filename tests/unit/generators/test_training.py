@@ -1,4 +1,4 @@
-"""The shared DP-SGD loop: accounting, Poisson sampling, seeds, errors, noise-only steps."""
+"""The shared DP-SGD loop: accounting, Poisson sampling, secret noise, errors, noise-only steps."""
 import math
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 
 from synthscape.errors import BudgetExceededError, ParameterError
 from synthscape.generators._training import DPSGD
-from synthscape.privacy import Budget, PrivacyLedger
+from synthscape.privacy import Budget, NoiseSource, PrivacyLedger
 from synthscape.privacy.analysis.rdp import ORDERS
 
 torch.set_num_threads(1)
@@ -42,14 +42,15 @@ def _mse(module, data):
         return float(((module(data[:, :3]).squeeze(-1) - data[:, 3]) ** 2).mean())
 
 
-def _ledger(epsilon):
+def _ledger(epsilon, key=None):
     # PRV keeps these tests fast; the RDP path is checked once, against opacus, above all.
-    return PrivacyLedger(Budget(epsilon=epsilon, delta=1e-5), accountant="prv")
+    noise = None if key is None else NoiseSource(key)
+    return PrivacyLedger(Budget(epsilon=epsilon, delta=1e-5), accountant="prv", noise=noise)
 
 
 def _trainer(ledger, **kw):
     args = dict(ledger=ledger, n_rows=N, epochs=2, batch_size=50, lr=1e-2, device="cpu",
-                seed=0, label="test")
+                label="test")
     args.update(kw)
     return DPSGD(_module(), **args)
 
@@ -132,7 +133,7 @@ def test_batches_are_poisson_sampled():
 def test_empty_draws_give_noise_only_steps(mode):
     ledger = _ledger(50.0)
     tr = DPSGD(_module(), ledger=ledger, n_rows=20, epochs=3, batch_size=1, device="cpu",
-               noise_multiplier=1.0, seed=3, grad_sample_mode=mode)
+               noise_multiplier=1.0, grad_sample_mode=mode)
     data = _data()[:20]
     empty = 0
     for batch in tr.batches(data):
@@ -190,12 +191,12 @@ def test_ghost_and_bookkeeping_need_per_sample_losses(mode):
 
 
 @pytest.mark.parametrize("mode", ["ghost", "bookkeeping"])
-def test_training_learns_and_is_seeded(mode):
+def test_training_learns_and_is_reproducible_under_one_secret_key(mode):
     data = _data()
     baseline = _mse(_module(), data)
     runs = []
     for _ in range(2):
-        ledger = _ledger(1e3)
+        ledger = _ledger(1e3, key=b"owner's secret key, 32 bytes ok")
         tr = _trainer(ledger, epochs=15, noise_multiplier=0.3, max_grad_norm=5.0,
                       grad_sample_mode=mode)
         _train(tr, data)
@@ -230,14 +231,21 @@ def test_public_forward_leaves_the_module_untouched(mode):
 
 
 @pytest.mark.parametrize("mode", ["ghost", "bookkeeping"])
-def test_secure_mode_noise_is_not_seeded(mode):
-    outs = []
+def test_noise_and_batches_come_from_the_secret_source(mode, monkeypatch):
+    monkeypatch.delenv("SYNTHSCAPE_NOISE_KEY", raising=False)
+    outs, sizes = [], []
     for _ in range(2):
         ledger = _ledger(50.0)
-        tr = _trainer(ledger, noise_multiplier=1.0, secure_mode=True, grad_sample_mode=mode)
-        _train(tr, _data())
+        tr = _trainer(ledger, noise_multiplier=1.0, grad_sample_mode=mode)
+        mine = []
+        for batch in tr.batches(_data()):
+            mine.append(len(batch))
+            tr.step((tr.module(batch[:, :3]).squeeze(-1) - batch[:, 3]) ** 2)
+        sizes.append(mine)
         outs.append(torch.cat([p.detach().flatten() for p in tr.base_module.parameters()]))
+    # same module, same data, same public settings: different noise and different masks
     assert not torch.equal(outs[0], outs[1])
+    assert sizes[0] != sizes[1]
 
 
 @pytest.mark.parametrize("kw, field", [
@@ -255,10 +263,26 @@ def test_bad_hyper_parameters(kw, field):
         _trainer(PrivacyLedger(None), **kw)
 
 
-def test_batches_checks_the_planned_rows():
-    tr = _trainer(PrivacyLedger(None))
-    with pytest.raises(ParameterError, match="n_rows"):
-        next(tr.batches(torch.zeros(N + 1, 4)))
+def test_paid_steps_can_be_drawn_once():
+    tr = _trainer(_ledger(50.0), noise_multiplier=1.0)
+    data = _data()
+    drawn = 0
+    for batch in tr.batches(data):
+        drawn += 1
+        tr.step(tr.module(batch[:, :3]).mean())
+    assert drawn == tr.steps
+    with pytest.raises(BudgetExceededError, match="already drawn"):
+        tr.batches(data)
+    with pytest.raises(ParameterError, match="once per batch"):
+        tr.step(tr.module(data[:2, :3]).mean())
+
+
+def test_planned_rows_set_the_rate_not_the_data_size():
+    # n_rows is the planned (declared or DP) size: the actual table may differ from it
+    tr = _trainer(_ledger(50.0), noise_multiplier=1.0, n_rows=2 * N, epochs=1)
+    assert tr.sample_rate == pytest.approx(50 / (2 * N)) and tr.steps == 16
+    sizes = [len(b) for b in tr.batches(_data()) if tr.step(tr.module(b[:, :3]).mean()) or True]
+    assert len(sizes) == 16 and 10 < np.mean(sizes) < 40
 
 
 @pytest.mark.gpu

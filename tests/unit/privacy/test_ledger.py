@@ -79,21 +79,32 @@ def test_bad_budgets_are_rejected(bad):
 
 
 def test_mechanisms_spend_then_release():
-    rng = np.random.default_rng(0)
     led = PrivacyLedger(Budget(epsilon=10.0, delta=1e-6))
     out = gaussian_mechanism(np.zeros(20000), noise_multiplier=2.0, sensitivity=1.5, ledger=led,
-                             rng=rng, label="g")
+                             label="g")
     assert out.std() == pytest.approx(3.0, rel=0.05)
-    lap = laplace_mechanism(np.zeros(20000), epsilon=2.0, sensitivity=1.0, ledger=led, rng=rng,
-                            label="l", secure=True)
+    lap = laplace_mechanism(np.zeros(20000), epsilon=2.0, sensitivity=1.0, ledger=led,
+                            label="l")
     assert np.abs(lap).mean() == pytest.approx(0.5, rel=0.05)
-    pick = exponential_mechanism([0, 0, 1000.0], epsilon=1.0, sensitivity=1.0, ledger=led, rng=rng,
+    pick = exponential_mechanism([0, 0, 1000.0], epsilon=1.0, sensitivity=1.0, ledger=led,
                                  label="e")
     assert pick == 2
     assert [e.label for e in led.events] == ["g", "l", "e"]
-    secure = gaussian_mechanism(np.zeros(20000), noise_multiplier=1.0, sensitivity=1.0, ledger=led,
-                                rng=rng, label="s", secure=True)
-    assert secure.std() == pytest.approx(1.0, rel=0.05)
+
+
+def test_absorb_composes_an_earlier_ledger_or_refuses():
+    from synthscape.errors import BudgetExceededError
+    from synthscape.privacy import GaussianEvent
+
+    first = PrivacyLedger(Budget(epsilon=1.0, delta=1e-6))
+    first.spend(GaussianEvent(noise_multiplier=5.0, label="schema"))
+    led = PrivacyLedger(Budget(epsilon=1.0, delta=1e-6))
+    led.absorb(first, label="schema inference")
+    assert led.epsilon == pytest.approx(first.epsilon)
+    small = PrivacyLedger(Budget(epsilon=first.epsilon / 2, delta=1e-6))
+    with pytest.raises(BudgetExceededError, match="schema inference"):
+        small.absorb(first, label="schema inference")
+    assert small.events == ()
 
 
 def test_pld_calibration_is_bracketed_by_rdp_and_needs_no_more_noise():
