@@ -86,6 +86,11 @@ class AIMGenerator(MarginalGenerator):
         d = len(names)
         rho = ledger.remaining_rho() * (1 - 1e-6)
         rounds = self.rounds or 16 * d
+        if rounds <= d:  # the d one-way measurements alone take d / rounds of rho / alpha
+            from synthscape.errors import ParameterError
+
+            raise ParameterError(f"aim: rounds={rounds} must exceed the number of modelled "
+                                 f"columns ({d}); leave rounds unset for AIM's 16 x columns")
         sigma = math.sqrt(rounds / (2 * _ALPHA * rho))
         eps = math.sqrt(8 * (1 - _ALPHA) * rho / rounds)
         workload = list(combinations(range(d), min(self.degree, d)))

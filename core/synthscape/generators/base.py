@@ -126,6 +126,9 @@ class Generator:
         policy = getattr(self, "out_of_bounds", "error")
         if schema is not None:
             _take_over(schema, ledger)
+            if schema.provenance == "dp":  # noisy bounds and thresholded categories
+                policy = "clip"
+                df = _drop_unreleased_categories(df, schema)
         elif self.private:
             rho = ledger.remaining_rho(getattr(self, "schema_share", 0.1))
             schema = TableSchema.infer(df, ledger=ledger, rho=rho)

@@ -69,8 +69,11 @@ class PrivacyLedger:
         return self._account(self._events, delta)
 
     def _account(self, events, delta: float) -> float:
-        """The accountant's epsilon, remembered: PLD and PRV take ~0.1 s per call, and a spend
-        reads the same composition several times (check, spend, report)."""
+        """The accountant's epsilon of the DP events, remembered: PLD and PRV take ~0.1 s per
+        call, and a spend reads the same composition several times (check, spend, report).
+        Non-private events are left out here (``epsilon`` is infinite once there is one), so a
+        release marked NOT PRIVATE still calibrates its noise against its budget."""
+        events = [e for e in events if e.is_private]
         key = (tuple(events), float(delta))
         try:
             hash(key)
@@ -86,7 +89,7 @@ class PrivacyLedger:
     def remaining_epsilon(self) -> float:
         if self.budget is None:
             return math.inf
-        return max(self.budget.epsilon - self.epsilon, 0.0)
+        return max(self.budget.epsilon - self._account(self._events, self.delta), 0.0)
 
     def describe(self) -> str:
         if not self.is_private:
@@ -164,12 +167,15 @@ class PrivacyLedger:
         if not 0 < fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
 
+        events = [e for e in self._events if e.is_private]
+
         def cost(rho: float) -> float:
-            return self._accountant.epsilon([*self._events, ZCdpEvent(rho=rho)], self.delta)
+            return self._accountant.epsilon([*events, ZCdpEvent(rho=rho)], self.delta)
 
         if cost(1e-12) > self.budget.epsilon:
             raise BudgetExceededError(
-                f"the budget {self.budget} is already spent ({self.epsilon:.4g}); nothing is left"
+                f"the budget {self.budget} is already spent "
+                f"({self._account(self._events, self.delta):.4g}); nothing is left"
             )
         rho = bisect_increasing(cost, self.budget.epsilon, 1e-12, 1e4)
         return rho * fraction
@@ -195,8 +201,9 @@ class PrivacyLedger:
                 # build enormous privacy-loss distributions. Tighter accountants need no more
                 # noise than RDP's answer, and never less than a fraction of it in practice.
                 rdp = make_accountant("rdp")
+                events = [e for e in self._events if e.is_private]
                 x_rdp = bisect_decreasing(
-                    lambda x: rdp.epsilon([*self._events, make_event(x)], self.delta),
+                    lambda x: rdp.epsilon([*events, make_event(x)], self.delta),
                     target * (1 - 1e-6), lo, hi)
                 lo = max(lo, x_rdp / 4)
                 hi = min(hi, x_rdp * 1.05)
