@@ -136,7 +136,7 @@ def run_ours(name, train, schema, eps, seed, args, device="cpu", **extra):
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     syn = gen.sample(len(train), seed=seed)
-    m = {"fit_s": fit_s, "loop_s": gen.training_["seconds"],
+    m = {"fit_s": fit_s, "loop_s": gen.loop_seconds_,
          "rows_per_s": len(train) / (time.perf_counter() - t0),
          "noise_multiplier": gen.training_["noise_multiplier"],
          "steps": gen.training_["steps_done"]}

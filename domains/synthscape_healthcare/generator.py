@@ -125,6 +125,7 @@ class EHRGenerator:
             trainer.step(per_patient.mean() if len(batch) else per_patient.sum())
         # Only what the ledger covers: no loss on real batches, no exact count.
         self.training_ = trainer.finish()
+        self.loop_seconds_ = self.training_.pop("seconds")  # a timing: never saved
         self.model_ = trainer.base_module.cpu().eval()
         self.ledger_ = ledger
         return self

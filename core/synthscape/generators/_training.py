@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -130,6 +131,7 @@ class DPSGD:
         self._current = -1
         self._hooks_off = False
         self._drawn = False
+        self._t0 = time.perf_counter()
 
     # ---- privacy -------------------------------------------------------------------------
     def _event(self, sigma: float) -> SubsampledGaussianEvent:
@@ -324,7 +326,10 @@ class DPSGD:
         return self._base
 
     def finish(self) -> dict[str, Any]:
-        """Remove opacus' hooks and return a summary; epsilon is read from the ledger."""
+        """Remove opacus' hooks and return a summary; epsilon is read from the ledger.
+
+        ``seconds`` (the loop's wall time) depends on the private batch sizes: keep it out of
+        anything released (the generators keep it in the unsaved ``loop_seconds_``)."""
         if self._bk is not None:
             self._bk.remove()
         elif self.private:
@@ -344,6 +349,7 @@ class DPSGD:
             "delta": self.ledger.delta,
             "device": str(self.device),
             "grad_sample_mode": self.grad_sample_mode if self.private else None,
+            "seconds": time.perf_counter() - self._t0,
         }
 
 

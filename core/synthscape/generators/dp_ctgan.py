@@ -239,6 +239,7 @@ class DPCTGAN(NeuralGenerator):
             if ema is not None:
                 ema.update_parameters(gen)
         self.training_ = trainer.finish()
+        self.loop_seconds_ = self.training_.pop("seconds")  # a timing: never saved
         self.model_ = (gen if ema is None else ema.module).to("cpu").eval()
 
     def _build_sampler(self):

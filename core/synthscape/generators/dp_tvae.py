@@ -117,6 +117,7 @@ class DPTVAE(NeuralGenerator):
             kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(dim=1)
             trainer.step(self.loss_factor * rec + kl)
         self.training_ = trainer.finish()
+        self.loop_seconds_ = self.training_.pop("seconds")  # a timing: never saved
         self.model_ = trainer.base_module.dec.to("cpu").eval()
 
     def _build_sampler(self):
