@@ -32,12 +32,14 @@ def _fail(exc: Exception) -> None:
 def run(
     spec: Path = typer.Argument(..., help="Scenario YAML file."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
-                                          help="Parent folder of the run folder (default: the "
-                                               "spec's 'output')."),
+                                          help="Parent folder: the run lands in "
+                                               "<output>/<name>/ (default: the spec's "
+                                               "'output')."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
-    """Run a scenario and write one run folder (data, schema, ledger, report, manifest)."""
+    """Run a scenario into <output>/<name>/: release/ (data, schema, ledger, report) and
+    internal/ (evaluation against the real data, not covered by the privacy guarantee)."""
     from synthscape.scenarios import load_spec
     from synthscape.scenarios import run as run_spec
 
@@ -54,16 +56,32 @@ def _summary(folder: Path) -> None:
     import json
 
     from rich.console import Console
+    from rich.markup import escape
 
-    m = json.loads((folder / "manifest.json").read_text())
-    c = Console()
-    c.print(f"[green]wrote[/] {folder}")
-    c.print(f"  privacy: {m.get('privacy')}")
-    for name, n in m.get("rows", {}).items():
-        c.print(f"  data/{name}.parquet: {n} rows")
-    c.print(f"  report: {folder / 'report.html'}")
-    if not m.get("gates_passed", True):
-        c.print("[bold red]  some evaluation gates FAILED (see report.json)[/]")
+    top = json.loads((folder / "manifest.json").read_text())
+    release = folder / top["folders"]["release"]
+    internal = folder / top["folders"]["internal"] if top["folders"].get("internal") else None
+    rows = json.loads((release / "manifest.json").read_text()).get("rows", {})
+    c = Console(soft_wrap=True, highlight=False)
+    c.print(f"[green]wrote[/] {escape(str(folder))}")
+    c.print(f"  release:  {escape(str(release))}  (may be shared; covered by its ledger.json)")
+    if internal is not None:
+        c.print(f"  internal: {escape(str(internal))}  (evaluation against the real data; NOT "
+                f"covered by the privacy guarantee: keep it internal)")
+    else:
+        c.print("  internal: none" + ("" if top["reads_real_data"] else
+                                      " (no real data was read)"))
+    c.print(f"  privacy: {escape(top['privacy']['summary'])}")
+    for name, n in rows.items():
+        c.print(f"  release/data/{escape(name)}.parquet: {n} rows")
+    c.print(f"  report: {escape(str(release / 'report.html'))}")
+    if internal is not None:
+        c.print(f"  evaluation: {escape(str(internal / 'report.html'))}")
+    failed = [g for g, ok in top.get("gates", {}).items() if not ok]
+    if failed:
+        where = internal / "report.json" if internal is not None else folder / "manifest.json"
+        c.print(f"[bold red]  evaluation gates FAILED: {escape(', '.join(failed))} (see "
+                f"{escape(str(where))})[/]")
 
 
 @app.command()

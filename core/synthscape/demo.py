@@ -5,6 +5,7 @@ Uses only data that ships with installed packages (no network, no GPU).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -29,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     from synthscape.scenarios import load_spec, run
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", default="out", help="parent folder of the run folders")
+    ap.add_argument("--out", default="out", help="parent folder: each run lands in "
+                    "<out>/<name>/ (release/ and internal/)")
     ap.add_argument("--only", nargs="*", help="run only these scenario files")
     args = ap.parse_args(argv)
     root = _scenario_root()
@@ -43,15 +45,15 @@ def main(argv: list[str] | None = None) -> int:
         spec = load_spec(path)
         folder = run(spec, output=args.out, overwrite=True, quiet=False)
         dt = time.perf_counter() - t0
-        ledger = (folder / "ledger.json").read_text()
-        import json
-
-        summary = json.loads(ledger).get("summary", "")
+        summary = json.loads((folder / "release" / "ledger.json").read_text()).get("summary", "")
         print(f"{rel}: {folder} ({dt:.1f} s) -- {summary}")
         done.append(folder)
-    print("\nOutputs:")
+    print("\nOutputs (release: may be shared; internal: evaluation against the real data, NOT "
+          "covered by the privacy guarantee):")
     for f in done:
-        print(f"  {f}/report.html")
+        print(f"  {f}/release/report.html")
+        if (f / "internal").is_dir():
+            print(f"  {f}/internal/report.html")
     return 0
 
 

@@ -35,7 +35,8 @@ def register() -> None:
 
     if "driving" not in KINDS._items:
         register_kind("driving", DrivingSpec, _run_driving,
-                      "Simulate a logical driving scenario into labelled trajectories")
+                      "Simulate a logical driving scenario into labelled trajectories",
+                      reads_real_data=False)
     register_envs()
 
 

@@ -1,8 +1,12 @@
 """``run_driving(spec, ctx)``: simulate a logical scenario into a labelled dataset and a report.
 
-Tables (data/*.parquet, schemas in data_schemas/autonomy/): ``trajectories``, ``step_labels``,
-``episodes``; with ``search:`` also ``search_episodes``. Figures: top-down frames and a GIF of
-the rendered episodes, the TTC trace, failure maps over the sampled parameters.
+Everything goes to the run's release folder: the kind reads no real data (it is registered
+with ``reads_real_data=False``), so there is no internal evaluation and the release states that
+no real data was read. Tables (release/data/*.parquet, one JSON Schema per table in
+release/schemas/<table>.schema.json, also in data_schemas/autonomy/): ``trajectories``,
+``step_labels``, ``episodes``; with ``search:`` also ``search_episodes``. Figures: top-down
+frames and a GIF of the rendered episodes, the TTC trace, failure maps over the sampled
+parameters.
 """
 from __future__ import annotations
 

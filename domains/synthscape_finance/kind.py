@@ -1,5 +1,13 @@
-"""``kind: transactions``: simulate, stream the tables into the run folder, check realism and
-leakage, and (optionally) fit a DP generator with the customer as the unit of privacy."""
+"""``kind: transactions``: simulate, stream the tables into the run's release folder, check
+realism and leakage, and (optionally) fit a DP generator with the customer as the unit of
+privacy.
+
+The simulation reads no real data, so everything it writes (tables, labels, realism and leakage
+checks, figures) is in the release and the kind is registered with ``reads_real_data=False``.
+The learned path fits a generator to summaries of the simulated customers as if they were
+private: its synthetic table and ledger are released, and its evaluation against the
+customers it was fitted on (split sizes, fraud counts, detector scores) goes to the internal
+folder, as it would for real customers."""
 from __future__ import annotations
 
 from synthscape_finance.spec import NOISE, TYPOLOGIES, TransactionsSpec
@@ -14,7 +22,7 @@ def run_transactions(spec: TransactionsSpec, ctx) -> None:
         ctx.write_table(name, df)
     with ctx.step(f"simulating {spec.population.customers} customers over "
                   f"{spec.population.days} days"):
-        rows, sample = stream(sim, ctx.root / "data", sample_rows=spec.checks.sample_rows)
+        rows, sample = stream(sim, ctx.release / "data", sample_rows=spec.checks.sample_rows)
     ctx.tables["transactions"] = rows
     ctx.tables["tx_labels"] = rows
     tables = sim.account_tables()
@@ -33,9 +41,31 @@ def run_transactions(spec: TransactionsSpec, ctx) -> None:
 
         leakage_section(ctx, sample, spec.checks.max_leak_lift)
     if spec.learned is not None:
-        from synthscape_finance.learned import learned_section
+        _learned(ctx, spec, sim, sample)
 
-        learned_section(ctx, spec, sim, sample)
+
+def _learned(ctx, spec, sim, sample) -> None:
+    """Fit and evaluate the learned path; the evaluation moves to the internal report and the
+    release describes the synthetic customer table and the ledger only."""
+    import pandas as pd
+
+    from synthscape.evaluation.release_report import describe_table
+    from synthscape_finance.learned import customer_schema, learned_section
+
+    learned_section(ctx, spec, sim, sample)
+    section = ctx.report.sections.pop("learned")
+    ctx.internal_report.sections["learned"] = section
+    ctx.internal_meta["learned"] = {k: section.scores[k] for k in (
+        "train_customers", "test_customers", "train_fraud_customers") if k in section.scores}
+    released = pd.read_parquet(ctx.release / "data" / "customer_features_synthetic.parquet")
+    describe_table(ctx.report, "customer_features_synthetic", released, schema=customer_schema(),
+                   save_figure=ctx.save_figure,
+                   title="Learned generator: synthetic customer features",
+                   provenance=f"Generator '{spec.learned.generator}' fitted to one bounded "
+                              f"summary row per simulated customer (declared schema: nothing "
+                              f"was spent on it); {ctx.ledger.describe()}. Its evaluation "
+                              f"against the customers it was fitted on is in the internal "
+                              f"folder.")
 
 
 def _summary(ctx, sample) -> None:
@@ -106,4 +136,4 @@ def register() -> None:
     _registered = True
     register_kind("transactions", TransactionsSpec, run_transactions,
                   "Simulate labelled card and account transactions with fraud and laundering "
-                  "typologies")
+                  "typologies", reads_real_data=False)

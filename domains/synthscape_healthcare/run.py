@@ -1,4 +1,6 @@
-"""The run function of ``kind: ehr``: data -> DP EHR generator -> tables, labels, report."""
+"""The run function of ``kind: ehr``: data -> DP EHR generator -> tables, labels, reports
+(the release report from the synthetic tables, the internal evaluation against the real
+patients)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +11,10 @@ from synthscape_healthcare.spec import EHRSpec, load_cohort, load_ontology
 
 
 def run_ehr(spec: EHRSpec, ctx) -> None:
+    """Release: Synthea-like tables with the label, one row schema per table
+    (``release/schemas/<table>.json``), the patient-level ledger and a report computed from the
+    synthetic tables. Internal: fidelity against the real patients, conditioning checks, the
+    core evaluation suite and the gates."""
     from synthscape_healthcare.features import labels
     from synthscape_healthcare.generator import EHRGenerator
     from synthscape_healthcare.tables import export, to_synthea_tables
@@ -25,7 +31,7 @@ def run_ehr(spec: EHRSpec, ctx) -> None:
                        epochs=g.epochs, batch_size=g.batch_size, lr=g.lr,
                        max_grad_norm=g.max_grad_norm, dim=g.dim, hidden=g.hidden,
                        hierarchy=g.hierarchy, device=g.device, seed=spec.seed)
-    with ctx.step(f"fitting the EHR generator on {train.n_patients} patients"):
+    with ctx.step("fitting the EHR generator"):
         gen.fit(train)
     aug = spec.augment
     syn = gen.sample(spec.rows, seed=spec.seed,
@@ -39,40 +45,78 @@ def run_ehr(spec: EHRSpec, ctx) -> None:
                                describe=describe, system=system)
     for name, df in tables.items():
         ctx.write_table(name, df)
-    export(ctx.root / "schemas")
+    export(ctx.release / "schemas")
     ctx.set_ledger(gen.ledger_)
     ctx.meta["label"] = {"name": spec.cohort.label.name, **spec.cohort.label.model_dump()}
-    ctx.meta["training"] = gen.training_
-    _report(spec, ctx, gen, ontology, train, test, syn)
+    ctx.internal_meta["training"] = gen.training_
+    ctx.internal_meta["rows"] = {"real_train_patients": train.n_patients,
+                                 "real_test_patients": test.n_patients,
+                                 "synthetic_patients": syn.n_patients}
+    _release(spec, ctx, gen, ontology, syn, tables)
+    _evaluate(spec, ctx, gen, ontology, train, test, syn)
 
 
-def _report(spec: EHRSpec, ctx, gen, ontology, train, test, syn) -> None:
+def _release(spec: EHRSpec, ctx, gen, ontology, syn, tables: dict[str, pd.DataFrame]) -> None:
+    """Release sections, from the synthetic patients and the declared cohort only."""
+    from synthscape.evaluation.release_report import describe_table
+
+    patients, conditions = tables["patients"], tables["conditions"]
+    n = max(len(patients), 1)
+    has = conditions.drop_duplicates(["PATIENT", "CODE"]).groupby("CODE").size()
+    prevalence = pd.DataFrame({"code": [str(c) for c in spec.cohort.vocabulary]})
+    prevalence["share_of_synthetic_patients"] = [float(has.get(c, 0)) / n
+                                                 for c in prevalence["code"]]
+    scores = {"patients": len(patients), "label": spec.cohort.label.name,
+              "label_share": float(patients["LABEL"].mean()) if len(patients) else None}
+    if spec.augment is not None:
+        scores.update(requested_prevalence=spec.augment.prevalence,
+                      achieved_prevalence=_achieved(spec, syn, ontology))
+    obs = tables["observations"]
+    labs = obs.groupby("DESCRIPTION", sort=False)["VALUE"].describe(
+        percentiles=[0.05, 0.5, 0.95]).reset_index().rename(columns={"DESCRIPTION": "lab"})
+    ctx.report.add_section(
+        "cohort", title="Synthetic cohort", scores=scores,
+        tables={"prevalence": prevalence, "lab values": labs},
+        notes=[f"Privacy: {gen.ledger_.describe()}; the unit of privacy is one patient (all of "
+               f"their rows).",
+               "The cohort (code vocabulary, labs with their bounds, age range, label) is "
+               "declared in the scenario: nothing was spent on it. The row schema of each "
+               "table is schemas/<table>.json."])
+    for name, df in tables.items():
+        describe_table(ctx.report, name, df, save_figure=ctx.save_figure)
+
+
+def _achieved(spec: EHRSpec, syn, ontology) -> float:
+    """Share of synthetic patients with a code under the augmented condition."""
+    from synthscape_healthcare.features import carriers
+
+    return len(carriers(syn, spec.augment.condition, ontology)) / max(syn.n_patients, 1)
+
+
+def _evaluate(spec: EHRSpec, ctx, gen, ontology, train, test, syn) -> None:
+    """The internal evaluation: everything that compares with the real patients."""
     from synthscape_healthcare.metrics import (conditioning_check, cooccurrence_r2,
                                                prevalence_r2, rare_code_error)
 
+    report = ctx.internal_report
     level = "category" if spec.ontology == "icd10cm" else None
-    notes = [f"Privacy: {gen.ledger_.describe()}; the unit of privacy is one patient (all of "
-             f"their rows). Scores below compare with the real patients and are not themselves "
-             f"differentially private: share the data and the ledger, keep this report internal "
-             f"if the scores must stay private."]
+    notes = [f"Release privacy: {gen.ledger_.describe()}; the unit of privacy is one patient. "
+             f"The scores here compare with the real patients and are not covered by it."]
     scores: dict[str, float] = {}
-    tables: dict[str, pd.DataFrame] = {}
     if spec.augment is None:
         p_r2, prev = prevalence_r2(train, syn, ontology, level)
         c_r2, co = cooccurrence_r2(train, syn, ontology, level)
         rare = rare_code_error(train, syn, 0.01)
         scores.update(prevalence_r2=p_r2, cooccurrence_r2=c_r2, rare_codes=rare["n_rare"],
                       rare_code_mae=rare["mae"])
-        tables.update(prevalence=prev, cooccurrence=co)
-        ctx.report.add_section("ehr", title="EHR fidelity", scores=scores, tables=tables,
-                               notes=notes, figures=[_prevalence_figure(ctx, prev, level)])
+        report.add_section("ehr", title="EHR fidelity", scores=scores,
+                           tables={"prevalence": prev, "cooccurrence": co}, notes=notes,
+                           figures=[_prevalence_figure(ctx, prev, level)])
     else:
-        from synthscape_healthcare.features import carriers
-
-        share = len(carriers(syn, spec.augment.condition, ontology)) / syn.n_patients
-        scores.update(requested_prevalence=spec.augment.prevalence, achieved_prevalence=share)
-        ctx.report.add_section("ehr", title="Rare-condition augmentation", scores=scores,
-                               notes=notes)
+        scores.update(requested_prevalence=spec.augment.prevalence,
+                      achieved_prevalence=_achieved(spec, syn, ontology))
+        report.add_section("ehr", title="Rare-condition augmentation", scores=scores,
+                           notes=notes)
     checks = []
     for i, code in enumerate(spec.evaluation.conditions):
         cond = gen.sample(spec.evaluation.condition_samples, condition=code, seed=spec.seed + 1 + i)
@@ -80,18 +124,15 @@ def _report(spec: EHRSpec, ctx, gen, ontology, train, test, syn) -> None:
                                                                ontology)})
     if checks:
         t = pd.DataFrame(checks)
-        ctx.report.add_section("conditioning", title="Conditional sampling",
-                               scores={"min_satisfied": float(t.satisfied.min()),
-                                       "max_tvd_age": float(t.tvd_age.max()),
-                                       "max_tvd_sex": float(t.tvd_sex.max())},
-                               tables={"checks": t})
+        report.add_section("conditioning", title="Conditional sampling",
+                           scores={"min_satisfied": float(t.satisfied.min()),
+                                   "max_tvd_age": float(t.tvd_age.max()),
+                                   "max_tvd_sex": float(t.tvd_sex.max())},
+                           tables={"checks": t})
     if spec.evaluation.full and test.n_patients > 0:
         _core_evaluation(spec, ctx, gen, ontology, train, test, syn)
     for metric, gate in spec.evaluation.gates.items():
-        if gate.min is not None:
-            ctx.report.add_gate(metric, gate.min, "min")
-        if gate.max is not None:
-            ctx.report.add_gate(metric, gate.max, "max")
+        ctx.gate(metric, min=gate.min, max=gate.max)
 
 
 def _core_evaluation(spec, ctx, gen, ontology, train, test, syn) -> None:
@@ -113,9 +154,8 @@ def _core_evaluation(spec, ctx, gen, ontology, train, test, syn) -> None:
     cap = min(len(real_train), 5000)  # the distance-based attacks scale with rows squared
     real_train = real_train.iloc[rng.permutation(len(real_train))[:cap]].reset_index(drop=True)
     full = evaluate(real_train, table(test, test_idx), table(syn, syn_index), schema,
-                    target=name, ledger=gen.ledger_, figures_dir=ctx.root, seed=spec.seed)
-    for key, section in full.sections.items():
-        ctx.report.sections[key] = section
+                    target=name, ledger=gen.ledger_, figures_dir=ctx.internal, seed=spec.seed)
+    ctx.internal_report.sections.update(full.sections)
 
 
 def _prevalence_figure(ctx, prev: pd.DataFrame, level) -> str:
@@ -138,4 +178,4 @@ def _prevalence_figure(ctx, prev: pd.DataFrame, level) -> str:
     ax.set_title(f"Code prevalence{' by ICD-10-CM ' + level if level else ''}")
     ax.legend(loc="upper left")
     fig.tight_layout()
-    return ctx.save_figure("prevalence", fig)
+    return ctx.save_figure("prevalence", fig, internal=True)

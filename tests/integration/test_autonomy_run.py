@@ -24,7 +24,7 @@ def _small(name, **kw):
 
 def _check_tables(folder: Path):
     for table in schemas.TABLES:
-        df = pd.read_parquet(folder / "data" / f"{table}.parquet")
+        df = pd.read_parquet(folder / "release" / "data" / f"{table}.parquet")
         assert len(df) > 0
         fixed = set(schemas.columns(table))
         extra = set(df.columns) - fixed
@@ -35,17 +35,20 @@ def _check_tables(folder: Path):
 def test_run_writes_dataset_report_and_figures(tmp_path):
     folder = run(_small("pedestrian_dart_out", search=None), output=tmp_path)
     _check_tables(folder)
-    eps = pd.read_parquet(folder / "data" / "episodes.parquet")
+    rel = folder / "release"
+    eps = pd.read_parquet(rel / "data" / "episodes.parquet")
     assert {"param_ego_speed", "param_ped_speed", "param_trigger_distance"} <= set(eps.columns)
-    traj = pd.read_parquet(folder / "data" / "trajectories.parquet")
+    traj = pd.read_parquet(rel / "data" / "trajectories.parquet")
     assert set(traj["type"]) == {"car", "pedestrian"}
     assert len(traj) == 6 * 80 * 3
-    report = json.loads((folder / "report.json").read_text())
+    report = json.loads((rel / "report.json").read_text())
     figs = report["sections"]["driving"]["figures"]
-    assert figs and all((folder / f).exists() for f in figs)
-    assert (folder / "figures" / "episode_0.gif").stat().st_size > 1000
-    ledger = json.loads((folder / "ledger.json").read_text())
-    assert ledger["epsilon"] == 0.0 and "no real data" in ledger["summary"]
+    assert figs and all((rel / f).exists() for f in figs)
+    assert (rel / "figures" / "episode_0.gif").stat().st_size > 1000
+    ledger = json.loads((rel / "ledger.json").read_text())
+    assert ledger["reads_real_data"] is False and "epsilon" not in ledger
+    assert "no real data" in ledger["summary"] and "no real data" in report["meta"]["privacy"]
+    assert not (folder / "internal").exists()
 
 
 @pytest.mark.slow
@@ -53,8 +56,8 @@ def test_same_spec_same_bytes(tmp_path):
     spec = _small("ccr_braking", episodes=4)
     a = run(spec, output=tmp_path / "a")
     b = run(spec, output=tmp_path / "b")
-    ma = json.loads((a / "manifest.json").read_text())["files"]
-    mb = json.loads((b / "manifest.json").read_text())["files"]
+    ma = json.loads((a / "release" / "manifest.json").read_text())["files"]
+    mb = json.loads((b / "release" / "manifest.json").read_text())["files"]
     assert ma == mb
 
 
@@ -67,9 +70,9 @@ def test_augmented_run_stores_importance_weights(tmp_path):
                   search=base.search.model_copy(update={"mc_episodes": 100, "ce_iterations": 3,
                                                         "ce_episodes": 60, "is_episodes": 60}))
     folder = run(spec, output=tmp_path)
-    eps = pd.read_parquet(folder / "data" / "episodes.parquet")
+    eps = pd.read_parquet(folder / "release" / "data" / "episodes.parquet")
     assert set(eps["source"]) == {"nominal", "edge_case"}
     assert (eps["weight"] > 0).all() and eps["weight"].std() > 0
-    report = json.loads((folder / "report.json").read_text())
+    report = json.loads((folder / "release" / "report.json").read_text())
     assert "mixture_share_from_proposal" in report["sections"]["driving"]["scores"]
     assert "search" in report["sections"]  # the search section rides along

@@ -58,18 +58,41 @@ def test_run_writes_a_complete_deterministic_run_folder(tmp_path):
     r = cli("run", p, "-q")
     assert r.returncode == 0, r.stderr
     run = tmp_path / "out" / "t1"
+    rel, internal = run / "release", run / "internal"
+    assert f"release:  {rel}" in r.stdout and f"internal: {internal}" in r.stdout
     for f in ("data/synthetic.parquet", "schema.json", "ledger.json", "report.json", "report.html",
               "spec.resolved.yaml", "manifest.json"):
-        assert (run / f).exists(), f
-    ledger = json.loads((run / "ledger.json").read_text())
+        assert (rel / f).exists(), f
+    for f in ("README.txt", "report.json", "report.html", "manifest.json"):
+        assert (internal / f).exists(), f
+    ledger = json.loads((rel / "ledger.json").read_text())
     assert ledger["private"] and 0 < ledger["epsilon"] <= 2.0
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = json.loads((rel / "manifest.json").read_text())
     assert manifest["rows"] == {"synthetic": 300} and manifest["seed"] == 3
-    assert pd.read_parquet(run / "data/synthetic.parquet").shape == (300, 3)
-    first = (run / "data/synthetic.parquet").read_bytes()
+    top = json.loads((run / "manifest.json").read_text())
+    assert top["gates"] == {"marginals/one_way_tvd_mean": True}
+    assert top["privacy"]["epsilon"] == ledger["epsilon"]
+    assert pd.read_parquet(rel / "data/synthetic.parquet").shape == (300, 3)
+    first = (rel / "data/synthetic.parquet").read_bytes()
     r = cli("run", p, "-q", "--overwrite")
     assert r.returncode == 0, r.stderr
-    assert (run / "data/synthetic.parquet").read_bytes() == first
+    assert (rel / "data/synthetic.parquet").read_bytes() == first
+
+
+def test_resolved_spec_runs_again_as_it_is(tmp_path):
+    write_data(tmp_path)
+    assert cli("run", dump(tmp_path, spec(tmp_path)), "-q").returncode == 0
+    resolved = tmp_path / "out" / "t1" / "release" / "spec.resolved.yaml"
+    text = yaml.safe_load(resolved.read_text())
+    assert "schema" in text and "schema_" not in text
+    assert Path(text["data"]["path"]).is_absolute()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = cli("run", resolved, "-q", "--output", tmp_path / "other", cwd=elsewhere)
+    assert r.returncode == 0, r.stderr
+    again = tmp_path / "other" / "t1" / "release"
+    assert (again / "data/synthetic.parquet").read_bytes() == \
+        (resolved.parent / "data/synthetic.parquet").read_bytes()
 
 
 def expect_error(tmp_path, s, *needles):
@@ -161,5 +184,7 @@ def test_non_private_baseline_says_so(tmp_path):
     r = cli("run", dump(tmp_path, s))
     assert r.returncode == 0, r.stderr
     assert "NOT PRIVATE" in r.stdout
-    ledger = json.loads((tmp_path / "out/t1/ledger.json").read_text())
+    ledger = json.loads((tmp_path / "out/t1/release/ledger.json").read_text())
     assert ledger["private"] is False and ledger["epsilon"] is None
+    report = json.loads((tmp_path / "out/t1/release/report.json").read_text())
+    assert report["meta"]["privacy"].startswith("NOT PRIVATE")

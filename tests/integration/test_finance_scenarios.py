@@ -12,26 +12,32 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(path, out):
+    """The release report; the gates are in the run's top manifest.json."""
     res = CliRunner().invoke(app, ["run", str(path), "--output", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
     name = "small" if path.name == "small.yaml" else path.stem
-    return json.loads((Path(out) / name / "report.json").read_text())
+    return json.loads((Path(out) / name / "release" / "report.json").read_text())
+
+
+def _top(out, name="small"):
+    return json.loads((Path(out) / name / "manifest.json").read_text())
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["retail_card_fraud", "aml_network"])
 def test_packaged_scenario_runs_and_passes_the_leakage_check(tmp_path, name):
     report = _run(ROOT / "scenarios" / "finance" / f"{name}.yaml", tmp_path)
-    folder = tmp_path / name
+    folder = tmp_path / name / "release"
     assert report["sections"]["leakage"]["scores"]["leak"] is False
-    assert report["passed"] is True
+    assert _top(tmp_path, name)["gates"] == {"leakage/lift": True}
     for fig in ("amount_per_mcc", "inter_event_times", "degree_distribution",
                 "share_per_typology"):
         assert (folder / "figures" / f"{fig}.png").stat().st_size > 1000
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["rows"]["transactions"] == manifest["rows"]["tx_labels"] > 500_000
     ledger = json.loads((folder / "ledger.json").read_text())
-    assert ledger["epsilon"] == 0.0 and "simulated" in ledger["summary"]
+    assert ledger["reads_real_data"] is False and "simulated" in ledger["summary"]
+    assert not (tmp_path / name / "internal").exists()
 
 
 def _small(tmp_path, extra=""):
@@ -53,8 +59,8 @@ def test_same_spec_same_bytes(tmp_path):
     p = _small(tmp_path)
     _run(p, tmp_path / "a")
     _run(p, tmp_path / "b")
-    ma = json.loads((tmp_path / "a" / "small" / "manifest.json").read_text())["files"]
-    mb = json.loads((tmp_path / "b" / "small" / "manifest.json").read_text())["files"]
+    ma = json.loads((tmp_path / "a" / "small" / "release" / "manifest.json").read_text())["files"]
+    mb = json.loads((tmp_path / "b" / "small" / "release" / "manifest.json").read_text())["files"]
     assert ma == mb and "data/transactions.parquet" in ma
 
 
@@ -62,7 +68,9 @@ def test_a_leaking_run_says_so(tmp_path):
     p = _small(tmp_path, "checks: {inject_artefact: id_prefix}\n")
     report = _run(p, tmp_path / "out")
     leak = report["sections"]["leakage"]
-    assert leak["scores"]["leak"] is True and report["passed"] is False
+    assert leak["scores"]["leak"] is True and _top(tmp_path / "out")["gates"] == {
+        "leakage/lift": False}
+    assert "gates" not in report
     assert any("LABELS LEAK" in n for n in leak["notes"])
 
 
@@ -80,12 +88,16 @@ def test_learned_path_records_a_customer_level_ledger(tmp_path):
 
     p = _small(tmp_path, "learned: {generator: mst, epsilon: 1.0, fraud_share: 0.25, rows: 400}\n")
     report = _run(p, tmp_path / "out")
-    folder = tmp_path / "out" / "small"
+    folder = tmp_path / "out" / "small" / "release"
     ledger = json.loads((folder / "ledger.json").read_text())
     assert ledger["budget"]["unit"] == "customer" and 0 < ledger["epsilon"] <= 1.0 + 1e-9
+    assert ledger["reads_real_data"] is False and "no real data" in ledger["summary"]
     syn = pd.read_parquet(folder / "data" / "customer_features_synthetic.parquet")
     assert len(syn) == 400 and (syn["is_fraud"] == "yes").sum() == 100
-    section = report["sections"]["learned"]
+    assert "learned" not in report["sections"]  # split sizes and detector scores: internal
+    assert "table_customer_features_synthetic" in report["sections"]
+    internal = json.loads((tmp_path / "out" / "small" / "internal" / "report.json").read_text())
+    section = internal["sections"]["learned"]
     assert section["scores"]["epsilon_spent"] == ledger["epsilon"]
     assert "no real row is duplicated" in " ".join(section["notes"])
 

@@ -2,6 +2,11 @@
 
 Anything that produces results adds *sections*; each holds scores, tables, figures and notes.
 Gates are thresholds on scores; a failed gate is reported as failed, never hidden.
+
+A run writes two reports (see :mod:`synthscape.scenarios.context`): the release report
+(``show_gates=False``: gates are evaluated elsewhere and never written into a release) and the
+internal evaluation, whose ``notice`` is the first key of report.json and a red banner at the
+top of report.html.
 """
 from __future__ import annotations
 
@@ -48,8 +53,15 @@ class Section:
 
 
 class Report:
-    def __init__(self, title: str = "synthscape report"):
+    """Sections, gates and meta. ``notice`` (optional) heads report.json (its first key) and
+    report.html (a red banner); ``show_gates=False`` leaves gates and their results out of
+    both files (they are still evaluated and kept in ``gates``)."""
+
+    def __init__(self, title: str = "synthscape report", *, notice: str | None = None,
+                 show_gates: bool = True):
         self.title = title
+        self.notice = notice
+        self.show_gates = show_gates
         self.sections: dict[str, Section] = {}
         self.gates: list[Gate] = []
         self.meta: dict[str, Any] = {}
@@ -94,14 +106,19 @@ class Report:
         return all(g.passed for g in self.gates)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "meta": _clean(self.meta),
-                "gates": [g.to_dict() for g in self.gates], "passed": self.passed,
-                "sections": {k: s.to_dict() for k, s in self.sections.items()}}
+        """Keys sorted at every level, except that ``notice`` (when set) comes first."""
+        body: dict[str, Any] = {"title": self.title, "meta": _clean(self.meta),
+                                "sections": {k: s.to_dict() for k, s in self.sections.items()}}
+        if self.show_gates:
+            body.update(gates=[g.to_dict() for g in self.gates], passed=self.passed)
+        body = _sorted(body)
+        return {"notice": self.notice, **body} if self.notice else body
 
     def write(self, folder: str | Path) -> None:
         folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / "report.json").write_text(
-            json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
+            json.dumps(self.to_dict(), indent=2, default=str) + "\n")
         (folder / "report.html").write_text(self.to_html(folder))
 
     def to_html(self, folder: str | Path | None = None) -> str:
@@ -114,8 +131,12 @@ class Report:
                "th{background:#f3f3f3}.pass{color:#060}.fail{color:#b00;font-weight:bold}"
                "img{max-width:100%;border:1px solid #eee;margin:4px 0}"
                ".privacy{padding:.6em 1em;border-radius:4px;background:#eef6ee}"
-               ".privacy.bad{background:#fbeaea;color:#900}</style></head><body>",
-               f"<h1>{e(self.title)}</h1>"]
+               ".privacy.bad{background:#fbeaea;color:#900}"
+               ".notice{padding:.8em 1em;border-radius:4px;background:#b00;color:#fff;"
+               "font-weight:bold}</style></head><body>"]
+        if self.notice:
+            out.append(f"<div class='notice'>{e(self.notice)}</div>")
+        out.append(f"<h1>{e(self.title)}</h1>")
         priv = self.meta.get("privacy")
         if priv:
             bad = " bad" if str(priv).startswith(("NOT PRIVATE", "UNKNOWN")) else ""
@@ -128,7 +149,7 @@ class Report:
         if self.sections:
             out.append("<p>" + " | ".join(f"<a href='#{e(k)}'>{e(s.title)}</a>"
                                           for k, s in self.sections.items()) + "</p>")
-        if self.gates:
+        if self.gates and self.show_gates:
             out.append("<h2>Gates</h2><table><tr><th>metric</th><th>rule</th><th>value</th>"
                        "<th>result</th></tr>")
             for g in self.gates:
@@ -189,6 +210,15 @@ def _img(folder: Path | None, rel: str) -> str:
         data = base64.b64encode((folder / rel).read_bytes()).decode()
         return f"<div><img alt='{html.escape(rel)}' src='data:image/png;base64,{data}'></div>"
     return f"<p>(figure {html.escape(rel)} missing)</p>"
+
+
+def _sorted(obj: Any) -> Any:
+    """Dict keys sorted at every level (lists keep their order)."""
+    if isinstance(obj, dict):
+        return {k: _sorted(obj[k]) for k in sorted(obj, key=str)}
+    if isinstance(obj, list):
+        return [_sorted(v) for v in obj]
+    return obj
 
 
 def _clean(obj: Any) -> Any:

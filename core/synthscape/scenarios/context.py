@@ -12,49 +12,103 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from synthscape.evaluation.report import Report
+    from synthscape.evaluation.report import Gate, Report
     from synthscape.privacy import PrivacyLedger
     from synthscape.schema import TableSchema
 
+RELEASE = "release"
+INTERNAL = "internal"
+INTERNAL_NOTICE = ("NOT COVERED BY THE PRIVACY GUARANTEE: this contains statistics of the real "
+                   "data (evaluation against the data the generator was fitted on). Keep it "
+                   "internal; do not share it with the recipients of the release.")
+
 
 class RunContext:
-    """Handed to ``run(spec, ctx)``.
+    """Handed to ``run(spec, ctx)``. A run has two folders under one temporary root:
 
-    - ``ctx.rng("purpose")``: a numpy Generator keyed by (spec seed, purpose).
-    - ``ctx.write_table(name, df)``: ``data/<name>.parquet`` (deterministic bytes).
-    - ``ctx.write_json(relpath, obj)``: any JSON file inside the run folder.
-    - ``ctx.save_figure(name, fig)``: ``figures/<name>.png``; returns the relative path.
-    - ``ctx.ledger``: set it (``ctx.set_ledger``) when real data was used; ledger.json is written
-      from it. Simulators that read no real data leave it unset: the ledger then records that
-      no real data was used.
-    - ``ctx.schema``: set it (``ctx.set_schema``) for table outputs; written as schema.json.
-    - ``ctx.report``: a :class:`~synthscape.evaluation.report.Report` to add sections to.
+    ``release/`` (``ctx.release``): what may be shown to recipients; everything in it is
+    covered by its ledger.json. Only the synthetic outputs, public metadata (the declared
+    schema, the spec) and DP statistics already covered by the ledger go here.
+
+    - ``ctx.write_table(name, df)``: ``release/data/<name>.parquet`` (deterministic bytes).
+    - ``ctx.set_ledger(ledger)``: the ledger of every accounted event; written as ledger.json.
+      A kind registered with ``reads_real_data=True`` must set it, or the run fails.
+    - ``ctx.set_schema(schema)``: the released table schema, written as schema.json
+      (multi-table kinds write one schema file per table under ``release/schemas/``).
+    - ``ctx.report``: the release :class:`~synthscape.evaluation.report.Report`. Add only
+      sections computed from released outputs; the runner adds the overview (synthetic rows,
+      privacy read from the ledger). Gates evaluated on it are recorded in the top
+      manifest.json, never written into release/.
+    - ``ctx.meta``: public facts for release/manifest.json (synthetic row counts are added).
+
+    ``internal/`` (``ctx.internal``): the evaluation against the real data (fidelity,
+    utility, attacks, fairness, audits, gates). It is NOT covered by the privacy guarantee and
+    is labelled so (README.txt, the first key of report.json, a red banner in report.html).
+    Kinds that read real data always get one; simulators get one only when they write to it.
+
+    - ``ctx.internal_report``: the evaluation :class:`Report`.
+    - ``ctx.gate(metric, min=..., max=...)``: a gate on the internal report ("section/score").
+    - ``ctx.internal_meta``: facts for internal/manifest.json (e.g. real row counts).
+
+    Both folders:
+
+    - ``ctx.save_figure(name, fig, internal=False)``: ``figures/<name>.png`` in the release
+      (or, with ``internal=True``, the internal folder); returns the path relative to it.
+    - ``ctx.write_json(relpath, obj, internal=False)`` and ``ctx.path(relpath, internal=False)``.
+    - ``ctx.rng("purpose")``: a numpy Generator keyed by (spec seed, purpose): public
+      randomness, for simulation and post-processing only.
     - ``with ctx.step("fitting"):`` shows a progress line while a long step runs.
-    - ``ctx.meta``: extra facts for manifest.json (row counts are added automatically).
     """
 
-    def __init__(self, root: Path, spec: Any, *, quiet: bool = False):
+    def __init__(self, root: Path, spec: Any, *, quiet: bool = False,
+                 reads_real_data: bool = True):
         from synthscape.evaluation.report import Report
 
         self.root = Path(root)
         self.spec = spec
         self.seed = int(getattr(spec, "seed", 0))
         self.quiet = quiet
+        self.reads_real_data = reads_real_data
         self.ledger: PrivacyLedger | None = None
         self.schema: TableSchema | None = None
-        self.report: Report = Report(title=f"{spec.kind}: {getattr(spec, 'name', 'run')}")
+        title = f"{spec.kind}: {getattr(spec, 'name', 'run')}"
+        self.report: Report = Report(title=title, show_gates=False)
+        self.internal_report: Report = Report(title=f"{title} (internal evaluation)",
+                                              notice=INTERNAL_NOTICE)
         self.meta: dict[str, Any] = {}
+        self.internal_meta: dict[str, Any] = {}
         self.tables: dict[str, int] = {}
-        (self.root / "data").mkdir(parents=True, exist_ok=True)
+        self._internal_used = reads_real_data
+        (self.release / "data").mkdir(parents=True, exist_ok=True)
 
+    # ---- the two folders -------------------------------------------------------------------
+    @property
+    def release(self) -> Path:
+        return self.root / RELEASE
+
+    @property
+    def internal(self) -> Path:
+        """The internal folder (created, and so written, once asked for)."""
+        self._internal_used = True
+        p = self.root / INTERNAL
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    @property
+    def has_internal(self) -> bool:
+        """Whether the run writes an internal folder."""
+        r = self.internal_report
+        return self._internal_used or bool(r.sections or r.gates)
+
+    def path(self, relpath: str, *, internal: bool = False) -> Path:
+        p = (self.internal if internal else self.release) / relpath
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    # ---- writing -------------------------------------------------------------------------------
     def rng(self, purpose: str) -> np.random.Generator:
         tag = int.from_bytes(purpose.encode()[:8].ljust(8, b"\0"), "little")
         return np.random.default_rng(np.random.SeedSequence([self.seed, tag, len(purpose)]))
-
-    def path(self, relpath: str) -> Path:
-        p = self.root / relpath
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return p
 
     def write_table(self, name: str, df: pd.DataFrame) -> Path:
         from synthscape.io import write_parquet
@@ -64,16 +118,16 @@ class RunContext:
         self.tables[name] = len(df)
         return p
 
-    def write_json(self, relpath: str, obj: Any) -> Path:
-        p = self.path(relpath)
+    def write_json(self, relpath: str, obj: Any, *, internal: bool = False) -> Path:
+        p = self.path(relpath, internal=internal)
         p.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
         return p
 
-    def save_figure(self, name: str, fig) -> str:
+    def save_figure(self, name: str, fig, *, internal: bool = False) -> str:
         import matplotlib.pyplot as plt
 
         rel = f"figures/{name}.png"
-        fig.savefig(self.path(rel), dpi=100, metadata={"Software": None})
+        fig.savefig(self.path(rel, internal=internal), dpi=100, metadata={"Software": None})
         plt.close(fig)
         return rel
 
@@ -83,6 +137,17 @@ class RunContext:
     def set_schema(self, schema: "TableSchema") -> None:
         self.schema = schema
 
+    def gate(self, metric: str, *, min: float | None = None,  # noqa: A002 - YAML's words
+             max: float | None = None) -> list["Gate"]:  # noqa: A002
+        """Gates on the internal report: ``min`` (score >= min) and/or ``max``."""
+        out = []
+        if min is not None:
+            out.append(self.internal_report.add_gate(metric, min, "min"))
+        if max is not None:
+            out.append(self.internal_report.add_gate(metric, max, "max"))
+        return out
+
+    # ---- progress ------------------------------------------------------------------------------
     @contextmanager
     def step(self, description: str) -> Iterator[None]:
         """Show a live progress line (spinner and elapsed time) while a long step runs."""

@@ -2,10 +2,15 @@
 
 A pack adds its kind in its ``register()``:
 
-    register_kind("driving", DrivingSpec, run_driving)
+    register_kind("driving", DrivingSpec, run_driving, reads_real_data=False)
 
 ``DrivingSpec`` subclasses :class:`SpecBase` with ``kind: Literal["driving"]``;
 ``run_driving(spec, ctx)`` writes through the :class:`RunContext` it is given.
+
+``reads_real_data`` (default True, the safe side) says whether the kind reads data that the
+privacy guarantee must protect. Such a kind must set a ledger (``ctx.set_ledger``) or the run
+fails and leaves nothing behind. A kind that reads none (a simulator) says so, and its release
+states that no real data was read instead of carrying a ledger.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from synthscape.errors import DuplicateNameError
 from synthscape.registry import Registry
 
 
@@ -22,13 +28,28 @@ class Kind:
     model: type  # a SpecBase subclass
     run: Callable[[Any, Any], None]  # run(spec, ctx)
     description: str = ""
+    reads_real_data: bool = True
 
 
 KINDS: Registry = Registry("scenario kind")
 
 
 def register_kind(name: str, model: type, run: Callable[[Any, Any], None],
-                  description: str = "", *, replace: bool = False) -> Kind:
-    kind = Kind(name, model, run, description or (model.__doc__ or "").strip().split("\n")[0])
+                  description: str = "", *, reads_real_data: bool = True,
+                  replace: bool = False) -> Kind:
+    """Register a kind. Registering the same (name, model, run) again returns the kind already
+    registered; a different model or run under a taken name needs ``replace=True``."""
+    if not isinstance(reads_real_data, bool):
+        raise TypeError(f"reads_real_data must be True or False, got {reads_real_data!r}")
+    old = KINDS._items.get(name)
+    if old is not None and not replace and old.model is model and old.run is run:
+        if old.reads_real_data != reads_real_data:
+            raise DuplicateNameError(
+                f"scenario kind '{name}' is registered with reads_real_data="
+                f"{old.reads_real_data}; registering it again with {reads_real_data} needs "
+                f"replace=True")
+        return old
+    kind = Kind(name, model, run, description or (model.__doc__ or "").strip().split("\n")[0],
+                reads_real_data)
     KINDS.register(name, kind, replace=replace)
     return kind

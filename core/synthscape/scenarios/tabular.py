@@ -1,6 +1,7 @@
 """``kind: tabular``: fit a generator to a table and release synthetic data with a report."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -158,6 +159,8 @@ def split(df: pd.DataFrame, test_fraction: float, rng: np.random.Generator):
 
 
 def run_tabular(spec: TabularSpec, ctx) -> None:
+    """Release: the synthetic table, its schema and ledger and a report computed from them.
+    Internal: the evaluation against the real training and test rows, and the gates."""
     from synthscape.generators import make
 
     df = _load_data(spec)
@@ -175,20 +178,35 @@ def run_tabular(spec: TabularSpec, ctx) -> None:
     if "out_of_bounds" in gen_cls._param_names():
         params.setdefault("out_of_bounds", spec.schema_.out_of_bounds)
     gen = make(spec.generator.type, seed=spec.seed, **params)
-    with ctx.step(f"fitting {spec.generator.type} on {len(train)} rows"):
+    with ctx.step(f"fitting {spec.generator.type}"):
         gen.fit(train, schema)
     with ctx.step(f"sampling {spec.rows} rows"):
         syn = gen.sample(spec.rows, conditions=spec.conditions, seed=spec.seed)
     ctx.write_table("synthetic", syn)
     ctx.set_schema(gen.schema_)
     ctx.set_ledger(gen.ledger_)
+    _release(spec, ctx, syn, gen.schema_)
     with ctx.step("evaluating (fidelity, utility, privacy attacks, fairness)"):
         _evaluate(spec, ctx, train, test, syn, gen)
 
 
+def _release(spec: TabularSpec, ctx, syn: pd.DataFrame, schema) -> None:
+    """The release report's table section: synthetic summaries, marginals and provenance."""
+    from synthscape.evaluation.release_report import describe_table, provenance_text
+
+    s = spec.schema_
+    declared = (f"the file {Path(s.file).name}" if s.file else
+                "the scenario (schema.columns)" if s.columns is not None else None)
+    how = s.infer or getattr(schema, "provenance", None) or "declared"
+    text = provenance_text(how, declared)
+    describe_table(ctx.report, "synthetic", syn, schema=schema, save_figure=ctx.save_figure,
+                   provenance=text, title="Synthetic data")
+
+
 def _evaluate(spec: TabularSpec, ctx, train, test, syn, gen) -> None:
     """Marginals always; the full evaluation suite (fidelity, utility, attacks, fairness and
-    figures) when ``evaluation.full`` and a test split exist; then the gates."""
+    figures) when ``evaluation.full`` and a test split exist; then the gates. All of it goes
+    to the internal folder: it compares with the real rows."""
     import warnings
 
     from synthscape.evaluation import evaluate
@@ -196,6 +214,7 @@ def _evaluate(spec: TabularSpec, ctx, train, test, syn, gen) -> None:
     from synthscape.generators.base import _drop_unreleased_categories
 
     schema = gen.schema_
+    report = ctx.internal_report
     if spec.schema_.infer == "dp":
         # a DP-inferred schema may not release rare categories: rows holding them are left out
         # of the evaluation exactly as they were left out of the fit
@@ -203,29 +222,29 @@ def _evaluate(spec: TabularSpec, ctx, train, test, syn, gen) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # clipping was decided by the schema
         real = schema.validate(train, out_of_bounds="clip", source="training data")
-    ctx.report.add_section("marginals", title="Marginal similarity",
-                           scores=marginal_scores(real, syn, schema))
+    report.add_section("marginals", title="Marginal similarity",
+                       scores=marginal_scores(real, syn, schema))
+    report.meta["rows"] = {"real_train": len(real), "real_test": len(test),
+                           "synthetic": len(syn)}
+    ctx.internal_meta["rows"] = dict(report.meta["rows"])
     ev = spec.evaluation
     if not ev.full:
-        ctx.report.section("marginals").notes.append(
+        report.section("marginals").notes.append(
             "evaluation.full is false: only marginal similarity was computed")
     elif len(test) == 0:
-        ctx.report.section("marginals").notes.append(
+        report.section("marginals").notes.append(
             "data.test_fraction is 0, so there is no held-out test set: utility and privacy "
             "attacks need one and were not computed")
     else:
         full = evaluate(real, test, syn, schema, target=ev.target,
                         sensitive=tuple(ev.sensitive), ledger=gen.ledger_,
-                        figures_dir=ctx.root, seed=spec.seed, max_rows=ev.max_rows,
+                        figures_dir=ctx.internal, seed=spec.seed, max_rows=ev.max_rows,
                         n_attacks=ev.n_attacks)
-        ctx.report.sections.update(full.sections)
+        report.sections.update(full.sections)
         for key in ("rows", "target", "sensitive", "epsilon"):
-            ctx.report.meta.setdefault(key, full.meta[key])
+            report.meta[key] = full.meta[key]
     for metric, gate in ev.gates.items():
-        if gate.min is not None:
-            ctx.report.add_gate(metric, gate.min, "min")
-        if gate.max is not None:
-            ctx.report.add_gate(metric, gate.max, "max")
+        ctx.gate(metric, min=gate.min, max=gate.max)
 
 
-register_kind("tabular", TabularSpec, run_tabular)
+register_kind("tabular", TabularSpec, run_tabular, reads_real_data=True)

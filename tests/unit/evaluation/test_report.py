@@ -50,3 +50,26 @@ def test_html_shows_failures_and_privacy(tmp_path):
     assert "NOT PRIVATE" in html and "a note" in html
     assert "(figure figures/absent.png missing)" in html
     assert "<a href='#fidelity'>Fidelity</a>" in html
+
+
+def test_notice_comes_first_and_shows_as_a_banner(tmp_path):
+    r = _report()
+    r.notice = "NOT COVERED BY THE PRIVACY GUARANTEE: statistics of the real data"
+    r.add_gate("fidelity/q", 0.5)
+    r.write(tmp_path)
+    text = (tmp_path / "report.json").read_text()
+    assert list(json.loads(text))[0] == "notice"
+    html = (tmp_path / "report.html").read_text()
+    assert html.index("class='notice'") < html.index("<h1>")
+
+
+def test_gates_can_be_kept_out_of_the_files(tmp_path):
+    r = Report("release", show_gates=False)
+    r.add_section("s", scores={"x": 1.0})
+    g = r.add_gate("s/x", 2.0)
+    assert not g.passed and r.gates == [g]  # evaluated and kept in memory
+    r.write(tmp_path)
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert "gates" not in data and "passed" not in data
+    html = (tmp_path / "report.html").read_text()
+    assert "Gates" not in html and "FAILED" not in html

@@ -1,4 +1,5 @@
-"""Every ``synthscape run`` folder of kind tabular carries the full report."""
+"""Every ``synthscape run`` folder of kind tabular carries the full evaluation in internal/ and a
+release report computed from the synthetic data only."""
 import json
 
 import pytest
@@ -35,18 +36,31 @@ def test_run_folder_has_full_report(tmp_path, schema):
     spec = tmp_path / "ev.yaml"
     spec.write_text(SPEC.format(csv="people.csv", schema="people.schema.json"))
     folder = run(spec, output=tmp_path / "out")
-    report = json.loads((folder / "report.json").read_text())
+    internal = folder / "internal"
+    report = json.loads((internal / "report.json").read_text())
+    assert next(iter(report)) == "notice" and "NOT COVERED" in report["notice"]
     assert {"marginals", "fidelity", "utility", "privacy_attacks", "fairness"} <= \
         set(report["sections"])
-    assert report["meta"]["privacy"].startswith("NOT PRIVATE")
+    assert report["meta"]["privacy"].startswith("release: NOT PRIVATE")
     assert report["meta"]["rows"] == {"real_train": 350, "real_test": 150, "synthetic": 300}
     gates = {g["metric"]: g["passed"] for g in report["gates"]}
     assert gates == {"fidelity/quality_score": True, "privacy_attacks/mia_distance_auc": False,
                      "utility/not_a_score": False}
+    assert json.loads((folder / "manifest.json").read_text())["gates"] == gates
     for png in ("marginals", "correlations", "dcr", "mia_roc"):
-        assert (folder / "figures" / f"{png}.png").exists()
-    html = (folder / "report.html").read_text()
+        assert (internal / "figures" / f"{png}.png").exists()
+    html = (internal / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "FAILED" in html
+    assert "class='notice'" in html
+
+    release = json.loads((folder / "release" / "report.json").read_text())
+    assert set(release["sections"]) == {"release", "table_synthetic"}
+    assert "gates" not in release and "passed" not in release
+    assert release["meta"]["privacy"].startswith("NOT PRIVATE")
+    columns = {r["column"]: r for r in release["sections"]["table_synthetic"]["tables"]["columns"]}
+    assert set(columns) == {c.name for c in cols}
+    assert columns["sex"]["kind"] == "categorical" and columns["age"]["mean"] is not None
+    assert (folder / "release" / "figures" / "marginals_synthetic.png").exists()
 
 
 DP_SPEC = """
@@ -69,10 +83,14 @@ def test_dp_inferred_schema_run_is_evaluated(tmp_path):
     df.to_csv(tmp_path / "people.csv", index=False)
     (tmp_path / "evdp.yaml").write_text(DP_SPEC)
     folder = run(tmp_path / "evdp.yaml", output=tmp_path / "out")
-    schema = json.loads((folder / "schema.json").read_text())
+    schema = json.loads((folder / "release" / "schema.json").read_text())
     region = next(c for c in schema["columns"] if c["name"] == "region")
     assert "islands" not in region["categories"]  # so those rows must be left out, not fail
-    report = json.loads((folder / "report.json").read_text())
-    assert report["meta"]["privacy"].startswith("epsilon = ")
+    report = json.loads((folder / "internal" / "report.json").read_text())
+    assert report["meta"]["privacy"].startswith("release: epsilon = ")
     assert report["meta"]["epsilon"] <= 4.0 + 1e-9
     assert "utility" in report["sections"] and "privacy_attacks" in report["sections"]
+    release = json.loads((folder / "release" / "report.json").read_text())
+    assert release["sections"]["release"]["scores"]["epsilon"] <= 4.0 + 1e-9
+    notes = release["sections"]["table_synthetic"]["notes"]
+    assert any("under differential privacy" in n for n in notes)
