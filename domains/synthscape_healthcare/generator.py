@@ -234,36 +234,57 @@ class EHRGenerator:
 
     # ---- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
-        """``model.json`` (parameters, schema, structure, ledger) and ``weights.safetensors``."""
+        """``model.json`` (parameters, schema, structure, ledger), ``weights.safetensors`` and
+        ``checksums.json``; written to a temporary folder, then renamed into place."""
+        import shutil
+        import tempfile
+
         from safetensors.torch import save_file
+
+        from synthscape.model_files import write_checksums
 
         self._check()
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         meta = {"format": FORMAT, "schema": self.schema.model_dump(mode="json"),
                 "params": {k: getattr(self, k) for k in ("epsilon", "delta", "epochs",
                            "batch_size", "lr", "max_grad_norm", "dim", "hidden",
                            "hierarchy", "accountant", "device", "seed", "expected_patients")},
                 "nodes": self.nodes_, "arch": self.arch_, "ledger": self.ledger_.to_dict(),
                 "training": self.training_}
-        (folder / "model.json").write_text(json.dumps(meta, indent=1, default=float))
-        save_file({k: v.contiguous() for k, v in self.model_.state_dict().items()},
-                  str(folder / "weights.safetensors"))
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=float))
+            save_file({k: v.contiguous() for k, v in self.model_.state_dict().items()},
+                      str(tmp / "weights.safetensors"))
+            write_checksums(tmp)
+            if folder.exists():
+                shutil.rmtree(folder)
+            tmp.rename(folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         return folder
 
     @classmethod
     def load(cls, folder: str | Path, ontology: Ontology | None = None) -> "EHRGenerator":
+        """Check every file against ``checksums.json``, then read JSON and safetensors (no
+        pickle); any defect raises one ModelFormatError."""
+        from synthscape.model_files import load_verified
+
+        return load_verified(folder, lambda f: cls._read(f, ontology),
+                             what="saved EHR generator")
+
+    @classmethod
+    def _read(cls, folder: Path, ontology: Ontology | None) -> "EHRGenerator":
         from safetensors.torch import load_file
 
         from synthscape_healthcare.model import EHRNet
 
-        folder = Path(folder)
-        try:
-            meta: dict[str, Any] = json.loads((folder / "model.json").read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelFormatError(f"{folder} is not a saved EHR generator: {exc}") from None
+        meta: dict[str, Any] = json.loads((folder / "model.json").read_text())
         if meta.get("format") != FORMAT:
-            raise ModelFormatError(f"{folder}: format {meta.get('format')} is not {FORMAT}")
+            raise ModelFormatError(f"{folder}: format {meta.get('format')} is not {FORMAT}; fit "
+                                   f"and save the model again with this version")
         gen = cls(schema=CohortSchema.model_validate(meta["schema"]), ontology=ontology,
                   **meta["params"])
         gen.nodes_, gen.arch_, gen.training_ = meta["nodes"], meta["arch"], meta["training"]

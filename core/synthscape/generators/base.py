@@ -21,6 +21,7 @@ import pandas as pd
 from synthscape.errors import ModelFormatError, NotFittedError, ParameterError, SchemaError
 from synthscape.generators._params import BOOL, NONE, SEED, STR, Interval, Options, validate_params
 from synthscape.privacy import Budget, PrivacyLedger
+from synthscape.model_files import write_checksums
 from synthscape.privacy.noise import NoiseSource
 from synthscape.schema import TableSchema
 
@@ -303,7 +304,8 @@ class Generator:
 
     # ---- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
-        """Write ``model.json`` (params, schema, ledger, state) and ``arrays.npz``; atomic."""
+        """Write ``model.json`` (params, schema, ledger, state), ``arrays.npz``, any extra
+        files (weights) and ``checksums.json`` (SHA-256 of each); atomic."""
         self._check_fitted()
         folder = Path(folder)
         if folder.exists() and not overwrite:
@@ -328,6 +330,7 @@ class Generator:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True, default=_json_default))
             np.savez(tmp / "arrays.npz", **{k: np.asarray(v) for k, v in arrays.items()})
             self._save_extra(tmp)
+            write_checksums(tmp)
             if folder.exists():
                 shutil.rmtree(folder)
             tmp.rename(folder)
@@ -338,20 +341,25 @@ class Generator:
 
 
 def load(folder: str | Path) -> Generator:
-    """Load a generator saved with ``save``; reads JSON and arrays only (no pickle)."""
+    """Load a generator saved with ``save``: checks every file against ``checksums.json``, then
+    reads JSON and arrays only (no pickle). Any defect raises one ModelFormatError."""
+    from synthscape.model_files import load_verified
+
+    return load_verified(folder, _read_model)
+
+
+def _read_model(folder: Path) -> Generator:
     from synthscape.generators.registry import GENERATORS
 
-    folder = Path(folder)
     meta_path = folder / "model.json"
-    if not meta_path.exists():
-        raise ModelFormatError(f"{folder} is not a saved synthscape model (no model.json)")
     try:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as exc:
         raise ModelFormatError(f"{meta_path} is not valid JSON: {exc}") from None
     if meta.get("format_version") != FORMAT_VERSION:
         raise ModelFormatError(f"{meta_path}: format version {meta.get('format_version')} is not "
-                               f"supported (expected {FORMAT_VERSION})")
+                               f"supported (expected {FORMAT_VERSION}); fit and save the model "
+                               f"again with this version")
     cls = GENERATORS.get(meta["generator"])
     gen = cls(**meta["params"])
     gen.schema_ = TableSchema.from_dict(meta["schema"])

@@ -81,7 +81,8 @@ def test_unknown_codes_in_the_data_are_rejected(icd, cohort_schema, nafld_small)
 
 def test_save_and_load_round_trip(fitted, icd, tmp_path):
     folder = fitted.save(tmp_path / "model")
-    assert {p.name for p in folder.iterdir()} == {"model.json", "weights.safetensors"}
+    assert {p.name for p in folder.iterdir()} == {"model.json", "weights.safetensors",
+                                                  "checksums.json"}
     back = EHRGenerator.load(folder, ontology=icd)
     assert back.ledger_.epsilon == pytest.approx(fitted.ledger_.epsilon)
     pd.testing.assert_frame_equal(back.sample(50, seed=9).patients,
