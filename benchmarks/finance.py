@@ -122,7 +122,7 @@ def leakage(scenarios: list[str]) -> dict:
             t0 = time.perf_counter()
             folder = run(ROOT / "scenarios" / "finance" / f"{name}.yaml", output=d, quiet=True)
             secs = time.perf_counter() - t0
-            rep = json.loads((folder / "report.json").read_text())
+            rep = json.loads((folder / "release" / "report.json").read_text())
             s = rep["sections"]["leakage"]["scores"]
             out[name] = {"leak": s["leak"], "lift": s["lift"], "auc_channel_only":
                          s["auc_channel_only"], "auc_artefacts": s["auc_artefacts"],

@@ -90,10 +90,12 @@ def fairness(tables: dict[str, pd.DataFrame], schema: TableSchema, sensitive: tu
             continue
         col = schema[column]
         groups = codes(tables["real_test"][column], col)
+        # the utility task left out the test rows without a label: align the groups with it
+        y_keep = ~tables["real_test"][util.task.target].isna().to_numpy()
         if util.task.kind == "regression":
             y_keep = ~pd.to_numeric(tables["real_test"][util.task.target],
                                     errors="coerce").isna().to_numpy()
-            groups = groups[y_keep]
+        groups = groups[y_keep]
         labels = [str(v) for v in col.values] + ["(missing)"]
         rows: list[dict] = []
         for train_on in ("synthetic", "real"):

