@@ -240,14 +240,18 @@ class Generator:
             elif c.kind == "numerical":
                 lo, hi = c.bounds
                 v = np.clip(df[c.name].to_numpy(float), lo, hi)
-                out[c.name] = np.round(v).astype("int64") if c.integer and not \
-                    np.isnan(v).any() else (np.round(v) if c.integer else v)
+                if c.integer and (c.nullable or np.isnan(v).any()):
+                    out[c.name] = pd.array(np.round(v), dtype="Int64")  # nulls stay integer
+                elif c.integer:
+                    out[c.name] = np.round(v).astype("int64")
+                else:
+                    out[c.name] = v
             elif c.kind == "datetime":
                 out[c.name] = pd.to_datetime(df[c.name].to_numpy(float), unit="s")
             elif c.kind == "boolean":
                 v = df[c.name]
-                out[c.name] = v.astype(bool).to_numpy() if not (c.nullable and v.isna().any()) \
-                    else v.astype("boolean").to_numpy()
+                out[c.name] = v.astype("boolean").array if c.nullable else \
+                    v.astype(bool).to_numpy()
             else:
                 out[c.name] = df[c.name].to_numpy()
         return pd.DataFrame(out, columns=self.schema_.names)
