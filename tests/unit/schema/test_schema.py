@@ -96,3 +96,19 @@ def test_dp_inference_spends_from_the_ledger_and_stays_within_budget():
     assert set(s["c"].categories) == {"a", "b"}  # a category held by ~1 row is not released
     again = TableSchema.infer(df, budget=Budget(epsilon=1.0, delta=1e-6), seed=0)
     assert again.columns == s.columns
+
+
+def test_dp_bounds_cover_recent_datetimes():
+    # epoch seconds after 2001 exceed 1e9: the DP grid reaches 1e11 s, so they keep their range
+    import numpy as np
+    import pandas as pd
+
+    from synthscape.privacy import Budget
+
+    rng = np.random.default_rng(0)
+    t = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 4 * 365, 20_000), unit="D")
+    schema = TableSchema.infer(pd.DataFrame({"t": t}), Budget(epsilon=2.0, delta=1e-6))
+    lo, hi = (pd.Timestamp(schema["t"].lower), pd.Timestamp(schema["t"].upper))
+    assert pd.Timestamp("2015-01-01") < lo <= pd.Timestamp("2020-01-01")
+    assert pd.Timestamp("2023-12-31") <= hi < pd.Timestamp("2030-01-01")
+    assert schema.provenance == "dp" and schema.inference_ledger.epsilon <= 2.0
