@@ -7,9 +7,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from importlib.metadata import entry_points
+from importlib.resources import files
 from pathlib import Path
 
-# Scenario files relative to the repository's scenarios/ folder, in the order they run.
+# Packaged scenario files, ``<domain>/<file>``, in the order they run: ``tabular`` is the core's
+# own folder (synthscape/scenarios/data/tabular), any other domain is the ``scenarios/`` folder
+# of the pack registered under that name in the "synthscape.domains" entry points. The source
+# tree's scenarios/<domain> folders link to the same files.
 DEMO_SCENARIOS = (
     "tabular/quickstart.yaml",
     "healthcare/nafld_dp_cohort.yaml",
@@ -18,12 +23,24 @@ DEMO_SCENARIOS = (
 )
 
 
-def _scenario_root() -> Path:
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "scenarios").is_dir() and (parent / "pyproject.toml").exists():
-            return parent / "scenarios"
-    return Path.cwd() / "scenarios"
+def scenario_folders() -> dict[str, Path]:
+    """``{domain: folder}`` of the scenario files shipped by the core and each installed pack."""
+    folders = {"tabular": Path(str(files("synthscape.scenarios") / "data" / "tabular"))}
+    for ep in entry_points(group="synthscape.domains"):
+        folder = Path(str(files(ep.module) / "scenarios"))  # a pack's module, found by metadata
+        if folder.is_dir():
+            folders.setdefault(ep.name, folder)
+    return folders
+
+
+def packaged_scenario(name: str) -> Path | None:
+    """The file behind ``<domain>/<file>.yaml`` (or an existing path as given); None if absent."""
+    if Path(name).is_file():
+        return Path(name)
+    domain, _, rest = name.partition("/")
+    folder = scenario_folders().get(domain)
+    path = folder / rest if folder is not None and rest else None
+    return path if path is not None and path.is_file() else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,12 +51,11 @@ def main(argv: list[str] | None = None) -> int:
                     "<out>/<name>/ (release/ and internal/)")
     ap.add_argument("--only", nargs="*", help="run only these scenario files")
     args = ap.parse_args(argv)
-    root = _scenario_root()
     done = []
     for rel in args.only or DEMO_SCENARIOS:
-        path = root / rel
-        if not path.exists():
-            print(f"skip {rel}: not packaged in this checkout")
+        path = packaged_scenario(rel)
+        if path is None:
+            print(f"skip {rel}: no such packaged scenario (is its pack installed?)")
             continue
         t0 = time.perf_counter()
         spec = load_spec(path)

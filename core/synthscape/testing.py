@@ -57,7 +57,7 @@ def conformance_data(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, TableSc
 
 
 def _params_for(cls: type, fast: bool) -> dict[str, Any]:
-    names = cls._param_names()
+    names = cls.param_names()
     params: dict[str, Any] = {}
     if "epsilon" in names and getattr(cls, "private", True):
         params["epsilon"] = 2.0

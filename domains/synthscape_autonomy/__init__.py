@@ -1,14 +1,20 @@
 """synthscape_autonomy: a batched driving simulator on torch, ``kind: driving`` scenario files,
 edge-case search, gymnasium environments and labelled trajectory datasets.
 
-``register()`` (the ``synthscape.domains`` entry point) is cheap: it registers the scenario kind
-and the gymnasium ids; torch and matplotlib are imported only when something runs.
+Importing the package registers its gymnasium ids (when gymnasium is installed), as gymnasium
+1.x expects of an environment package, so no register call is needed::
+
+    gymnasium.make("synthscape_autonomy:synthscape_autonomy/CutIn-v0")   # imports the package
+    import synthscape_autonomy; gymnasium.make("synthscape_autonomy/CutIn-v0")
+
+``register()`` (the ``synthscape.domains`` entry point) adds ``kind: driving`` as well. Both are
+cheap and idempotent; torch and matplotlib are imported only when something runs.
 """
 from __future__ import annotations
 
 __all__ = ["register", "ENV_IDS"]
 
-# gymnasium id -> packaged scenario file (scenarios/autonomy/<file>.yaml)
+# gymnasium id -> packaged scenario file (synthscape_autonomy/scenarios/<file>.yaml)
 ENV_IDS = {
     "synthscape_autonomy/CarToCarRearStationary-v0": "ccr_stationary",
     "synthscape_autonomy/CarToCarRearMoving-v0": "ccr_moving",
@@ -30,17 +36,17 @@ def _run_driving(spec, ctx) -> None:
 
 def register() -> None:
     """Register ``kind: driving`` and, when gymnasium is installed, the environment ids."""
-    from synthscape.scenarios import KINDS, register_kind
+    from synthscape.scenarios import register_kind
     from synthscape_autonomy.spec import DrivingSpec
 
-    if "driving" not in KINDS._items:
-        register_kind("driving", DrivingSpec, _run_driving,
-                      "Simulate a logical driving scenario into labelled trajectories",
-                      reads_real_data=False)
+    register_kind("driving", DrivingSpec, _run_driving,  # idempotent for the same model and run
+                  "Simulate a logical driving scenario into labelled trajectories",
+                  reads_real_data=False)
     register_envs()
 
 
 def register_envs() -> None:
+    """Register the gymnasium ids of :data:`ENV_IDS` (once; nothing without gymnasium)."""
     try:
         import gymnasium
     except ImportError:  # the 'autonomy' extra is not installed: no environments
@@ -50,3 +56,6 @@ def register_envs() -> None:
             gymnasium.register(id=env_id, entry_point="synthscape_autonomy.envs:DrivingEnv",
                                kwargs={"scenario": family},
                                vector_entry_point="synthscape_autonomy.vector_env:DrivingVectorEnv")
+
+
+register_envs()  # gymnasium 1.x has no plugin entry points: ids come with the import

@@ -1,4 +1,5 @@
-"""The packaged scenario catalogue (scenarios/autonomy/*.yaml in the source tree).
+"""The packaged scenario catalogue: ``synthscape_autonomy/scenarios/*.yaml``, installed with the
+package (the source tree's ``scenarios/autonomy`` links to the same folder).
 
 Set ``SYNTHSCAPE_AUTONOMY_SCENARIOS`` to a folder to use another catalogue.
 """
@@ -10,7 +11,7 @@ from pathlib import Path
 
 def folder() -> Path:
     env = os.environ.get("SYNTHSCAPE_AUTONOMY_SCENARIOS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "scenarios" / "autonomy"
+    return Path(env) if env else Path(__file__).resolve().parent / "scenarios"
 
 
 def path_of(scenario: str) -> Path:

@@ -15,6 +15,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from synthscape.device import torch_threads
 
 from synthscape_autonomy.observation import FEATURES, observe, reward
 
@@ -33,13 +34,10 @@ class DrivingEnv(gym.Env):
 
     def __init__(self, scenario: str = "cut_in", n_observed: int = 6,
                  render_mode: str | None = None, threads: int | None = 1):
-        import torch
-
         from synthscape_autonomy.catalogue import load
         from synthscape_autonomy.scenario import Scene
 
-        if threads:
-            torch.set_num_threads(threads)
+        self.threads = threads  # torch threads while reset/step run (None: the process's)
         self.scenario = _external(load(scenario))
         self.scene = Scene(self.scenario)
         self.n_observed = n_observed
@@ -50,6 +48,14 @@ class DrivingEnv(gym.Env):
         self.sim = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        with torch_threads(self.threads):
+            return self._reset(seed=seed, options=options)
+
+    def step(self, action):
+        with torch_threads(self.threads):
+            return self._step(action)
+
+    def _reset(self, *, seed: int | None, options: dict[str, Any] | None):
         from synthscape_autonomy.policy import ExternalEgo
         from synthscape_autonomy.sim import Simulator
 
@@ -59,7 +65,7 @@ class DrivingEnv(gym.Env):
         self.sim = Simulator(self.scene, [self.draw], policy=ExternalEgo())
         return self._obs(), self._info(None)
 
-    def step(self, action):
+    def _step(self, action):
         import torch
 
         self.sim.policy.set_action(torch.from_numpy(np.asarray(action, np.float32).reshape(1, 2)))

@@ -4,19 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def run_figures(scene, r, eps, ctx) -> list[str]:
     from synthscape_autonomy.render import frames_figure, gif_bytes
 
-    plt = _plt()
+    from synthscape.evaluation.figures import subplots
+
     spec = scene.spec
     out = []
     ids = [d.episode for d in r.draws]
@@ -32,7 +24,7 @@ def run_figures(scene, r, eps, ctx) -> list[str]:
         if spec.render.gif:
             p = ctx.path(f"figures/episode_{e}.gif")
             p.write_bytes(gif_bytes(scene, r.traj, r.steps, i, spec.render.gif_stride))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig, axes = subplots(1, 2, figsize=(10, 3.4))
     T = r.steps["ttc"].shape[1]
     t = (np.arange(T) + 1) * spec.dt
     for i in chosen[:4]:
@@ -76,8 +68,9 @@ def _param_map(ax, scene, eps) -> None:
 
 
 def search_figure(scene, res):
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    from synthscape.evaluation.figures import subplots
+
+    fig, axes = subplots(1, 2, figsize=(10, 3.6))
     rr = res["importance_sampling"]["rollout"]
     idx = {k: i for i, k in enumerate(scene.space.continuous)}
     shift = np.abs(res["proposal"].mean)  # the dimensions the search moved most

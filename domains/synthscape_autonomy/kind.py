@@ -19,12 +19,6 @@ import pandas as pd
 from synthscape_autonomy.physics import TYPE_NAMES
 
 
-def _threads(spec) -> None:
-    from synthscape.device import set_torch_threads
-
-    set_torch_threads(spec.threads)
-
-
 def _nan(a):
     a = np.asarray(a, dtype=float)
     return np.where(np.isfinite(a), a, np.nan)
@@ -96,13 +90,20 @@ def _episodes(scene, ctx):
 
 
 def run_driving(spec, ctx) -> None:
+    """Run a driving scenario with ``spec.threads`` torch threads (restored afterwards)."""
+    from synthscape.device import torch_threads
+
+    with torch_threads(spec.threads):
+        _run(spec, ctx)
+
+
+def _run(spec, ctx) -> None:
     from synthscape.device import resolve_device
 
     from synthscape_autonomy import figures, schemas
     from synthscape_autonomy.rollout import simulate
     from synthscape_autonomy.scenario import Scene
 
-    _threads(spec)
     scene = Scene(spec, resolve_device(spec.device))
     draws, weights, sources, aug_info = _episodes(scene, ctx)
     with ctx.step(f"simulating {len(draws)} episodes of {spec.family} "

@@ -20,15 +20,6 @@ def _box(x, y, h, length, width):
     return np.c_[x + pts[:, 0] * c - pts[:, 1] * s, y + pts[:, 0] * s + pts[:, 1] * c]
 
 
-def _mpl():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 class Painter:
     """Draws episode ``e`` of recorded arrays ``traj`` (E, T, A) on ``ax``; ``show(k)`` moves
     to step ``k``."""
@@ -101,10 +92,11 @@ class Painter:
 
 def frames_figure(scene, traj, labels, e: int, n: int):
     """One figure with ``n`` frames of episode ``e`` stacked vertically."""
-    plt = _mpl()
+    from synthscape.evaluation.figures import subplots
+
     T = traj["x"].shape[1]
     ks = np.linspace(0, T - 1, n).round().astype(int)
-    fig, axes = plt.subplots(n, 1, figsize=(10, 2.0 * n + 0.5), squeeze=False)
+    fig, axes = subplots(n, 1, figsize=(10, 2.0 * n + 0.5), squeeze=False)
     for ax, k in zip(axes[:, 0], ks):
         Painter(ax, scene, traj, e, labels).show(int(k))
     fig.suptitle(f"{scene.spec.family}: episode {e} (ego red, static grey)", fontsize=10)
@@ -114,13 +106,13 @@ def frames_figure(scene, traj, labels, e: int, n: int):
 
 def snapshot(scene, traj, e: int = 0, k: int = 0) -> np.ndarray:
     """An RGB image (H, W, 3) of one step."""
-    plt = _mpl()
-    fig, ax = plt.subplots(figsize=(8, 2.4), dpi=80)
+    from synthscape.evaluation.figures import subplots
+
+    fig, ax = subplots(figsize=(8, 2.4), dpi=80)
     Painter(ax, scene, traj, e).show(k)
     fig.tight_layout()
     fig.canvas.draw()
     img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
     return img
 
 
@@ -128,8 +120,9 @@ def gif_bytes(scene, traj, labels, e: int, stride: int = 4, fps: int = 10) -> by
     """An animated GIF of episode ``e`` (every ``stride``-th step)."""
     from PIL import Image
 
-    plt = _mpl()
-    fig, ax = plt.subplots(figsize=(9, 2.4), dpi=80)
+    from synthscape.evaluation.figures import subplots
+
+    fig, ax = subplots(figsize=(9, 2.4), dpi=80)
     painter = Painter(ax, scene, traj, e, labels)
     ax.xaxis.set_visible(False)  # ticks dominate the drawing time; the title carries the facts
     for side in ("top", "right", "bottom", "left"):
@@ -145,7 +138,6 @@ def gif_bytes(scene, traj, labels, e: int, stride: int = 4, fps: int = 10) -> by
         rgba = np.asarray(fig.canvas.buffer_rgba())
         images.append(Image.fromarray(rgba[..., :3]).convert("P", palette=Image.ADAPTIVE,
                                                                 colors=64))
-    plt.close(fig)
     buf = io.BytesIO()
     images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
                    duration=int(1000 / fps), loop=0)

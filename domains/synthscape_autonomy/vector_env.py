@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
+from synthscape.device import torch_threads
 
 from synthscape_autonomy.envs import EPISODE_SPACE, _external
 from synthscape_autonomy.observation import FEATURES, observe, reward
@@ -26,13 +27,10 @@ class DrivingVectorEnv(VectorEnv):
 
     def __init__(self, num_envs: int = 8, scenario: str = "cut_in", n_observed: int = 6,
                  device: str = "cpu", threads: int | None = None, render_mode=None, **_: Any):
-        import torch
-
         from synthscape_autonomy.catalogue import load
         from synthscape_autonomy.scenario import Scene
 
-        if threads:
-            torch.set_num_threads(threads)
+        self.threads = threads  # torch threads while reset/step run (None: the process's)
         self.num_envs = num_envs
         self.scenario = _external(load(scenario))
         self.scene = Scene(self.scenario, device=device)
@@ -52,6 +50,14 @@ class DrivingVectorEnv(VectorEnv):
         return [self.scene.draw(int(self._rngs[i].integers(EPISODE_SPACE))) for i in rows]
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
+        with torch_threads(self.threads):
+            return self._reset(seed=seed, options=options)
+
+    def step(self, actions):
+        with torch_threads(self.threads):
+            return self._step(actions)
+
+    def _reset(self, *, seed: int | list[int] | None, options: dict | None):
         from synthscape_autonomy.policy import ExternalEgo
         from synthscape_autonomy.sim import Simulator
 
@@ -67,7 +73,7 @@ class DrivingVectorEnv(VectorEnv):
         self._needs_reset[:] = False
         return self._obs(), {"episode_id": np.array([d.episode for d in self.draws])}
 
-    def step(self, actions):
+    def _step(self, actions):
         import torch
 
         self.sim.policy.set_action(torch.as_tensor(np.asarray(actions, np.float32)))

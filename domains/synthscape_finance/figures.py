@@ -5,20 +5,12 @@ import numpy as np
 import pandas as pd
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def amount_per_mcc(card: pd.DataFrame):
     from synthscape_finance import mcc
 
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    from synthscape.evaluation.figures import subplots
+
+    fig, ax = subplots(figsize=(9, 4.2))
     names = dict(zip(mcc.CODES.tolist(), mcc.NAMES))
     codes = sorted(card["mcc"].dropna().astype(int).unique())
     data = [np.log10(card.loc[card["mcc"] == c, "amount"].to_numpy()) for c in codes]
@@ -32,8 +24,9 @@ def amount_per_mcc(card: pd.DataFrame):
 
 
 def inter_event(gaps_hours: np.ndarray):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    from synthscape.evaluation.figures import subplots
+
+    fig, ax = subplots(figsize=(6, 3.6))
     g = gaps_hours[gaps_hours > 0]
     if len(g):
         ax.hist(np.log10(g), bins=60, color="#4477aa")
@@ -45,8 +38,9 @@ def inter_event(gaps_hours: np.ndarray):
 
 
 def degrees(out_deg: np.ndarray, in_deg: np.ndarray):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    from synthscape.evaluation.figures import subplots
+
+    fig, ax = subplots(figsize=(6, 3.8))
     for d, label in ((out_deg, "out-degree"), (in_deg, "in-degree")):
         d = np.sort(d[d > 0])
         if len(d):
@@ -61,8 +55,9 @@ def degrees(out_deg: np.ndarray, in_deg: np.ndarray):
 
 
 def typology_share(share: pd.DataFrame):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    from synthscape.evaluation.figures import subplots
+
+    fig, ax = subplots(figsize=(7, 3.8))
     if len(share):
         s = share.sort_values("share")
         colour = np.where(s["illicit"], "#cc6677", "#88aacc")

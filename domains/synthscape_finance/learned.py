@@ -74,7 +74,7 @@ def fit_generator(train: pd.DataFrame, schema, *, generator: str = "mst",
                                noise=NoiseSource.for_data(train, purpose=generator, seed=seed))
         return gen.fit(train, schema, ledger=ledger)
     params = {"seed": seed}
-    if "out_of_bounds" in cls._param_names():
+    if "out_of_bounds" in cls.param_names():
         params["out_of_bounds"] = "clip"
     return make(generator, **params).fit(train, schema)
 

@@ -115,7 +115,7 @@ class EHRGenerator:
                       "dec_chains": chains if self.hierarchy == "ontology" else flat}
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, global state untouched
             if seed is not None:
-                torch.manual_seed(seed)
+                torch.default_generator.manual_seed(seed)  # CPU only, as the fork
             model = self._build(EHRNet)
         trainer = DPSGD(model, ledger=ledger, n_rows=planned, epochs=self.epochs,
                         batch_size=min(self.batch_size, planned), lr=self.lr,

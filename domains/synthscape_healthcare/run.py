@@ -159,12 +159,9 @@ def _core_evaluation(spec, ctx, gen, ontology, train, test, syn) -> None:
 
 
 def _prevalence_figure(ctx, prev: pd.DataFrame, level) -> str:
-    import matplotlib
+    from synthscape.evaluation.figures import subplots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    fig, ax = subplots(figsize=(5.2, 4.6))
     ax.scatter(prev.real, prev.synthetic, s=22)
     for _, row in prev.iterrows():
         ax.annotate(str(row.code), (row.real, row.synthetic), fontsize=7, xytext=(3, 2),

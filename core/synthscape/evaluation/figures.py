@@ -19,30 +19,33 @@ from synthscape.schema import TableSchema
 _REAL, _SYN = "#1f77b4", "#ff7f0e"
 
 
-def _plt():
-    import matplotlib
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, dpi=None, **kwargs):
+    """``matplotlib.pyplot.subplots`` without pyplot: ``(figure, axes)`` on an Agg canvas.
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    The figure belongs to no backend window and no pyplot state, so drawing never changes the
+    process's matplotlib backend; it is freed with its last reference (no ``close`` needed).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    return plt
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def _save(fig, folder: Path, name: str) -> str:
     rel = f"figures/{name}.png"
     (folder / "figures").mkdir(parents=True, exist_ok=True)
     fig.savefig(folder / rel, dpi=90, metadata={"Software": None})
-    _plt().close(fig)
     return rel
 
 
 def marginals(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema, folder: Path,
               max_columns: int = 24) -> str:
-    plt = _plt()
     cols = columns_of(schema)[:max_columns]
     ncol = min(4, len(cols))
     nrow = int(np.ceil(len(cols) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.6 * nrow), squeeze=False)
+    fig, axes = subplots(nrow, ncol, figsize=(3.4 * ncol, 2.6 * nrow), squeeze=False)
     for ax, col in zip(axes.flat, cols):
         if col.kind in ("numerical", "datetime"):
             r, s = numeric(real[col.name], col), numeric(syn[col.name], col)
@@ -96,9 +99,8 @@ def associations(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema,
 
 
 def correlations(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema, folder: Path) -> str:
-    plt = _plt()
     names, r, s = associations(real, syn, schema)
-    fig, axes = plt.subplots(1, 3, figsize=(16, 5.4))
+    fig, axes = subplots(1, 3, figsize=(16, 5.4))
     panels = (("real", r, "RdBu_r", -1), ("synthetic", s, "RdBu_r", -1),
               ("|real - synthetic|", np.abs(r - s), "Reds", 0))
     small = len(names) <= 12
@@ -120,8 +122,7 @@ def correlations(real: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema, fol
 def _overlay(first: np.ndarray, second: np.ndarray, edges: np.ndarray, labels: tuple[str, str],
              axes: tuple[str, str, str], folder: Path, name: str, density: bool) -> str:
     """Two histograms on shared bins; ``axes`` is (x label, y label, title)."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = subplots(figsize=(7, 3.8))
     ax.hist(first, bins=edges, density=density, alpha=0.5, color=_REAL, label=labels[0])
     ax.hist(second, bins=edges, density=density, alpha=0.5, color=_SYN, label=labels[1])
     ax.set_xlabel(axes[0])
@@ -142,8 +143,7 @@ def dcr_histogram(dcr_syn: np.ndarray, dcr_test: np.ndarray, folder: Path) -> st
 
 
 def roc_curves(roc: dict[str, tuple[np.ndarray, np.ndarray, float]], folder: Path) -> str:
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    fig, axes = subplots(1, 2, figsize=(10, 4.2))
     for ax, log in zip(axes, (False, True)):
         for name, (fpr, tpr, auc) in roc.items():
             ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")

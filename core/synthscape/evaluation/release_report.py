@@ -138,16 +138,13 @@ def _marginals_figure(name: str, df: pd.DataFrame, kinds: dict[str, str], schema
             and df[c].nunique(dropna=False) > 1]  # constant columns are in the table only
     if not cols:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from synthscape.evaluation.figures import subplots
 
     shown = cols[:max_columns]
     ncol = min(4, len(shown))
     nrow = int(np.ceil(len(shown) / ncol))
     height = 2.3 * nrow + 1.0
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, height), squeeze=False)
+    fig, axes = subplots(nrow, ncol, figsize=(3.4 * ncol, height), squeeze=False)
     declared = {c.name: c for c in schema.columns} if schema is not None else {}
     for ax, c in zip(axes.flat, shown):
         col = declared.get(c)

@@ -17,9 +17,11 @@ from synthscape.errors import ModelFormatError
 
 @contextlib.contextmanager
 def seeded(seed: int):
-    """Deterministic parameter initialisation: the global CPU RNG is forked and restored."""
+    """Deterministic parameter initialisation (on the CPU): the global CPU RNG is forked and
+    restored. Only the CPU generator is seeded: ``torch.manual_seed`` would also reseed every
+    CUDA device, which ``fork_rng(devices=[])`` does not restore."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
+        torch.default_generator.manual_seed(int(seed))
         yield
 
 

@@ -65,17 +65,23 @@ class Generator:
 
     # ---- parameters ----------------------------------------------------------------------
     @classmethod
-    def _param_names(cls) -> list[str]:
+    def param_names(cls) -> list[str]:
+        """The constructor's named parameters, in signature order (the keys of ``get_params``);
+        a pack asks this before passing an optional parameter such as ``out_of_bounds``."""
         sig = inspect.signature(cls.__init__)
         return [p for p in sig.parameters if p != "self" and
                 sig.parameters[p].kind not in (inspect.Parameter.VAR_KEYWORD,
                                                inspect.Parameter.VAR_POSITIONAL)]
 
+    @classmethod
+    def _param_names(cls) -> list[str]:  # the core's older spelling of param_names
+        return cls.param_names()
+
     def get_params(self) -> dict[str, Any]:
-        return {p: getattr(self, p) for p in self._param_names()}
+        return {p: getattr(self, p) for p in self.param_names()}
 
     def set_params(self, **params: Any) -> "Generator":
-        valid = self._param_names()
+        valid = self.param_names()
         for k, v in params.items():
             if k not in valid:
                 raise ParameterError(f"{type(self).__name__} has no parameter {k!r}; valid: {valid}")
