@@ -1,10 +1,21 @@
 """The ``synthscape`` command: a thin typer layer over the scenarios runner.
 
-Everything here is also one Python call (``synthscape.scenarios.run``, ``load_spec``, ...).
+Everything here is also one Python call (``synthscape.scenarios.run``, ``load_spec``,
+``validate.check_spec``, ...). Exit codes, for CI:
+
+- 0: done; every gate passed.
+- 1: an evaluation gate failed (``run``), or an audit flagged (``audit``, ``audit-release``).
+- 2: bad input: the scenario, data, schema, parameters or paths (the message names the file,
+  the field and the fix); also a command line that does not parse.
+- 130: interrupted (Ctrl-C or SIGTERM); nothing is left behind.
+- 3: an internal error, that is a bug: the traceback is printed; please report it.
 """
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -12,23 +23,80 @@ import typer
 
 from synthscape.errors import SynthscapeError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_CODES = """\b
+Exit codes:
+  0    done; every gate passed
+  1    an evaluation gate failed (run), or an audit flagged (audit, audit-release)
+  2    bad input: scenario, data, schema, parameters or paths (the message names the
+       file, the field and the fix)
+  130  interrupted (Ctrl-C or SIGTERM); no run folder or temporary folder is left
+  3    internal error (a bug): the traceback is printed; please report it"""
+# errors of the user's files and paths (not of synthscape's own code)
+_PATH_ERRORS = (PermissionError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+                FileExistsError)
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  pretty_exceptions_enable=False, epilog=EXIT_CODES,
                   help="Privacy-preserving synthetic data: run YAML scenarios, list generators, "
                        "evaluate and audit synthetic tables.")
-list_app = typer.Typer(no_args_is_help=True, help="List registered generators, scenario kinds, "
-                                                  "environments.")
-app.add_typer(list_app, name="list")
 
 
-def _fail(exc: Exception) -> None:
+def _console(stderr: bool = False):
     from rich.console import Console
 
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", markup=True,
-                                               highlight=False)
-    raise typer.Exit(code=2)
+    # soft_wrap: long lines are never broken (logs keep one message per line)
+    return Console(stderr=stderr, soft_wrap=True, highlight=False)
 
 
-@app.command()
+def _fail(exc: BaseException, code: int = EXIT_BAD_INPUT) -> None:
+    """One clear message on stderr (its text printed as is: no markup), then exit."""
+    from rich.text import Text
+
+    text = str(exc) if not isinstance(exc, OSError) or not exc.filename else \
+        f"{exc.filename}: {exc.strerror}"
+    _console(stderr=True).print(Text.assemble(("error: ", "bold red"), text))
+    raise typer.Exit(code=code)
+
+
+class _StderrHandler(logging.Handler):
+    """Warnings of the ``synthscape`` logger, one line each on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"{record.levelname.lower()}: {record.getMessage()}\n")
+        except Exception:  # pragma: no cover - logging must never fail the run
+            self.handleError(record)
+
+
+def _setup_logging() -> None:
+    log = logging.getLogger("synthscape")
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        log.addHandler(_StderrHandler(logging.WARNING))
+        log.propagate = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("synthscape")
+        except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
+            from synthscape import __version__ as v
+        typer.echo(f"synthscape {v}")
+        raise typer.Exit()
+
+
+@app.callback(epilog=EXIT_CODES)
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Privacy-preserving synthetic data: run YAML scenarios, list generators, evaluate and
+    audit synthetic tables."""
+    _setup_logging()
+
+
+@app.command(epilog=EXIT_CODES)
 def run(
     spec: Path = typer.Argument(..., help="Scenario YAML file."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
@@ -39,67 +107,91 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Run a scenario into <output>/<name>/: release/ (data, schema, ledger, report) and
-    internal/ (evaluation against the real data, not covered by the privacy guarantee)."""
+    internal/ (evaluation against the real data, not covered by the privacy guarantee).
+    Every check of `validate` runs first. Exit code 1 when a gate fails."""
     from synthscape.scenarios import load_spec
     from synthscape.scenarios import run as run_spec
 
     try:
         s = load_spec(spec)
         folder = run_spec(s, output=output, overwrite=overwrite, quiet=quiet)
-    except SynthscapeError as exc:
+    except (SynthscapeError, *_PATH_ERRORS) as exc:
         _fail(exc)
         return
-    _summary(folder)
+    except KeyboardInterrupt:
+        _console(stderr=True).print("interrupted: no run folder was written", markup=False)
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+    if _summary(folder):
+        raise typer.Exit(code=EXIT_GATE_FAILED)
 
 
-def _summary(folder: Path) -> None:
+def _summary(folder: Path) -> list[str]:
+    """Print where everything went; return the gates that failed."""
     import json
 
-    from rich.console import Console
-    from rich.markup import escape
+    from synthscape.scenarios.runner import failed_gates
 
     top = json.loads((folder / "manifest.json").read_text())
     release = folder / top["folders"]["release"]
     internal = folder / top["folders"]["internal"] if top["folders"].get("internal") else None
     rows = json.loads((release / "manifest.json").read_text()).get("rows", {})
-    c = Console(soft_wrap=True, highlight=False)
-    c.print(f"[green]wrote[/] {escape(str(folder))}")
-    c.print(f"  release:  {escape(str(release))}  (may be shared; covered by its ledger.json)")
+    c = _console()
+    say = lambda text, style=None: c.print(text, style=style, markup=False)  # noqa: E731
+    say(f"wrote {folder}", "green")
+    say(f"  release:  {release}  (may be shared; covered by its ledger.json)")
     if internal is not None:
-        c.print(f"  internal: {escape(str(internal))}  (evaluation against the real data; NOT "
-                f"covered by the privacy guarantee: keep it internal)")
+        say(f"  internal: {internal}  (evaluation against the real data; NOT covered by the "
+            f"privacy guarantee: keep it internal)")
     else:
-        c.print("  internal: none" + ("" if top["reads_real_data"] else
-                                      " (no real data was read)"))
-    c.print(f"  privacy: {escape(top['privacy']['summary'])}")
+        say("  internal: none" + ("" if top["reads_real_data"] else " (no real data was read)"))
+    say(f"  privacy: {top['privacy']['summary']}")
     for name, n in rows.items():
-        c.print(f"  release/data/{escape(name)}.parquet: {n} rows")
-    c.print(f"  report: {escape(str(release / 'report.html'))}")
+        say(f"  release/data/{name}.parquet: {n} rows")
+    say(f"  report: {release / 'report.html'}")
     if internal is not None:
-        c.print(f"  evaluation: {escape(str(internal / 'report.html'))}")
-    failed = [g for g, ok in top.get("gates", {}).items() if not ok]
+        say(f"  evaluation: {internal / 'report.html'}")
+    failed = failed_gates(folder)
     if failed:
         where = internal / "report.json" if internal is not None else folder / "manifest.json"
-        c.print(f"[bold red]  evaluation gates FAILED: {escape(', '.join(failed))} (see "
-                f"{escape(str(where))})[/]")
+        _console(stderr=True).print(f"evaluation gates FAILED: {', '.join(failed)} (see {where})",
+                                    style="bold red", markup=False)
+    return failed
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 def validate(spec: Path = typer.Argument(..., help="Scenario YAML file.")) -> None:
-    """Check a scenario file without running it; errors give file, line and field."""
+    """Check a scenario without running it: every check that needs no real data (the spec's
+    fields; data and schema files exist and parse; column, code, weather and actor names exist;
+    gates name metrics the run computes; parameters are physical). Errors give file, line and
+    field; warnings do not fail."""
     from synthscape.scenarios import load_spec
+    from synthscape.scenarios.validate import check_spec
 
     try:
         s = load_spec(spec)
-    except SynthscapeError as exc:
+        warnings = check_spec(s)
+    except (SynthscapeError, *_PATH_ERRORS) as exc:
         _fail(exc)
         return
-    typer.echo(f"{spec}: valid {s.kind} scenario '{s.name}'")
+    note = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
+    typer.echo(f"{spec}: valid {s.kind} scenario '{s.name}'{note}")
 
 
-@list_app.command("generators")
-def list_generators() -> None:
-    """Registered generators and whether they are differentially private."""
+class Listing(str, Enum):
+    generators = "generators"
+    kinds = "kinds"
+    envs = "envs"
+
+
+@app.command("list")
+def list_(what: Listing = typer.Argument(..., help="What to list: generators (and whether "
+                                                    "each is DP), kinds (scenario kinds), envs "
+                                                    "(gymnasium ids of installed packs).")) -> None:
+    """List registered generators, scenario kinds or environments."""
+    {"generators": _list_generators, "kinds": _list_kinds, "envs": _list_envs}[what.value]()
+
+
+def _list_generators() -> None:
     from synthscape.generators import GENERATORS
 
     for name in GENERATORS.names():
@@ -109,18 +201,14 @@ def list_generators() -> None:
         typer.echo(f"{name:18s} {tag:12s} {doc}")
 
 
-@list_app.command("kinds")
-def list_kinds() -> None:
-    """Registered scenario kinds."""
+def _list_kinds() -> None:
     from synthscape.scenarios import KINDS
 
     for name in KINDS.names():
         typer.echo(f"{name:14s} {KINDS.get(name).description}")
 
 
-@list_app.command("envs")
-def list_envs() -> None:
-    """Registered gymnasium environment ids of installed packs."""
+def _list_envs() -> None:
     try:
         import gymnasium
     except ImportError:
@@ -135,7 +223,8 @@ def list_envs() -> None:
 
 
 def _mount_optional() -> None:
-    """Sub-commands that live beside their feature (evaluation: ``evaluate`` and ``audit``)."""
+    """Sub-commands that live beside their feature (evaluation: ``evaluate``, ``audit`` and
+    ``audit-release``)."""
     try:
         from synthscape.evaluation import cli as eval_cli
     except ImportError:
@@ -147,12 +236,32 @@ def _mount_optional() -> None:
 _mount_optional()
 
 
+def _on_sigterm(signum, frame) -> None:
+    """SIGTERM unwinds like Ctrl-C, so temporary folders are removed on the way out."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    """The console script: installs the SIGTERM handler and maps every outcome to an exit
+    code (see the module docstring)."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()
-    except SynthscapeError as exc:  # pragma: no cover - commands catch their own
-        _fail(exc)
+    except SynthscapeError as exc:  # commands catch their own; this is a last resort
+        try:
+            _fail(exc)
+        except typer.Exit:
+            sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.write("internal error: this is a bug in synthscape or one of its packs; "
+                         "please report it with the traceback above\n")
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

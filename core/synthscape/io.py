@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthscape.errors import OutputExistsError
+from synthscape.errors import OutputExistsError, ParameterError
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
@@ -29,11 +30,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if not p.exists():
         raise SchemaError(f"data file {p} does not exist")
-    if p.suffix in (".parquet", ".pq"):
-        return pd.read_parquet(p)
-    if p.suffix in (".csv", ".gz", ".txt"):
-        return pd.read_csv(p)
-    raise SchemaError(f"data file {p}: unknown format {p.suffix!r}; use .csv or .parquet")
+    if p.is_dir():
+        raise SchemaError(f"data file {p} is a folder; give a .csv or .parquet file")
+    suffix = p.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv", ".gz", ".txt"):
+        raise SchemaError(f"data file {p}: unknown format {p.suffix!r}; use .csv or .parquet")
+    if p.stat().st_size == 0:
+        raise SchemaError(f"data file {p} is empty (0 bytes); a CSV file needs at least a "
+                          f"header line with the column names")
+    try:
+        return pd.read_parquet(p) if suffix in (".parquet", ".pq") else pd.read_csv(p)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"data file {p} cannot be parsed as CSV: {exc}") from None
+    except (OSError, ValueError) as exc:  # pyarrow: not a Parquet file, truncated footer
+        if suffix in (".parquet", ".pq"):
+            raise SchemaError(f"data file {p} is not a readable Parquet file: {exc}") from None
+        raise
 
 
 def sha256(path: str | Path) -> str:
@@ -44,28 +56,64 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # read it: os.umask only reads by setting
+    os.umask(mask)
+    return mask
+
+
+def public_mode(folder: str | Path) -> None:
+    """Give a folder made by ``tempfile.mkdtemp`` (always 0700) the mode a plain ``mkdir``
+    would give it (0777 less the umask), before it is renamed into place."""
+    os.chmod(folder, 0o777 & ~_umask())
+
+
+def check_output_parent(final: str | Path) -> None:
+    """Refuse an output path whose folder (or a folder above it) is a file."""
+    final = Path(final)
+    if final.exists() and not final.is_dir():
+        raise ParameterError(f"output path {final} is a file; give a folder (--output is the "
+                             f"parent folder of run folders)")
+    for parent in final.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ParameterError(f"output path {parent} is a file, not a folder; --output "
+                                     f"(or the spec's 'output') names the parent folder of run "
+                                     f"folders")
+            break
+
+
 @contextmanager
 def atomic_folder(final: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``final``; rename it into place only on success.
 
-    A failure leaves nothing at ``final`` (and an existing folder untouched)."""
+    A failure leaves nothing at ``final`` (and an existing folder untouched); so does an
+    interrupt (Ctrl-C, or SIGTERM where the command line turns it into one). The folder gets
+    the mode a plain ``mkdir`` would give it."""
     final = Path(final)
+    check_output_parent(final)
     if final.exists() and not overwrite:
         raise OutputExistsError(
             f"output folder {final} already exists; choose another name or pass --overwrite"
         )
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    trash = final.with_name(f".{final.name}.old")
     try:
         yield tmp
+        public_mode(tmp)
+        if final.exists():
+            shutil.rmtree(trash, ignore_errors=True)
+            final.rename(trash)
+            try:
+                tmp.rename(final)
+            except BaseException:
+                trash.rename(final)  # put the old folder back
+                raise
+        else:
+            tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if final.exists():
-        trash = final.with_name(f".{final.name}.old")
+    finally:
         shutil.rmtree(trash, ignore_errors=True)
-        final.rename(trash)
-        tmp.rename(final)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        tmp.rename(final)

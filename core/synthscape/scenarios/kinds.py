@@ -14,7 +14,7 @@ states that no real data was read instead of carrying a ledger.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,14 @@ class Kind:
     run: Callable[[Any, Any], None]  # run(spec, ctx)
     description: str = ""
     reads_real_data: bool = True
+    metrics: Callable[[Any], Mapping[str, str | None] | None] | None = None
+
+    def declared_metrics(self, spec: Any) -> Mapping[str, str | None] | None:
+        """The metric names a run of ``spec`` can gate on (None: not declared)."""
+        if self.metrics is not None:
+            return self.metrics(spec)
+        hook = getattr(spec, "declared_metrics", None)
+        return hook() if callable(hook) else None
 
 
 KINDS: Registry = Registry("scenario kind")
@@ -36,6 +44,7 @@ KINDS: Registry = Registry("scenario kind")
 
 def register_kind(name: str, model: type, run: Callable[[Any, Any], None],
                   description: str = "", *, reads_real_data: bool = True,
+                  metrics: Callable[[Any], Mapping[str, str | None] | None] | None = None,
                   replace: bool = False) -> Kind:
     """Register a kind. Registering the same (name, model, run) again returns the kind already
     registered; a different model or run under a taken name needs ``replace=True``."""
@@ -50,6 +59,6 @@ def register_kind(name: str, model: type, run: Callable[[Any, Any], None],
                 f"replace=True")
         return old
     kind = Kind(name, model, run, description or (model.__doc__ or "").strip().split("\n")[0],
-                reads_real_data)
+                reads_real_data, metrics)
     KINDS.register(name, kind, replace=replace)
     return kind

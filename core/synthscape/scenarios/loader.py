@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from synthscape.errors import SpecError, UnknownNameError
 from synthscape.scenarios.kinds import KINDS
+from synthscape.scenarios.spec import set_origin
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -96,12 +97,24 @@ def parse_spec(text: str, source: str = "<string>", base_dir: Path | None = None
                 msg = "unknown field (check its spelling; unknown fields are not allowed)"
             problems.append(f"{source}, line {line}, field '{field}': {msg}")
         raise SpecError("invalid scenario:\n  " + "\n  ".join(problems)) from None
+    set_origin(spec, source, lambda loc: _line_of(doc, tuple(loc)))
     return spec
 
 
 def load_spec(path: str | Path):
-    """Read and validate a scenario file."""
+    """Read and validate a scenario file (parsing only; :func:`~synthscape.scenarios.validate.
+    check_spec` runs the checks that look at other files)."""
     p = Path(path)
     if not p.exists():
         raise SpecError(f"scenario file {p} does not exist")
-    return parse_spec(p.read_text(), source=str(p), base_dir=p.resolve().parent)
+    if p.is_dir():
+        raise SpecError(f"{p} is a folder; give the scenario's YAML file (e.g. "
+                        f"{p / 'scenario.yaml'})")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"scenario file {p} is not UTF-8 text (byte {exc.start}); save it as "
+                        f"UTF-8 YAML") from None
+    except OSError as exc:
+        raise SpecError(f"scenario file {p} cannot be read: {exc.strerror}") from None
+    return parse_spec(text, source=str(p), base_dir=p.resolve().parent)

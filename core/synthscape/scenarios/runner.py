@@ -28,6 +28,7 @@ from synthscape.io import atomic_folder, sha256
 from synthscape.scenarios.context import INTERNAL, INTERNAL_NOTICE, RELEASE, RunContext
 from synthscape.scenarios.kinds import KINDS, Kind
 from synthscape.scenarios.loader import load_spec
+from synthscape.scenarios.validate import check_spec
 
 _PATH_KEYS = ("path", "file")
 _PATH_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".parquet", ".pq", ".json", ".yaml", ".yml")
@@ -55,15 +56,35 @@ def run_folder_of(spec: Any, output: str | Path | None = None) -> Path:
 
 def run(spec_or_path: Any, *, output: str | Path | None = None, overwrite: bool = False,
         quiet: bool = True) -> Path:
-    """Run a spec (object or YAML path) and return its run folder ``<output>/<name>``."""
+    """Run a spec (object or YAML path) and return its run folder ``<output>/<name>``.
+
+    Every check of :func:`~synthscape.scenarios.validate.check_spec` runs first, so a bad
+    spec fails before anything is fitted. The gates the spec asks for are applied after the
+    kind has run; their results are in the run's manifest.json (see :func:`failed_gates`)."""
     spec = load_spec(spec_or_path) if isinstance(spec_or_path, (str, Path)) else spec_or_path
     kind = KINDS.get(spec.kind)
+    check_spec(spec, kind=kind)
     final = run_folder_of(spec, output)
     with atomic_folder(final, overwrite=overwrite) as tmp:
         ctx = RunContext(tmp, spec, quiet=quiet, reads_real_data=kind.reads_real_data)
         kind.run(spec, ctx)
+        _apply_gates(ctx)
         _finish(ctx, kind)
     return final
+
+
+def failed_gates(folder: str | Path) -> list[str]:
+    """The gates that failed in a run folder (read from its manifest.json)."""
+    top = json.loads((Path(folder) / "manifest.json").read_text())
+    return [name for name, ok in top.get("gates", {}).items() if not ok]
+
+
+def _apply_gates(ctx: RunContext) -> None:
+    """The spec's gates on the internal evaluation, unless the kind applied them itself."""
+    applied = {g.metric for g in [*ctx.internal_report.gates, *ctx.report.gates]}
+    for metric, gate in ctx.spec.gate_specs().items():
+        if metric not in applied:
+            ctx.gate(metric, min=gate.min, max=gate.max)
 
 
 def _finish(ctx: RunContext, kind: Kind) -> None:
