@@ -157,8 +157,9 @@ class RunContext:
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=False) as bar:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                      TimeElapsedColumn(), console=Console(stderr=True, soft_wrap=True),
+                      transient=False) as bar:
             task = bar.add_task(description, total=1)
             yield
             bar.update(task, completed=1)
@@ -167,4 +168,4 @@ class RunContext:
         if not self.quiet:
             from rich.console import Console
 
-            Console(stderr=True).print(message)
+            Console(stderr=True, soft_wrap=True).print(message, markup=False, highlight=False)
