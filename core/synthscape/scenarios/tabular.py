@@ -1,15 +1,19 @@
 """``kind: tabular``: fit a generator to a table and release synthetic data with a report."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from synthscape.scenarios.kinds import register_kind
-from synthscape.scenarios.spec import SpecBase, StrictModel
+from synthscape.errors import SynthscapeError
+from synthscape.scenarios.spec import GateSpec, PrivacySpec, Problem, SpecBase, StrictModel
+
+DATA_SUFFIXES = (".csv", ".gz", ".txt", ".parquet", ".pq")
 
 
 class DataSpec(StrictModel):
@@ -72,24 +76,6 @@ class GeneratorSpec(StrictModel):
         return dict(self.model_extra or {})
 
 
-class PrivacySpec(StrictModel):
-    epsilon: float = Field(gt=0)
-    delta: float = Field(default=1e-6, ge=0, lt=1)
-    accountant: Literal["rdp", "pld", "prv"] = "rdp"
-
-    @field_validator("epsilon")
-    @classmethod
-    def _finite(cls, v: float) -> float:
-        if not np.isfinite(v):
-            raise ValueError("epsilon must be finite; for a non-private baseline omit 'privacy'")
-        return v
-
-
-class GateSpec(StrictModel):
-    min: float | None = None
-    max: float | None = None
-
-
 class EvaluationSpec(StrictModel):
     """What ``evaluate`` measures; ``gates`` maps "section/score" to a min and/or max."""
 
@@ -115,6 +101,126 @@ class TabularSpec(SpecBase):
 
     model_config = {**SpecBase.model_config, "populate_by_name": True}
 
+    # ---- the checks of ``synthscape validate`` (no real data is read) -----------------------
+    def declared_metrics(self) -> dict[str, str | None]:
+        from synthscape.scenarios.validate import MARGINALS, evaluation_metrics
+
+        ev = self.evaluation
+        why = ("computed only with evaluation.full: true" if not ev.full else
+               "needs held-out rows: set data.test_fraction > 0"
+               if self.data.test_fraction == 0 else None)
+        tasks: tuple[str, ...] = ()
+        if ev.target is not None:
+            schema = self._declared()[0]
+            col = schema[ev.target] if schema is not None and ev.target in schema else None
+            tasks = ("classification", "regression") if col is None else \
+                ("classification",) if col.kind in ("categorical", "boolean") else ("regression",)
+        out: dict[str, str | None] = {f"marginals/{m}": None for m in MARGINALS}
+        out.update(evaluation_metrics(
+            tasks=tasks, sensitive=ev.sensitive, why_not=why,
+            no_target="computed only with evaluation.target set",
+            no_sensitive="computed only for the columns listed in evaluation.sensitive"))
+        return out
+
+    def _declared(self) -> tuple[Any, Problem | None]:
+        """The declared schema (file or columns) and the problem that stopped its loading."""
+        from synthscape.schema import TableSchema
+        from synthscape.scenarios.validate import load_schema_file
+
+        s = self.schema_
+        try:
+            if s.file is not None:
+                return load_schema_file(self.resolve(s.file)), None
+            if s.columns is not None:
+                return TableSchema.from_dict({"columns": s.columns, "name": self.name},
+                                             source="the scenario's schema.columns"), None
+        except SynthscapeError as exc:
+            return None, Problem(("schema", "file" if s.file else "columns"), str(exc))
+        return None, None
+
+    def problems(self) -> Iterator[Problem]:
+        from synthscape.datasets import dataset_problem
+        from synthscape.scenarios import validate as v
+
+        d, s, header = self.data, self.schema_, None
+        if self.privacy is not None and not _private(self.generator.type):
+            yield Problem(("privacy",), f"generator '{self.generator.type}' is not differentially "
+                          f"private, so this budget would be ignored: remove 'privacy' for a "
+                          f"non-private baseline, or choose a DP generator (`synthscape list "
+                          f"generators` marks them DP)")
+        if d.path is not None:
+            bad = v.file_problem(self, ("data", "path"), d.path, what="data file",
+                                 suffixes=DATA_SUFFIXES)
+            if bad is None:
+                try:
+                    header = v.table_columns(self.resolve(d.path))
+                except SynthscapeError as exc:
+                    bad = Problem(("data", "path"), str(exc))
+            if bad is not None:
+                yield bad
+        elif (msg := dataset_problem(str(d.dataset))) is not None:
+            yield Problem(("data", "dataset"), msg)
+        for i, c in enumerate(d.drop):
+            if header is not None and c not in header:
+                yield Problem(("data", "drop", i), v.unknown_name("column", c, header) +
+                              " in the data file")
+        bad = v.file_problem(self, ("schema", "file"), s.file, what="schema file",
+                             suffixes=(".yaml", ".yml", ".json"))
+        schema, bad = (None, bad) if bad is not None else self._declared()
+        if bad is not None:
+            yield bad
+        kept = None if header is None else [c for c in header if c not in d.drop]
+        if schema is not None and kept is not None:
+            yield from _header_problems(schema, kept, self.resolve(str(d.path)))
+        names = list(schema.names) if schema is not None else kept
+        if names is not None:
+            yield from _name_problems(self, names, schema)
+
+
+def _header_problems(schema, kept: list[str], path: Path) -> Iterator[Problem]:
+    missing = [n for n in schema.names if n not in kept]
+    extra = [c for c in kept if c not in schema.names]
+    if missing:
+        yield Problem(("schema",), f"column(s) {missing} of the schema are not in the data file "
+                                   f"{path}: add them to the data or remove them from the schema")
+    if extra:
+        yield Problem(("data", "path"), f"column(s) {extra} of the data file {path} are not in "
+                                        f"the schema: declare them or list them in data.drop")
+
+
+def _name_problems(spec: TabularSpec, names: list[str], schema) -> Iterator[Problem]:
+    """Target, sensitive and condition columns exist (and condition values are declared)."""
+    from synthscape.scenarios.validate import unknown_name
+
+    ev = spec.evaluation
+    if ev.target is not None and ev.target not in names:
+        yield Problem(("evaluation", "target"), unknown_name("column", ev.target, names))
+    for i, c in enumerate(ev.sensitive):
+        if c not in names:
+            yield Problem(("evaluation", "sensitive", i), unknown_name("column", c, names))
+    for c, want in (spec.conditions or {}).items():
+        if c not in names:
+            yield Problem(("conditions", c), unknown_name("column", c, names))
+            continue
+        col = schema[c] if schema is not None else None
+        if col is None:
+            continue
+        if col.kind not in ("categorical", "boolean"):
+            yield Problem(("conditions", c), f"conditions apply to categorical or boolean "
+                                             f"columns; {c!r} is {col.kind}")
+            continue
+        values = list(want) if isinstance(want, dict) else [want]
+        unknown = [x for x in values if x not in col.values]
+        if unknown:
+            yield Problem(("conditions", c), f"condition on {c!r}: unknown value(s) {unknown}; "
+                                             f"allowed: {list(col.values)}")
+
+
+def _private(generator: str) -> bool:
+    from synthscape.generators import GENERATORS
+
+    return bool(getattr(GENERATORS.get(generator), "private", True))
+
 
 def _load_data(spec: TabularSpec) -> pd.DataFrame:
     from synthscape.datasets import load_dataset
@@ -135,11 +241,11 @@ def _load_data(spec: TabularSpec) -> pd.DataFrame:
 def _schema(spec: TabularSpec, df: pd.DataFrame):
     from synthscape.schema import TableSchema
 
+    from synthscape.scenarios.validate import load_schema_file
+
     s = spec.schema_
     if s.file:
-        path = spec.resolve(s.file)
-        return TableSchema.from_json(path) if path.suffix == ".json" else \
-            TableSchema.from_yaml(path)
+        return load_schema_file(spec.resolve(s.file))
     if s.columns is not None:
         return TableSchema.from_dict({"columns": s.columns, "name": spec.name},
                                      source="the scenario's schema.columns")
@@ -169,6 +275,10 @@ def run_tabular(spec: TabularSpec, ctx) -> None:
         source = spec.data.dataset or str(spec.resolve(spec.data.path))
         df = schema.validate(df, out_of_bounds=spec.schema_.out_of_bounds, source=source)
     train, test = split(df, spec.data.test_fraction, ctx.rng("split"))
+    if spec.privacy is not None and _private(spec.generator.type):
+        from synthscape.scenarios.validate import warn_delta
+
+        warn_delta(spec.privacy, len(train), "rows")  # to the terminal only
     params = dict(spec.generator.params)
     gen_cls = __import__("synthscape.generators", fromlist=["GENERATORS"]).GENERATORS.get(
         spec.generator.type)
@@ -243,8 +353,7 @@ def _evaluate(spec: TabularSpec, ctx, train, test, syn, gen) -> None:
         report.sections.update(full.sections)
         for key in ("rows", "target", "sensitive", "epsilon"):
             report.meta[key] = full.meta[key]
-    for metric, gate in ev.gates.items():
-        ctx.gate(metric, min=gate.min, max=gate.max)
+    # the gates (evaluation.gates) are applied by the runner, as for every kind
 
 
 register_kind("tabular", TabularSpec, run_tabular, reads_real_data=True)
