@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synthscape.random import train_test_split
+
 # Declared bounds (not read from the data, so they cost no budget): (name, lower, upper).
 NUMERIC = (("n_tx", 0, 400), ("mean_amount", 0, 2_000), ("max_amount", 0, 20_000),
            ("cnp_share", 0, 1), ("night_share", 0, 1), ("transfer_share", 0, 1),
@@ -103,11 +105,7 @@ def learned_section(ctx, spec, sim, sample: pd.DataFrame) -> None:
     statics = sim.static_tables()
     rows = sample[sample["in_sample"]]
     feats = customer_features(rows, tables["accounts"], statics["customers"])
-    rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0x1EA]))
-    idx = rng.permutation(len(feats))
-    k = int(round(len(feats) * cfg.test_fraction))
-    test = feats.iloc[idx[:k]].reset_index(drop=True)
-    train = feats.iloc[idx[k:]].reset_index(drop=True)
+    train, test = train_test_split(feats, cfg.test_fraction, spec.seed, "finance.customers")
     schema = customer_schema()
     gen = fit_generator(train, schema, generator=cfg.generator, epsilon=cfg.epsilon,
                         delta=cfg.delta, seed=spec.seed)

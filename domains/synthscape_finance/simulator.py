@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from synthscape.random import derive_rng
+
 from synthscape_finance import background, balances, events as E, mcc, population
 from synthscape_finance import typologies
 
@@ -21,8 +23,8 @@ DAY = 86_400
 ID_PREFIX = 9_000_000_000  # the negative control's planted identifier range
 
 
-def _rng(seed: int, *key: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([int(seed), 0x5F1, *key]))
+def _rng(seed: int, *purpose: str | int) -> np.random.Generator:
+    return derive_rng(int(seed), "finance.simulator", *purpose)
 
 
 class Simulation:
@@ -34,10 +36,10 @@ class Simulation:
         self.spec = spec
         pop = spec.population
         self.start = pd.Timestamp(pop.start)
-        self.world = population.build_world(pop, _rng(spec.seed, 1))
+        self.world = population.build_world(pop, _rng(spec.seed, "world"))
         self.defaults = background.default_day(self.world, pop.days, spec.shocks,
-                                               _rng(spec.seed, 2))
-        b, ev = typologies.build(spec, self.world, _rng(spec.seed, 3))
+                                               _rng(spec.seed, "defaults"))
+        b, ev = typologies.build(spec, self.world, _rng(spec.seed, "typologies"))
         for acc, day in b.bust_day.items():
             if day < pop.days and (self.defaults[acc] < 0 or self.defaults[acc] > day):
                 self.defaults[acc] = day
@@ -45,7 +47,7 @@ class Simulation:
         order = np.argsort(ev["t"], kind="stable")
         self.pattern_events = E.take(ev, order)
         self.bg = background.Background(self.world, spec, self.defaults,
-                                        self.start.day_of_week, _rng(spec.seed, 4))
+                                        self.start.day_of_week, _rng(spec.seed, "background"))
         days = pd.date_range(self.start, periods=pop.days, freq="D")
         self.day_of_month = days.day.to_numpy()
         self.carry = self.world.opening.copy()
@@ -61,7 +63,7 @@ class Simulation:
         pt = self.pattern_events["t"]
         for ci, d0 in enumerate(range(0, days, step)):
             d1 = min(d0 + step, days)
-            rng = _rng(spec.seed, 5, ci)
+            rng = _rng(spec.seed, "chunk", ci)
             lo, hi = np.searchsorted(pt, [d0 * DAY, d1 * DAY])
             ev = E.concat([self.bg.chunk(d0, d1, rng, self.day_of_month),
                            E.take(self.pattern_events, slice(lo, hi))])

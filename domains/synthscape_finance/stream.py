@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from synthscape.random import derive_rng
+
 from synthscape_finance.simulator import Simulation
 
 
@@ -44,7 +46,7 @@ def stream(sim: Simulation, data_dir: str | Path, *, sample_rows: int = 200_000,
         (spec.activity.purchases_per_day + spec.activity.transfers_per_day)
     share = min(1.0, sample_rows / max(expected, 1.0))
     # whole customers (every account of a picked customer), so per-customer summaries hold
-    pick = (np.random.default_rng(np.random.SeedSequence([spec.seed, 0x5A3])).random(
+    pick = (derive_rng(spec.seed, "finance.analysis_sample").random(
         sim.world.n_customers) < share)[sim.world.owner]
     parts = []
     rows = 0

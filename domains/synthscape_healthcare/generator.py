@@ -20,6 +20,7 @@ import numpy as np
 
 from synthscape.errors import ModelFormatError, NotFittedError, ParameterError
 from synthscape.privacy import Budget, PrivacyLedger
+from synthscape.random import derive_rng
 from synthscape_healthcare.encoding import CohortSchema, Encoded, decode, encode
 from synthscape_healthcare.ontology import Ontology, UnknownCodeError, code_of
 from synthscape_healthcare.records import EHRData
@@ -159,8 +160,7 @@ class EHRGenerator:
         if prevalence is not None and (condition is None or not 0 <= prevalence <= 1):
             raise ParameterError("prevalence needs a condition and must lie in [0, 1]")
         base = self.seed if seed is None else seed
-        rng = np.random.default_rng(None if base is None else
-                                    np.random.SeedSequence([int(base), 0x5A4D]))
+        rng = derive_rng(None if base is None else int(base), "ehr.sample")
         if condition is None:
             enc = self._draw(n, rng, None, True)
         else:

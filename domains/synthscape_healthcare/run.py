@@ -3,8 +3,8 @@
 patients)."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
+from synthscape.random import derive_rng, train_test_split
 
 from synthscape_healthcare.ontology import code_of
 from synthscape_healthcare.spec import EHRSpec, load_cohort, load_ontology
@@ -24,7 +24,10 @@ def run_ehr(spec: EHRSpec, ctx) -> None:
     if spec.data.max_patients is not None and cohort.n_patients > spec.data.max_patients:
         ids = cohort.patients.patient_id.to_numpy()
         cohort = cohort.subset(ctx.rng("subset").permutation(ids)[:spec.data.max_patients])
-    train, test = cohort.split(spec.data.test_fraction, ctx.rng("split"))
+    ids = cohort.patients.patient_id.to_numpy()  # split by patient: all their rows on one side
+    train_idx, test_idx = train_test_split(len(ids), spec.data.test_fraction, spec.seed,
+                                           "patients")
+    train, test = cohort.subset(ids[train_idx]), cohort.subset(ids[test_idx])
     g = spec.generator
     gen = EHRGenerator(schema=spec.cohort, ontology=ontology, epsilon=spec.privacy.epsilon,
                        delta=spec.privacy.delta, accountant=spec.privacy.accountant,
@@ -148,7 +151,7 @@ def _core_evaluation(spec, ctx, gen, ontology, train, test, syn) -> None:
         return feature_table(d, spec.cohort, idx, labels(d, spec.cohort.label, ontology))
 
     schema = feature_schema(spec.cohort, name)
-    rng = np.random.default_rng(spec.seed)
+    rng = derive_rng(spec.seed, "ehr.evaluation_rows")
     test_idx = {**index, **gen._code_index(test)}
     real_train = table(train, index)
     cap = min(len(real_train), 5000)  # the distance-based attacks scale with rows squared

@@ -14,6 +14,7 @@ from synthscape.evaluation._checks import check_seed, check_sensitive, check_tab
 from synthscape.evaluation._threads import single_threaded
 from synthscape.evaluation.report import Report
 from synthscape.privacy import PrivacyLedger
+from synthscape.random import derive_rng
 from synthscape.schema import TableSchema
 
 
@@ -27,8 +28,8 @@ def privacy_summary(ledger: PrivacyLedger | None) -> str:
 
 
 def _rng(seed: int, purpose: str) -> np.random.Generator:
-    tag = int.from_bytes(purpose.encode()[:8].ljust(8, b"\0"), "little")
-    return np.random.default_rng(np.random.SeedSequence([seed, tag]))
+    """Public randomness of the evaluation (subsampling, attack draws)."""
+    return derive_rng(seed, "evaluation", purpose)
 
 
 def evaluate(

@@ -23,6 +23,7 @@ from synthscape.generators._params import BOOL, NONE, SEED, STR, Interval, Optio
 from synthscape.privacy import Budget, PrivacyLedger
 from synthscape.model_files import write_checksums
 from synthscape.privacy.noise import NoiseSource
+from synthscape.random import derive_rng
 from synthscape.schema import TableSchema
 
 FORMAT_VERSION = 2
@@ -169,14 +170,13 @@ class Generator:
     def _rng(self, seed: int | None, purpose: str) -> np.random.Generator:
         base = getattr(self, "seed", None)
         if seed is not None:
-            return np.random.default_rng(np.random.SeedSequence([int(seed), _tag(purpose)]))
+            return derive_rng(int(seed), purpose)
         if base is None:
-            return np.random.default_rng()
+            return derive_rng(None)
         if purpose == "sample":
             self._sample_calls = getattr(self, "_sample_calls", 0) + 1
-            return np.random.default_rng(
-                np.random.SeedSequence([int(base), _tag(purpose), self._sample_calls]))
-        return np.random.default_rng(np.random.SeedSequence([int(base), _tag(purpose)]))
+            return derive_rng(int(base), purpose, self._sample_calls)
+        return derive_rng(int(base), purpose)
 
     # ---- sampling ------------------------------------------------------------------------
     def sample(
@@ -380,10 +380,6 @@ def _read_model(folder: Path) -> Generator:
     gen._load_extra(folder)
     gen._sample_calls = 0
     return gen
-
-
-def _tag(purpose: str) -> int:
-    return int.from_bytes(purpose.encode()[:4].ljust(4, b"\0"), "little")
 
 
 def _json_default(o: Any) -> Any:

@@ -106,9 +106,11 @@ class RunContext:
         return p
 
     # ---- writing -------------------------------------------------------------------------------
-    def rng(self, purpose: str) -> np.random.Generator:
-        tag = int.from_bytes(purpose.encode()[:8].ljust(8, b"\0"), "little")
-        return np.random.default_rng(np.random.SeedSequence([self.seed, tag, len(purpose)]))
+    def rng(self, *purpose: str | int) -> np.random.Generator:
+        """Public randomness keyed by (spec seed, purpose): :func:`synthscape.random.derive_rng`."""
+        from synthscape.random import derive_rng
+
+        return derive_rng(self.seed, *purpose)
 
     def write_table(self, name: str, df: pd.DataFrame) -> Path:
         from synthscape.io import write_parquet
