@@ -5,10 +5,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from synthscape.random import train_test_split
+from synthscape.scenarios.generator_spec import GeneratorSpec
 from synthscape.scenarios.kinds import register_kind
 from synthscape.errors import SynthscapeError
 from synthscape.scenarios.spec import GateSpec, PrivacySpec, Problem, SpecBase, StrictModel
@@ -47,35 +48,6 @@ class SchemaSpec(StrictModel):
         return self
 
 
-class GeneratorSpec(StrictModel):
-    """``type`` is a registered generator; other keys are its parameters."""
-
-    model_config = {**StrictModel.model_config, "extra": "allow"}
-    type: str
-
-    @model_validator(mode="after")
-    def _known(self) -> "GeneratorSpec":
-        from synthscape.generators import GENERATORS
-
-        from synthscape.errors import UnknownNameError
-
-        try:
-            cls = GENERATORS.get(self.type)
-        except UnknownNameError as exc:  # a did-you-mean message, reported on the field's line
-            raise ValueError(str(exc)) from None
-        allowed = set(cls._param_names()) - {"epsilon", "delta", "seed", "accountant"}
-        unknown = sorted(set(self.params) - allowed)
-        if unknown:
-            raise ValueError(f"generator '{self.type}' has no parameter(s) {unknown}; "
-                             f"its parameters: {sorted(allowed)} (privacy and seed are set in "
-                             f"'privacy' and 'seed')")
-        return self
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
-
-
 class EvaluationSpec(StrictModel):
     """What ``evaluate`` measures; ``gates`` maps "section/score" to a min and/or max."""
 
@@ -93,8 +65,8 @@ class TabularSpec(SpecBase):
     kind: Literal["tabular"] = "tabular"
     data: DataSpec
     schema_: SchemaSpec = Field(alias="schema")
+    privacy: PrivacySpec | None = None  # before generator: it fills epsilon, delta, accountant
     generator: GeneratorSpec
-    privacy: PrivacySpec | None = None
     rows: int = Field(default=10_000, ge=1)
     conditions: dict[str, Any] | None = None
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
@@ -258,12 +230,6 @@ def _schema(spec: TabularSpec, df: pd.DataFrame):
     return None  # "dp": the generator infers it and pays from the same budget
 
 
-def split(df: pd.DataFrame, test_fraction: float, rng: np.random.Generator):
-    idx = rng.permutation(len(df))
-    k = int(round(len(df) * test_fraction))
-    return df.iloc[idx[k:]].reset_index(drop=True), df.iloc[idx[:k]].reset_index(drop=True)
-
-
 def run_tabular(spec: TabularSpec, ctx) -> None:
     """Release: the synthetic table, its schema and ledger and a report computed from them.
     Internal: the evaluation against the real training and test rows, and the gates."""
@@ -274,20 +240,13 @@ def run_tabular(spec: TabularSpec, ctx) -> None:
     if schema is not None:  # report problems against the input file's own rows
         source = spec.data.dataset or str(spec.resolve(spec.data.path))
         df = schema.validate(df, out_of_bounds=spec.schema_.out_of_bounds, source=source)
-    train, test = split(df, spec.data.test_fraction, ctx.rng("split"))
+    train, test = train_test_split(df, spec.data.test_fraction, spec.seed)
     if spec.privacy is not None and _private(spec.generator.type):
         from synthscape.scenarios.validate import warn_delta
 
         warn_delta(spec.privacy, len(train), "rows")  # to the terminal only
-    params = dict(spec.generator.params)
-    gen_cls = __import__("synthscape.generators", fromlist=["GENERATORS"]).GENERATORS.get(
-        spec.generator.type)
-    if spec.privacy is not None and gen_cls.private:
-        params.update(epsilon=spec.privacy.epsilon, delta=spec.privacy.delta,
-                      accountant=spec.privacy.accountant)
-    if "out_of_bounds" in gen_cls._param_names():
-        params.setdefault("out_of_bounds", spec.schema_.out_of_bounds)
-    gen = make(spec.generator.type, seed=spec.seed, **params)
+    # every effective parameter, as spec.resolved.yaml shows it (privacy and seed filled in)
+    gen = make(spec.generator.type, **spec.generator.params)
     with ctx.step(f"fitting {spec.generator.type}"):
         gen.fit(train, schema)
     with ctx.step(f"sampling {spec.rows} rows"):
