@@ -92,17 +92,25 @@ def epsilon_lower_bound(with_scores: np.ndarray, without_scores: np.ndarray, del
     best: tuple[float, float, float, float] | None = None
     for t in thresholds:
         tp, fp = int(np.sum(with_scores >= t)), int(np.sum(without_scores >= t))
-        tpr_lo, _ = clopper_pearson(tp, n1, alpha)
-        _, fpr_hi = clopper_pearson(fp, n0, alpha)
-        cands = [0.0]
-        if fpr_hi > 0 and tpr_lo - delta > 0:
-            cands.append(math.log((tpr_lo - delta) / fpr_hi))
-        if tpr_lo < 1 and 1 - fpr_hi - delta > 0:
-            cands.append(math.log((1 - fpr_hi - delta) / (1 - tpr_lo)))
-        if best is None or max(cands) > best[0]:
-            best = (max(cands), float(t), tp / n1, fp / n0)
+        eps = bound_from_counts(tp, n1, fp, n0, delta, alpha)
+        if best is None or eps > best[0]:
+            best = (eps, float(t), tp / n1, fp / n0)
     assert best is not None
     return best
+
+
+def bound_from_counts(tp: int, n1: int, fp: int, n0: int, delta: float, alpha: float) -> float:
+    """Epsilon lower bound of one test that said "member" ``tp`` times in ``n1`` trials with the
+    canary and ``fp`` times in ``n0`` without: TPR from below and FPR from above by
+    Clopper-Pearson at level ``alpha`` (Eq. 1 of the module docstring); 0 when nothing shows."""
+    tpr_lo, _ = clopper_pearson(tp, n1, alpha)
+    _, fpr_hi = clopper_pearson(fp, n0, alpha)
+    cands = [0.0]
+    if fpr_hi > 0 and tpr_lo - delta > 0:
+        cands.append(math.log((tpr_lo - delta) / fpr_hi))
+    if tpr_lo < 1 and 1 - fpr_hi - delta > 0:
+        cands.append(math.log((1 - fpr_hi - delta) / (1 - tpr_lo)))
+    return max(cands)
 
 
 def canary_tests(data: pd.DataFrame, canary: pd.DataFrame, schema: TableSchema,

@@ -1,8 +1,10 @@
-"""``synthscape evaluate`` and ``synthscape audit``: plain functions plus a typer layer.
+"""``synthscape evaluate``, ``synthscape audit`` and ``synthscape audit-release``: plain
+functions plus a typer layer.
 
-``evaluate_command`` and ``audit_command`` are the Python calls; ``app`` exposes them as
-commands (the main CLI mounts them). Each writes one folder atomically: report.json (the
-certificate), report.html and figures/*.png; the audit also writes audit.json.
+``evaluate_command``, ``audit_command`` and ``audit_release_command`` are the Python calls;
+``app`` exposes them as commands (the main CLI mounts them). Each writes one folder atomically:
+report.json (the certificate), report.html and figures/*.png; the audits also write audit.json
+(``audit-release`` only with ``--out``). The audits exit with 1 when they flag.
 """
 from __future__ import annotations
 
@@ -96,14 +98,64 @@ def audit_command(generator: str, data: str | Path, schema: str | Path, trials: 
     return Path(out)
 
 
-def _parse_params(items: list[str]) -> dict[str, Any]:
+def audit_release_command(release: str | Path, data: str | Path, *,
+                          data_prime: str | Path | None = None,
+                          synthetic: str | Path | None = None,
+                          canary: Mapping[str, Any] | None = None, trials: int = 40,
+                          confidence: float = 0.95, seed: int = 0, out: str | Path | None = None,
+                          overwrite: bool = False):
+    """Replay audit of a published release: a saved model folder (model.json; ``synthetic`` is
+    the table released beside it) or a run folder (``<run>/release``, or an older run). D is
+    the table at ``data``; D' the table at ``data_prime``, or D plus a canary row (``canary``
+    sets some of its columns). Returns the :class:`ReleaseAuditResult`; with ``out``, also
+    writes a report folder with audit.json."""
+    from contextlib import nullcontext
+
+    from synthscape.evaluation.audit_release import audit_model_folder, audit_run_folder
+    from synthscape.evaluation.report import Report
+    from synthscape.io import atomic_folder, read_table
+    from synthscape.scenarios.runner import versions
+
+    path = Path(release)
+    if not path.is_dir():
+        raise ParameterError(f"{path} is not a folder: give a saved model folder (with "
+                             f"model.json) or a run folder")
+    d = read_table(data)
+    dp = read_table(data_prime) if data_prime is not None else None
+    kw: dict[str, Any] = {"canary": canary, "confidence": confidence, "seed": seed}
+    folder = atomic_folder(out, overwrite=overwrite) if out is not None else nullcontext(None)
+    with folder as tmp:
+        if (path / "model.json").exists():
+            syn = read_table(synthetic) if synthetic is not None else None
+            res = audit_model_folder(path, d, dp, trials, synthetic=syn, **kw)
+        elif synthetic is not None:
+            raise ParameterError("--synthetic goes with a saved model folder; a run folder's "
+                                 "release holds its own synthetic table")
+        else:
+            res = audit_run_folder(path, d, dp, trials, **kw)
+        if tmp is not None:
+            report = Report(title=f"Replay audit of a published release: {path.name}")
+            report.meta.update({
+                "privacy": (f"ledger epsilon = {res.claimed_epsilon:.4g} at delta = "
+                            f"{res.delta:g}" if res.private else "NOT PRIVATE"),
+                "release": str(path), "seed": seed, "rows": {"data": len(d)},
+                "versions": versions()})
+            res.add_to(report)
+            (tmp / "audit.json").write_text(json.dumps(res.to_dict(), indent=2, default=str)
+                                            + "\n")
+            report.write(tmp)
+    return res
+
+
+def _parse_params(items: list[str], flag: str = "--param",
+                  example: str = "epsilon=1.0") -> dict[str, Any]:
     import yaml
 
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ParameterError(f"--param expects key=value (e.g. --param epsilon=1.0), "
+            raise ParameterError(f"{flag} expects key=value (e.g. {flag} {example}), "
                                  f"got {item!r}")
         out[key.strip()] = yaml.safe_load(value)
     return out
@@ -173,4 +225,38 @@ def audit_cli(
     typer.echo(f"wrote {folder}/report.html")
     typer.echo(f"  {res['verdict']}")
     if res["flagged"]:
+        raise typer.Exit(code=1)
+
+
+@app.command("audit-release")
+def audit_release_cli(
+    release: Path = typer.Argument(..., help="Released model folder (model.json) or run folder "
+                                             "(<run>/release, or an older run folder)."),
+    data: Path = typer.Argument(..., help="Candidate training table D (CSV or Parquet)."),
+    data_prime: Optional[Path] = typer.Option(None, "--with", help="D' (CSV or Parquet), D plus "
+                                              "one row; default: D plus a canary row."),
+    canary: list[str] = typer.Option([], "--canary", "-c", help="column=value of the canary "
+                                                                "row (repeatable)."),
+    synthetic: Optional[Path] = typer.Option(None, "--synthetic", help="Synthetic table "
+                                             "released beside a model folder."),
+    trials: int = typer.Option(40, "--trials", help="Releases in the game, each fitted on D or "
+                                                    "D' by a fair coin (audit_release's "
+                                                    "DEFAULT_TRIALS)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder to write."),
+    seed: int = _SEED,
+    overwrite: bool = _OVERWRITE,
+) -> None:
+    """Replay audit of a published release: replays its public values on D and D' to bound
+    epsilon from below; exit code 1 when the bound exceeds the ledger's claim."""
+    try:
+        res = audit_release_command(release, data, data_prime=data_prime, synthetic=synthetic,
+                                    canary=_parse_params(canary, "--canary", "age=90") or None,
+                                    trials=trials, seed=seed, out=out, overwrite=overwrite)
+    except SynthscapeError as exc:
+        _fail(exc)
+        return
+    if out is not None:
+        typer.echo(f"wrote {out}/report.html")
+    typer.echo(res.summary())
+    if res.flagged:
         raise typer.Exit(code=1)
