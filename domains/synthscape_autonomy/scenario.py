@@ -2,10 +2,14 @@
 events, and per-episode initial states built from sampled parameters."""
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from synthscape.scenarios.spec import Problem
 
 from synthscape_autonomy import _rng
 from synthscape_autonomy.distributions import Choice, Normal, ParameterSpace, Proposal, Uniform
@@ -199,6 +203,116 @@ class Scene:
         return out
 
 
+def overlap_problems(spec: DrivingSpec, episodes: int = 8) -> list:
+    """Warnings for scenario entities whose boxes overlap at t = 0 in any of the first
+    ``episodes`` episodes (they would collide at once in each of them)."""
+    from synthscape.errors import SynthscapeError
+
+    try:
+        scene = Scene(spec)
+        init = scene.initial(scene.draws(range(episodes)))
+    except SynthscapeError:  # reported by the other checks
+        return []
+    named = [a for a, s in enumerate(scene.slots) if not isinstance(s.source, tuple)]
+    x, y, h = (init[k][:, named].cpu().numpy() for k in ("x", "y", "h"))
+    length = scene.length[named].cpu().numpy()
+    width = scene.width[named].cpu().numpy()
+    c, s = np.abs(np.cos(h)), np.abs(np.sin(h))
+    hx, hy = 0.5 * (c * length + s * width), 0.5 * (s * length + c * width)  # box half extents
+    out = []
+    for i in range(len(named)):
+        for j in range(i + 1, len(named)):
+            hit = (np.abs(x[:, i] - x[:, j]) < hx[:, i] + hx[:, j]) & \
+                  (np.abs(y[:, i] - y[:, j]) < hy[:, i] + hy[:, j])
+            if hit.any():
+                a, b = scene.names[named[i]], scene.names[named[j]]
+                out.append(Problem(("entities", named[j], "position"), (
+                    f"entities {a!r} and {b!r} overlap at t = 0 in {int(hit.sum())} of the "
+                    f"first {len(hit)} episodes, so they collide at once; move one of them "
+                    f"(position s, lane or time_gap)"), warning=True))
+    return out
+
+
+# ---- the checks of ``synthscape validate`` (DrivingSpec.problems) ------------------------------
+def spec_problems(spec: DrivingSpec) -> Iterator[Problem]:
+    """Physical values, weather and lighting names, entities overlapping at t = 0."""
+    from synthscape_autonomy.physics import LIGHTING, WEATHER
+
+    bad = list(_name_problems(spec, ("environment", "weather"), "weather", WEATHER))
+    bad += _name_problems(spec, ("environment", "lighting"), "lighting", LIGHTING)
+    bad += _speed_problems(spec)
+    if spec.duration < spec.dt:
+        bad.append(Problem(("duration",), f"duration {spec.duration:g} s is shorter than one "
+                                          f"time step (dt {spec.dt:g} s), so nothing would be "
+                                          f"simulated; raise duration or lower dt"))
+    yield from bad
+    if not bad:
+        yield from overlap_problems(spec)
+
+
+def _lowest(v: Any, spec: DrivingSpec) -> tuple[float, str]:
+    """The lowest value a number, distribution or '$parameter' can take, and how it is given."""
+    if isinstance(v, str) and v.startswith("$") and v[1:] in spec.parameters:
+        low, how = _lowest(spec.parameters[v[1:]], spec)
+        return low, f"parameter {v[1:]!r}: {how}"
+    if isinstance(v, (int, float)):
+        return float(v), f"{v:g}"
+    if isinstance(v, Uniform):
+        return float(v.uniform[0]), f"uniform {list(v.uniform)}"
+    if isinstance(v, Normal):
+        if v.clip is None:
+            return -math.inf, f"normal {list(v.normal)} without 'clip'"
+        return float(v.clip[0]), f"normal clipped to {list(v.clip)}"
+    if isinstance(v, Choice):
+        nums = [float(c) for c in v.choice if isinstance(c, (int, float))]
+        return (min(nums), f"choice {v.choice}") if nums else (math.inf, "")
+    return math.inf, ""
+
+
+def _speed_fields(spec: DrivingSpec) -> Iterator[tuple[tuple, Any]]:
+    for i, e in enumerate(spec.entities):
+        yield ("entities", i, "speed"), e.speed
+        yield ("entities", i, "driver", "desired_speed"), e.driver.desired_speed
+    for i, t in enumerate(spec.traffic):
+        yield ("traffic", i, "speed"), t.speed
+        yield ("traffic", i, "driver", "desired_speed"), t.driver.desired_speed
+    for a, act in enumerate(spec.story.acts):
+        for m, man in enumerate(act.maneuvers):
+            for k, ev in enumerate(man.events):
+                if isinstance(ev.action, SpeedAction):
+                    yield (("story", "acts", a, "maneuvers", m, "events", k, "action", "speed",
+                            "target"), ev.action.speed.target)
+
+
+def _speed_problems(spec: DrivingSpec) -> Iterator[Problem]:
+    """Speeds are >= 0 m/s (a negative one would be clamped to 0 by the simulator while the
+    released parameter columns kept the negative value)."""
+    for loc, value in _speed_fields(spec):
+        low, how = _lowest(value, spec)
+        if low < 0:
+            yield Problem(loc, f"speed can be negative ({how}): speeds are in m/s and must be "
+                               f">= 0; give a non-negative value, or clip the distribution at 0")
+
+
+def _name_problems(spec: DrivingSpec, loc: tuple, what: str, known: dict) -> Iterator[Problem]:
+    """A weather or lighting name (or every option of the parameter it refers to) exists."""
+    from synthscape.scenarios.validate import unknown_name
+
+    value = getattr(spec.environment, loc[-1])
+    names, where = [value], loc
+    if value.startswith("$"):
+        p = spec.parameters.get(value[1:])
+        where = ("parameters", value[1:])
+        if not isinstance(p, Choice):
+            yield Problem(where, f"{what} parameter {value} must be a choice of names "
+                                 f"({', '.join(sorted(known))}), e.g. {{choice: [dry, wet]}}")
+            return
+        names = list(p.choice)
+    for name in names:
+        if name not in known:
+            yield Problem(where, unknown_name(what, str(name), sorted(known)))
+
+
 def _cond_body(c):
     if isinstance(c, TimeCondition):
         return c.simulation_time
@@ -209,4 +323,4 @@ def _cond_body(c):
     return c.time_to_collision
 
 
-__all__ = ["Scene", "Draw", "LaneChangeAction", "SpeedAction"]
+__all__ = ["Scene", "Draw", "LaneChangeAction", "SpeedAction", "overlap_problems"]

@@ -11,11 +11,13 @@ declared parameters, sampled once per episode (a concrete scenario of the logica
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from synthscape.scenarios import SpecBase, StrictModel
+from synthscape.scenarios.spec import Problem
 from synthscape_autonomy.distributions import Choice, Normal, Uniform
 
 
@@ -356,3 +358,11 @@ class DrivingSpec(SpecBase):
             if ref.startswith("$") and ref[1:] not in self.parameters:
                 raise ValueError(f"environment refers to undeclared parameter {ref}")
         return self
+
+    # ---- the checks of ``synthscape validate`` -----------------------------------------------
+    def problems(self) -> Iterator[Problem]:
+        """Physical values (speeds >= 0, duration of at least one step), weather and lighting
+        names, and a warning for entities that overlap at t = 0."""
+        from synthscape_autonomy.scenario import spec_problems
+
+        return spec_problems(self)

@@ -6,10 +6,13 @@ lone event by one categorical draw, so the rates of all of them together must no
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from synthscape.scenarios import SpecBase, StrictModel
+from synthscape.scenarios.spec import PrivacySpec
+
+from synthscape_finance.mcc import N_MCC
 
 CARD_TYPOLOGIES = ("card_testing", "cnp_burst", "lost_stolen", "account_takeover",
                    "merchant_compromise", "bust_out")
@@ -132,6 +135,17 @@ class Population(StrictModel):
     start: str = "2025-01-06"
     regions: int = Field(default=8, ge=2, le=200)
 
+    @model_validator(mode="after")
+    def _every_block(self) -> "Population":
+        # every (merchant category, region) block needs a merchant: events pick one in it
+        need = N_MCC * self.regions
+        if self.merchants < need:
+            raise ValueError(f"merchants {self.merchants} is too few for {self.regions} regions: "
+                             f"each region needs a merchant of each of the {N_MCC} merchant "
+                             f"categories, so merchants >= {N_MCC} x regions = {need}; raise "
+                             f"merchants or lower regions")
+        return self
+
     @field_validator("start")
     @classmethod
     def _date(cls, v: str) -> str:
@@ -191,14 +205,52 @@ class Checks(StrictModel):
 
 
 class Learned(StrictModel):
-    """Fit a core generator to one summarised row per customer (the unit of privacy)."""
+    """Fit a core generator to one summarised row per customer (the unit of privacy).
+
+    ``privacy`` is the customer-level budget of a DP generator (default ``{epsilon: 1.0}``
+    for one); a non-private generator (the default ``gaussian_copula``) takes none.
+    ``epsilon`` and ``delta`` written directly under ``learned`` are read as ``privacy``."""
 
     generator: str = "gaussian_copula"
-    epsilon: float | None = Field(default=1.0, gt=0)
-    delta: float = Field(default=1e-6, gt=0, lt=1)
+    privacy: PrivacySpec | None = None
     fraud_share: float = Field(default=0.2, gt=0, lt=1)
     rows: int = Field(default=5_000, ge=1)
     test_fraction: float = Field(default=0.3, gt=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_budget(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("epsilon" in data or "delta" in data):
+            data = dict(data)
+            if "privacy" in data:
+                raise ValueError("give the budget once: in 'privacy' or as epsilon/delta "
+                                 "directly under 'learned', not both")
+            flat = {k: data.pop(k) for k in ("epsilon", "delta") if k in data}
+            data["privacy"] = flat if flat.get("epsilon") is not None else None
+        return data
+
+    @model_validator(mode="after")
+    def _budget_fits_generator(self) -> "Learned":
+        from synthscape.generators import GENERATORS
+
+        private = bool(getattr(GENERATORS.get(self.generator), "private", True))
+        if self.privacy is not None and not private:
+            raise ValueError(f"learned.privacy: generator '{self.generator}' is not "
+                             f"differentially private, so this budget would be ignored; remove "
+                             f"the budget for a non-private baseline or choose a DP generator "
+                             f"(e.g. mst)")
+        if self.privacy is None and private:
+            object.__setattr__(self, "privacy", PrivacySpec(epsilon=1.0))
+        return self
+
+    @property
+    def epsilon(self) -> float | None:
+        """The customer-level epsilon (None: a non-private generator)."""
+        return None if self.privacy is None else self.privacy.epsilon
+
+    @property
+    def delta(self) -> float:
+        return 1e-6 if self.privacy is None else self.privacy.delta
 
     @field_validator("generator")
     @classmethod

@@ -2,11 +2,14 @@
 label column, a ledger and a report."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 from pydantic import Field, model_validator
 
+from synthscape.errors import SynthscapeError
 from synthscape.scenarios import SpecBase, StrictModel
+from synthscape.scenarios.spec import GateSpec, PrivacySpec, Problem
 from synthscape_healthcare.encoding import CohortSchema
 
 
@@ -43,22 +46,11 @@ class EHRModelSpec(StrictModel):
     device: str = "auto"
 
 
-class EHRPrivacySpec(StrictModel):
-    epsilon: float = Field(gt=0, le=100)
-    delta: float = Field(default=1e-6, gt=0, lt=1)
-    accountant: Literal["rdp", "pld", "prv"] = "rdp"
-
-
 class AugmentSpec(StrictModel):
     """Release patients of whom ``prevalence`` carry a code under ``condition``."""
 
     condition: str
     prevalence: float = Field(gt=0, le=1)
-
-
-class GateSpec(StrictModel):
-    min: float | None = None
-    max: float | None = None
 
 
 class EHREvaluationSpec(StrictModel):
@@ -77,10 +69,96 @@ class EHRSpec(SpecBase):
                                                          "file (parent,child) for other codes")
     cohort: CohortSchema
     generator: EHRModelSpec = Field(default_factory=EHRModelSpec)
-    privacy: EHRPrivacySpec
+    privacy: PrivacySpec
     rows: int = Field(default=5000, ge=1)
     augment: AugmentSpec | None = None
     evaluation: EHREvaluationSpec = Field(default_factory=EHREvaluationSpec)
+
+    # ---- the checks of ``synthscape validate`` (no real data is read) -----------------------
+    def declared_metrics(self) -> dict[str, str | None]:
+        from synthscape.scenarios.validate import evaluation_metrics
+
+        aug = self.augment is not None
+        out: dict[str, str | None] = {f"ehr/{m}": "computed only without 'augment'" if aug else
+                                      None for m in FIDELITY_SCORES}
+        out.update({f"ehr/{m}": None if aug else "computed only with 'augment'"
+                    for m in ("requested_prevalence", "achieved_prevalence")})
+        why = None if self.evaluation.conditions else "computed only with evaluation.conditions"
+        out.update({f"conditioning/{m}": why for m in CONDITIONING_SCORES})
+        why = ("computed only with evaluation.full: true" if not self.evaluation.full else
+               "needs held-out patients: set data.test_fraction > 0"
+               if self.data.test_fraction == 0 else None)
+        out.update(evaluation_metrics(tasks=("classification",), why_not=why))
+        return out
+
+    def problems(self) -> Iterator[Problem]:
+        from synthscape.scenarios.validate import file_problem
+
+        if self.data.source == "synthea":
+            bad = file_problem(self, ("data", "path"), self.data.path,
+                               what="Synthea export folder", folder=True)
+            if bad is not None:
+                yield bad
+        elif (msg := _nafld_problem()) is not None:
+            yield Problem(("data", "source"), msg)
+        if self.ontology == "none" and self.generator.hierarchy == "ontology":
+            yield Problem(("generator", "hierarchy"), "hierarchy 'ontology' needs an ontology; "
+                          "set 'ontology' (icd10cm or an edge-list file) or hierarchy: flat")
+        if self.ontology not in ("icd10cm", "none"):
+            bad = file_problem(self, ("ontology",), self.ontology, what="ontology edge-list file")
+            if bad is not None:
+                yield bad
+                return
+        try:
+            ontology = load_ontology(self)
+        except SynthscapeError as exc:
+            yield Problem(("ontology",), str(exc))
+            return
+        yield from _code_problems(self, ontology)
+
+
+FIDELITY_SCORES = ("prevalence_r2", "cooccurrence_r2", "rare_codes", "rare_code_mae")
+CONDITIONING_SCORES = ("min_satisfied", "max_tvd_age", "max_tvd_sex")
+
+
+def _nafld_problem() -> str | None:
+    from synthscape.datasets import dataset_problem
+
+    return dataset_problem("survival/nafld1")
+
+
+def _code_problems(spec: EHRSpec, ontology) -> Iterator[Problem]:
+    """Every code the spec names exists in the ontology (did you mean), and every condition
+    has a code of the vocabulary under it (or is one, without an ontology)."""
+    from synthscape.scenarios.validate import unknown_name
+
+    vocab = list(spec.cohort.vocabulary)
+    known: set[str] = set()
+    if ontology is not None:
+        for i, code in enumerate(vocab):
+            if code in ontology:
+                known.add(ontology.node(code))
+            else:
+                yield Problem(("cohort", "vocabulary", i), ontology._unknown_message(code))
+    conditions = [(("cohort", "label", "code"), spec.cohort.label.code)]
+    if spec.augment is not None:
+        conditions.append((("augment", "condition"), spec.augment.condition))
+    conditions += [(("evaluation", "conditions", i), c)
+                   for i, c in enumerate(spec.evaluation.conditions)]
+    for loc, code in conditions:
+        if code is None:
+            continue
+        if ontology is None:
+            if code not in vocab:
+                yield Problem(loc, unknown_name("code", code, vocab) + "; without an ontology a "
+                                   "condition must be a code of cohort.vocabulary")
+            continue
+        if code not in ontology:
+            yield Problem(loc, ontology._unknown_message(code) + " (fix the code, or give the "
+                                                                  "ontology that has it)")
+        elif known and not ontology.descendants(code, include_self=True) & known:
+            yield Problem(loc, f"no code of cohort.vocabulary lies under {code!r}: add one of "
+                               f"its codes to the vocabulary or choose another condition")
 
 
 def load_ontology(spec: EHRSpec):
@@ -96,14 +174,22 @@ def load_ontology(spec: EHRSpec):
 
 
 def load_cohort(spec: EHRSpec):
+    """The real cohort. Warns (terminal only) when privacy.delta is not below 1/n for the
+    n training patients."""
+    from synthscape.scenarios.validate import warn_delta
+
     if spec.data.source == "nafld":
         from synthscape_healthcare.nafld import load_nafld
 
-        return load_nafld()
-    from synthscape_healthcare.records import from_synthea
-    from synthscape_healthcare.synthea import load_synthea
+        cohort = load_nafld()
+    else:
+        from synthscape_healthcare.records import from_synthea
+        from synthscape_healthcare.synthea import load_synthea
 
-    export = load_synthea(spec.resolve(spec.data.path))
-    lab_codes = {lab.loinc: lab.name for lab in spec.cohort.labs if lab.loinc}
-    return from_synthea(export, index_date=spec.data.index_date, end_date=spec.data.end_date,
-                        lab_codes=lab_codes)
+        export = load_synthea(spec.resolve(spec.data.path))
+        lab_codes = {lab.loinc: lab.name for lab in spec.cohort.labs if lab.loinc}
+        cohort = from_synthea(export, index_date=spec.data.index_date,
+                              end_date=spec.data.end_date, lab_codes=lab_codes)
+    n = min(cohort.n_patients, spec.data.max_patients or cohort.n_patients)
+    warn_delta(spec.privacy, int(n * (1 - spec.data.test_fraction)), "patients")
+    return cohort

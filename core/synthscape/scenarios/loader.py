@@ -92,7 +92,7 @@ def parse_spec(text: str, source: str = "<string>", base_dir: Path | None = None
                                                        and len(err["loc"]) > 1))
             field = ".".join(str(p) for p in err["loc"]) or "(top level)"
             line = _line_of(doc, loc)
-            msg = err["msg"]
+            msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown field (check its spelling; unknown fields are not allowed)"
             problems.append(f"{source}, line {line}, field '{field}': {msg}")

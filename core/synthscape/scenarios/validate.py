@@ -61,9 +61,11 @@ def gate_problems(spec: SpecBase, declared: Mapping[str, str | None] | None) -> 
         if name in declared:
             yield Problem(loc, f"metric '{name}' is not computed by this run: {why}")
             continue
+        section = name.partition("/")[0]
+        same = [n for n in available if n.partition("/")[0] == section]
+        listed = metric_list(same or available) or "nothing to gate on"
         yield Problem(loc, f"unknown metric '{name}'{did_you_mean(name, declared)} (gates take "
-                           f"\"section/score\" names; this run computes: "
-                           f"{metric_list(available) or 'nothing to gate on'})")
+                           f"\"section/score\" names; this run computes: {listed})")
 
 
 def metric_list(names: Iterable[str]) -> str:
