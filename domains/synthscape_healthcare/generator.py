@@ -252,12 +252,15 @@ class EHRGenerator:
                 "nodes": self.nodes_, "arch": self.arch_, "ledger": self.ledger_.to_dict(),
                 "training": self.training_}
         folder.parent.mkdir(parents=True, exist_ok=True)
+        from synthscape.io import public_mode
+
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=float))
             save_file({k: v.contiguous() for k, v in self.model_.state_dict().items()},
                       str(tmp / "weights.safetensors"))
             write_checksums(tmp)
+            public_mode(tmp)  # mkdtemp makes 0700; give the mode a mkdir would
             if folder.exists():
                 shutil.rmtree(folder)
             tmp.rename(folder)

@@ -335,12 +335,15 @@ class Generator:
             "state": state,
         }
         folder.parent.mkdir(parents=True, exist_ok=True)
+        from synthscape.io import public_mode
+
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True, default=_json_default))
             np.savez(tmp / "arrays.npz", **{k: np.asarray(v) for k, v in arrays.items()})
             self._save_extra(tmp)
             write_checksums(tmp)
+            public_mode(tmp)  # mkdtemp makes 0700; give the mode a mkdir would
             if folder.exists():
                 shutil.rmtree(folder)
             tmp.rename(folder)
