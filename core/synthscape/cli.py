@@ -73,7 +73,6 @@ def _setup_logging() -> None:
     log = logging.getLogger("synthscape")
     if not any(isinstance(h, _StderrHandler) for h in log.handlers):
         log.addHandler(_StderrHandler(logging.WARNING))
-        log.propagate = False
 
 
 def _version(value: bool) -> None:

@@ -46,14 +46,15 @@ class Problem:
 DELTA_MAX = 1e-3
 EPSILON_WARN_HIGH = 10.0
 EPSILON_WARN_LOW = 0.01
+EPSILON_MIN = 1e-5  # below it the ledger cannot calibrate even its smallest noise step
 
 
 class PrivacySpec(StrictModel):
-    """The privacy budget of a release: ``epsilon`` (finite, > 0), ``delta`` in (0, 1e-3) and the
-    accountant that composes the events (``rdp``, ``pld`` or ``prv``)."""
+    """The privacy budget of a release: ``epsilon`` (finite, >= 1e-5), ``delta`` in (0, 1e-3)
+    and the accountant that composes the events (``rdp``, ``pld`` or ``prv``)."""
 
-    epsilon: float = Field(gt=0, description="finite and > 0; values above 10 or below 0.01 "
-                                             "give a warning")
+    epsilon: float = Field(gt=0, description="finite and >= 1e-5; values above 10 or below "
+                                             "0.01 give a warning")
     delta: float = Field(default=1e-6, description="in (0, 1e-3); keep it well below 1/n for "
                                                    "a table of n units",
                          json_schema_extra={"exclusiveMinimum": 0, "exclusiveMaximum": DELTA_MAX})
@@ -65,6 +66,10 @@ class PrivacySpec(StrictModel):
         if not math.isfinite(v):
             raise ValueError("epsilon must be finite; for a non-private baseline remove "
                              "'privacy' and choose a non-private generator")
+        if v < EPSILON_MIN:
+            raise ValueError(f"epsilon {v:g} is too small to calibrate any mechanism (the noise "
+                             f"would have to be unbounded); give epsilon >= {EPSILON_MIN:g}, and "
+                             f"at least {EPSILON_WARN_LOW:g} for data of any use")
         return v
 
     @field_validator("delta")
