@@ -21,9 +21,9 @@ same value regardless, which sequential streams cannot do.
 >>> a, b = derive_rng(7, "split").random(), derive_rng(7, "split").random()
 >>> a == b
 True
->>> train, test = train_test_split(10, 0.3, seed=7)
->>> len(train), len(test)
-(7, 3)
+>>> train, test = train_test_split(1000, 0.3, seed=7)
+>>> len(train) + len(test), 250 < len(test) < 350
+(1000, True)
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ from synthscape.errors import ParameterError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["derive_rng", "train_test_split"]
+__all__ = ["derive_rng", "row_uniforms", "train_test_split"]
 
 
 def _purpose_words(purpose: tuple) -> tuple[int, ...]:
@@ -85,32 +85,70 @@ def train_test_split(data: pd.DataFrame, test_fraction: float, seed: int | None,
 
 
 def train_test_split(data, test_fraction, seed, *purpose):
-    """Split rows at random into a training part and a held-out test part.
+    """Split rows into a training part and a held-out test part, row by row.
 
-    ``data``: a row count ``n`` (returns two int64 index arrays ``(train, test)``) or a
-    DataFrame / Series (returns ``(train, test)`` frames with a fresh 0..k-1 index). The test
-    part has ``round(n * test_fraction)`` rows, the training part the rest; the two are
-    disjoint, cover every row, and come in shuffled order. ``test_fraction`` lies in [0, 1).
-
-    The order comes from ``derive_rng(seed, "train_test_split", *purpose)``: the same seed
-    gives the same split; pass a ``purpose`` to split another table independently. To split
-    groups (every row of a patient or customer on one side), split the group ids and select.
+    ``data``: a DataFrame / Series (returns ``(train, test)`` frames with a fresh 0..k-1 index,
+    rows in their original order) or a row count ``n`` (returns two int64 index arrays). Each
+    row goes to the test part with probability ``test_fraction`` (in [0, 1)), decided by a hash
+    of the public ``seed``, ``purpose`` and the row's own content (its position, for a count):
+    the same seed gives the same split, and adding or removing one row never moves another row
+    from one part to the other. That keeps neighbouring tables neighbours after the split, so a
+    DP fit on the training part is DP for the whole table (a permutation of all rows would move
+    many rows when one is added). Identical rows land on the same side; the test part has about
+    ``n * test_fraction`` rows (binomial). To split groups (every row of a patient or customer on
+    one side), split the group ids and select.
     """
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real) or \
             not 0.0 <= float(test_fraction) < 1.0:
         raise ParameterError(f"test_fraction must be a float in [0, 1), got {test_fraction!r}")
+    import pandas as pd
+
     if isinstance(data, numbers.Integral) and not isinstance(data, bool):
         n = int(data)
         if n < 0:
             raise ParameterError(f"the row count must be >= 0, got {n}")
-    elif hasattr(data, "iloc"):
-        n = len(data)
+        content = pd.Series(np.arange(n, dtype=np.int64))
+    elif isinstance(data, (pd.DataFrame, pd.Series)):
+        content = data
     else:
         raise ParameterError(f"train_test_split takes a row count or a pandas DataFrame/Series, "
                              f"got {type(data).__name__}")
-    order = derive_rng(seed, "train_test_split", *purpose).permutation(n).astype(np.int64)
-    k = int(round(n * float(test_fraction)))
-    train, test = order[k:], order[:k]
+    in_test = _row_uniforms(content, seed, purpose) < float(test_fraction)
+    test = np.flatnonzero(in_test).astype(np.int64)
+    train = np.flatnonzero(~in_test).astype(np.int64)
     if not hasattr(data, "iloc"):
         return train, test
     return data.iloc[train].reset_index(drop=True), data.iloc[test].reset_index(drop=True)
+
+
+_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def row_uniforms(content, seed: int | None, *purpose: str | int) -> np.ndarray:
+    """One number in [0, 1) per row of a DataFrame / Series, from the row's content keyed by
+    the public ``seed`` and ``purpose``: a row keeps its number when others are added or
+    removed. Taking the rows with the k smallest numbers caps a table at k rows so that adding
+    one row changes the selection by at most that row and the one it displaces."""
+    return _row_uniforms(content, seed, purpose)
+
+
+def _row_uniforms(content, seed, purpose) -> np.ndarray:
+    """One uniform in [0, 1) per row from its content, keyed by (seed, purpose)."""
+    import pandas as pd
+
+    words = _purpose_words(("train_test_split", *purpose))
+    if seed is None:
+        key = int.from_bytes(np.random.SeedSequence().generate_state(2, np.uint32).tobytes(),
+                             "little")
+    else:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ParameterError(f"seed must be an int >= 0 or None, got {seed!r}")
+        key = int.from_bytes(hashlib.sha256(repr((int(seed), words)).encode()).digest()[:8],
+                             "little")
+    h = pd.util.hash_pandas_object(content, index=False).to_numpy(np.uint64)
+    with np.errstate(over="ignore"):  # SplitMix64's finaliser over the keyed row hash
+        z = (h ^ np.uint64(key)) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = (z ^ (z >> np.uint64(31))) & _M64
+    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)

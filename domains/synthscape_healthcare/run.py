@@ -3,8 +3,9 @@
 patients)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
-from synthscape.random import derive_rng, train_test_split
+from synthscape.random import derive_rng, row_uniforms, train_test_split
 
 from synthscape_healthcare.ontology import code_of
 from synthscape_healthcare.spec import EHRSpec, load_cohort, load_ontology
@@ -22,12 +23,17 @@ def run_ehr(spec: EHRSpec, ctx) -> None:
     ontology = load_ontology(spec)
     cohort = load_cohort(spec)
     if spec.data.max_patients is not None and cohort.n_patients > spec.data.max_patients:
+        # the patients with the smallest keyed hashes of their ids: one more patient in the
+        # data changes the subset by at most that patient and the one it displaces
         ids = cohort.patients.patient_id.to_numpy()
-        cohort = cohort.subset(ctx.rng("subset").permutation(ids)[:spec.data.max_patients])
+        u = row_uniforms(pd.Series(ids), spec.seed, "subset")
+        cohort = cohort.subset(ids[np.argsort(u, kind="stable")[:spec.data.max_patients]])
     ids = cohort.patients.patient_id.to_numpy()  # split by patient: all their rows on one side
-    train_idx, test_idx = train_test_split(len(ids), spec.data.test_fraction, spec.seed,
+    # by patient id: adding or removing one patient moves no other patient between the parts
+    train_idx, test_idx = train_test_split(pd.Series(ids), spec.data.test_fraction, spec.seed,
                                            "patients")
-    train, test = cohort.subset(ids[train_idx]), cohort.subset(ids[test_idx])
+    train_idx, test_idx = train_idx.to_numpy(), test_idx.to_numpy()
+    train, test = cohort.subset(train_idx), cohort.subset(test_idx)
     g = spec.generator
     gen = EHRGenerator(schema=spec.cohort, ontology=ontology, epsilon=spec.privacy.epsilon,
                        delta=spec.privacy.delta, accountant=spec.privacy.accountant,
