@@ -1,4 +1,5 @@
-"""Benchmark of the DP-SGD generators (dp_ctgan, dp_tvae) against smartnoise-synth DPCTGAN/PATECTGAN.
+"""Benchmark of the DP-SGD generators (dp_ctgan, dp_tvae) against smartnoise-synth DPCTGAN and
+PATECTGAN.
 
     .venv/bin/python benchmarks/deep.py              # both data sets, epsilon 1, one seed
     .venv/bin/python benchmarks/deep.py --quick      # ISLR/Default only
@@ -52,8 +53,13 @@ def peer_worker(job_path: str) -> None:
     import pandas as pd
     import torch
     from snsynth import Synthesizer
-    from snsynth.transform import (ChainTransformer, LabelTransformer, MinMaxTransformer,
-                                   OneHotEncoder, TableTransformer)
+    from snsynth.transform import (
+        ChainTransformer,
+        LabelTransformer,
+        MinMaxTransformer,
+        OneHotEncoder,
+        TableTransformer,
+    )
 
     job = json.loads(Path(job_path).read_text())
     np.random.seed(job["seed"])
@@ -256,7 +262,7 @@ def markdown(rows, over, modes, args, wall: float) -> str:
     lines += ["", "Against the targets (computed from the rows above; TSTR/TRTR as mean +- sd "
               "over the seeds):", ""]
     for ds in dict.fromkeys(r["dataset"] for r in rows):
-        def mine(g, seed=None):
+        def mine(g, seed=None, ds=ds):
             return [r for r in rows if r["dataset"] == ds and r["generator"] == g and "fit_s" in r
                     and r["epsilon"] is not None and seed in (None, r["seed"])]
 
@@ -278,7 +284,8 @@ def markdown(rows, over, modes, args, wall: float) -> str:
             lines.append(f"- {ds}: TSTR/TRTR at epsilon {args.eps:g} over {k} seed(s): {others}; "
                          f"best {best} {m:.3f} (target >= 0.90)")
     lines += ["", "DP overhead (same model, epochs and batch size; fit includes accounting):", "",
-              "| data | generator | fit s DP / no DP | training loop DP / no DP |", "|---|---|---|---|"]
+              "| data | generator | fit s DP / no DP | training loop DP / no DP |",
+              "|---|---|---|---|"]
     lines += [f"| {o['dataset']} | {o['generator']} | {o['fit_ratio']:.2f} | "
               f"{o['loop_ratio']:.2f} |" for o in over]
     for g in OURS:

@@ -37,7 +37,7 @@ def main() -> None:
     for name in ("dp_ctgan", "dp_tvae"):
         make(name, epsilon=1.0, epochs=1, batch_size=args.batch_size, seed=0).fit(df, schema)
 
-        def best(**kw):
+        def best(name=name, **kw):
             times = []
             for _ in range(args.repeats):
                 g = make(name, epochs=args.epochs, batch_size=args.batch_size, seed=0, **kw)

@@ -160,7 +160,6 @@ def part_audit(df, schema, trials: int) -> list[dict]:
 
 def part_peers(pair, schema, tmp: Path) -> dict:
     import numpy as np
-
     import pandas as pd
 
     from synthscape.evaluation._checks import check_tables

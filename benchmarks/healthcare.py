@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 CONDITIONS = ("I21", "I50", "I46")
@@ -75,8 +74,12 @@ def run_one(train, test, schema, icd, *, hierarchy, epsilon, seed, epochs, batch
     from synthscape.evaluation.attacks.membership import membership_inference
     from synthscape_healthcare.features import feature_schema
     from synthscape_healthcare.generator import EHRGenerator
-    from synthscape_healthcare.metrics import (conditioning_check, cooccurrence_r2,
-                                               prevalence_r2, rare_code_error)
+    from synthscape_healthcare.metrics import (
+        conditioning_check,
+        cooccurrence_r2,
+        prevalence_r2,
+        rare_code_error,
+    )
     from synthscape_healthcare.ontology import code_of
 
     t0 = time.perf_counter()
@@ -214,11 +217,12 @@ def render(result) -> str:
     o, fl = summ.get("ontology", {}), summ.get("flat", {})
     if o and fl:
         tv = [c["tvd_age"] for c in first["conditioning"].values()]
+        noise = result["conditioning_resampling_noise"]
         lines += ["", "## Reading", "",
                   f"- Conditioning is exact (every sample carries a code in the subtree), but the "
                   f"age of conditioned patients is far from the real carriers': TVD "
                   f"{min(tv):.2f} to {max(tv):.2f} on the 16 declared age bins, against about "
-                  f"{np.mean([n['tvd_age'] for n in result['conditioning_resampling_noise'].values()]):.2f}"
+                  f"{np.mean([n['tvd_age'] for n in noise.values()]):.2f}"
                   f" from resampling alone. At this budget the model learns the age-code "
                   f"dependence only weakly"
                   + (f"; the non-private reference reaches "

@@ -1,6 +1,6 @@
 """Benchmark of the marginal-based generators against smartnoise-synth (same run, same splits).
 
-    .venv/bin/python benchmarks/tabular.py            # full run (~40 min on the shared 2 cores, mostly peers)
+    .venv/bin/python benchmarks/tabular.py    # full run (~40 min on 2 shared cores, mostly peers)
     .venv/bin/python benchmarks/tabular.py --peer-eps 0.5 1 4   # peers at every epsilon too
     .venv/bin/python benchmarks/tabular.py --quick    # ISLR/Default, epsilon 1, one seed
 
@@ -126,7 +126,6 @@ def features(df, schema, target, skip):
 
 
 def auc(train, test, schema, spec) -> float:
-    import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
 
@@ -178,7 +177,8 @@ def quality(args) -> list[dict]:
         for seed in range(args.seeds):
             idx = np.random.default_rng(seed).permutation(len(data))
             k = int(0.2 * len(data))
-            test, train = data.iloc[idx[:k]].reset_index(drop=True), data.iloc[idx[k:]].reset_index(drop=True)
+            test = data.iloc[idx[:k]].reset_index(drop=True)
+            train = data.iloc[idx[k:]].reset_index(drop=True)
             trtr = auc(train, test, schema, spec)
             jobs = [("gaussian_copula", None)] + [
                 (g, e) for e in args.eps for g in args.generators
@@ -186,7 +186,8 @@ def quality(args) -> list[dict]:
             for gen, eps in jobs:
                 with tempfile.TemporaryDirectory() as tmp:
                     if gen in PEERS:
-                        metrics, syn = run_peer(gen, train, schema, eps, seed, len(train), Path(tmp))
+                        metrics, syn = run_peer(gen, train, schema, eps, seed, len(train),
+                                                Path(tmp))
                     else:
                         metrics, syn = run_ours(gen, train, schema, eps, seed, len(train))
                 if syn is not None:
@@ -223,9 +224,9 @@ def cost_worker(name: str) -> None:
     base = peak_rss_mb()
     metrics, _ = run_ours(name, df, schema, 1.0, 0, 1000)
     peak = peak_rss_mb()
-    from synthscape.generators import make
-
     import numpy as np
+
+    from synthscape.generators import make
 
     gen = make(name, epsilon=1.0, seed=0).fit(df, schema)
     t0 = time.perf_counter()
@@ -319,9 +320,10 @@ def markdown(summary: list[dict], costs: list[dict], args, wall: float) -> str:
         f"Python {platform.python_version()}; wall time {wall / 60:.1f} min"
         + (" for the full run, then the fit-cost part again with --cost-only" if args.cost_only
            else "") + ". Timings are noisy "
-        f"(shared CPU): compare generators within this run only.  ",
+        "(shared CPU): compare generators within this run only.  ",
         f"Seeds: {args.seeds} (80/20 split per seed); our generators at epsilon "
-        f"{', '.join(f'{e:g}' for e in args.eps)}, the peers at {', '.join(f'{e:g}' for e in args.peer_eps)}"
+        f"{', '.join(f'{e:g}' for e in args.eps)}, the peers at "
+        f"{', '.join(f'{e:g}' for e in args.peer_eps)}"
         f"; delta = {DELTA:g}, {BINS} bins per numerical "
         "column for every generator (bounds declared, nothing spent on them). TVD: mean over "
         "columns / column pairs, 20 uniform bins, against the training split. TSTR: "
@@ -354,8 +356,9 @@ def markdown(summary: list[dict], costs: list[dict], args, wall: float) -> str:
     if costs:
         lines += ["", "Fit cost on a 10,000 x 10 table (5 numerical, 5 categorical), epsilon 1, "
                   "each in a fresh process; peak RSS includes the interpreter and imports "
-                  "(jax for aim and the peers). The floor column draws one inverse-CDF value per column "
-                  "and row with numpy in the same process: the speed of the machine at that moment.",
+                  "(jax for aim and the peers). The floor column draws one inverse-CDF value per "
+                  "column and row with numpy in the same process: the speed of the machine at that "
+                  "moment.",
                   "",
                   "| generator | fit s | peak RSS MB | rows/s sampling 1,000,000 rows | "
                   "numpy floor rows/s, same process |",

@@ -11,7 +11,7 @@ def main(steps: int = 200) -> None:
     synthscape_autonomy.register()
     env = gym.make("synthscape_autonomy/CutIn-v0")
     obs, info = env.reset(seed=0)
-    total, done = 0.0, False
+    total = 0.0
     for _ in range(steps):
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample() * 0.0)
         total += float(reward)

@@ -25,7 +25,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # Generators and evaluation pull in scikit-learn / torch lazily, keeping `import synthscape` fast.
+    # Generators and evaluation pull in scikit-learn / torch lazily: `import synthscape` stays fast.
     if name in ("make", "load"):
         from synthscape import generators
 

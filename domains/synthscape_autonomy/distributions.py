@@ -8,7 +8,7 @@ choice probabilities, and the likelihood ratio is exact whatever the transform.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -23,7 +23,7 @@ class Uniform(StrictModel):
     uniform: tuple[float, float]
 
     @model_validator(mode="after")
-    def _order(self) -> "Uniform":
+    def _order(self) -> Uniform:
         lo, hi = self.uniform
         if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
             raise ValueError(f"uniform needs finite [low, high] with low <= high, got {[lo, hi]}")
@@ -41,7 +41,7 @@ class Normal(StrictModel):
     clip: tuple[float, float] | None = None
 
     @model_validator(mode="after")
-    def _std(self) -> "Normal":
+    def _std(self) -> Normal:
         if not self.normal[1] > 0:
             raise ValueError(f"normal needs a positive std, got {self.normal[1]}")
         if self.clip is not None and self.clip[0] > self.clip[1]:
@@ -60,7 +60,7 @@ class Choice(StrictModel):
     weights: list[float] | None = None
 
     @model_validator(mode="after")
-    def _weights(self) -> "Choice":
+    def _weights(self) -> Choice:
         if self.weights is not None:
             if len(self.weights) != len(self.choice):
                 raise ValueError(f"choice has {len(self.choice)} options but "
@@ -75,8 +75,8 @@ class Choice(StrictModel):
         return w / w.sum()
 
 
-Distribution = Annotated[Union[Uniform, Normal, Choice], Field()]
-Value = Union[float, str, Uniform, Normal, Choice]
+Distribution = Annotated[Uniform | Normal | Choice, Field()]
+Value = float | str | Uniform | Normal | Choice
 
 
 class ParameterSpace:
@@ -92,11 +92,11 @@ class ParameterSpace:
     def dim(self) -> int:
         return len(self.continuous)
 
-    def nominal(self) -> "Proposal":
+    def nominal(self) -> Proposal:
         return Proposal(np.zeros(self.dim), np.ones(self.dim),
                         {k: d.probs for k, d in self.categorical.items()})
 
-    def draw(self, rng: np.random.Generator, proposal: "Proposal | None" = None):
+    def draw(self, rng: np.random.Generator, proposal: Proposal | None = None):
         """One episode: (z, category indices, parameter values, log importance weight)."""
         q = proposal or self.nominal()
         z = q.mean + q.std * rng.standard_normal(self.dim)
@@ -112,7 +112,7 @@ class ParameterSpace:
             out[k] = d.choice[idx[k]]
         return out
 
-    def log_weight(self, z: np.ndarray, idx: dict[str, int], q: "Proposal") -> float:
+    def log_weight(self, z: np.ndarray, idx: dict[str, int], q: Proposal) -> float:
         """log p(x) - log q(x): standard normal over the proposal's normal, choices likewise."""
         lw = float(np.sum(-0.5 * z**2 + 0.5 * ((z - q.mean) / q.std) ** 2 + np.log(q.std)))
         for k, d in self.categorical.items():

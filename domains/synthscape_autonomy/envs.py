@@ -15,8 +15,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from synthscape.device import torch_threads
 
+from synthscape.device import torch_threads
 from synthscape_autonomy.observation import FEATURES, observe, reward
 
 EPISODE_SPACE = 2**31 - 1

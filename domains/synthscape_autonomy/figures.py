@@ -5,9 +5,8 @@ import numpy as np
 
 
 def run_figures(scene, r, eps, ctx) -> list[str]:
-    from synthscape_autonomy.render import frames_figure, gif_bytes
-
     from synthscape.evaluation.figures import subplots
+    from synthscape_autonomy.render import frames_figure, gif_bytes
 
     spec = scene.spec
     out = []

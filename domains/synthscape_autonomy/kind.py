@@ -99,7 +99,6 @@ def run_driving(spec, ctx) -> None:
 
 def _run(spec, ctx) -> None:
     from synthscape.device import resolve_device
-
     from synthscape_autonomy import figures, schemas
     from synthscape_autonomy.rollout import simulate
     from synthscape_autonomy.scenario import Scene

@@ -10,13 +10,20 @@ from typing import Any
 import numpy as np
 
 from synthscape.scenarios.spec import Problem
-
 from synthscape_autonomy import _rng
 from synthscape_autonomy.distributions import Choice, Normal, ParameterSpace, Proposal, Uniform
 from synthscape_autonomy.physics import AGENT_TYPES, weather_effects
 from synthscape_autonomy.road import compile_road, lane_graph
-from synthscape_autonomy.spec import (DistanceCondition, DriverSpec, DrivingSpec, LaneChangeAction,
-                                      LanePosition, SpeedAction, SpeedCondition, TimeCondition)
+from synthscape_autonomy.spec import (
+    DistanceCondition,
+    DriverSpec,
+    DrivingSpec,
+    LaneChangeAction,
+    LanePosition,
+    SpeedAction,
+    SpeedCondition,
+    TimeCondition,
+)
 
 DRIVER_FIELDS = ("desired_speed", "time_headway", "min_gap", "max_accel", "comfort_decel",
                  "politeness", "safe_decel", "change_threshold", "reaction_time", "accel_noise")

@@ -19,8 +19,7 @@ from synthscape_autonomy.models import idm_scaled
 from synthscape_autonomy.physics import G
 from synthscape_autonomy.policy import make_policy
 from synthscape_autonomy.scenario import DRIVER_FIELDS, Scene
-from synthscape_autonomy.spec import (DistanceCondition, SpeedAction, SpeedCondition,
-                                      TimeCondition)
+from synthscape_autonomy.spec import DistanceCondition, SpeedAction, SpeedCondition, TimeCondition
 
 MAX_REACTION = 2.0  # s, longest driver reaction delay kept (IDM delay studies stay below it)
 MOBIL_INTERVAL = 1.0  # s between lane-change decisions of one driver, staggered over drivers

@@ -16,8 +16,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
-from synthscape.device import torch_threads
 
+from synthscape.device import torch_threads
 from synthscape_autonomy.envs import EPISODE_SPACE, _external
 from synthscape_autonomy.observation import FEATURES, observe, reward
 

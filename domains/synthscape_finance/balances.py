@@ -6,7 +6,6 @@ import numpy as np
 
 from synthscape_finance import events as E
 
-
 _BITS = 24
 _MASK = (1 << _BITS) - 1
 

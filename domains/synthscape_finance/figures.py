@@ -6,9 +6,8 @@ import pandas as pd
 
 
 def amount_per_mcc(card: pd.DataFrame):
-    from synthscape_finance import mcc
-
     from synthscape.evaluation.figures import subplots
+    from synthscape_finance import mcc
 
     fig, ax = subplots(figsize=(9, 4.2))
     names = dict(zip(mcc.CODES.tolist(), mcc.NAMES))

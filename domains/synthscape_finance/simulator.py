@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 
 from synthscape.random import derive_rng
-
-from synthscape_finance import background, balances, events as E, mcc, population
-from synthscape_finance import typologies
+from synthscape_finance import background, balances, mcc, population, typologies
+from synthscape_finance import events as E
 
 DAY = 86_400
 ID_PREFIX = 9_000_000_000  # the negative control's planted identifier range

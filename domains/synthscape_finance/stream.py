@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from synthscape.random import derive_rng
-
 from synthscape_finance.simulator import Simulation
 
 

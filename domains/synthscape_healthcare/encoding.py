@@ -29,7 +29,7 @@ class LabSpec(StrictModel):
     description: str = ""
 
     @model_validator(mode="after")
-    def _bounds(self) -> "LabSpec":
+    def _bounds(self) -> LabSpec:
         if not self.lower < self.upper:
             raise ValueError(f"lab {self.name!r}: need lower < upper, got {self.lower}, "
                              f"{self.upper}")
@@ -45,7 +45,7 @@ class LabelSpec(StrictModel):
     name: str = "label"
 
     @model_validator(mode="after")
-    def _code(self) -> "LabelSpec":
+    def _code(self) -> LabelSpec:
         if (self.type != "death") != (self.code is not None):
             raise ValueError("label.code is required for types 'later_code' and 'code', and "
                              "only for them")
@@ -66,7 +66,7 @@ class CohortSchema(StrictModel):
     label: LabelSpec = Field(default_factory=LabelSpec)
 
     @model_validator(mode="after")
-    def _check(self) -> "CohortSchema":
+    def _check(self) -> CohortSchema:
         e = self.onset_edges
         if any(b <= a for a, b in zip(e, e[1:])) or 0 not in e:
             raise ValueError("onset_edges must increase strictly and include 0 (day 0 splits "

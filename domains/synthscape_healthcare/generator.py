@@ -82,7 +82,7 @@ class EHRGenerator:
         return out
 
     # ---- fitting -------------------------------------------------------------------------
-    def fit(self, data: EHRData, *, ledger: PrivacyLedger | None = None) -> "EHRGenerator":
+    def fit(self, data: EHRData, *, ledger: PrivacyLedger | None = None) -> EHRGenerator:
         import torch
 
         from synthscape.generators import DPSGD
@@ -270,7 +270,7 @@ class EHRGenerator:
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path, ontology: Ontology | None = None) -> "EHRGenerator":
+    def load(cls, folder: str | Path, ontology: Ontology | None = None) -> EHRGenerator:
         """Check every file against ``checksums.json``, then read JSON and safetensors (no
         pickle); any defect raises one ModelFormatError."""
         from synthscape.model_files import load_verified
@@ -279,7 +279,7 @@ class EHRGenerator:
                              what="saved EHR generator")
 
     @classmethod
-    def _read(cls, folder: Path, ontology: Ontology | None) -> "EHRGenerator":
+    def _read(cls, folder: Path, ontology: Ontology | None) -> EHRGenerator:
         from safetensors.torch import load_file
 
         from synthscape_healthcare.model import EHRNet

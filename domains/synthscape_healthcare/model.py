@@ -1,8 +1,9 @@
 """Torch modules of the EHR generator: an autoregressive patient model with GRAM code embeddings.
 
 GRAM: Choi et al. 2017 (KDD), eq. 1-2: g_i = sum_{j in A(i)+{i}} a_ij e_j with
-a_ij = softmax_j(u^T tanh(W [e_i; e_j] + b)) (plus a learned bias towards j = i). The code part is autoregressive in the manner of
-MADE/NADE (Germain et al. 2015; Larochelle and Murray 2011): the logit of code j sees the
+a_ij = softmax_j(u^T tanh(W [e_i; e_j] + b)) (plus a learned bias towards j = i). The code part
+is autoregressive in the manner of MADE/NADE (Germain et al. 2015; Larochelle and Murray 2011):
+the logit of code j sees the
 demographics and the codes before j, summed through their GRAM embeddings. The factorisation is
 p(sex) p(age | sex) prod_j p(code_j | age, sex, codes<j) p(onsets | ...) p(rest | ...); it has
 no latent variable, so nothing collapses when DP-SGD's noise drowns weak gradients.

@@ -58,7 +58,7 @@ class Ontology:
     # ---- construction --------------------------------------------------------------------
     @classmethod
     def from_edges(cls, edges: Iterable[tuple[str, str]], *, name: str = "custom",
-                   descriptions: dict[str, str] | None = None) -> "Ontology":
+                   descriptions: dict[str, str] | None = None) -> Ontology:
         """A hierarchy from ``(parent, child)`` code pairs; nodes become ``"concept:<code>"``
         under a synthetic root that adopts every parentless code."""
         g = nx.DiGraph()
@@ -80,7 +80,7 @@ class Ontology:
         return cls(g, name=name, root=root)
 
     @classmethod
-    def from_edge_list(cls, path: str | Path, *, name: str | None = None) -> "Ontology":
+    def from_edge_list(cls, path: str | Path, *, name: str | None = None) -> Ontology:
         """Read a CSV/TSV file with a header naming ``parent`` and ``child`` columns (and an
         optional ``description`` of the child), one edge per row."""
         p = Path(path)
@@ -120,8 +120,8 @@ class Ontology:
         close += [c for c in difflib.get_close_matches(key, list(self._by_code), n=3, cutoff=0.6)
                   if c not in close]
         close = close[:3]
-        hint = f"; did you mean {' or '.join(repr(self.code(self._by_code[c][0])) for c in close)}?" \
-            if close else ""
+        names = " or ".join(repr(self.code(self._by_code[c][0])) for c in close)
+        hint = f"; did you mean {names}?" if close else ""
         return f"unknown code {code!r} in ontology {self.name!r}{hint}"
 
     def __contains__(self, code: object) -> bool:

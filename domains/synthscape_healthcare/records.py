@@ -43,7 +43,7 @@ class EHRData:
     def n_patients(self) -> int:
         return len(self.patients)
 
-    def validate(self) -> "EHRData":
+    def validate(self) -> EHRData:
         problems = []
         for name, cols in (("patients", PATIENT_COLUMNS), ("conditions", CONDITION_COLUMNS),
                            ("labs", LAB_COLUMNS)):
@@ -76,7 +76,7 @@ class EHRData:
             raise SchemaError(f"invalid EHR data from {self.source}", problems)
         return self
 
-    def subset(self, ids) -> "EHRData":
+    def subset(self, ids) -> EHRData:
         ids = set(ids)
 
         def keep(df):
@@ -85,7 +85,7 @@ class EHRData:
         return EHRData(keep(self.patients), keep(self.conditions), keep(self.labs),
                        keep(self.encounters), source=self.source)
 
-    def split(self, test_fraction: float, rng: np.random.Generator) -> tuple["EHRData", "EHRData"]:
+    def split(self, test_fraction: float, rng: np.random.Generator) -> tuple[EHRData, EHRData]:
         """Split by patient (never a patient's rows on both sides)."""
         ids = self.patients.patient_id.to_numpy()
         perm = rng.permutation(len(ids))

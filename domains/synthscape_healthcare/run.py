@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from synthscape.random import derive_rng, row_uniforms, train_test_split
 
+from synthscape.random import derive_rng, row_uniforms, train_test_split
 from synthscape_healthcare.ontology import code_of
 from synthscape_healthcare.spec import EHRSpec, load_cohort, load_ontology
 
@@ -104,8 +104,12 @@ def _achieved(spec: EHRSpec, syn, ontology) -> float:
 
 def _evaluate(spec: EHRSpec, ctx, gen, ontology, train, test, syn) -> None:
     """The internal evaluation: everything that compares with the real patients."""
-    from synthscape_healthcare.metrics import (conditioning_check, cooccurrence_r2,
-                                               prevalence_r2, rare_code_error)
+    from synthscape_healthcare.metrics import (
+        conditioning_check,
+        cooccurrence_r2,
+        prevalence_r2,
+        rare_code_error,
+    )
 
     report = ctx.internal_report
     level = "category" if spec.ontology == "icd10cm" else None

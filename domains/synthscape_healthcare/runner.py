@@ -239,7 +239,7 @@ class SyntheaRunner:
         if code != 0:
             raise fail(f"java exited with status {code}")
         m = None
-        for m in RECORDS.finditer(tail):
+        for m in RECORDS.finditer(tail):  # noqa: B007 - the last match is the one wanted
             pass
         if exception is not None:
             raise fail(f"an exception was reported ({exception.strip()})")

@@ -99,8 +99,8 @@ def test_the_install_is_the_wheel_not_the_checkout(installed):
     where = json.loads(_py(installed, """
         import json, synthscape, synthscape_autonomy, synthscape_finance, synthscape_healthcare
         from synthscape.demo import scenario_folders
-        print(json.dumps({"modules": [m.__file__ for m in (synthscape, synthscape_autonomy,
-                                                           synthscape_finance, synthscape_healthcare)],
+        modules = (synthscape, synthscape_autonomy, synthscape_finance, synthscape_healthcare)
+        print(json.dumps({"modules": [m.__file__ for m in modules],
                           "scenarios": {k: str(v) for k, v in scenario_folders().items()}}))
         """))
     venv = str(installed[1].parent)

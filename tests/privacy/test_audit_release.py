@@ -15,8 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from synthscape.evaluation.audit_release import (DEFAULT_TRIALS, audit_release,
-                                                 audit_run_folder)
+from synthscape.evaluation.audit_release import DEFAULT_TRIALS, audit_release, audit_run_folder
 from synthscape.generators import GENERATORS, Generator
 from synthscape.privacy import GaussianEvent
 from synthscape.schema import Column, TableSchema

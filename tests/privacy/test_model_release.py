@@ -13,8 +13,8 @@ import json
 
 import numpy as np
 import pytest
-
 from _recipient import FAST, N_ROWS, OUTLIER, SCHEMA, folder_arrays, same_release, table
+
 from synthscape.errors import BudgetExceededError
 from synthscape.generators import load, make
 from synthscape.privacy import Budget

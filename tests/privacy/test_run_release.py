@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from _recipient import OUTLIER, numbers_in_text, table, text_files
 from typer.testing import CliRunner
 
-from _recipient import OUTLIER, numbers_in_text, table, text_files
 from synthscape.cli import app
 
 pytestmark = pytest.mark.usefixtures("no_noise_key")

@@ -1,4 +1,5 @@
-"""Property tests for the accounting maths: more noise never costs more; more steps never cost less."""
+"""Property tests for the accounting maths: more noise never costs more; more steps never cost
+less."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +29,10 @@ def test_more_gaussian_noise_never_costs_more(s1, s2, delta):
        steps=st.integers(min_value=1, max_value=2000))
 def test_more_sgd_noise_never_costs_more(s1, s2, q, steps):
     lo, hi = sorted((s1, s2))
-    cost = lambda s: RDP.epsilon([SubsampledGaussianEvent(noise_multiplier=s, sample_rate=q, steps=steps)], 1e-6)
+    def cost(s):
+        return RDP.epsilon([SubsampledGaussianEvent(noise_multiplier=s, sample_rate=q,
+                                                    steps=steps)], 1e-6)
+
     assert cost(hi) <= cost(lo) + 1e-9
 
 
@@ -36,7 +40,10 @@ def test_more_sgd_noise_never_costs_more(s1, s2, q, steps):
        a=st.integers(min_value=1, max_value=3000), b=st.integers(min_value=1, max_value=3000))
 def test_more_steps_never_cost_less(sigma, q, a, b):
     lo, hi = sorted((a, b))
-    cost = lambda k: RDP.epsilon([SubsampledGaussianEvent(noise_multiplier=sigma, sample_rate=q, steps=k)], 1e-6)
+    def cost(k):
+        return RDP.epsilon([SubsampledGaussianEvent(noise_multiplier=sigma, sample_rate=q,
+                                                    steps=k)], 1e-6)
+
     assert cost(hi) >= cost(lo) - 1e-9
 
 
@@ -44,7 +51,10 @@ def test_more_steps_never_cost_less(sigma, q, a, b):
        sigma=sigmas)
 def test_larger_sampling_rate_never_costs_less(q1, q2, sigma):
     lo, hi = sorted((q1, q2))
-    cost = lambda q: RDP.epsilon([SubsampledGaussianEvent(noise_multiplier=sigma, sample_rate=q, steps=100)], 1e-6)
+    def cost(q):
+        return RDP.epsilon([SubsampledGaussianEvent(noise_multiplier=sigma, sample_rate=q,
+                                                    steps=100)], 1e-6)
+
     assert cost(hi) >= cost(lo) - 1e-9
 
 
@@ -60,4 +70,5 @@ def test_pure_mechanisms_are_monotone_in_epsilon(e1, e2, kind, delta):
 @given(sigmas_list=st.lists(sigmas, min_size=1, max_size=6), extra=sigmas, delta=deltas)
 def test_adding_an_event_never_lowers_epsilon(sigmas_list, extra, delta):
     events = [GaussianEvent(noise_multiplier=s) for s in sigmas_list]
-    assert RDP.epsilon(events + [GaussianEvent(noise_multiplier=extra)], delta) >= RDP.epsilon(events, delta) - 1e-12
+    more = RDP.epsilon(events + [GaussianEvent(noise_multiplier=extra)], delta)
+    assert more >= RDP.epsilon(events, delta) - 1e-12

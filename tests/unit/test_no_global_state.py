@@ -67,7 +67,8 @@ PROBE = textwrap.dedent('''
         env.step(env.action_space.sample())
     assert env.render().ndim == 3
     env.close()
-    venv = gym.make_vec("synthscape_autonomy/CutIn-v0", num_envs=2, vectorization_mode="vector_entry_point", threads=2)
+    venv = gym.make_vec("synthscape_autonomy/CutIn-v0", num_envs=2,
+                        vectorization_mode="vector_entry_point", threads=2)
     venv.reset(seed=0)
     venv.step(venv.action_space.sample())
     venv.close()

@@ -79,7 +79,9 @@ def test_split_keeps_neighbouring_tables_neighbours():
         bigger = pd.concat([df.iloc[:at], extra, df.iloc[at:]], ignore_index=True)
         tr, te = train_test_split(df, 0.2, 5)
         tr2, te2 = train_test_split(bigger, 0.2, 5)
-        key = (lambda f: set(map(tuple, f.itertuples(index=False))))
+        def key(f):
+            return set(map(tuple, f.itertuples(index=False)))
+
         assert key(tr) <= key(tr2) and key(te) <= key(te2)
         assert len(tr2) + len(te2) == len(tr) + len(te) + 1
 

@@ -37,7 +37,8 @@ def test_core_source_never_imports_a_pack():
 def test_core_runs_without_any_pack_loaded():
     code = ("import sys, synthscape.plugins as p; p.load_plugins = lambda **k: {}; "
             "import synthscape.registry as r; r._plugins_loaded = True; "
-            "from synthscape.generators import list_generators; from synthscape.scenarios import KINDS; "
+            "from synthscape.generators import list_generators; "
+            "from synthscape.scenarios import KINDS; "
             "assert 'mst' in list_generators() and KINDS.names() == ['tabular'], KINDS.names(); "
             f"assert not any(m in sys.modules for m in {PACKS!r})")
     subprocess.run([sys.executable, "-c", code], check=True)

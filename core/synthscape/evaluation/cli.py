@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -180,11 +180,11 @@ def evaluate_cli(
     synthetic: Path = typer.Argument(..., help="Synthetic table (CSV or Parquet)."),
     schema: Path = _SCHEMA,
     out: Path = _OUT,
-    target: Optional[str] = typer.Option(None, "--target", "-t", help="Column to predict."),
-    test: Optional[Path] = typer.Option(None, "--test", help="Held-out real table."),
+    target: str | None = typer.Option(None, "--target", "-t", help="Column to predict."),
+    test: Path | None = typer.Option(None, "--test", help="Held-out real table."),
     test_fraction: float = typer.Option(0.2, help="Split of REAL held out when no --test."),
     sensitive: list[str] = typer.Option([], "--sensitive", help="Group column (repeatable)."),
-    ledger: Optional[Path] = typer.Option(None, "--ledger", help="ledger.json of the release."),
+    ledger: Path | None = typer.Option(None, "--ledger", help="ledger.json of the release."),
     seed: int = _SEED,
     overwrite: bool = _OVERWRITE,
 ) -> None:
@@ -233,16 +233,16 @@ def audit_release_cli(
     release: Path = typer.Argument(..., help="Released model folder (model.json) or run folder "
                                              "(<run>/release, or an older run folder)."),
     data: Path = typer.Argument(..., help="Candidate training table D (CSV or Parquet)."),
-    data_prime: Optional[Path] = typer.Option(None, "--with", help="D' (CSV or Parquet), D plus "
+    data_prime: Path | None = typer.Option(None, "--with", help="D' (CSV or Parquet), D plus "
                                               "one row; default: D plus a canary row."),
     canary: list[str] = typer.Option([], "--canary", "-c", help="column=value of the canary "
                                                                 "row (repeatable)."),
-    synthetic: Optional[Path] = typer.Option(None, "--synthetic", help="Synthetic table "
+    synthetic: Path | None = typer.Option(None, "--synthetic", help="Synthetic table "
                                              "released beside a model folder."),
     trials: int = typer.Option(40, "--trials", help="Releases in the game, each fitted on D or "
                                                     "D' by a fair coin (audit_release's "
                                                     "DEFAULT_TRIALS)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder to write."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Report folder to write."),
     seed: int = _SEED,
     overwrite: bool = _OVERWRITE,
 ) -> None:

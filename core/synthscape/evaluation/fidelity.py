@@ -4,9 +4,9 @@ Quality score as in SDMetrics' QualityReport: mean of the column-shape score (KS
 numerical/datetime, TV complement for categorical/boolean) and the pair-trend score (correlation
 similarity for numerical pairs, contingency similarity for the others, numbers binned in 10 bins
 of the real column; averaged over the pairs whose real association, |Pearson| or Cramer's V,
-is at least 0.3, as SDMetrics does since 0.32). alpha-precision / beta-recall / authenticity: Alaa et al. 2022, "How
-Faithful is your Synthetic Data?", Sec. 3 (here on the schema encoding, without a learned
-embedding).
+is at least 0.3, as SDMetrics does since 0.32). alpha-precision / beta-recall / authenticity:
+Alaa et al. 2022, "How Faithful is your Synthetic Data?", Sec. 3 (here on the schema encoding,
+without a learned embedding).
 """
 from __future__ import annotations
 

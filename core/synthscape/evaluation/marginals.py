@@ -29,7 +29,9 @@ def discretize(df: pd.DataFrame, schema: TableSchema, bins: int = 20) -> pd.Data
         else:
             values = list(c.values)
             lookup = {v: i for i, v in enumerate(values)}
-            out[c.name] = s.map(lambda v: lookup.get(v, len(values))).fillna(len(values)).astype(int).to_numpy()
+            other = len(values)  # the code of values outside the categories and of nulls
+            codes = s.map(lambda v, lookup=lookup, other=other: lookup.get(v, other))
+            out[c.name] = codes.fillna(other).astype(int).to_numpy()
     return pd.DataFrame(out)
 
 

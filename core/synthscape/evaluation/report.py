@@ -32,7 +32,9 @@ class Gate:
     def passed(self) -> bool:
         if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
             return False
-        return self.value >= self.threshold if self.direction == "min" else self.value <= self.threshold
+        if self.direction == "min":
+            return self.value >= self.threshold
+        return self.value <= self.threshold
 
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "threshold": self.threshold, "direction": self.direction,

@@ -82,7 +82,8 @@ class MarginalGenerator(Generator):
 
 def sigma_for(rho: float, count: int) -> float:
     """Noise multiplier so that ``count`` Gaussian releases cost ``rho`` in zCDP in total
-    (Bun and Steinke 2016, Prop. 1.6: sensitivity-1 Gaussian with std sigma is 1/(2 sigma^2)-zCDP)."""
+    (Bun and Steinke 2016, Prop. 1.6: a sensitivity-1 Gaussian with std sigma is
+    1/(2 sigma^2)-zCDP)."""
     return math.sqrt(count / (2.0 * rho))
 
 
@@ -112,7 +113,8 @@ def sample_codes(p: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.minimum(idx, len(p) - 1, out=idx)
 
 
-def sample_conditional(table: np.ndarray, parent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def sample_conditional(table: np.ndarray, parent: np.ndarray,
+                       rng: np.random.Generator) -> np.ndarray:
     """One draw per row from ``table[parent[i], :]`` (rows are distributions), vectorised:
     row ``r``'s CDF is shifted by ``r`` so that one ``searchsorted`` serves every row."""
     k_p, k_c = table.shape

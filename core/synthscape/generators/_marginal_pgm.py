@@ -73,7 +73,7 @@ class CliqueModel:
         return {c: self.marginal(c, args=args) for c in self.cliques}
 
     # ---- estimation --------------------------------------------------------------------
-    def fit(self, measurements: list[Measurement], iters: int) -> "CliqueModel":
+    def fit(self, measurements: list[Measurement], iters: int) -> CliqueModel:
         """Mirror descent from the current potentials (warm start)."""
         def loss_grad(mu):
             loss, grad = 0.0, {c: np.zeros_like(m) for c, m in mu.items()}

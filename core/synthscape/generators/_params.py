@@ -24,8 +24,9 @@ class Interval:
             return False
         if isinstance(v, float) and math.isnan(v):
             return False
-        lo_ok = self.lo is None or (v >= self.lo if self.closed in ("both", "left") else v > self.lo)
-        hi_ok = self.hi is None or (v <= self.hi if self.closed in ("both", "right") else v < self.hi)
+        lo_closed, hi_closed = self.closed in ("both", "left"), self.closed in ("both", "right")
+        lo_ok = self.lo is None or (v >= self.lo if lo_closed else v > self.lo)
+        hi_ok = self.hi is None or (v <= self.hi if hi_closed else v < self.hi)
         return lo_ok and hi_ok
 
     def __str__(self) -> str:
@@ -72,6 +73,7 @@ def validate_params(owner: str, params: dict[str, Any], constraints: dict[str, l
         v = params[name]
         if not any(r.ok(v) for r in rules):
             allowed = " or ".join(str(r) for r in rules)
-            problems.append(f"The '{name}' parameter of {owner} must be {allowed}. Got {v!r} instead.")
+            problems.append(f"The '{name}' parameter of {owner} must be {allowed}. "
+                            f"Got {v!r} instead.")
     if problems:
         raise ParameterError("\n".join(problems))

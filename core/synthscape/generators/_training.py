@@ -7,8 +7,9 @@ the first batch of real data is drawn. The Poisson masks and the gradient noise 
 ledger's secret noise source (:mod:`synthscape.privacy.noise`), never from a public seed.
 ``n_rows`` is the *planned* table size (declared, or a DP count: see ``noisy_count``): it sets
 the sampling rate and the number of steps, and the exact size of the private table is never
-used; ``batches`` samples every row actually given with that rate, once. A ledger without a budget trains the same model with the
-same sampling but without clipping or noise, and the ledger says it is not private.
+used; ``batches`` samples every row actually given with that rate, once. A ledger without a
+budget trains the same model with the same sampling but without clipping or noise, and the
+ledger says it is not private.
 
 >>> trainer = DPSGD(module, ledger=ledger, n_rows=len(x), epochs=5, batch_size=128)
 >>> for batch in trainer.batches(x):
@@ -29,14 +30,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-import warnings
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from synthscape.errors import BudgetExceededError, ParameterError
-from synthscape.generators._params import NONE, STR, Interval, Options, validate_params
 from synthscape.generators._dp_optimizers import secure_optimizer_class, wrap
+from synthscape.generators._params import NONE, STR, Interval, Options, validate_params
 from synthscape.privacy import PrivacyLedger, SubsampledGaussianEvent
 
 _CONSTRAINTS: dict[str, list] = {

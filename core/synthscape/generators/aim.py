@@ -147,7 +147,8 @@ class AIMGenerator(MarginalGenerator):
     def _plan(self, mbi, model: CliqueModel, domain) -> None:
         """One conditional table per column, in reverse elimination order of a junction tree."""
         names = self.disc_.names
-        jtree, elim = mbi.junction_tree.make_junction_tree(domain, [tuple(c) for c in self.cliques_])
+        jtree, elim = mbi.junction_tree.make_junction_tree(domain,
+                                                           [tuple(c) for c in self.cliques_])
         maximal = [set(c) for c in jtree.nodes]
         args = model._operands(model.theta)
         self.order_, self.parents_, self.tables_ = [], [], []
@@ -169,7 +170,8 @@ class AIMGenerator(MarginalGenerator):
             if not parents:
                 codes[:, v] = sample_codes(table[0] / max(table[0].sum(), 1e-300), n, rng)
             else:
-                idx = np.ravel_multi_index([codes[:, p] for p in parents], [sizes[p] for p in parents])
+                idx = np.ravel_multi_index([codes[:, p] for p in parents],
+                                           [sizes[p] for p in parents])
                 codes[:, v] = sample_conditional(table, idx, rng)
         return self.disc_.decode(codes, rng)
 

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from synthscape.errors import ModelFormatError, NotFittedError, ParameterError, SchemaError
-from synthscape.generators._params import BOOL, NONE, SEED, STR, Interval, Options, validate_params
-from synthscape.privacy import Budget, PrivacyLedger
+from synthscape.generators._params import NONE, SEED, STR, Interval, Options, validate_params
 from synthscape.model_files import write_checksums
+from synthscape.privacy import Budget, PrivacyLedger
 from synthscape.privacy.noise import NoiseSource
 from synthscape.random import derive_rng
 from synthscape.schema import TableSchema
@@ -34,7 +34,7 @@ Conditions = Mapping[str, Any]
 class SupportsGenerate(Protocol):
     """What the runner and evaluation need; outside code can conform without inheriting."""
 
-    def fit(self, df: pd.DataFrame, schema: TableSchema | None = None) -> "SupportsGenerate": ...
+    def fit(self, df: pd.DataFrame, schema: TableSchema | None = None) -> SupportsGenerate: ...
 
     def sample(self, n: int, *, conditions: Conditions | None = None,
                seed: int | None = None) -> pd.DataFrame: ...
@@ -81,11 +81,12 @@ class Generator:
     def get_params(self) -> dict[str, Any]:
         return {p: getattr(self, p) for p in self.param_names()}
 
-    def set_params(self, **params: Any) -> "Generator":
+    def set_params(self, **params: Any) -> Generator:
         valid = self.param_names()
         for k, v in params.items():
             if k not in valid:
-                raise ParameterError(f"{type(self).__name__} has no parameter {k!r}; valid: {valid}")
+                raise ParameterError(f"{type(self).__name__} has no parameter {k!r}; "
+                                     f"valid: {valid}")
             setattr(self, k, v)
         return self
 
@@ -104,7 +105,7 @@ class Generator:
         schema: TableSchema | None = None,
         *,
         ledger: PrivacyLedger | None = None,
-    ) -> "Generator":
+    ) -> Generator:
         """Learn from ``df``; every use of the real data is spent in one ledger (``ledger_``).
 
         Without ``schema``, a DP schema is inferred from ``schema_share`` of the budget
@@ -231,7 +232,8 @@ class Generator:
                     raise ParameterError("rebalance one column at a time")
                 total = float(sum(want.values()))
                 if any(s < 0 for s in want.values()) or not math.isclose(total, 1.0, abs_tol=1e-6):
-                    raise ParameterError(f"shares for {col!r} must be >= 0 and sum to 1, got {dict(want)}")
+                    raise ParameterError(f"shares for {col!r} must be >= 0 and sum to 1, "
+                                         f"got {dict(want)}")
                 dist = (col, {v: float(s) for v, s in want.items()})
             else:
                 fixed[col] = want
@@ -339,7 +341,8 @@ class Generator:
 
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
-            (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True, default=_json_default))
+            (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True,
+                                                       default=_json_default))
             np.savez(tmp / "arrays.npz", **{k: np.asarray(v) for k, v in arrays.items()})
             self._save_extra(tmp)
             write_checksums(tmp)

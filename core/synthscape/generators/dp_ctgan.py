@@ -175,7 +175,7 @@ class DPCTGAN(NeuralGenerator):
                 return cond, None, None
             col = torch.randint(len(tables), (m,), generator=tg, device=dev)
             slot = torch.zeros(m, dtype=torch.long, device=dev)
-            for j, (off, _, _, _) in enumerate(tables):
+            for j in range(len(tables)):
                 sel = col == j
                 k = int(sel.sum())
                 if k:

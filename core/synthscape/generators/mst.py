@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from synthscape.errors import ParameterError
-from synthscape.generators._params import Options
 from synthscape.generators._marginal import (
     MarginalGenerator,
     project_simplex,
@@ -32,6 +31,7 @@ from synthscape.generators._marginal import (
     sigma_for,
     to_probs,
 )
+from synthscape.generators._params import Options
 from synthscape.generators.registry import register
 from synthscape.privacy.ledger import PrivacyLedger
 from synthscape.privacy.mechanisms import exponential_mechanism
@@ -41,7 +41,8 @@ from synthscape.schema import TableSchema
 def pair_counts(codes: np.ndarray, sizes: list[int], a: int, b: int) -> np.ndarray:
     """Two-way contingency table of columns ``a`` and ``b`` (shape ``sizes[a] x sizes[b]``)."""
     flat = codes[:, a] * sizes[b] + codes[:, b]
-    return np.bincount(flat, minlength=sizes[a] * sizes[b]).reshape(sizes[a], sizes[b]).astype(float)
+    counts = np.bincount(flat, minlength=sizes[a] * sizes[b])
+    return counts.reshape(sizes[a], sizes[b]).astype(float)
 
 
 def ipf(table: np.ndarray, row: np.ndarray, col: np.ndarray, iters: int = 200) -> np.ndarray:

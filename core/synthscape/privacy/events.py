@@ -85,7 +85,8 @@ class ZCdpEvent(DpEvent):
 
 @dataclass(frozen=True)
 class SubsampledGaussianEvent(DpEvent):
-    """``steps`` DP-SGD steps: Poisson sampling at ``sample_rate``, Gaussian noise on clipped sums."""
+    """``steps`` DP-SGD steps: Poisson sampling at ``sample_rate``, Gaussian noise on clipped
+    sums."""
 
     kind: ClassVar[str] = "subsampled_gaussian"
     noise_multiplier: float
@@ -150,5 +151,6 @@ def event_from_dict(data: dict[str, Any]) -> DpEvent:
     try:
         cls = EVENT_TYPES[kind]
     except KeyError:
-        raise ValueError(f"unknown privacy event kind {kind!r}; known: {sorted(EVENT_TYPES)}")
+        raise ValueError(f"unknown privacy event kind {kind!r}; "
+                         f"known: {sorted(EVENT_TYPES)}") from None
     return cls(**data)

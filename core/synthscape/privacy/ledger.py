@@ -141,7 +141,7 @@ class PrivacyLedger:
     def mark_non_private(self, reason: str) -> None:
         self._events.append(NonPrivateEvent(reason=reason))
 
-    def absorb(self, other: "PrivacyLedger", *, label: str) -> None:
+    def absorb(self, other: PrivacyLedger, *, label: str) -> None:
         """Compose every event of ``other`` (an earlier step of the same release, e.g. DP schema
         inference) into this ledger, checking the budget first: one ledger per release."""
         events = list(other.events)
@@ -232,7 +232,7 @@ class PrivacyLedger:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "PrivacyLedger":
+    def from_dict(cls, data: dict[str, Any]) -> PrivacyLedger:
         budget = None if data.get("budget") is None else Budget(**data["budget"])
         led = cls(budget, accountant=data.get("accountant", "rdp"))
         led._events = [event_from_dict(e) for e in data["events"]]
@@ -245,7 +245,7 @@ class PrivacyLedger:
         return text
 
     @classmethod
-    def from_json(cls, text_or_path: str | Path) -> "PrivacyLedger":
+    def from_json(cls, text_or_path: str | Path) -> PrivacyLedger:
         p = Path(text_or_path)
         text = p.read_text() if p.suffix == ".json" and p.exists() else str(text_or_path)
         return cls.from_dict(json.loads(text))

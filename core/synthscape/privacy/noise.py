@@ -119,7 +119,7 @@ class NoiseSource:
         self._counter = 0
 
     @classmethod
-    def for_data(cls, data: Any, *, purpose: str, seed: int | None = None) -> "NoiseSource":
+    def for_data(cls, data: Any, *, purpose: str, seed: int | None = None) -> NoiseSource:
         """The stream of one fit. With a secret key it depends on the key, ``purpose``, the
         public ``seed`` and the table; without one it is fresh OS randomness."""
         secret = secret_key_from_environment()
@@ -147,7 +147,7 @@ class NoiseSource:
             self._counter += 1
         return bytes(out)
 
-    def child(self, label: str) -> "NoiseSource":
+    def child(self, label: str) -> NoiseSource:
         """An independent stream named ``label`` (advances this stream by one draw)."""
         kid = NoiseSource.__new__(NoiseSource)
         kid.keyed = self.keyed

@@ -23,7 +23,7 @@ def _rows(mask: np.ndarray, index: pd.Index) -> str:
 
 
 def validate_frame(
-    schema: "TableSchema", df: pd.DataFrame, *, out_of_bounds: str, source: str
+    schema: TableSchema, df: pd.DataFrame, *, out_of_bounds: str, source: str
 ) -> pd.DataFrame:
     if out_of_bounds not in ("error", "clip"):
         raise ValueError(f"out_of_bounds must be 'error' or 'clip', got {out_of_bounds!r}")

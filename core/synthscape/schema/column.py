@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
 Kind = Literal["numerical", "categorical", "boolean", "datetime", "id"]
-Category = Union[bool, int, float, str]
+Category = bool | int | float | str
 
 
 class Column(BaseModel):
@@ -33,7 +33,7 @@ class Column(BaseModel):
     description: str = ""
 
     @model_validator(mode="after")
-    def _check(self) -> "Column":
+    def _check(self) -> Column:
         where = f"column '{self.name}' ({self.kind})"
         if not self.name:
             raise ValueError("a column needs a non-empty name")

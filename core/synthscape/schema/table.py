@@ -37,7 +37,7 @@ class TableSchema(BaseModel):
     _provenance: str = PrivateAttr(default="declared")
 
     @model_validator(mode="after")
-    def _unique(self) -> "TableSchema":
+    def _unique(self) -> TableSchema:
         if not self.columns:
             raise ValueError("a schema needs at least one column")
         seen: set[str] = set()
@@ -69,7 +69,7 @@ class TableSchema(BaseModel):
         return [c for c in self.columns if c.kind != "id"]
 
     @property
-    def inference_ledger(self) -> "PrivacyLedger | None":
+    def inference_ledger(self) -> PrivacyLedger | None:
         """The ledger that paid for this schema when it came from ``infer(df, budget=...)``."""
         return self._inference_ledger
 
@@ -102,14 +102,14 @@ class TableSchema(BaseModel):
     def infer(
         cls,
         df: pd.DataFrame,
-        budget: "Budget | None" = None,
+        budget: Budget | None = None,
         *,
-        ledger: "PrivacyLedger | None" = None,
+        ledger: PrivacyLedger | None = None,
         rho: float | None = None,
         seed: int | None = None,
         max_categories: int = 50,
         name: str = "table",
-    ) -> "TableSchema":
+    ) -> TableSchema:
         """Infer a schema from data.
 
         Without ``budget`` or ``ledger`` this reads the private data for free and warns: use it
@@ -166,7 +166,7 @@ class TableSchema(BaseModel):
         return text
 
     @classmethod
-    def from_dict(cls, data: Any, *, source: str = "schema") -> "TableSchema":
+    def from_dict(cls, data: Any, *, source: str = "schema") -> TableSchema:
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -176,14 +176,14 @@ class TableSchema(BaseModel):
             raise SchemaError(f"invalid schema in {source}", problems) from None
 
     @classmethod
-    def from_json(cls, text_or_path: str | Path) -> "TableSchema":
+    def from_json(cls, text_or_path: str | Path) -> TableSchema:
         p = Path(text_or_path)
         if p.suffix == ".json" and p.exists():
             return cls.from_dict(json.loads(p.read_text()), source=str(p))
         return cls.from_dict(json.loads(str(text_or_path)))
 
     @classmethod
-    def from_yaml(cls, text_or_path: str | Path) -> "TableSchema":
+    def from_yaml(cls, text_or_path: str | Path) -> TableSchema:
         p = Path(text_or_path)
         if p.suffix in (".yaml", ".yml"):
             if not p.exists():

@@ -91,7 +91,7 @@ class Discretizer:
         ledger: PrivacyLedger | None = None,
         rho: float | None = None,
         fine: int = 256,
-    ) -> "Discretizer":
+    ) -> Discretizer:
         """Bins from the schema; with ``method="quantile"`` one noisy fine histogram per
         numerical/datetime column is measured with zCDP ``rho`` in total, spent in ``ledger``."""
         if method not in METHODS:
@@ -138,7 +138,8 @@ class Discretizer:
         for i, v in enumerate(col.values):
             if v == value:
                 return i
-        raise ParameterError(f"{value!r} is not a category of {name!r}; allowed: {list(col.values)}")
+        raise ParameterError(f"{value!r} is not a category of {name!r}; "
+                             f"allowed: {list(col.values)}")
 
     # ---- encode / decode ---------------------------------------------------------------
     def encode(self, data: pd.DataFrame) -> np.ndarray:
@@ -154,9 +155,11 @@ class Discretizer:
             else:
                 lookup = {v: i for i, v in enumerate(c.values)}
                 miss = s.isna().to_numpy()
-                code = s.map(lambda v: lookup.get(v, -1) if not pd.isna(v) else -1).to_numpy(np.int64)
+                code = s.map(lambda v, lookup=lookup: -1 if pd.isna(v) else lookup.get(v, -1)
+                             ).to_numpy(np.int64)
                 if c.kind == "boolean":
-                    code = np.where(miss, -1, s.fillna(False).astype(bool).to_numpy().astype(np.int64))
+                    flags = s.fillna(False).astype(bool).to_numpy().astype(np.int64)
+                    code = np.where(miss, -1, flags)
             if miss.any():
                 if not c.nullable:
                     raise ParameterError(f"column {c.name!r} has missing values but the schema "
@@ -207,10 +210,11 @@ class Discretizer:
 
     @classmethod
     def from_state(cls, state: dict[str, Any], arrays: dict[str, np.ndarray],
-                   prefix: str = "disc") -> "Discretizer":
+                   prefix: str = "disc") -> Discretizer:
         cols = []
         for j, m in enumerate(state["columns"]):
-            extra = {k: arrays.get(f"{prefix}_{j}_{k}") for k in ("edges", "fine_edges", "fine_weights")}
+            extra = {k: arrays.get(f"{prefix}_{j}_{k}")
+                     for k in ("edges", "fine_edges", "fine_weights")}
             values = None if m["values"] is None else tuple(m["values"])
             cols.append(ColumnBins(m["name"], m["kind"], m["nullable"], values=values, **extra))
         return cls(cols)
@@ -236,7 +240,8 @@ def _quantile_bins(col: Column, s: pd.Series, bins: int, fine: int, sigma: float
                       fine_edges=fine_edges, fine_weights=w / w.sum())
 
 
-def _decode_fine(c: ColumnBins, b: np.ndarray, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _decode_fine(c: ColumnBins, b: np.ndarray, u: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray:
     """Draw a fine cell inside bin ``b`` in proportion to the fine weights, then uniform in it."""
     fe, w = c.fine_edges, c.fine_weights
     cum = np.concatenate([[0.0], np.cumsum(w)])

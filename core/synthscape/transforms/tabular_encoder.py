@@ -69,7 +69,7 @@ class TabularEncoder:
             c.kind in ("numerical", "datetime") for c in self.columns))
 
     def fit(self, data: pd.DataFrame, *, ledger: PrivacyLedger,
-            noise_multiplier: float | None = None) -> "TabularEncoder":
+            noise_multiplier: float | None = None) -> TabularEncoder:
         """Release the DP histograms this encoding needs (if any), then build the layout.
 
         ``noise_multiplier`` is the Gaussian noise of the release relative to its sensitivity
@@ -251,7 +251,7 @@ class TabularEncoder:
                 "spans": [asdict(s) for s in self.spans]}
 
     @classmethod
-    def from_state(cls, schema: TableSchema, state: dict[str, Any]) -> "TabularEncoder":
+    def from_state(cls, schema: TableSchema, state: dict[str, Any]) -> TabularEncoder:
         enc = cls(schema, numerical=state["numerical"], n_modes=state["n_modes"],
                   frequencies=state["frequencies"])
         enc.modes_ = {k: [tuple(m) for m in v] for k, v in state["modes"].items()}

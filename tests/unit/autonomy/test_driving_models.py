@@ -64,11 +64,11 @@ def _changes(driving, rear_s: float) -> bool:
 
 
 def test_mobil_changes_lane_when_the_gap_is_safe(driving):
-    assert _changes(driving, -150.0)  # a fast car far behind: the gap is safe, the incentive is large
+    assert _changes(driving, -150.0)  # a fast car far behind: a safe gap, a large incentive
 
 
 def test_mobil_does_not_cut_in_below_the_safe_gap(driving):
-    assert not _changes(driving, -6.0)  # the new follower right behind would brake harder than b_safe
+    assert not _changes(driving, -6.0)  # the new follower would brake harder than b_safe
 
 
 def test_mobil_criteria():

@@ -6,8 +6,13 @@ import pytest
 
 from synthscape.errors import ParameterError
 from synthscape.evaluation import Report
-from synthscape.evaluation.audit import (audit, canary_tests, clopper_pearson,
-                                         epsilon_lower_bound, make_canary)
+from synthscape.evaluation.audit import (
+    audit,
+    canary_tests,
+    clopper_pearson,
+    epsilon_lower_bound,
+    make_canary,
+)
 
 from .conftest import draw
 

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
+from conftest import small_spec
 
 from synthscape_finance.checks import hill_exponent, leakage_scores
 from synthscape_finance.simulator import Simulation
 from synthscape_finance.stream import stream
-
-from conftest import small_spec
 
 
 def _sample(tmp_path, artefact):

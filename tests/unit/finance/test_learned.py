@@ -2,8 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthscape_finance.learned import (NUMERIC, augment, customer_features, customer_schema,
-                                        fit_generator, rows_to_reach)
+from synthscape_finance.learned import (
+    NUMERIC,
+    augment,
+    customer_features,
+    customer_schema,
+    fit_generator,
+    rows_to_reach,
+)
 from synthscape_finance.metrics import detection_scores, paired_summary, recall_at_fpr
 
 

@@ -2,14 +2,13 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+from conftest import small_spec
 
 from synthscape_finance.events import ROLES, STAGES, TYPOLOGY_NAMES
 from synthscape_finance.schemas import TABLES
 from synthscape_finance.simulator import Simulation
 from synthscape_finance.spec import AML_TYPOLOGIES, CARD_TYPOLOGIES
 from synthscape_finance.stream import stream
-
-from conftest import small_spec
 
 
 def _digest(folder):

@@ -2,10 +2,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from synthscape.errors import SpecError
-from synthscape.scenarios import load_spec, parse_spec
 
 import synthscape_finance
+from synthscape.errors import SpecError
+from synthscape.scenarios import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -1,6 +1,5 @@
 """Fixtures for the generator tests; the data lives in _planted.py."""
 import pytest
-
 from _planted import make_planted
 
 

@@ -6,9 +6,10 @@ import pytest
 
 pytest.importorskip("mbi")
 
+from _planted import assert_reloads_identically  # noqa: E402
+
 from synthscape.errors import OptionalDependencyError, ParameterError  # noqa: E402
 from synthscape.evaluation.marginals import marginal_scores  # noqa: E402
-from _planted import assert_reloads_identically  # noqa: E402
 from synthscape.generators import make  # noqa: E402
 from synthscape.generators._marginal_pgm import CliqueModel, Measurement  # noqa: E402
 

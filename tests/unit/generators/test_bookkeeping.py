@@ -1,9 +1,9 @@
 """Book-keeping clipping: the clipped sum equals the one built from explicit per-sample
 gradients (torch.func), and networks the identity does not cover are refused."""
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import torch
 from torch import nn
 
 from synthscape.errors import ParameterError

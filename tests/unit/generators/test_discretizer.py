@@ -25,7 +25,8 @@ def table(n=1000, seed=0):
     c = rng.choice(["p", "q"], n).astype(object)
     c[-5:] = None
     df = pd.DataFrame({"x": x, "k": rng.integers(1, 6, n), "c": c, "f": rng.random(n) < 0.5,
-                       "t": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+                       "t": pd.Timestamp("2020-01-01")
+                       + pd.to_timedelta(rng.integers(0, 300, n), "D"),
                        "key": np.arange(n)})
     return SCHEMA.validate(df)
 

@@ -2,9 +2,9 @@
 import pandas as pd
 import pytest
 import torch
-
 from _dependent import first_rows
 from _planted import assert_reloads_identically
+
 from synthscape.errors import ParameterError
 from synthscape.generators import make
 from synthscape.privacy import GaussianEvent, SubsampledGaussianEvent
@@ -83,6 +83,7 @@ def test_generator_averaging_is_post_processing(planted):
 @pytest.mark.slow
 def test_learns_dependencies_better_than_independent():
     from _dependent import make_dependent
+
     from synthscape.evaluation.marginals import marginal_scores
 
     df, schema = make_dependent(2000)

@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _planted import assert_reloads_identically
 
 from synthscape.errors import ParameterError
-from _planted import assert_reloads_identically
 from synthscape.generators import make
 from synthscape.schema import TableSchema
 from synthscape.schema.column import Column

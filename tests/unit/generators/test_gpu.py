@@ -3,8 +3,8 @@
 Marked ``gpu``: skipped where no CUDA device is present (tests/conftest.py)."""
 import pandas as pd
 import pytest
-
 from _dependent import first_rows, make_dependent
+
 from synthscape.generators import load, make
 from synthscape.privacy import SubsampledGaussianEvent
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _planted import assert_reloads_identically
 
 from synthscape.evaluation.marginals import marginal_scores, one_way_tvd
-from _planted import assert_reloads_identically
 from synthscape.generators import make
 
 

@@ -3,10 +3,10 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from _planted import assert_reloads_identically
 
 from synthscape.errors import BudgetExceededError, ParameterError
 from synthscape.evaluation.marginals import marginal_scores
-from _planted import assert_reloads_identically
 from synthscape.generators import make
 from synthscape.generators.mst import ipf
 from synthscape.privacy.events import ExponentialEvent, GaussianEvent, ZCdpEvent
@@ -163,4 +163,5 @@ def test_guided_search_equals_searchsorted(k_p, k_c):
     flat[k_c - 1::k_c] = np.arange(1, k_p + 1)
     q = rng.integers(0, k_p, 50_000) + rng.random(50_000)
     q[:2] = [0.0, k_p - 1e-12]
-    np.testing.assert_array_equal(guided_search(flat, q, k_p), np.searchsorted(flat, q, side="right"))
+    np.testing.assert_array_equal(guided_search(flat, q, k_p),
+                                  np.searchsorted(flat, q, side="right"))

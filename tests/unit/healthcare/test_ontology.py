@@ -61,8 +61,8 @@ def test_cache_is_gzipped_json_and_round_trips(icd, tmp_path):
 
 def test_corrupt_cache_is_rebuilt(tmp_path, monkeypatch):
     pytest.importorskip("simple_icd_10_cm")
-    from synthscape_healthcare import icd10cm
     from synthscape.errors import ModelFormatError
+    from synthscape_healthcare import icd10cm
 
     bad = tmp_path / f"icd10cm-{icd10cm._package_version()}.json.gz"
     bad.write_bytes(b"not gzip")

@@ -45,12 +45,14 @@ def test_bad_exports_are_rejected_clearly(tmp_path):
         load_synthea(tmp_path)
     empty = tmp_path / "empty"
     empty.mkdir()
-    (empty / "patients.csv").write_text((CURRENT / "patients.csv").read_text().split("\n")[0] + "\n")
+    header = (CURRENT / "patients.csv").read_text().split("\n")[0]
+    (empty / "patients.csv").write_text(header + "\n")
     with pytest.raises(SchemaError, match="the export is empty"):
         load_synthea(empty)
     odd = tmp_path / "odd"
     shutil.copytree(V3, odd, ignore=shutil.ignore_patterns("claims*", "obs*"))
-    text = (odd / "conditions.csv").read_text().replace("START,STOP,PATIENT", "BEGIN,STOP,PATIENT", 1)
+    text = (odd / "conditions.csv").read_text()
+    text = text.replace("START,STOP,PATIENT", "BEGIN,STOP,PATIENT", 1)
     (odd / "conditions.csv").write_text(text)
     with pytest.raises(SchemaError, match=r"closest: 3.0.0[\s\S]*conditions.csv: unexpected "
                                           r"columns \['BEGIN'\], missing \['START'\]"):

@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 
 from synthscape.errors import ParameterError
-from synthscape_healthcare.runner import (SyntheaCancelled, SyntheaError, SyntheaNotFoundError,
-                                          SyntheaRunner, SyntheaTimeoutError)
+from synthscape_healthcare.runner import (
+    SyntheaCancelled,
+    SyntheaError,
+    SyntheaNotFoundError,
+    SyntheaRunner,
+    SyntheaTimeoutError,
+)
 
 from ._paths import V3, need_synthea_samples
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from synthscape.errors import ParameterError
 from synthscape.privacy import (
     Budget,
     ExponentialEvent,
@@ -16,12 +17,12 @@ from synthscape.privacy import (
     make_accountant,
 )
 from synthscape.privacy.analysis import ORDERS
-from synthscape.errors import ParameterError
 
 
 def analytic_gaussian_delta(eps: float, sigma: float) -> float:
     """Balle and Wang 2018, Thm. 8: exact delta(eps) of the Gaussian mechanism (sensitivity 1)."""
-    return norm.cdf(1 / (2 * sigma) - eps * sigma) - math.exp(eps) * norm.cdf(-1 / (2 * sigma) - eps * sigma)
+    return (norm.cdf(1 / (2 * sigma) - eps * sigma)
+            - math.exp(eps) * norm.cdf(-1 / (2 * sigma) - eps * sigma))
 
 
 @pytest.mark.parametrize("sigma", [0.8, 2.0, 10.0])
@@ -51,7 +52,7 @@ def test_zcdp_conversion_beats_bun_steinke_closed_form(rho):
 
 def test_gaussian_events_compose_like_one_with_combined_noise():
     acc = make_accountant("rdp")
-    two = acc.epsilon([GaussianEvent(noise_multiplier=2.0), GaussianEvent(noise_multiplier=2.0)], 1e-6)
+    two = acc.epsilon([GaussianEvent(noise_multiplier=2.0)] * 2, 1e-6)
     one = acc.epsilon([GaussianEvent(noise_multiplier=2.0 / math.sqrt(2))], 1e-6)
     counted = acc.epsilon([GaussianEvent(noise_multiplier=2.0, count=2)], 1e-6)
     assert two == pytest.approx(one, rel=1e-12) == pytest.approx(counted, rel=1e-12)
@@ -79,7 +80,8 @@ def test_dp_sgd_matches_opacus_rdp(sigma, q, steps):
     ours = led.epsilon
     ref = RDPAccountant()
     ref.history.append((sigma, q, steps))
-    assert ours == pytest.approx(ref.get_epsilon(1e-5, alphas=[a for a in ORDERS if a <= 256]), rel=1e-9)
+    reference = ref.get_epsilon(1e-5, alphas=[a for a in ORDERS if a <= 256])
+    assert ours == pytest.approx(reference, rel=1e-9)
     # our order grid is a superset of opacus' default: never looser than the default
     assert ours <= ref.get_epsilon(1e-5) + 1e-9
 
@@ -106,18 +108,21 @@ def test_pld_matches_dp_accounting_and_is_tighter_than_rdp():
     ev = SubsampledGaussianEvent(noise_multiplier=1.0, sample_rate=0.02, steps=300)
     ours = make_accountant("pld").epsilon([ev], 1e-6)
     acc = pa.PLDAccountant(value_discretization_interval=1e-3)
-    acc.compose(de.SelfComposedDpEvent(de.PoissonSampledDpEvent(0.02, de.GaussianDpEvent(1.0)), 300))
+    step = de.PoissonSampledDpEvent(0.02, de.GaussianDpEvent(1.0))
+    acc.compose(de.SelfComposedDpEvent(step, 300))
     assert ours == pytest.approx(acc.get_epsilon(1e-6), rel=1e-9)
     assert ours <= make_accountant("rdp").epsilon([ev], 1e-6)
 
 
 def test_mixed_ledger_composes_every_event_kind():
-    events = [LaplaceEvent(epsilon=0.1), ExponentialEvent(epsilon=0.1), GaussianEvent(noise_multiplier=5.0),
+    events = [LaplaceEvent(epsilon=0.1), ExponentialEvent(epsilon=0.1),
+              GaussianEvent(noise_multiplier=5.0),
               SubsampledGaussianEvent(noise_multiplier=2.0, sample_rate=0.01, steps=100)]
     for name in ("rdp", "pld"):
         eps_all = make_accountant(name).epsilon(events, 1e-6)
         for i in range(len(events)):
-            assert eps_all >= make_accountant(name).epsilon(events[:i] + events[i + 1:], 1e-6) - 1e-9
+            fewer = make_accountant(name).epsilon(events[:i] + events[i + 1:], 1e-6)
+            assert eps_all >= fewer - 1e-9
 
 
 def test_unknown_accountant_is_a_clear_error():

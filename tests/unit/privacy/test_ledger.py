@@ -15,7 +15,11 @@ from synthscape.privacy import (
     SubsampledGaussianEvent,
     ThresholdGaussianEvent,
 )
-from synthscape.privacy.mechanisms import exponential_mechanism, gaussian_mechanism, laplace_mechanism
+from synthscape.privacy.mechanisms import (
+    exponential_mechanism,
+    gaussian_mechanism,
+    laplace_mechanism,
+)
 
 
 def test_refuses_before_overspending_and_records_nothing():
@@ -31,7 +35,8 @@ def test_refuses_before_overspending_and_records_nothing():
 def test_json_round_trip_keeps_events_and_epsilon(tmp_path):
     led = PrivacyLedger(Budget(epsilon=3.0, delta=1e-6), accountant="pld")
     led.spend(GaussianEvent(noise_multiplier=4.0, label="one-way"))
-    led.spend(SubsampledGaussianEvent(noise_multiplier=1.5, sample_rate=0.01, steps=100, label="sgd"))
+    led.spend(SubsampledGaussianEvent(noise_multiplier=1.5, sample_rate=0.01, steps=100,
+                                      label="sgd"))
     p = tmp_path / "ledger.json"
     led.to_json(p)
     back = PrivacyLedger.from_json(p)
@@ -53,7 +58,8 @@ def test_non_private_ledger_reports_infinity_everywhere():
 def test_remaining_rho_and_calibrate_fill_but_never_exceed_the_budget():
     led = PrivacyLedger(Budget(epsilon=2.0, delta=1e-6))
     led.spend(LaplaceEvent(epsilon=0.5))
-    sigma = led.calibrate(lambda s: SubsampledGaussianEvent(noise_multiplier=s, sample_rate=0.01, steps=500))
+    sigma = led.calibrate(lambda s: SubsampledGaussianEvent(noise_multiplier=s, sample_rate=0.01,
+                                                            steps=500))
     ev = SubsampledGaussianEvent(noise_multiplier=sigma, sample_rate=0.01, steps=500)
     assert not led.would_exceed(ev)
     led.spend(ev)

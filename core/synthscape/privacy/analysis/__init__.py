@@ -1,13 +1,13 @@
 """Pure privacy maths: RDP curves of each mechanism, conversions and calibration."""
+from synthscape.privacy.analysis.calibration import bisect_decreasing
 from synthscape.privacy.analysis.rdp import (
     ORDERS,
     eps_from_rdp,
+    exponential_rdp,
     gaussian_rdp,
     laplace_rdp,
-    exponential_rdp,
     zcdp_rdp,
 )
-from synthscape.privacy.analysis.calibration import bisect_decreasing
 
 __all__ = [
     "ORDERS",
