@@ -29,6 +29,8 @@ demo: $(VENV)/.installed
 	$(BIN)/python -m synthscape.demo --out $(OUT)
 
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 JAX_PLATFORMS=cpu $(BIN)/python -m pytest -n 2 -q tests
 
 schemas: $(VENV)/.installed

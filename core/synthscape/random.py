@@ -43,11 +43,11 @@ __all__ = ["derive_rng", "row_uniforms", "train_test_split"]
 
 
 def _purpose_words(purpose: tuple) -> tuple[int, ...]:
-    parts = []
+    parts: list[str | int] = []
     for p in purpose:
         if isinstance(p, str):
             parts.append(p)
-        elif isinstance(p, numbers.Integral) and not isinstance(p, bool) and p >= 0:
+        elif isinstance(p, numbers.Integral) and not isinstance(p, bool) and int(p) >= 0:
             parts.append(int(p))  # ints and their digits as strings stay distinct
         else:
             raise ParameterError(f"a purpose part must be a str or an int >= 0, got {p!r}")

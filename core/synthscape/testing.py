@@ -13,7 +13,7 @@ import math
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ import pandas as pd
 from synthscape.errors import NotFittedError, ParameterError, SchemaError
 from synthscape.schema import TableSchema
 from synthscape.schema.column import Column
+
+if TYPE_CHECKING:
+    from synthscape.generators import Generator
 
 __all__ = ["check_generator", "conformance_data", "generator_checks"]
 
@@ -56,7 +59,7 @@ def conformance_data(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, TableSc
     return df, schema
 
 
-def _params_for(cls: type, fast: bool) -> dict[str, Any]:
+def _params_for(cls: type[Generator], fast: bool) -> dict[str, Any]:
     names = cls.param_names()
     params: dict[str, Any] = {}
     if "epsilon" in names and getattr(cls, "private", True):
@@ -266,7 +269,7 @@ def generator_checks(name_or_instance, *, data: pd.DataFrame | None = None,
                              f"{type(name_or_instance).__name__}")
     if (data is None) != (schema is None):
         raise ParameterError("pass both data and schema, or neither (the kit's own table)")
-    if data is None:
+    if data is None or schema is None:
         data, schema = conformance_data()
     kit = _Kit(gen, data, schema)
     for check in CHECKS:

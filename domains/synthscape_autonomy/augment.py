@@ -42,7 +42,7 @@ def mixture_draws(scene: Scene, n: int, edge_share: float):
     for e in range(n):
         u = _rng.episode_rng(spec.seed, spec.family, e, "mixture").random()
         d = scene.draw(e, q if u < s else None)
-        lw_pq = scene.space.log_weight(d.z, d.idx, q)  # log p/q at this point
+        lw_pq = scene.space.log_weight(d.z, d.idx, q)  # type: ignore[arg-type]  # log p/q
         weights.append(1.0 / ((1 - s) + s * np.exp(-lw_pq)))
         sources.append("edge_case" if u < s else "nominal")
         d.log_weight = float(np.log(weights[-1]))

@@ -108,8 +108,8 @@ class ParameterSpace:
         out: dict[str, Any] = dict(self.constants)
         for i, (k, d) in enumerate(self.continuous.items()):
             out[k] = float(d.from_z(np.asarray(z[i])))
-        for k, d in self.categorical.items():
-            out[k] = d.choice[idx[k]]
+        for k, c in self.categorical.items():
+            out[k] = c.choice[idx[k]]
         return out
 
     def log_weight(self, z: np.ndarray, idx: dict[str, int], q: Proposal) -> float:

@@ -45,7 +45,7 @@ class DrivingEnv(gym.Env):
         self.observation_space = spaces.Box(-1.0, 1.0, (1 + n_observed, FEATURES), np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
         self.max_steps = int(round(self.scenario.duration / self.scenario.dt))
-        self.sim = None
+        self.sim: Any = None  # a Simulator after reset()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         with torch_threads(self.threads):

@@ -136,7 +136,7 @@ def gif_bytes(scene, traj, labels, e: int, stride: int = 4, fps: int = 10) -> by
         painter.show(k)
         fig.canvas.draw()
         rgba = np.asarray(fig.canvas.buffer_rgba())
-        images.append(Image.fromarray(rgba[..., :3]).convert("P", palette=Image.ADAPTIVE,
+        images.append(Image.fromarray(rgba[..., :3]).convert("P", palette=Image.Palette.ADAPTIVE,
                                                                 colors=64))
     buf = io.BytesIO()
     images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],

@@ -8,6 +8,7 @@ offsets, neighbour indices (-1 where none) and the road edges.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 
@@ -45,9 +46,9 @@ class RoadTensors:
     """Compiled main-road lanes: ``center[l]`` (y of lane l), ``left[l]``/``right[l]`` (-1 if
     none), road edges ``y_min``/``y_max`` and the lane width."""
 
-    center: object  # torch.Tensor (L,)
-    left: object
-    right: object
+    center: Any  # torch.Tensor (L,); torch is imported lazily
+    left: Any
+    right: Any
     lane_width: float
     y_min: float
     y_max: float

@@ -54,10 +54,12 @@ class Draw:
 def _val(v: Any, values: dict[str, Any], rng: np.random.Generator | None = None) -> Any:
     if isinstance(v, str) and v.startswith("$"):
         return values[v[1:]]
-    if isinstance(v, (Uniform, Normal)):
-        return float(v.from_z(rng.standard_normal()))
-    if isinstance(v, Choice):
-        return v.choice[int(rng.choice(len(v.choice), p=v.probs))]
+    if isinstance(v, (Uniform, Normal, Choice)):
+        if rng is None:
+            raise ValueError(f"drawing {v!r} needs a random generator")
+        if isinstance(v, Choice):
+            return v.choice[int(rng.choice(len(v.choice), p=v.probs))]
+        return float(v.from_z(rng.standard_normal()))  # type: ignore[arg-type]  # a scalar z
     return v
 
 

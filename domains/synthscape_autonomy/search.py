@@ -50,6 +50,7 @@ def _level(scene: Scene) -> float:
 def cross_entropy(scene: Scene) -> tuple[Proposal, list[dict[str, Any]]]:
     """Adapt the proposal; returns it and one record per iteration (with its rollout)."""
     cfg = scene.spec.search
+    assert cfg is not None  # the caller runs the search only when the spec asks for one
     space = scene.space
     q = space.nominal()
     level = _level(scene)
@@ -69,7 +70,7 @@ def cross_entropy(scene: Scene) -> tuple[Proposal, list[dict[str, Any]]]:
             continue
         w = w / w.sum()
         if space.dim:
-            z = np.stack([d.z for d in draws])
+            z = np.stack([d.z for d in draws])  # type: ignore[misc]  # set when space.dim
             mu = (w[:, None] * z).sum(0)
             sd = np.sqrt((w[:, None] * (z - mu) ** 2).sum(0)).clip(0.05, None)
             q = Proposal(SMOOTHING * mu + (1 - SMOOTHING) * q.mean,
@@ -103,6 +104,7 @@ def importance_sampling(scene: Scene, q: Proposal, n: int, conf: float = 0.95) -
 def compare(scene: Scene) -> dict[str, Any]:
     """Monte Carlo vs CE importance sampling on the same scenario and failure definition."""
     cfg = scene.spec.search
+    assert cfg is not None  # the caller runs the search only when the spec asks for one
     mc = monte_carlo(scene, cfg.mc_episodes, cfg.confidence)
     q, stages = cross_entropy(scene)
     imp = importance_sampling(scene, q, cfg.is_episodes, cfg.confidence)

@@ -42,7 +42,7 @@ class DrivingVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.max_steps = int(round(self.scenario.duration / self.scenario.dt))
         self.render_mode = render_mode
-        self.sim = None
+        self.sim: Any = None  # a Simulator after reset()
         self._rngs: list[np.random.Generator] = []
         self._needs_reset = np.zeros(num_envs, dtype=bool)
 
@@ -61,6 +61,7 @@ class DrivingVectorEnv(VectorEnv):
         from synthscape_autonomy.policy import ExternalEgo
         from synthscape_autonomy.sim import Simulator
 
+        seeds: list[Any]
         if seed is None:
             seeds = [None] * self.num_envs
         elif isinstance(seed, int):

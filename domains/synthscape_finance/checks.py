@@ -7,6 +7,8 @@ account, so memorising an account cannot pass for a leak.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -77,7 +79,8 @@ def leakage_scores(df: pd.DataFrame, *, max_rows: int = 60_000, seed: int = 0) -
 
 
 def leakage_section(ctx, sample: pd.DataFrame, max_lift: float) -> dict:
-    scores = leakage_scores(sample, seed=ctx.seed) if not sample.empty else {"skipped": "empty"}
+    scores: dict[str, Any] = (leakage_scores(sample, seed=ctx.seed) if not sample.empty
+                              else {"skipped": "empty"})
     notes = []
     if "skipped" in scores:
         notes.append(f"Leakage check skipped: {scores['skipped']}.")

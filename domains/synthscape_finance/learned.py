@@ -9,6 +9,8 @@ minority rows from the fitted generator (post-processing, free), for the trainin
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -75,7 +77,7 @@ def fit_generator(train: pd.DataFrame, schema, *, generator: str = "mst",
                                accountant=gen.accountant,
                                noise=NoiseSource.for_data(train, purpose=generator, seed=seed))
         return gen.fit(train, schema, ledger=ledger)
-    params = {"seed": seed}
+    params: dict[str, Any] = {"seed": seed}
     if "out_of_bounds" in cls.param_names():
         params["out_of_bounds"] = "clip"
     return make(generator, **params).fit(train, schema)

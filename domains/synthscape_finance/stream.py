@@ -3,6 +3,7 @@ sample (every row of a random subset of customers plus every illicit or pattern 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ class _Writer:
 
     def __init__(self, path: Path):
         self.path = path
-        self.writer = None
+        self.writer: Any = None  # a pyarrow ParquetWriter from the first chunk on
 
     def write(self, table) -> None:
         import pyarrow.parquet as pq

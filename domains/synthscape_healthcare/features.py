@@ -36,6 +36,7 @@ def labels(data: EHRData, spec: LabelSpec, ontology: Ontology | None = None) -> 
         return pd.Series(data.patients.death.astype(bool).to_numpy(), index=ids, name=spec.name)
     c = data.conditions
     when = (c.day > 0).to_numpy() if spec.type == "later_code" else np.ones(len(c), bool)
+    assert spec.code is not None  # LabelSpec requires a code for the code label types
     hit = c[when & in_subtree(c.code, spec.code, ontology)]
     return pd.Series(ids.isin(set(hit.patient_id.astype(str))).to_numpy(), index=ids,
                      name=spec.name)

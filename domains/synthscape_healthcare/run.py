@@ -99,6 +99,7 @@ def _achieved(spec: EHRSpec, syn, ontology) -> float:
     """Share of synthetic patients with a code under the augmented condition."""
     from synthscape_healthcare.features import carriers
 
+    assert spec.augment is not None  # asked only of augmented runs
     return len(carriers(syn, spec.augment.condition, ontology)) / max(syn.n_patients, 1)
 
 

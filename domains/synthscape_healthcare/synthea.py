@@ -16,7 +16,7 @@ import pandas as pd
 from synthscape.errors import SchemaError
 
 # Current schema, per table (the tables a loader types; others are read as text).
-CURRENT: dict[str, tuple[str, ...]] = {
+CURRENT: dict[str, list[str]] = {
     "patients": ("Id,BIRTHDATE,DEATHDATE,SSN,DRIVERS,PASSPORT,PREFIX,FIRST,MIDDLE,LAST,SUFFIX,"
                  "MAIDEN,MARITAL,RACE,ETHNICITY,GENDER,BIRTHPLACE,ADDRESS,CITY,STATE,COUNTY,"
                  "FIPS,ZIP,LAT,LON,HEALTHCARE_EXPENSES,HEALTHCARE_COVERAGE,INCOME").split(","),

@@ -71,8 +71,9 @@ class ObservationRow(_Row):
     TYPE: Literal["numeric"] = Field(description="Value type.")
 
 
-ROW_MODELS = {"patients": PatientRow, "encounters": EncounterRow, "conditions": ConditionRow,
-              "observations": ObservationRow}
+ROW_MODELS: dict[str, type[BaseModel]] = {
+    "patients": PatientRow, "encounters": EncounterRow, "conditions": ConditionRow,
+    "observations": ObservationRow}
 
 
 def to_synthea_tables(data: EHRData, labels: pd.Series, schema: CohortSchema, *,
@@ -98,6 +99,7 @@ def to_synthea_tables(data: EHRData, labels: pd.Series, schema: CohortSchema, *,
         "FOLLOWUP_DAYS": p.followup_days.to_numpy(float),
         "LABEL": labels.reindex(p.patient_id).fillna(False).astype(bool).to_numpy(),
     })
+    assert data.encounters is not None  # EHRData derives them when none are given
     enc = data.encounters.reset_index(drop=True)
     enc_id = np.array([f"E{i:08d}" for i in range(len(enc))])
     key = pd.Series(enc_id, index=pd.MultiIndex.from_arrays([enc.patient_id.astype(str),

@@ -103,7 +103,7 @@ def _kinds(df: pd.DataFrame, schema: Any) -> dict[str, str]:
 def _summary(s: pd.Series, kind: str, schema: Any, name: str) -> dict[str, Any]:
     row: dict[str, Any] = {"column": name, "kind": kind, "missing_share": float(s.isna().mean())
                            if len(s) else None, "distinct": int(s.nunique(dropna=True))}
-    stats = dict.fromkeys(("mean", "std", "min", "median", "max"))
+    stats: dict[str, Any] = dict.fromkeys(("mean", "std", "min", "median", "max"))
     top = ""
     if kind in ("numerical", "datetime"):
         x = _numeric(s, kind)

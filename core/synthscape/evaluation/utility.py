@@ -35,7 +35,7 @@ class Task:
 
 @dataclass
 class UtilityResult:
-    scores: dict[str, float]
+    scores: dict[str, Any]  # numbers, and the task kind under "task"
     table: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     # HGB outputs on real_test, keyed by what it was trained on ("synthetic", "real")
@@ -125,7 +125,8 @@ def utility(tables: dict[str, pd.DataFrame], schema: TableSchema, target: str,
     """TSTR vs TRTR for ``target`` with each model, plus augmentation gain (HGB)."""
     task = make_task(tables, schema, target)
     primary = "roc_auc" if task.kind == "classification" else "r2"
-    rows, notes, scores = [], [], {"task": task.kind}
+    rows, notes = [], []
+    scores: dict[str, Any] = {"task": task.kind}
     predictions: dict[str, np.ndarray] = {}
     test_x = task.x["real_test"]
     for name in MODELS:

@@ -10,6 +10,7 @@ small re-estimations stay cheap.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ class CliqueModel:
             p = self.parent(c)
             self.theta[p] = self.theta[p] + _expand(np.asarray(t, float), c, p)
         self.total = float(total)
-        self._paths: dict[tuple, object] = {}
+        self._paths: dict[tuple, Any] = {}  # opt_einsum expressions
 
     def parent(self, clique: tuple[int, ...]) -> tuple[int, ...]:
         """The first maximal clique that contains ``clique``."""

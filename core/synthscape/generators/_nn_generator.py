@@ -45,6 +45,19 @@ class NeuralGenerator(Generator):
     private: ClassVar[bool] = True
     needs_frequencies: ClassVar[bool] = False
 
+    # constructor parameters that every subclass takes (stored by its __init__)
+    epochs: int
+    batch_size: int
+    lr: float
+    max_grad_norm: float
+    noise_multiplier: float | None
+    numerical: str
+    n_modes: int
+    encoder_share: float
+    grad_sample_mode: str
+    expected_rows: int | None
+    device: str
+
     # ---- fitting helpers -----------------------------------------------------------------
     def _planned_rows(self, data: pd.DataFrame, ledger: PrivacyLedger) -> int:
         from synthscape.privacy.mechanisms import noisy_count

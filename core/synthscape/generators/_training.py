@@ -106,6 +106,7 @@ class DPSGD:
         params_list = [p for p in module.parameters() if p.requires_grad]
         if not params_list:
             raise ParameterError("the module has no trainable parameters")
+        opt: torch.optim.Optimizer
         if optimizer == "adam":
             opt = torch.optim.Adam(params_list, lr=self.lr, betas=betas,
                                    weight_decay=weight_decay)
@@ -161,7 +162,9 @@ class DPSGD:
         hi = self._proxy_sigma() * self.record_sensitivity
         if self.ledger.accountant_name == "rdp":
             return hi
-        target = self.ledger.budget.epsilon * (1 - 1e-6)
+        budget = self.ledger.budget
+        assert budget is not None  # only a private trainer (one with a budget) calibrates
+        target = budget.epsilon * (1 - 1e-6)
 
         def cost(sigma: float) -> float:
             return self.ledger.cost_with(self._event(sigma))

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -132,7 +132,7 @@ class Generator:
         if not self.private:
             ledger.mark_non_private(f"{self.name} is a non-private baseline")
         rng = self._rng(None, purpose="fit")  # public seed: initialisation and post-processing
-        policy = getattr(self, "out_of_bounds", "error")
+        policy: Literal["error", "clip"] = getattr(self, "out_of_bounds", "error")
         if schema is not None:
             _take_over(schema, ledger)
             if schema.provenance == "dp":  # noisy bounds and thresholded categories
@@ -343,7 +343,8 @@ class Generator:
         try:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True,
                                                        default=_json_default))
-            np.savez(tmp / "arrays.npz", **{k: np.asarray(v) for k, v in arrays.items()})
+            np.savez(tmp / "arrays.npz",  # numpy's stub types **kwds as its bool options
+                     **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
             self._save_extra(tmp)
             write_checksums(tmp)
             public_mode(tmp)  # mkdtemp makes 0700; give the mode a mkdir would
@@ -425,7 +426,8 @@ def _drop_unreleased_categories(df: pd.DataFrame, schema: TableSchema) -> pd.Dat
     for c in schema.columns:
         if c.kind == "categorical" and c.name in df.columns:
             s = df[c.name]
-            mask &= (s.astype(str).isin([str(v) for v in c.categories]) | s.isna()).to_numpy()
+            allowed = [str(v) for v in c.categories or ()]
+            mask &= (s.astype(str).isin(allowed) | s.isna()).to_numpy()
     out = df[mask].copy()
     for c in schema.columns:  # DP inference releases categories as strings
         if c.kind == "categorical" and c.name in out.columns:

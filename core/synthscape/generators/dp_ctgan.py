@@ -161,11 +161,11 @@ class DPCTGAN(NeuralGenerator):
 
         # Per column: the generator's log-frequency conditions, the discriminator's fake
         # conditions and the importance weights that make its real rows match them.
-        samp, disc, weights = [], [], []
+        samp, fake_dist, weights = [], [], []
         for *_, f in tables:
             lf, d, w = _condition_distributions(f, n, self.max_condition_weight)
             samp.append(torch.as_tensor(lf, dtype=torch.float32, device=dev))
-            disc.append(torch.as_tensor(d, dtype=torch.float32, device=dev))
+            fake_dist.append(torch.as_tensor(d, dtype=torch.float32, device=dev))
             weights.append(torch.as_tensor(w, dtype=torch.float32, device=dev))
         bce = nn.BCEWithLogitsLoss(reduction="none")
 
@@ -217,7 +217,7 @@ class DPCTGAN(NeuralGenerator):
             real = pack(torch.cat([batch, rc], dim=1)[order])
             real_w = pack(rw[order][:, None]).mean(dim=1)
             with torch.no_grad():
-                _, fake, fc, _, _ = generate(n_fake, disc)
+                _, fake, fc, _, _ = generate(n_fake, fake_dist)
             fakes = pack(torch.cat([fake, fc], dim=1))
             logits = trainer.module(torch.cat([real, fakes], dim=0)).squeeze(1)
             r = real.shape[0]

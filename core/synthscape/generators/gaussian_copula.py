@@ -99,7 +99,7 @@ class GaussianCopulaGenerator(Generator):
             else:
                 cdf = self.params_[f"cdf_{j}"]
                 code = np.clip(np.searchsorted(cdf, u[:, j], side="right") - 1, 0, len(cdf) - 2)
-                vals = np.array(list(self.values_[j]) + [None], dtype=object)
+                vals = np.array([*(self.values_[j] or ()), None], dtype=object)
                 out[name] = vals[code]
         return pd.DataFrame(out, columns=self.names_)
 

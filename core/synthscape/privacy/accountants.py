@@ -204,7 +204,8 @@ class PrvAccountant(Accountant):
             if isinstance(e, SubsampledGaussianEvent):
                 acc.history.append((e.noise_multiplier, e.sample_rate, e.steps))
             else:  # GaussianEvent, ThresholdGaussianEvent (its delta is spent outright above)
-                acc.history.append((e.noise_multiplier, 1.0, getattr(e, "count", 1)))
+                acc.history.append((e.noise_multiplier, 1.0,  # type: ignore[attr-defined]
+                                    getattr(e, "count", 1)))
         # opacus returns the upper end of its error-bounded estimate: a guarantee. Its grid
         # sizing runs an RDP bound over opacus' own small order range (which warns when the best
         # order is its largest: that only widens the grid) and takes log(0) on the PRV's

@@ -146,8 +146,9 @@ class PrivacyLedger:
         inference) into this ledger, checking the budget first: one ledger per release."""
         events = list(other.events)
         if other.budget is None:
-            events = [e for e in events if e.is_private or e.reason != "no privacy budget was "
-                      "given"] or [NonPrivateEvent(reason=f"{label}: read without a budget")]
+            events = [e for e in events if e.is_private or getattr(e, "reason", None) !=
+                      "no privacy budget was given"] or [
+                          NonPrivateEvent(reason=f"{label}: read without a budget")]
         private = [e for e in events if e.is_private]
         if self.budget is not None and private:
             after = self._account([*self._events, *private], self.delta)

@@ -81,7 +81,7 @@ class TableSchema(BaseModel):
         return self._provenance
 
     # -- validation -----------------------------------------------------------------------
-    def validate(
+    def validate(  # type: ignore[override]  # pydantic's deprecated classmethod validate
         self,
         df: pd.DataFrame,
         *,

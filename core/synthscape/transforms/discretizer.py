@@ -43,8 +43,15 @@ class ColumnBins:
     fine_weights: np.ndarray | None = None
 
     @property
+    def bin_edges(self) -> np.ndarray:
+        """``edges`` of a numerical column (an error for a categorical one)."""
+        if self.edges is None:
+            raise ParameterError(f"column {self.name!r} is categorical: it has no bin edges")
+        return self.edges
+
+    @property
     def n_values(self) -> int:
-        return len(self.values) if self.values is not None else len(self.edges) - 1
+        return len(self.values) if self.values is not None else len(self.bin_edges) - 1
 
     @property
     def size(self) -> int:
@@ -105,6 +112,7 @@ class Discretizer:
             if ledger is None or rho is None:
                 raise ParameterError("quantile binning needs a ledger and a rho")
             sigma = math.sqrt(len(numeric) / (2.0 * rho))  # Bun and Steinke 2016, Prop. 1.6
+            paying = ledger
         out = []
         for c in cols:
             if c.kind in ("categorical", "boolean"):
@@ -112,7 +120,7 @@ class Discretizer:
             elif sigma is None:
                 out.append(ColumnBins(c.name, c.kind, c.nullable, edges=_uniform_edges(c, bins)))
             else:
-                out.append(_quantile_bins(c, data[c.name], bins, fine, sigma, ledger))
+                out.append(_quantile_bins(c, data[c.name], bins, fine, sigma, paying))
         return cls(out)
 
     # ---- queries -----------------------------------------------------------------------
@@ -150,7 +158,8 @@ class Discretizer:
             s = data[c.name]
             if c.values is None:
                 x = column_as_float(c.kind, s)
-                code = np.clip(np.searchsorted(c.edges, x, side="right") - 1, 0, c.n_values - 1)
+                code = np.clip(np.searchsorted(c.bin_edges, x, side="right") - 1, 0,
+                               c.n_values - 1)
                 miss = np.isnan(x)
             else:
                 lookup = {v: i for i, v in enumerate(c.values)}
@@ -164,7 +173,7 @@ class Discretizer:
                 if not c.nullable:
                     raise ParameterError(f"column {c.name!r} has missing values but the schema "
                                          f"does not declare it nullable")
-                code = np.where(miss, c.null_code, code)
+                code = np.where(miss, c.n_values, code)  # the null code
             if (code < 0).any():
                 raise ParameterError(f"column {c.name!r} has values outside the schema")
             out[:, j] = code
@@ -188,7 +197,7 @@ class Discretizer:
             b = np.minimum(code, c.n_values - 1)
             u = rng.random(len(code))
             if c.fine_weights is None:
-                lo, hi = c.edges[b], c.edges[b + 1]
+                lo, hi = c.bin_edges[b], c.bin_edges[b + 1]
                 x = lo + u * (hi - lo)
             else:
                 x = _decode_fine(c, b, u, rng)
@@ -243,10 +252,11 @@ def _quantile_bins(col: Column, s: pd.Series, bins: int, fine: int, sigma: float
 def _decode_fine(c: ColumnBins, b: np.ndarray, u: np.ndarray,
                  rng: np.random.Generator) -> np.ndarray:
     """Draw a fine cell inside bin ``b`` in proportion to the fine weights, then uniform in it."""
-    fe, w = c.fine_edges, c.fine_weights
+    fe, w, edges = c.fine_edges, c.fine_weights, c.bin_edges
+    assert fe is not None and w is not None  # the caller checked that fine weights exist
     cum = np.concatenate([[0.0], np.cumsum(w)])
-    start = np.searchsorted(fe, c.edges[:-1] + 1e-12 * (fe[-1] - fe[0]), side="right") - 1
-    stop = np.searchsorted(fe, c.edges[1:] - 1e-12 * (fe[-1] - fe[0]), side="left")
+    start = np.searchsorted(fe, edges[:-1] + 1e-12 * (fe[-1] - fe[0]), side="right") - 1
+    stop = np.searchsorted(fe, edges[1:] - 1e-12 * (fe[-1] - fe[0]), side="left")
     s, e = start[b], stop[b]
     target = cum[s] + u * (cum[e] - cum[s])
     cell = np.clip(np.searchsorted(cum, target, side="right") - 1, s, e - 1)

@@ -1,6 +1,8 @@
 """Typologies: which accounts join which pattern, and the labelled events each pattern adds."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from synthscape_finance import events as E
@@ -10,7 +12,7 @@ from synthscape_finance.typologies.aml import BUILDERS as AML
 from synthscape_finance.typologies.card import BUILDERS as CARD
 from synthscape_finance.typologies.noise import BUILDERS as NOISE_BUILDERS
 
-BUILDERS = {**CARD, **AML, **NOISE_BUILDERS}
+BUILDERS: dict[str, Callable[..., None]] = {**CARD, **AML, **NOISE_BUILDERS}
 
 
 def assign(spec, n_accounts: int, rng: np.random.Generator) -> np.ndarray:

@@ -21,9 +21,9 @@ class Builder:
     next_pid: int = 0
     blocks: list = field(default_factory=list)
     # per-account labels: role code, pattern id, typology code
-    role: np.ndarray | None = None
-    acc_pid: np.ndarray | None = None
-    acc_typ: np.ndarray | None = None
+    role: np.ndarray = field(init=False)
+    acc_pid: np.ndarray = field(init=False)
+    acc_typ: np.ndarray = field(init=False)
     bust_day: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

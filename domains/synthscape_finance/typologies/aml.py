@@ -7,6 +7,8 @@ Each group of accounts becomes one pattern: its edges are built as numpy arrays
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from synthscape_finance import events as E
@@ -49,7 +51,9 @@ def pattern_edges(name: str, k: int, rng: np.random.Generator):
         src, dst, hop = [], [], []
         for li in range(2):
             s, t = np.meshgrid(layers[li], layers[li + 1], indexing="ij")
-            src.append(s.ravel()), dst.append(t.ravel()), hop.append(np.full(s.size, li))
+            src.append(s.ravel())
+            dst.append(t.ravel())
+            hop.append(np.full(s.size, li))
         roles = ["source"] * len(layers[0]) + ["intermediate"] * len(layers[1]) + \
             ["target"] * len(layers[2])
         return np.concatenate(src), np.concatenate(dst), np.concatenate(hop), roles
@@ -123,6 +127,7 @@ def structuring(b: Builder, acc: np.ndarray, p) -> None:
     b.label_accounts(acc, "structurer", pid, "structuring")
 
 
-BUILDERS = {name: (lambda b, acc, p, _n=name: transfer_pattern(_n, b, acc, p))
+BUILDERS: dict[str, Callable[..., None]] = {
+    name: (lambda b, acc, p, _n=name: transfer_pattern(_n, b, acc, p))
             for name in MIN_SIZE}
 BUILDERS["structuring"] = structuring

@@ -23,7 +23,7 @@ __all__ = ["AttackResult", "dcr_nndr", "exact_copy_rate", "inference", "linkabil
 
 @dataclass
 class AttackResult:
-    scores: dict[str, float]
+    scores: dict[str, Any]  # numbers, and the name of the riskiest column
     inference_table: pd.DataFrame
     curves: dict[str, Any] = field(default_factory=dict)  # data for the figures
 
@@ -35,7 +35,7 @@ def run_attacks(tables: dict[str, pd.DataFrame], schema: TableSchema, rng: np.ra
     inference risk is measured (default: every modelled column)."""
     train, test, syn = tables["real_train"], tables["real_test"], tables["synthetic"]
     full_train_x, syn_full_x = encode(train, schema), encode(syn, schema)
-    scores: dict[str, float] = {
+    scores: dict[str, Any] = {
         "exact_copy_rate": exact_copy_rate(full_train_x, syn_full_x),
         "exact_copy_rate_test": exact_copy_rate(full_train_x, encode(test, schema)),
     }
