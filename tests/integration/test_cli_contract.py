@@ -325,3 +325,19 @@ def test_interrupt_exits_130_and_leaves_nothing(tmp_path, sig):
     assert proc.returncode == 130, (stdout, stderr)
     assert "interrupted" in stderr and "Traceback" not in stderr
     no_leftovers(tmp_path)
+
+
+def test_an_internal_error_is_exit_3_with_its_traceback(tmp_path):
+    """A bug (any exception that is not synthscape's own error) is not mistaken for a failed
+    gate (1) or bad input (2)."""
+    write_data(tmp_path)
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(tabular(tmp_path)))
+    code = ("import sys, synthscape.scenarios as s\n"
+            "def boom(*a, **k):\n    raise RuntimeError('boom')\n"
+            f"s.run = boom\nsys.argv = ['synthscape', 'run', {str(p)!r}, '-q']\n"
+            "from synthscape.cli import main\nmain()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 3, r.stderr
+    assert "Traceback" in r.stderr and "RuntimeError: boom" in r.stderr
+    assert "internal error" in r.stderr
