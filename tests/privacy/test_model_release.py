@@ -74,12 +74,14 @@ def test_model_folder_holds_no_exact_count_or_extreme(name, tmp_path):
     values = np.concatenate([v.ravel() for v in folder_arrays(folder).values()])
     assert not np.any(np.isclose(values, OUTLIER))
     assert not np.any(values == float(N_ROWS))
-    # a training summary derived only from DP values: no exact size through batch / rate
-    meta = json.loads(text.split("\n{")[0] if False else (folder / "model.json").read_text())
+    # a training summary derived only from DP values: the sampling rate comes from the DP
+    # row count paid in the ledger (batch / rate is that noisy count, not the exact one)
+    meta = json.loads((folder / "model.json").read_text())
     training = meta["state"].get("training", {})
     if training:
         assert "seconds" not in training and "n_patients" not in training
-        assert round(meta["params"]["batch_size"] / training["sample_rate"]) != N_ROWS
+        first = meta["ledger"]["events"][0]
+        assert first["kind"] == "gaussian" and first["label"].startswith("row count")
 
 
 def test_dp_inferred_schema_shows_no_real_extreme(tmp_path):
