@@ -229,7 +229,7 @@ def audit(generator: str | Callable[[int], Any], data: pd.DataFrame, schema: Tab
         verdict = (f"FLAGGED: {name} is NOT PRIVATE (its ledger claims no epsilon); the canary "
                    f"attack reaches AUC {auc:.3f} and an empirical epsilon >= {eps:.3g} at "
                    f"{confidence:.0%} confidence over {trials} trials per side.")
-    elif eps > claimed:
+    elif claimed is not None and eps > claimed:
         flagged = True
         verdict = (f"VIOLATION: empirical epsilon >= {eps:.3g} exceeds the ledger's "
                    f"epsilon = {claimed:.4g} (delta {delta:g}): the privacy claim is wrong.")
