@@ -17,7 +17,6 @@ import signal
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -98,7 +97,7 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 @app.command(epilog=EXIT_CODES)
 def run(
     spec: Path = typer.Argument(..., help="Scenario YAML file."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o",
+    output: Path | None = typer.Option(None, "--output", "-o",
                                           help="Parent folder: the run lands in "
                                                "<output>/<name>/ (default: the spec's "
                                                "'output')."),
@@ -117,11 +116,33 @@ def run(
     except (SynthscapeError, *_PATH_ERRORS) as exc:
         _fail(exc)
         return
+    except Exception as exc:
+        if not _interrupted(exc):
+            raise
+        _interrupt_exit()
     except KeyboardInterrupt:
-        _console(stderr=True).print("interrupted: no run folder was written", markup=False)
-        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+        _interrupt_exit()
     if _summary(folder):
         raise typer.Exit(code=EXIT_GATE_FAILED)
+
+
+def _interrupt_exit() -> None:
+    _console(stderr=True).print("interrupted: no run folder was written", markup=False)
+    raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from an interrupt: a signal arrived (see :func:`main`), or a
+    KeyboardInterrupt is in its chain (Python wraps one raised while a class is being created,
+    e.g. during an import, in a RuntimeError)."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return _SIGNALLED
 
 
 def _summary(folder: Path) -> list[str]:
@@ -235,15 +256,25 @@ def _mount_optional() -> None:
 _mount_optional()
 
 
-def _on_sigterm(signum, frame) -> None:
-    """SIGTERM unwinds like Ctrl-C, so temporary folders are removed on the way out."""
+_SIGNALLED = False
+
+
+def _on_signal(signum, frame) -> None:
+    """SIGTERM (and SIGINT) unwind as Ctrl-C does, so temporary folders are removed on the
+    way out; the flag keeps the exit code 130 whatever the exception becomes on its way."""
+    global _SIGNALLED
+    from synthscape.io import request_interrupt
+
+    _SIGNALLED = True
+    request_interrupt()
     raise KeyboardInterrupt
 
 
 def main() -> None:
-    """The console script: installs the SIGTERM handler and maps every outcome to an exit
+    """The console script: installs the signal handlers and maps every outcome to an exit
     code (see the module docstring)."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     try:
         app()
     except SynthscapeError as exc:  # commands catch their own; this is a last resort
@@ -253,7 +284,9 @@ def main() -> None:
             sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
-    except Exception:
+    except Exception as exc:
+        if _interrupted(exc):
+            sys.exit(EXIT_INTERRUPTED)
         import traceback
 
         traceback.print_exc()

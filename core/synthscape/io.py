@@ -56,6 +56,16 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+_INTERRUPT = {"requested": False}
+
+
+def request_interrupt() -> None:
+    """Called by a signal handler of the command line: no atomic folder is renamed into place
+    after this, even if the KeyboardInterrupt the handler raises is swallowed on its way (an
+    exception raised inside a finalizer is only printed)."""
+    _INTERRUPT["requested"] = True
+
+
 def _umask() -> int:
     mask = os.umask(0o022)  # read it: os.umask only reads by setting
     os.umask(mask)
@@ -101,6 +111,8 @@ def atomic_folder(final: str | Path, *, overwrite: bool = False) -> Iterator[Pat
     trash = final.with_name(f".{final.name}.old")
     try:
         yield tmp
+        if _INTERRUPT["requested"]:
+            raise KeyboardInterrupt
         public_mode(tmp)
         if final.exists():
             shutil.rmtree(trash, ignore_errors=True)

@@ -12,7 +12,7 @@ declared parameters, sampled once per episode (a concrete scenario of the logica
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, model_validator
 
@@ -39,8 +39,8 @@ def _check_entity(v: str, info: ValidationInfo) -> str:
     return v
 
 
-Num = Annotated[Union[float, str], AfterValidator(_check_ref)]
-Sampled = Annotated[Union[float, str, Uniform, Normal, Choice], AfterValidator(_check_ref)]
+Num = Annotated[float | str, AfterValidator(_check_ref)]
+Sampled = Annotated[float | str | Uniform | Normal | Choice, AfterValidator(_check_ref)]
 EntityRef = Annotated[str, AfterValidator(_check_entity)]
 Rule = Literal["less", "greater"]
 
@@ -99,8 +99,8 @@ def _by_key(keys: dict[str, str]):
                                               f"{sorted(keys)}")
 
 
-Position = Annotated[Union[Annotated[LanePosition, Tag("LanePosition")],
-                           Annotated[WorldPosition, Tag("WorldPosition")]],
+Position = Annotated[Annotated[LanePosition, Tag("LanePosition")] |
+                     Annotated[WorldPosition, Tag("WorldPosition")],
                      _by_key({"lane": "LanePosition", "x": "WorldPosition", "y": "WorldPosition"})]
 
 
@@ -169,10 +169,10 @@ class SpeedCondition(StrictModel):
     speed: _SpeedCond
 
 
-Condition = Annotated[Union[Annotated[TimeCondition, Tag("TimeCondition")],
-                            Annotated[DistanceCondition, Tag("DistanceCondition")],
-                            Annotated[TtcCondition, Tag("TtcCondition")],
-                            Annotated[SpeedCondition, Tag("SpeedCondition")]],
+Condition = Annotated[Annotated[TimeCondition, Tag("TimeCondition")] |
+                      Annotated[DistanceCondition, Tag("DistanceCondition")] |
+                      Annotated[TtcCondition, Tag("TtcCondition")] |
+                      Annotated[SpeedCondition, Tag("SpeedCondition")],
                       _by_key({"simulation_time": "TimeCondition",
                                "relative_distance": "DistanceCondition",
                                "time_to_collision": "TtcCondition", "speed": "SpeedCondition"})]
@@ -205,8 +205,8 @@ class LaneChangeAction(StrictModel):
 class Event(StrictModel):
     name: str
     trigger: Trigger
-    action: Annotated[Union[Annotated[SpeedAction, Tag("SpeedAction")],
-                            Annotated[LaneChangeAction, Tag("LaneChangeAction")]],
+    action: Annotated[Annotated[SpeedAction, Tag("SpeedAction")] |
+                      Annotated[LaneChangeAction, Tag("LaneChangeAction")],
                       _by_key({"speed": "SpeedAction", "lane_change": "LaneChangeAction"})]
 
 
@@ -326,7 +326,7 @@ class DrivingSpec(SpecBase):
         return data
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DrivingSpec":
+    def _consistent(self) -> DrivingSpec:
         egos = [e.name for e in self.entities if e.controller == "ego"]
         if len(egos) != 1 or self.entities[0].controller != "ego":
             raise ValueError("the first entity must be the only one with 'controller: ego' "

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
+
 from synthscape.scenarios import SpecBase, StrictModel
 from synthscape.scenarios.spec import PrivacySpec
-
 from synthscape_finance.mcc import N_MCC
 
 CARD_TYPOLOGIES = ("card_testing", "cnp_burst", "lost_stolen", "account_takeover",
@@ -28,7 +28,7 @@ class Rate(StrictModel):
     rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
-    def _ranges(self) -> "Rate":
+    def _ranges(self) -> Rate:
         for name, value in self:
             if isinstance(value, tuple) and not 0 <= value[0] <= value[1]:
                 raise ValueError(f"'{name}' must be a range [low, high] with 0 <= low <= high, "
@@ -136,7 +136,7 @@ class Population(StrictModel):
     regions: int = Field(default=8, ge=2, le=200)
 
     @model_validator(mode="after")
-    def _every_block(self) -> "Population":
+    def _every_block(self) -> Population:
         # every (merchant category, region) block needs a merchant: events pick one in it
         need = N_MCC * self.regions
         if self.merchants < need:
@@ -178,7 +178,7 @@ class Shock(StrictModel):
     defaults: float = Field(default=1.0, ge=0)
 
     @model_validator(mode="after")
-    def _order(self) -> "Shock":
+    def _order(self) -> Shock:
         if self.end_day <= self.start_day:
             raise ValueError("end_day must be after start_day")
         return self
@@ -230,7 +230,7 @@ class Learned(StrictModel):
         return data
 
     @model_validator(mode="after")
-    def _budget_fits_generator(self) -> "Learned":
+    def _budget_fits_generator(self) -> Learned:
         from synthscape.generators import GENERATORS
 
         private = bool(getattr(GENERATORS.get(self.generator), "private", True))
@@ -255,9 +255,8 @@ class Learned(StrictModel):
     @field_validator("generator")
     @classmethod
     def _known(cls, v: str) -> str:
-        from synthscape.generators import GENERATORS
-
         from synthscape.errors import UnknownNameError
+        from synthscape.generators import GENERATORS
 
         try:
             GENERATORS.get(v)
@@ -294,7 +293,7 @@ class TransactionsSpec(SpecBase):
         return v
 
     @model_validator(mode="after")
-    def _shocks(self) -> "TransactionsSpec":
+    def _shocks(self) -> TransactionsSpec:
         for s in self.shocks:
             if s.start_day >= self.population.days:
                 raise ValueError(f"shock start_day {s.start_day} is past the last day "

@@ -28,7 +28,7 @@ class EHRDataSpec(StrictModel):
                                      "this many patients (quick runs); all when null")
 
     @model_validator(mode="after")
-    def _path(self) -> "EHRDataSpec":
+    def _path(self) -> EHRDataSpec:
         if (self.source == "synthea") != (self.path is not None):
             raise ValueError("'path' (the Synthea export folder) is required for source "
                              "'synthea' and only for it")

@@ -133,14 +133,14 @@ class RunContext:
         plt.close(fig)
         return rel
 
-    def set_ledger(self, ledger: "PrivacyLedger") -> None:
+    def set_ledger(self, ledger: PrivacyLedger) -> None:
         self.ledger = ledger
 
-    def set_schema(self, schema: "TableSchema") -> None:
+    def set_schema(self, schema: TableSchema) -> None:
         self.schema = schema
 
     def gate(self, metric: str, *, min: float | None = None,  # noqa: A002 - YAML's words
-             max: float | None = None) -> list["Gate"]:  # noqa: A002
+             max: float | None = None) -> list[Gate]:  # noqa: A002
         """Gates on the internal report: ``min`` (score >= min) and/or ``max``."""
         out = []
         if min is not None:

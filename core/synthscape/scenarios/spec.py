@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 # where each loaded spec came from: id(spec) -> (source file, line finder over a field path)
 _ORIGIN: dict[int, tuple[str, Callable[[tuple], int | None]]] = {}
@@ -108,7 +107,7 @@ class GateSpec(StrictModel):
     max: float | None = None
 
     @model_validator(mode="after")
-    def _bounds(self) -> "GateSpec":
+    def _bounds(self) -> GateSpec:
         if self.min is None and self.max is None:
             raise ValueError("a gate needs 'min', 'max' or both, e.g. {min: 0.8}")
         if self.min is not None and self.max is not None and self.min > self.max:

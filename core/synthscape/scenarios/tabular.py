@@ -8,10 +8,10 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import Field, model_validator
 
+from synthscape.errors import SynthscapeError
 from synthscape.random import train_test_split
 from synthscape.scenarios.generator_spec import GeneratorSpec
 from synthscape.scenarios.kinds import register_kind
-from synthscape.errors import SynthscapeError
 from synthscape.scenarios.spec import GateSpec, PrivacySpec, Problem, SpecBase, StrictModel
 
 DATA_SUFFIXES = (".csv", ".gz", ".txt", ".parquet", ".pq")
@@ -26,7 +26,7 @@ class DataSpec(StrictModel):
     test_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)
 
     @model_validator(mode="after")
-    def _one_source(self) -> "DataSpec":
+    def _one_source(self) -> DataSpec:
         if (self.path is None) == (self.dataset is None):
             raise ValueError("give exactly one of 'path' (CSV/Parquet file) or 'dataset' "
                              "(e.g. 'ISLR/Default')")
@@ -42,7 +42,7 @@ class SchemaSpec(StrictModel):
     out_of_bounds: Literal["error", "clip"] = "error"
 
     @model_validator(mode="after")
-    def _one(self) -> "SchemaSpec":
+    def _one(self) -> SchemaSpec:
         if sum(x is not None for x in (self.file, self.columns, self.infer)) != 1:
             raise ValueError("give exactly one of 'file', 'columns' or 'infer'")
         return self
@@ -96,8 +96,8 @@ class TabularSpec(SpecBase):
 
     def _declared(self) -> tuple[Any, Problem | None]:
         """The declared schema (file or columns) and the problem that stopped its loading."""
-        from synthscape.schema import TableSchema
         from synthscape.scenarios.validate import load_schema_file
+        from synthscape.schema import TableSchema
 
         s = self.schema_
         try:
@@ -211,9 +211,8 @@ def _load_data(spec: TabularSpec) -> pd.DataFrame:
 
 
 def _schema(spec: TabularSpec, df: pd.DataFrame):
-    from synthscape.schema import TableSchema
-
     from synthscape.scenarios.validate import load_schema_file
+    from synthscape.schema import TableSchema
 
     s = spec.schema_
     if s.file:

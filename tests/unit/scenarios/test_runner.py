@@ -116,3 +116,16 @@ def test_an_output_path_that_is_a_file_is_refused(tmp_path):
     with pytest.raises(ParameterError, match="is a file"):
         run(GatedSpec(name="d"), output=tmp_path / "out" / "deeper")
     assert CALLS == []
+
+
+def test_no_folder_is_committed_after_an_interrupt_was_requested(tmp_path, monkeypatch):
+    """A KeyboardInterrupt raised by a signal handler inside a finalizer is only printed; the
+    request it leaves still stops the rename into place."""
+    import synthscape.io as io
+
+    monkeypatch.setitem(io._INTERRUPT, "requested", False)
+    io.request_interrupt()
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_folder(tmp_path / "run") as tmp:
+            (tmp / "done.txt").write_text("complete, but interrupted")
+    assert list(tmp_path.iterdir()) == []
