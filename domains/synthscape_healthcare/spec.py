@@ -140,24 +140,25 @@ def _code_problems(spec: EHRSpec, ontology) -> Iterator[Problem]:
                 known.add(ontology.node(code))
             else:
                 yield Problem(("cohort", "vocabulary", i), ontology._unknown_message(code))
-    conditions = [(("cohort", "label", "code"), spec.cohort.label.code)]
+    conditions: list[tuple[tuple[str | int, ...], str | None]] = [
+        (("cohort", "label", "code"), spec.cohort.label.code)]
     if spec.augment is not None:
         conditions.append((("augment", "condition"), spec.augment.condition))
     conditions += [(("evaluation", "conditions", i), c)
                    for i, c in enumerate(spec.evaluation.conditions)]
-    for loc, code in conditions:
-        if code is None:
+    for loc, cond in conditions:
+        if cond is None:
             continue
         if ontology is None:
-            if code not in vocab:
-                yield Problem(loc, unknown_name("code", code, vocab) + "; without an ontology a "
+            if cond not in vocab:
+                yield Problem(loc, unknown_name("code", cond, vocab) + "; without an ontology a "
                                    "condition must be a code of cohort.vocabulary")
             continue
-        if code not in ontology:
-            yield Problem(loc, ontology._unknown_message(code) + " (fix the code, or give the "
+        if cond not in ontology:
+            yield Problem(loc, ontology._unknown_message(cond) + " (fix the code, or give the "
                                                                   "ontology that has it)")
-        elif known and not ontology.descendants(code, include_self=True) & known:
-            yield Problem(loc, f"no code of cohort.vocabulary lies under {code!r}: add one of "
+        elif known and not ontology.descendants(cond, include_self=True) & known:
+            yield Problem(loc, f"no code of cohort.vocabulary lies under {cond!r}: add one of "
                                f"its codes to the vocabulary or choose another condition")
 
 
@@ -186,7 +187,7 @@ def load_cohort(spec: EHRSpec):
         from synthscape_healthcare.records import from_synthea
         from synthscape_healthcare.synthea import load_synthea
 
-        export = load_synthea(spec.resolve(spec.data.path))
+        export = load_synthea(spec.resolve(str(spec.data.path)))  # required for synthea
         lab_codes = {lab.loinc: lab.name for lab in spec.cohort.labs if lab.loinc}
         cohort = from_synthea(export, index_date=spec.data.index_date,
                               end_date=spec.data.end_date, lab_codes=lab_codes)

@@ -82,7 +82,8 @@ def parse_spec(text: str, source: str = "<string>", base_dir: Path | None = None
     try:
         model = KINDS.get(str(kind)).model
     except UnknownNameError as exc:
-        raise SpecError(f"{source}, line {doc.lines.get('kind')}, field 'kind': {exc}") from None
+        line = getattr(doc, "lines", {}).get("kind")
+        raise SpecError(f"{source}, line {line}, field 'kind': {exc}") from None
     try:
         spec = model.model_validate(_plain(doc), context={"base_dir": base_dir})
     except ValidationError as exc:

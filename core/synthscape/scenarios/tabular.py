@@ -199,7 +199,7 @@ def _load_data(spec: TabularSpec) -> pd.DataFrame:
     from synthscape.io import read_table
 
     df = load_dataset(spec.data.dataset) if spec.data.dataset else \
-        read_table(spec.resolve(spec.data.path))
+        read_table(spec.resolve(str(spec.data.path)))  # DataSpec: path when no dataset
     if spec.data.drop:
         missing = [c for c in spec.data.drop if c not in df.columns]
         if missing:
@@ -237,7 +237,7 @@ def run_tabular(spec: TabularSpec, ctx) -> None:
     df = _load_data(spec)
     schema = _schema(spec, df)
     if schema is not None:  # report problems against the input file's own rows
-        source = spec.data.dataset or str(spec.resolve(spec.data.path))
+        source = spec.data.dataset or str(spec.resolve(str(spec.data.path)))
         df = schema.validate(df, out_of_bounds=spec.schema_.out_of_bounds, source=source)
     train, test = train_test_split(df, spec.data.test_fraction, spec.seed)
     if spec.privacy is not None and _private(spec.generator.type):
