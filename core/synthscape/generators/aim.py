@@ -38,7 +38,11 @@ _ALPHA = 0.9  # share of each round's rho for measuring (AIM, Sec. 4)
 def _mbi():
     jax = require("jax", "aim", "the 'aim' generator")
     jax.config.update("jax_enable_x64", True)  # mbi needs float64 for stable estimation
-    return require("mbi", "aim", "the 'aim' generator")
+    import warnings
+
+    with warnings.catch_warnings():  # mbi's advice on JAX's compilation cache, at its import
+        warnings.filterwarnings("ignore", message="JAX persistent compilation cache")
+        return require("mbi", "aim", "the 'aim' generator")
 
 
 @register("aim")
