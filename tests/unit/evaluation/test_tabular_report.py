@@ -23,7 +23,6 @@ evaluation:
   gates:
     fidelity/quality_score: {{min: 0.5}}
     privacy_attacks/mia_distance_auc: {{max: 0.01}}
-    utility/not_a_score: {{min: 0}}
 """
 
 
@@ -42,10 +41,11 @@ def test_run_folder_has_full_report(tmp_path, schema):
     assert {"marginals", "fidelity", "utility", "privacy_attacks", "fairness"} <= \
         set(report["sections"])
     assert report["meta"]["privacy"].startswith("release: NOT PRIVATE")
-    assert report["meta"]["rows"] == {"real_train": 350, "real_test": 150, "synthetic": 300}
+    rows = report["meta"]["rows"]  # the split is row by row (binomial sizes)
+    assert rows["real_train"] + rows["real_test"] == 500 and rows["synthetic"] == 300
+    assert 100 < rows["real_test"] < 200
     gates = {g["metric"]: g["passed"] for g in report["gates"]}
-    assert gates == {"fidelity/quality_score": True, "privacy_attacks/mia_distance_auc": False,
-                     "utility/not_a_score": False}
+    assert gates == {"fidelity/quality_score": True, "privacy_attacks/mia_distance_auc": False}
     assert json.loads((folder / "manifest.json").read_text())["gates"] == gates
     for png in ("marginals", "correlations", "dcr", "mia_roc"):
         assert (internal / "figures" / f"{png}.png").exists()
