@@ -12,8 +12,8 @@ from typing import Any
 
 
 def model_schemas() -> dict[str, dict[str, Any]]:
-    from synthscape.schema import TableSchema
     from synthscape.scenarios import KINDS
+    from synthscape.schema import TableSchema
 
     out = {"table_schema.schema.json": TableSchema.model_json_schema()}
     for name in KINDS.names():

@@ -24,6 +24,7 @@ the effective one: the resolved spec repeats them, and it runs again as it is.
 """
 from __future__ import annotations
 
+import builtins
 import difflib
 import inspect
 import re
@@ -31,8 +32,16 @@ import typing
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Strict, TypeAdapter
-from pydantic import ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 from pydantic_core import PydanticCustomError, core_schema
 
 from synthscape.scenarios.spec import StrictModel
@@ -50,7 +59,7 @@ class GeneratorParams(StrictModel):
     """Base of the generated parameter models: ``type`` plus the generator's parameters."""
 
     type: str
-    generator_class: ClassVar[type | None] = None  # the registered class the model describes
+    generator_class: ClassVar[builtins.type | None] = None  # the registered class the model describes
 
     @property
     def params(self) -> dict[str, Any]:
@@ -87,11 +96,11 @@ def _build(name: str, cls: type) -> type[GeneratorParams]:
     rules = {**getattr(cls, "_common_constraints", {}),
              **getattr(cls, "_parameter_constraints", {})}
     try:
-        hints = typing.get_type_hints(cls.__init__)
+        hints = typing.get_type_hints(cls.__init__)  # type: ignore[misc]
     except Exception:  # an annotation that does not resolve: the rules still type the field
         hints = {}
     fields: dict[str, Any] = {"type": (Literal[name], Field(description="registered generator"))}
-    for pname, p in inspect.signature(cls.__init__).parameters.items():
+    for pname, p in inspect.signature(cls.__init__).parameters.items():  # type: ignore[misc]
         if pname == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         if pname == "type":
@@ -147,7 +156,7 @@ def _from_rule(rule: Any) -> Any:
             return Annotated[int, Strict(), Field(**bounds)]
         return Annotated[float, Field(allow_inf_nan=False, **bounds), BeforeValidator(_no_bool)]
     if isinstance(rule, Options):
-        return Literal[tuple(rule.values)]  # type: ignore[misc]
+        return Literal[tuple(rule.values)]
     if isinstance(rule, _Type):
         if rule.t is type(None):
             return None
@@ -231,7 +240,7 @@ def validate_generator(value: Any, context: Mapping[str, Any] | None = None) -> 
     names = {f.alias or k for k, f in model.model_fields.items()}
     unknown = [k for k in data if k not in names]
     if unknown:
-        errors = [{"type": PydanticCustomError("unknown_parameter",
+        errors: list[Any] = [{"type": PydanticCustomError("unknown_parameter",
                                                _unknown(model, str(name), k)),
                    "loc": (k,), "input": data[k]} for k in unknown]
         raise ValidationError.from_exception_data("generator", errors)
@@ -248,7 +257,7 @@ def _blame(exc: ValidationError, filled: dict, effective: dict) -> ValidationErr
     """Errors on a filled-in value name the field the value came from."""
     if not any(e["loc"] and e["loc"][0] in filled for e in exc.errors()):
         return exc
-    errors = []
+    errors: list[Any] = []
     for e in exc.errors():
         msg = e["msg"]
         if e["loc"] and e["loc"][0] in filled:
@@ -262,7 +271,7 @@ def _blame(exc: ValidationError, filled: dict, effective: dict) -> ValidationErr
 def _check_set_elsewhere(model: type[GeneratorParams], data: dict, effective: dict) -> None:
     """epsilon, delta, accountant and seed under ``generator:`` must equal their effective
     value (what ``privacy:`` / ``seed:`` give, else the generator's default)."""
-    errors = []
+    errors: list[Any] = []
     defaults = {f.alias or k: f.default for k, f in model.model_fields.items()}
     for key, where in SET_ELSEWHERE.items():
         if key not in data or key not in defaults:
@@ -300,7 +309,7 @@ class _RegistryUnion:
                     "required": ["type"]}
         union = models[0] if len(models) == 1 else Annotated[Union[models],  # noqa: UP007
                                                              Field(discriminator="type")]
-        out = handler(TypeAdapter(union).core_schema)
+        out = handler(TypeAdapter(union).core_schema)  # type: ignore[arg-type]
         out["description"] = ("A registered generator ('type') and its parameters; epsilon, "
                               "delta and accountant come from 'privacy', seed from 'seed'")
         return out
