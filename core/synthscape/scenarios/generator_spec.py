@@ -59,7 +59,8 @@ class GeneratorParams(StrictModel):
     """Base of the generated parameter models: ``type`` plus the generator's parameters."""
 
     type: str
-    generator_class: ClassVar[builtins.type | None] = None  # the registered class the model describes
+    # the registered class the model describes
+    generator_class: ClassVar[builtins.type | None] = None
 
     @property
     def params(self) -> dict[str, Any]:
