@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-SYNTHEA = Path("/work/shared/data/synthea")
+# ../shared beside the checkout (as on the developers' machines and in CI)
+SYNTHEA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "synthea"
 V3 = SYNTHEA / "v3.0.0_27_patients"
 CURRENT = SYNTHEA / "current_116_patients"
 
