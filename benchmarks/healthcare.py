@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from synthscape.random import derive_rng
+
 HERE = Path(__file__).resolve().parent
 CONDITIONS = ("I21", "I50", "I46")
 
@@ -95,7 +97,7 @@ def run_one(train, test, schema, icd, *, hierarchy, epsilon, seed, epochs, batch
     label = schema.label.name
     trtr, tstr = _auroc(f_train, f_test, label), _auroc(f_syn, f_test, label)
     mia = membership_inference(f_train, f_test, f_syn, feature_schema(schema, label),
-                               np.random.default_rng(seed), max_targets=1000)
+                               derive_rng(seed, "benchmark", "membership"), max_targets=1000)
     cond = {}
     for i, code in enumerate(CONDITIONS):
         s = gen.sample(500, condition=code, seed=seed + 200 + i)
@@ -275,7 +277,7 @@ def main(argv=None) -> int:
 
     icd = load_icd10cm()
     data = load_nafld()
-    train, test = data.split(0.2, np.random.default_rng(12345))
+    train, test = data.split(0.2, 12345)  # by patient id, as an ehr scenario splits
     schema = CohortSchema(
         vocabulary=list(VOCABULARY),
         labs=[LabSpec(name="bmi", lower=15, upper=60, bins=9),
@@ -295,7 +297,7 @@ def main(argv=None) -> int:
         print("fitting the non-private reference", flush=True)
         reference = run_one(train, test, schema, icd, hierarchy="ontology", epsilon=None,
                             seed=args.seeds[0], **kw)
-    rng = np.random.default_rng(7)
+    rng = derive_rng(7, "benchmark", "resampling_noise")
     noise = {c: dict(zip(("tvd_age", "tvd_sex"), _resampled_tvd(train, c, schema, icd, rng)))
              for c in CONDITIONS}
     result = {

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from synthscape.errors import NotFittedError, ParameterError, SchemaError
+from synthscape.random import derive_rng
 from synthscape.schema import TableSchema
 from synthscape.schema.column import Column
 
@@ -34,7 +35,7 @@ _SHARES = {"red": 0.5, "blue": 0.5}
 def conformance_data(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, TableSchema]:
     """A small mixed table (categorical, boolean, integer, nullable float, datetime, id)
     with a dependency between ``color`` and ``age``, and its declared schema."""
-    rng = np.random.default_rng(seed)
+    rng = derive_rng(seed, "conformance_data")
     color = rng.choice(["red", "green", "blue"], n, p=[0.5, 0.3, 0.2])
     age = np.clip(np.where(color == "red", 30, 60) + rng.normal(0, 8, n).round(), 18, 90)
     income = np.clip(rng.lognormal(10, 0.5, n), 0, 200_000)

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthscape.random import derive_rng
+
 ARTEFACT_GROUPS = {
     "identifiers": ["tx_id", "account_id", "card_id", "merchant_id", "counterparty_id",
                     "device_id"],
@@ -53,7 +55,7 @@ def leakage_scores(df: pd.DataFrame, *, max_rows: int = 60_000, seed: int = 0) -
     if y_all.sum() < 10 or (~y_all).sum() < 10:
         return {"skipped": "fewer than 10 illicit or legitimate rows"}
     if len(df) > max_rows:
-        rng = np.random.default_rng(seed)
+        rng = derive_rng(seed, "finance.leakage_sample")
         df = df.iloc[np.sort(rng.choice(len(df), max_rows, replace=False))]
     y = (df["is_fraud"] | df["is_laundering"]).to_numpy()
     X = artefact_features(df)

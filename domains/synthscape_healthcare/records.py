@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from synthscape.errors import SchemaError
@@ -85,12 +84,22 @@ class EHRData:
         return EHRData(keep(self.patients), keep(self.conditions), keep(self.labs),
                        keep(self.encounters), source=self.source)
 
-    def split(self, test_fraction: float, rng: np.random.Generator) -> tuple[EHRData, EHRData]:
-        """Split by patient (never a patient's rows on both sides)."""
-        ids = self.patients.patient_id.to_numpy()
-        perm = rng.permutation(len(ids))
-        k = int(round(len(ids) * test_fraction))
-        return self.subset(ids[perm[k:]]), self.subset(ids[perm[:k]])
+    def split(self, test_fraction: float, seed: int | None,
+              *purpose: str | int) -> tuple[EHRData, EHRData]:
+        """``(train, test)`` by patient: every record of a patient lands on one side.
+
+        :func:`synthscape.random.train_test_split` over the patient ids, keyed by the public
+        ``seed`` and ``purpose`` (default ``"patients"``, the split an ``ehr`` scenario makes):
+        adding or removing one patient moves no other patient between the parts."""
+        from synthscape.random import train_test_split
+
+        ids = pd.Series(self.patients.patient_id.to_numpy())
+        train, test = train_test_split(ids, test_fraction, seed, *(purpose or ("patients",)))
+        if len(train) == 0 or len(test) == 0:
+            raise SchemaError(f"splitting {self.n_patients} patients at test_fraction "
+                              f"{test_fraction:g} (seed {seed}) left an empty part; use more "
+                              f"patients or another test_fraction")
+        return self.subset(train), self.subset(test)
 
 
 def derive_encounters(conditions: pd.DataFrame, labs: pd.DataFrame) -> pd.DataFrame:

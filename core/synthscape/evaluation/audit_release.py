@@ -32,6 +32,7 @@ import pandas as pd
 from synthscape.errors import ParameterError
 from synthscape.evaluation._threads import single_threaded
 from synthscape.evaluation.audit import bound_from_counts, make_canary
+from synthscape.random import derive_rng
 from synthscape.schema import TableSchema
 
 DEFAULT_TRIALS = 40
@@ -319,7 +320,7 @@ def _game(mode: str, name: str, public: Mapping[str, Any],
           replay: Callable[[Mapping[str, Any], pd.DataFrame, Path], Release],
           tables: tuple[pd.DataFrame, pd.DataFrame], trials: int, confidence: float, seed: int,
           replays: int, observed: Release | None = None) -> ReleaseAuditResult:
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x61756469]))
+    rng = derive_rng(int(seed), "audit_release", "game")  # the coins and the tie-breaks
     coins = rng.integers(0, 2, trials).astype(bool)
     scores, hows, ledgers, match = [], [], [], None
     from threadpoolctl import threadpool_limits

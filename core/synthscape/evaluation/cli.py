@@ -17,7 +17,7 @@ import typer
 
 from synthscape.errors import ParameterError, SynthscapeError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Evaluate synthetic tables and audit generators.")
 
 
@@ -34,13 +34,14 @@ def evaluate_command(real: str | Path, synthetic: str | Path, schema: str | Path
                      ledger: str | Path | None = None, seed: int = 0,
                      overwrite: bool = False) -> Path:
     """Evaluate the table at ``synthetic`` against ``real`` (CSV or Parquet) and write a report
-    folder at ``out``. ``test`` is a held-out real table; without it ``real`` is split, which is
-    only sound when the generator was fitted on the training part of that same split."""
-    import numpy as np
-
+    folder at ``out``. ``test`` is a held-out real table; without it ``real`` is split row by
+    row with :func:`synthscape.random.train_test_split` under ``seed`` (the split a tabular
+    scenario with that seed makes), which is only sound when the generator was fitted on the
+    training part of that same split."""
     from synthscape.evaluation.api import evaluate
     from synthscape.io import atomic_folder, read_table
     from synthscape.privacy import PrivacyLedger
+    from synthscape.random import train_test_split
 
     sch = _schema(schema)
     real_df, syn_df = read_table(real), read_table(synthetic)
@@ -51,10 +52,12 @@ def evaluate_command(real: str | Path, synthetic: str | Path, schema: str | Path
     else:
         if not 0 < test_fraction < 1:
             raise ParameterError(f"test_fraction must be in (0, 1), got {test_fraction}")
-        idx = np.random.default_rng(seed).permutation(len(real_df))
-        k = int(round(len(real_df) * test_fraction))
-        train_df = real_df.iloc[idx[k:]].reset_index(drop=True)
-        test_df = real_df.iloc[idx[:k]].reset_index(drop=True)
+        # row by row, keyed by the public seed: the split the tabular kind makes
+        train_df, test_df = train_test_split(real_df, test_fraction, seed)
+        if len(train_df) == 0 or len(test_df) == 0:
+            raise ParameterError(f"splitting {real} ({len(real_df)} rows) at test_fraction "
+                                 f"{test_fraction:g} left an empty part; give a held-out table "
+                                 f"with --test or use more rows")
         notes.append(f"no test table was given: {real} was split ({test_fraction:g} held out, "
                      f"seed {seed}); privacy attacks are meaningful only if the generator never "
                      f"saw the held-out rows")
@@ -162,9 +165,12 @@ def _parse_params(items: list[str], flag: str = "--param",
 
 
 def _fail(exc: Exception) -> None:
+    """One message on stderr, its text printed as is (no markup: ``[low, high]`` stays)."""
     from rich.console import Console
+    from rich.text import Text
 
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    Console(stderr=True, soft_wrap=True, highlight=False).print(
+        Text.assemble(("error: ", "bold red"), str(exc)))
     raise typer.Exit(code=2)
 
 

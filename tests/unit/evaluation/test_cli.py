@@ -35,12 +35,37 @@ def test_evaluate_cli_splits_without_test_and_reports(files):
     assert res.exit_code == 0, res.output
     assert "UNKNOWN" in res.output and "quality score" in res.output
     data = json.loads((files / "rep2" / "report.json").read_text())
-    assert data["meta"]["rows"]["real_test"] == 60
+    rows = data["meta"]["rows"]
+    # row by row under the public seed (train_test_split): binomial sizes, the same each time
+    from synthscape.random import train_test_split
+
+    want = len(train_test_split(draw(300, 1), 0.2, 1)[1])
+    assert rows["real_test"] == want and rows["real_train"] == 300 - want
+    assert 30 < want < 90
     assert any("was split" in n for n in data["sections"]["privacy_attacks"]["notes"])
     again = CliRunner().invoke(app, ["evaluate", str(files / "real.csv"),
                                      str(files / "syn.parquet"), "-s",
                                      str(files / "schema.json"), "-o", str(files / "rep2")])
     assert again.exit_code == 2 and "already exists" in " ".join(again.output.split())
+
+
+def test_messages_keep_bracketed_text(files, monkeypatch):
+    """Rich markup must not eat "[low, high]" or "[bold]" in an error message."""
+    import synthscape.evaluation.cli as ev
+
+    def boom(*args, **kwargs):
+        raise ParameterError("bounds must be a range [low, high] with low < high; [bold]x[/]")
+
+    monkeypatch.setattr(ev, "evaluate_command", boom)
+    monkeypatch.setattr(ev, "audit_command", boom)
+    monkeypatch.setattr(ev, "audit_release_command", boom)
+    for args in (["evaluate", "r.csv", "s.csv", "-s", "x.json", "-o", "out"],
+                 ["audit", "mst", "r.csv", "-s", "x.json", "-o", "out"],
+                 ["audit-release", str(files), "r.csv"]):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2, res.output
+        text = " ".join(res.output.split())
+        assert "a range [low, high] with low < high; [bold]x[/]" in text, text
 
 
 def test_evaluate_cli_bad_target(files):

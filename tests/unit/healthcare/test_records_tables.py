@@ -31,8 +31,18 @@ def test_user_frames_build_records_with_derived_encounters():
     assert data.n_patients == 2
     enc = data.encounters
     assert len(enc) == 4 and set(enc.encounter_class) == {"outpatient", "laboratory"}
-    a, b = data.split(0.5, __import__("numpy").random.default_rng(0))
+    from synthscape.random import train_test_split
+
+    # split by patient id (train_test_split): a seed that puts one patient on each side
+    ids = pd.Series(data.patients.patient_id.to_numpy())
+    seed = next(s for s in range(100) if len(train_test_split(ids, 0.5, s, "patients")[1]) == 1)
+    a, b = data.split(0.5, seed)
     assert set(a.patients.patient_id).isdisjoint(b.patients.patient_id)
+    assert a.n_patients == b.n_patients == 1
+    assert list(data.split(0.5, seed)[1].patients.patient_id) == list(b.patients.patient_id)
+    empty = next(s for s in range(100) if len(train_test_split(ids, 0.5, s, "patients")[1]) != 1)
+    with pytest.raises(SchemaError, match="left an empty part"):
+        data.split(0.5, empty)
 
 
 def test_bad_frames_are_rejected_with_every_problem():

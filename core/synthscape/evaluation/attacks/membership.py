@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synthscape.evaluation._encode import encode, numeric
+from synthscape.random import derive_rng
 from synthscape.schema import TableSchema
 
 
@@ -37,10 +38,11 @@ def distance_scores(syn_x: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return -NearestNeighbors(n_neighbors=1).fit(syn_x).kneighbors(targets)[0][:, 0]
 
 
-def _log_kde(data: np.ndarray, points: np.ndarray) -> np.ndarray:
+def _log_kde(data: np.ndarray, points: np.ndarray, seed: int = 0) -> np.ndarray:
     from scipy.stats import gaussian_kde
 
-    jitter = np.random.default_rng(0).normal(0, 1e-6, data.shape)  # avoids singular covariances
+    # a tiny public jitter avoids singular covariances
+    jitter = derive_rng(seed, "membership", "jitter").normal(0, 1e-6, data.shape)
     return gaussian_kde((data + jitter).T, bw_method="scott").logpdf(points.T)
 
 
@@ -55,7 +57,7 @@ def domias_scores(syn_x: np.ndarray, ref_x: np.ndarray, targets: np.ndarray,
     zs, zr, zt = pca.transform(syn_x), pca.transform(ref_x), pca.transform(targets)
     scale = zr.std(0) + 1e-9
     zs, zr, zt = zs / scale, zr / scale, zt / scale
-    return _log_kde(zs, zt) - _log_kde(zr, zt)
+    return _log_kde(zs, zt, seed) - _log_kde(zr, zt, seed)
 
 
 def marginal_domias_scores(syn: pd.DataFrame, ref: pd.DataFrame, targets: pd.DataFrame,
