@@ -1,4 +1,5 @@
-"""Files: deterministic Parquet, atomic run folders, hashes for manifests."""
+"""Files: deterministic Parquet, atomic run folders, hashes for manifests. (The declared schemas
+of output tables and the streaming table writer are in :mod:`synthscape.tables`.)"""
 from __future__ import annotations
 
 import hashlib
@@ -8,10 +9,14 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from synthscape.errors import OutputExistsError, ParameterError
+
+# The same options everywhere, so that equal inputs give equal bytes.
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
@@ -20,7 +25,7 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
-    pq.write_table(table, path, compression="zstd", write_statistics=True)
+    pq.write_table(table, path, **PARQUET_OPTIONS)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

@@ -14,20 +14,20 @@ from synthscape_finance.spec import NOISE, TYPOLOGIES, TransactionsSpec
 
 
 def run_transactions(spec: TransactionsSpec, ctx) -> None:
+    """Every table goes through ``ctx`` with its schema from schemas.py: the static and
+    account tables whole, the transactions and their labels streamed chunk by chunk."""
+    from synthscape_finance.schemas import json_schema
     from synthscape_finance.simulator import Simulation
     from synthscape_finance.stream import stream
 
     sim = Simulation(spec)
     for name, df in sim.static_tables().items():
-        ctx.write_table(name, df)
+        ctx.write_table(name, df, schema=json_schema(name))
     with ctx.step(f"simulating {spec.population.customers} customers over "
                   f"{spec.population.days} days"):
-        rows, sample = stream(sim, ctx.release / "data", sample_rows=spec.checks.sample_rows)
-    ctx.tables["transactions"] = rows
-    ctx.tables["tx_labels"] = rows
-    tables = sim.account_tables()
-    for name, df in tables.items():
-        ctx.write_table(name, df)
+        rows, sample = stream(sim, ctx, sample_rows=spec.checks.sample_rows)
+    for name, df in sim.account_tables().items():
+        ctx.write_table(name, df, schema=json_schema(name))
     ctx.meta["finance"] = {"rows": rows, "patterns": int(sim.labels.next_pid),
                            "analysis_sample_rows": int(len(sample))}
     _summary(ctx, sample)
@@ -51,13 +51,16 @@ def _learned(ctx, spec, sim, sample) -> None:
 
     from synthscape.evaluation.release_report import describe_table
     from synthscape_finance.learned import customer_schema, learned_section
+    from synthscape_finance.schemas import LEARNED, json_schema
 
     learned_section(ctx, spec, sim, sample)
     section = ctx.report.sections.pop("learned")
     ctx.internal_report.sections["learned"] = section
     ctx.internal_meta["learned"] = {k: section.scores[k] for k in (
         "train_customers", "test_customers", "train_fraud_customers") if k in section.scores}
-    released = pd.read_parquet(ctx.release / "data" / "customer_features_synthetic.parquet")
+    released = pd.read_parquet(ctx.release / "data" / f"{LEARNED}.parquet")
+    if LEARNED in ctx.undeclared:  # learned_section wrote it without its schema
+        ctx.write_table(LEARNED, released, schema=json_schema(LEARNED))
     describe_table(ctx.report, "customer_features_synthetic", released, schema=customer_schema(),
                    save_figure=ctx.save_figure,
                    title="Learned generator: synthetic customer features",
@@ -97,9 +100,6 @@ def _summary(ctx, sample) -> None:
                *extra])
 
 
-_registered = False
-
-
 def _groups(ctx, sample, sim) -> None:
     """Share of customers touched by fraud or laundering per sensitive group (for fairness
     reviews of detectors trained on this data)."""
@@ -127,13 +127,9 @@ def _groups(ctx, sample, sim) -> None:
 
 
 def register() -> None:
-    """Add ``kind: transactions``; calling it again does nothing."""
-    global _registered
-    if _registered:
-        return
+    """Add ``kind: transactions`` (registering it again returns the same kind)."""
     from synthscape.scenarios import register_kind
 
-    _registered = True
     register_kind("transactions", TransactionsSpec, run_transactions,
                   "Simulate labelled card and account transactions with fraud and laundering "
                   "typologies", reads_real_data=False)

@@ -1,22 +1,26 @@
-"""The output tables' columns, exported as JSON Schemas to ``data_schemas/finance/``.
+"""The output tables' schemas: one row schema per table (:func:`synthscape.tables.row_schema`),
+written by a run as ``release/schemas/<table>.json`` and exported to ``data_schemas/finance/``.
 
-``python -m synthscape_finance.schemas data_schemas/finance`` rewrites them; a test keeps the
-files, this module and the Parquet files of a run in step.
+``python -m synthscape_finance.schemas data_schemas/finance`` rewrites the exports; a test keeps
+the files, this module and the Parquet files of a run in step. Ids are integers in every table;
+a column that may be null says so (nullable integers are ``Int64`` in pandas).
 """
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
+from synthscape.tables import row_schema, row_schema_of
 from synthscape_finance import events as E
 from synthscape_finance import mcc, population
 
-# column: (JSON type, nullable, description[, enum])
+# column: (type, nullable, description[, enum]); types as in synthscape.tables
 TABLES: dict[str, dict[str, tuple]] = {
     "transactions": {
         "tx_id": ("integer", False, "Row id in time order (unique)."),
-        "timestamp": ("string", False, "Time of the transaction (ISO 8601, seconds)."),
+        "timestamp": ("date-time", False, "Time of the transaction (to the second)."),
         "account_id": ("integer", False, "Account debited (credited for deposits)."),
         "card_id": ("integer", True, "Card used (card-present, card-not-present and ATM)."),
         "merchant_id": ("integer", True, "Merchant of a card transaction."),
@@ -86,28 +90,27 @@ TABLES: dict[str, dict[str, tuple]] = {
 }
 
 
-def json_schema(table: str) -> dict:
-    """A JSON Schema (draft 2020-12) of one row of ``table``."""
-    props = {}
-    for col, spec in TABLES[table].items():
-        typ, nullable, desc = spec[:3]
-        p: dict = {"type": [typ, "null"] if nullable else typ, "description": desc}
-        if typ == "string" and col == "timestamp":
-            p["format"] = "date-time"
-        if len(spec) > 3:
-            p["enum"] = [*spec[3], None] if nullable else list(spec[3])
-        props[col] = p
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"https://synthscape.dev/schemas/finance/{table}.json",
-            "title": f"synthscape_finance {table} row", "type": "object",
-            "properties": props, "required": list(props), "additionalProperties": False}
+# Written only with ``learned:``; its columns are the learned generator's declared schema.
+LEARNED = "customer_features_synthetic"
+
+
+def json_schema(table: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one row of ``table``."""
+    if table == LEARNED:
+        from synthscape_finance.learned import customer_schema
+
+        out = row_schema_of(customer_schema(), table=LEARNED, pack="finance")
+        out["description"] = ("Synthetic customer summaries from the learned DP generator "
+                              "(written only with learned:).")
+        return out
+    return row_schema("finance", table, TABLES[table])
 
 
 def export(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
-    for table in TABLES:
+    for table in [*TABLES, LEARNED]:
         p = folder / f"{table}.json"
         p.write_text(json.dumps(json_schema(table), indent=2) + "\n")
         out.append(p)

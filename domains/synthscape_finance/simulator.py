@@ -156,7 +156,7 @@ class Simulation:
             "account_kind": np.asarray(population.ACCOUNT_KINDS)[w.account_kind],
             "opening_balance": w.opening / 100.0,
             "closing_balance": self.carry / 100.0,
-            "default_day": _nullable(self.defaults, "Int32"),
+            "default_day": _nullable(self.defaults, "Int64"),
             "alerted": self.acc_alerted,
         })
         lab = pd.DataFrame({
@@ -171,18 +171,23 @@ class Simulation:
                 "account_labels": lab.iloc[key].reset_index(drop=True)}
 
     def run_in_memory(self) -> dict[str, pd.DataFrame]:
-        """Every table as a DataFrame (for small runs, tests and notebooks)."""
+        """Every table as a DataFrame with the dtypes its schema declares, as a run's Parquet
+        files read back (for small runs, tests and notebooks)."""
         import pyarrow as pa
+
+        from synthscape.tables import arrow_schema, conform
+        from synthscape_finance.schemas import json_schema
 
         txs, labs = [], []
         for tx, lab, _ in self.chunks():
             txs.append(tx)
             labs.append(lab)
         out = self.static_tables()
-        out["transactions"] = pa.concat_tables(txs).to_pandas()
-        out["tx_labels"] = pa.concat_tables(labs).to_pandas()
+        for name, parts in (("transactions", txs), ("tx_labels", labs)):
+            declared = arrow_schema(json_schema(name))
+            out[name] = pa.concat_tables([p.cast(declared) for p in parts]).to_pandas()
         out.update(self.account_tables())
-        return out
+        return {name: conform(df, json_schema(name), table=name) for name, df in out.items()}
 
 
 def _nullable(values: np.ndarray, dtype: str) -> pd.Series:

@@ -1,7 +1,13 @@
 """Stream a simulation to Parquet in chunks, in bounded memory, and keep a small analysis
-sample (every row of a random subset of customers plus every illicit or pattern row)."""
+sample (every row of a random subset of customers plus every illicit or pattern row).
+
+The tables go through the core's table writer (``ctx.table_writer``, or
+:class:`synthscape.tables.TableWriter` for a plain folder) with their declared schemas, so the
+files have the declared dtypes and equal inputs give equal bytes."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -9,38 +15,18 @@ import numpy as np
 import pandas as pd
 
 from synthscape.random import derive_rng
+from synthscape.tables import TableWriter
+from synthscape_finance.schemas import json_schema
 from synthscape_finance.simulator import Simulation
 
-
-class _Writer:
-    """One Parquet file written chunk by chunk with the options of the core's
-    ``write_parquet`` (zstd, statistics), so equal inputs give equal bytes."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.writer: Any = None  # a pyarrow ParquetWriter from the first chunk on
-
-    def write(self, table) -> None:
-        import pyarrow.parquet as pq
-
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd",
-                                           write_statistics=True)
-        self.writer.write_table(table)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+STREAMED = ("transactions", "tx_labels")
 
 
-def stream(sim: Simulation, data_dir: str | Path, *, sample_rows: int = 200_000,
-           on_chunk=None) -> tuple[int, pd.DataFrame]:
-    """Write ``transactions.parquet`` and ``tx_labels.parquet`` into ``data_dir``; returns the
-    row count and the analysis sample (transactions joined with their labels)."""
-    data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    tx_w = _Writer(data_dir / "transactions.parquet")
-    lab_w = _Writer(data_dir / "tx_labels.parquet")
+def stream(sim: Simulation, out: Any, *, sample_rows: int = 200_000,
+           on_chunk: Callable[[int], None] | None = None) -> tuple[int, pd.DataFrame]:
+    """Write ``transactions`` and ``tx_labels`` through ``out`` (the run's
+    :class:`~synthscape.scenarios.context.RunContext`, or a folder); returns the row count and
+    the analysis sample (transactions joined with their labels)."""
     spec = sim.spec
     expected = sim.world.n_accounts * spec.population.days * \
         (spec.activity.purchases_per_day + spec.activity.transfers_per_day)
@@ -50,7 +36,8 @@ def stream(sim: Simulation, data_dir: str | Path, *, sample_rows: int = 200_000,
         sim.world.n_customers) < share)[sim.world.owner]
     parts = []
     rows = 0
-    try:
+    with ExitStack() as stack:
+        tx_w, lab_w = (stack.enter_context(_writer(out, name)) for name in STREAMED)
         for tx, lab, ev in sim.chunks():
             tx_w.write(tx)
             lab_w.write(lab)
@@ -65,11 +52,17 @@ def stream(sim: Simulation, data_dir: str | Path, *, sample_rows: int = 200_000,
                 parts.append(part)
             if on_chunk is not None:
                 on_chunk(rows)
-    finally:
-        tx_w.close()
-        lab_w.close()
     sample = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return rows, sample
+
+
+def _writer(out: Any, name: str):
+    """``ctx.table_writer`` of a run, or a :class:`TableWriter` into a folder."""
+    if hasattr(out, "table_writer"):
+        return out.table_writer(name, schema=json_schema(name))
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    return TableWriter(folder / f"{name}.parquet", json_schema(name), table=name)
 
 
 def _arrow_index(idx: np.ndarray):

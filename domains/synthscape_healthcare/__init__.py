@@ -4,7 +4,8 @@ Public names (imported on first use, so ``register()`` stays cheap: no torch, no
 
 - ``Ontology``, ``UnknownCodeError``, ``load_icd10cm()``: code hierarchies (ontology.py,
   icd10cm.py); ``semantic_tag_ontology`` groups SNOMED CT codes by semantic tag (snomed.py).
-- ``load_synthea(folder)`` and ``SyntheaRunner``: Synthea's CSV export and command line.
+- ``load_synthea(folder)`` (synthea.py) and ``SyntheaRunner`` (synthea_runner.py): Synthea's CSV
+  export and command line.
 - ``EHRData``, ``from_synthea``, ``load_nafld``: the patient data model and its sources.
 - ``CohortSchema``, ``LabSpec``, ``LabelSpec``: the declared shape of a cohort.
 - ``EHRGenerator``: the DP generator (``fit``, ``sample(n, condition=..., prevalence=...)``).
@@ -21,7 +22,8 @@ from synthscape_healthcare.ontology import Ontology, UnknownCodeError
 
 _LAZY = {
     "load_icd10cm": "icd10cm", "semantic_tag_ontology": "snomed", "load_synthea": "synthea",
-    "SyntheaExport": "synthea", "SyntheaRunner": "runner", "SyntheaError": "runner",
+    "SyntheaExport": "synthea", "SyntheaRunner": "synthea_runner",
+    "SyntheaError": "synthea_runner",
     "EHRData": "records", "from_synthea": "records", "load_nafld": "nafld",
     "CohortSchema": "encoding", "LabSpec": "encoding", "LabelSpec": "encoding",
     "EHRGenerator": "generator", "to_synthea_tables": "tables",
@@ -37,16 +39,11 @@ def __getattr__(name: str):
 
 
 def register() -> None:
-    """Add the healthcare pack's spec kind to the core registry (``kind: ehr``).
+    """Entry point of the ``synthscape.domains`` group: adds ``kind: ehr`` (kind.py).
 
     The EHR generator is multi-table (patients with codes, onsets and labs) and conditions on
     ontology subtrees, so it is not a single-table ``synthscape.generators`` entry; use
     :class:`synthscape_healthcare.generator.EHRGenerator` directly."""
-    from synthscape.scenarios import KINDS, register_kind
+    from synthscape_healthcare.kind import register as _register
 
-    if "ehr" in KINDS:  # register() may run twice (entry point and explicit call)
-        return
-    from synthscape_healthcare.run import run_ehr
-    from synthscape_healthcare.spec import EHRSpec
-
-    register_kind("ehr", EHRSpec, run_ehr)
+    _register()

@@ -3,7 +3,7 @@ that the runner renames into place only when everything succeeded."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from synthscape.evaluation.report import Gate, Report
     from synthscape.privacy import PrivacyLedger
     from synthscape.schema import TableSchema
+    from synthscape.tables import TableWriter
+
+    # The schema of an output table: a row schema (synthscape.tables.row_schema) or a
+    # TableSchema.
+    Declared = Mapping[str, Any] | TableSchema
 
 RELEASE = "release"
 INTERNAL = "internal"
@@ -30,11 +35,18 @@ class RunContext:
     covered by its ledger.json. Only the synthetic outputs, public metadata (the declared
     schema, the spec) and DP statistics already covered by the ledger go here.
 
-    - ``ctx.write_table(name, df)``: ``release/data/<name>.parquet`` (deterministic bytes).
+    - ``ctx.write_table(name, df, schema=...)``: ``release/data/<name>.parquet`` (deterministic
+      bytes, the declared dtypes) and its schema, ``release/schemas/<name>.json``: one JSON
+      Schema of a row, from :func:`synthscape.tables.row_schema` (a pack's schemas.py) or a
+      :class:`~synthscape.schema.TableSchema`. A table that does not match it fails the run.
+    - ``with ctx.table_writer(name, schema=...) as w: w.write(chunk)``: the same, streamed in
+      chunks (DataFrames or Arrow tables) in bounded memory.
     - ``ctx.set_ledger(ledger)``: the ledger of every accounted event; written as ledger.json.
       A kind registered with ``reads_real_data=True`` must set it, or the run fails.
-    - ``ctx.set_schema(schema)``: the released table schema, written as schema.json
-      (multi-table kinds write one schema file per table under ``release/schemas/``).
+    - ``ctx.set_schema(schema)``: the :class:`~synthscape.schema.TableSchema` a generator was
+      fitted with, released as schema.json (a single-table kind); it also declares the tables
+      written without a schema (``schemas/<table>.json``). ``ctx.undeclared`` lists the
+      tables that still have none.
     - ``ctx.report``: the release :class:`~synthscape.evaluation.report.Report`. Add only
       sections computed from released outputs; the runner adds the overview (synthetic rows,
       privacy read from the ledger). Gates evaluated on it are recorded in the top
@@ -78,6 +90,8 @@ class RunContext:
         self.meta: dict[str, Any] = {}
         self.internal_meta: dict[str, Any] = {}
         self.tables: dict[str, int] = {}
+        self.schemas: dict[str, dict[str, Any]] = {}  # table -> its row schema
+        self._undeclared: dict[str, pd.DataFrame] = {}
         self._internal_used = reads_real_data
         (self.release / "data").mkdir(parents=True, exist_ok=True)
 
@@ -112,13 +126,53 @@ class RunContext:
 
         return derive_rng(self.seed, *purpose)
 
-    def write_table(self, name: str, df: pd.DataFrame) -> Path:
+    def write_table(self, name: str, df: pd.DataFrame, *,
+                    schema: Declared | None = None) -> Path:
+        """``data/<name>.parquet`` with the dtypes ``schema`` declares, and
+        ``schemas/<name>.json``. Without a schema the table waits for :meth:`set_schema`."""
         from synthscape.io import write_parquet
+        from synthscape.tables import write_table
 
         p = self.path(f"data/{name}.parquet")
-        write_parquet(df, p)
+        if schema is None:
+            write_parquet(df, p)
+            self._undeclared[name] = df
+        else:
+            write_table(df, p, self._declare(name, schema), table=name)
         self.tables[name] = len(df)
         return p
+
+    @contextmanager
+    def table_writer(self, name: str, *, schema: Declared) -> Iterator[TableWriter]:
+        """Stream ``data/<name>.parquet`` chunk by chunk (``w.write(chunk)``), with the
+        declared schema written as ``schemas/<name>.json``; the row count is recorded when
+        the block ends."""
+        from synthscape.tables import TableWriter
+
+        writer = TableWriter(self.path(f"data/{name}.parquet"), self._declare(name, schema),
+                             table=name)
+        try:
+            yield writer
+        finally:
+            writer.close()
+        self.tables[name] = writer.rows
+
+    def _declare(self, name: str, schema: Declared) -> dict[str, Any]:
+        from synthscape.schema import TableSchema
+        from synthscape.tables import row_schema_of
+
+        row = row_schema_of(schema, table=name) if isinstance(schema, TableSchema) \
+            else dict(schema)
+        self.schemas[name] = row
+        self._undeclared.pop(name, None)
+        # (not write_json: the columns keep their declared order)
+        self.path(f"schemas/{name}.json").write_text(json.dumps(row, indent=2) + "\n")
+        return row
+
+    @property
+    def undeclared(self) -> list[str]:
+        """Tables written without a schema (none, once the run is complete)."""
+        return sorted(self._undeclared)
 
     def write_json(self, relpath: str, obj: Any, *, internal: bool = False) -> Path:
         p = self.path(relpath, internal=internal)
@@ -137,7 +191,11 @@ class RunContext:
         self.ledger = ledger
 
     def set_schema(self, schema: TableSchema) -> None:
+        """The generator's table schema (schema.json); it declares the tables written without
+        one, which are written again with its dtypes."""
         self.schema = schema
+        for name, df in list(self._undeclared.items()):
+            self.write_table(name, df, schema=schema)
 
     def gate(self, metric: str, *, min: float | None = None,  # noqa: A002 - YAML's words
              max: float | None = None) -> list[Gate]:  # noqa: A002

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from synthscape.errors import ParameterError
-from synthscape_healthcare.runner import (
+from synthscape_healthcare.synthea_runner import (
     SyntheaCancelled,
     SyntheaError,
     SyntheaNotFoundError,

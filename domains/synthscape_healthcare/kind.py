@@ -1,6 +1,6 @@
-"""The run function of ``kind: ehr``: data -> DP EHR generator -> tables, labels, reports
-(the release report from the synthetic tables, the internal evaluation against the real
-patients)."""
+"""``kind: ehr``: the run function (data -> DP EHR generator -> tables, labels, reports: the
+release report from the synthetic tables, the internal evaluation against the real patients)
+and ``register()``."""
 from __future__ import annotations
 
 import numpy as np
@@ -190,3 +190,10 @@ def _prevalence_figure(ctx, prev: pd.DataFrame, level) -> str:
     ax.legend(loc="upper left")
     fig.tight_layout()
     return ctx.save_figure("prevalence", fig, internal=True)
+
+
+def register() -> None:
+    """Add ``kind: ehr`` (registering it again returns the same kind)."""
+    from synthscape.scenarios import register_kind
+
+    register_kind("ehr", EHRSpec, run_ehr)  # described by EHRSpec's docstring
