@@ -6,6 +6,14 @@
 Every registered generator must pass it; third-party generators can call it in their own tests.
 A generator may define a ``_conformance_params()`` classmethod returning small hyper-parameters
 (few epochs, small networks) that the kit uses, so the checks stay fast.
+
+Generators of record sets (several linked tables per unit, e.g. the EHR generator) follow
+:class:`synthscape.generators.SupportsMultiTable` and have a kit of their own:
+
+>>> check_multitable_generator(lambda: EHRGenerator(schema=schema, epochs=1, seed=0), cohort,
+...                            paid_steps=("patient count", "ehr_model"))  # doctest: +SKIP
+
+``noise_key(key)`` runs a block with (or, given None, without) a secret noise key.
 """
 from __future__ import annotations
 
@@ -18,6 +26,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from synthscape._testing_multitable import (
+    MULTITABLE_CHECKS,
+    check_multitable_generator,
+    multitable_checks,
+    noise_key,
+)
 from synthscape.errors import NotFittedError, ParameterError, SchemaError
 from synthscape.random import derive_rng
 from synthscape.schema import TableSchema
@@ -26,7 +40,8 @@ from synthscape.schema.column import Column
 if TYPE_CHECKING:
     from synthscape.generators import Generator
 
-__all__ = ["check_generator", "conformance_data", "generator_checks"]
+__all__ = ["MULTITABLE_CHECKS", "check_generator", "check_multitable_generator",
+           "conformance_data", "generator_checks", "multitable_checks", "noise_key"]
 
 _COND_COL, _COND_VALUE = "color", "blue"
 _SHARES = {"red": 0.5, "blue": 0.5}

@@ -42,6 +42,18 @@ class EHRData:
     def n_patients(self) -> int:
         return len(self.patients)
 
+    @property
+    def n_units(self) -> int:
+        """Patients, the unit of privacy (the core's ``RecordSet`` protocol)."""
+        return len(self.patients)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name, each keyed by ``patient_id`` (the ``RecordSet`` protocol)."""
+        enc = self.encounters  # derived in __post_init__ when not given
+        return {"patients": self.patients, "conditions": self.conditions, "labs": self.labs,
+                "encounters": enc if enc is not None else
+                derive_encounters(self.conditions, self.labs)}
+
     def validate(self) -> EHRData:
         problems = []
         for name, cols in (("patients", PATIENT_COLUMNS), ("conditions", CONDITION_COLUMNS),

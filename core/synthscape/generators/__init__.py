@@ -5,11 +5,12 @@
 """
 from synthscape.generators._training import DPSGD
 from synthscape.generators.base import Generator, SupportsGenerate, load
+from synthscape.generators.multitable import RecordSet, SupportsMultiTable
 from synthscape.generators.registry import GENERATORS, list_generators, make, register
 
 # isort: split
 # Built-in generators register themselves on import, once the names above exist.
 from synthscape.generators import _builtin  # noqa: F401
 
-__all__ = ["DPSGD", "GENERATORS", "Generator", "SupportsGenerate", "list_generators", "load",
-           "make", "register"]
+__all__ = ["DPSGD", "GENERATORS", "Generator", "RecordSet", "SupportsGenerate",
+           "SupportsMultiTable", "list_generators", "load", "make", "register"]
