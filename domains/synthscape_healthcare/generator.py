@@ -13,6 +13,8 @@ training itself, recorded in the ledger.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from synthscape_healthcare.ontology import Ontology, UnknownCodeError, code_of
 from synthscape_healthcare.records import EHRData
 
 FORMAT = 2
+log = logging.getLogger("synthscape.healthcare")  # the terminal (the CLI's handler), no file
 
 
 class EHRGenerator:
@@ -81,8 +84,31 @@ class EHRGenerator:
                     break
         return out
 
+    def unseen_conditions(self, data: EHRData, conditions: Iterable[str]) -> list[str]:
+        """The ``conditions`` (valid codes or blocks) under which no code of ``data`` lies.
+
+        A fact about the real data: it is logged to the user's terminal by :meth:`fit` and
+        never written into a release or a saved model."""
+        distinct = set(data.conditions.code.astype(str))
+        out = []
+        for cond in dict.fromkeys(conditions):
+            if self.ontology is None:
+                seen = cond in distinct
+            else:
+                node = self.ontology.node(cond)  # UnknownCodeError with did-you-mean
+                seen = any(c in self.ontology and self.ontology.is_descendant(c, node)
+                           for c in distinct)
+            if not seen:
+                out.append(cond)
+        return out
+
     # ---- fitting -------------------------------------------------------------------------
-    def fit(self, data: EHRData, *, ledger: PrivacyLedger | None = None) -> EHRGenerator:
+    def fit(self, data: EHRData, *, ledger: PrivacyLedger | None = None,
+            conditions: Iterable[str] = ()) -> EHRGenerator:
+        """Fit to ``data`` (one patient is the unit of privacy). ``conditions``: the codes
+        samples will be conditioned on; each one that no training patient carries is logged
+        as a warning (its samples would come from the ontology structure and the DP noise
+        only)."""
         import torch
 
         from synthscape.generators import DPSGD
@@ -96,6 +122,10 @@ class EHRGenerator:
         self.nodes_, n_nodes, chains = self._structure()
         flat = [[i] for i in range(len(chains))]
         enc = encode(data, self.schema, self._code_index(data))
+        for cond in self.unseen_conditions(data, conditions):
+            log.warning("condition %r is a valid code but no patient of the training data has "
+                        "a code under it: patients sampled with it come from the ontology "
+                        "structure and the DP noise only, not from observed patients", cond)
         v = len(self.schema.vocabulary)
         x = pack(enc.codes, enc.onset, enc.cats)
         if ledger is None:

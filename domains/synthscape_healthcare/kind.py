@@ -18,7 +18,8 @@ def run_ehr(spec: EHRSpec, ctx) -> None:
     core evaluation suite and the gates."""
     from synthscape_healthcare.features import labels
     from synthscape_healthcare.generator import EHRGenerator
-    from synthscape_healthcare.tables import export, to_synthea_tables
+    from synthscape_healthcare.schemas import json_schema
+    from synthscape_healthcare.tables import to_synthea_tables
 
     ontology = load_ontology(spec)
     cohort = load_cohort(spec)
@@ -40,9 +41,10 @@ def run_ehr(spec: EHRSpec, ctx) -> None:
                        epochs=g.epochs, batch_size=g.batch_size, lr=g.lr,
                        max_grad_norm=g.max_grad_norm, dim=g.dim, hidden=g.hidden,
                        hierarchy=g.hierarchy, device=g.device, seed=spec.seed)
-    with ctx.step("fitting the EHR generator"):
-        gen.fit(train)
     aug = spec.augment
+    conditions = [*([aug.condition] if aug else []), *spec.evaluation.conditions]
+    with ctx.step("fitting the EHR generator"):  # warns of a condition the data lacks
+        gen.fit(train, conditions=conditions)
     syn = gen.sample(spec.rows, seed=spec.seed,
                      condition=aug.condition if aug else None,
                      prevalence=aug.prevalence if aug else None)
@@ -53,8 +55,7 @@ def run_ehr(spec: EHRSpec, ctx) -> None:
     tables = to_synthea_tables(syn, label, spec.cohort, index_date=spec.data.index_date,
                                describe=describe, system=system)
     for name, df in tables.items():
-        ctx.write_table(name, df)
-    export(ctx.release / "schemas")
+        ctx.write_table(name, df, schema=json_schema(name))
     ctx.set_ledger(gen.ledger_)
     ctx.meta["label"] = {"name": spec.cohort.label.name, **spec.cohort.label.model_dump()}
     ctx.internal_meta["training"] = gen.training_
@@ -105,6 +106,7 @@ def _achieved(spec: EHRSpec, syn, ontology) -> float:
 
 def _evaluate(spec: EHRSpec, ctx, gen, ontology, train, test, syn) -> None:
     """The internal evaluation: everything that compares with the real patients."""
+    from synthscape_healthcare import figures
     from synthscape_healthcare.metrics import (
         conditioning_check,
         cooccurrence_r2,
@@ -125,7 +127,8 @@ def _evaluate(spec: EHRSpec, ctx, gen, ontology, train, test, syn) -> None:
                       rare_code_mae=rare["mae"])
         report.add_section("ehr", title="EHR fidelity", scores=scores,
                            tables={"prevalence": prev, "cooccurrence": co}, notes=notes,
-                           figures=[_prevalence_figure(ctx, prev, level)])
+                           figures=[ctx.save_figure("prevalence", figures.prevalence(prev, level),
+                                                    internal=True)])
     else:
         scores.update(requested_prevalence=spec.augment.prevalence,
                       achieved_prevalence=_achieved(spec, syn, ontology))
@@ -170,26 +173,6 @@ def _core_evaluation(spec, ctx, gen, ontology, train, test, syn) -> None:
     full = evaluate(real_train, table(test, test_idx), table(syn, syn_index), schema,
                     target=name, ledger=gen.ledger_, figures_dir=ctx.internal, seed=spec.seed)
     ctx.internal_report.sections.update(full.sections)
-
-
-def _prevalence_figure(ctx, prev: pd.DataFrame, level) -> str:
-    from synthscape.evaluation.figures import subplots
-
-    fig, ax = subplots(figsize=(5.2, 4.6))
-    ax.scatter(prev.real, prev.synthetic, s=22)
-    for _, row in prev.iterrows():
-        ax.annotate(str(row.code), (row.real, row.synthetic), fontsize=7, xytext=(3, 2),
-                    textcoords="offset points")
-    top = max(float(prev.real.max()), float(prev.synthetic.max())) * 1.08
-    ax.plot([0, top], [0, top], color="grey", lw=0.8, ls="--", label="equal")
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
-    ax.set_xlabel("real prevalence (share of patients)")
-    ax.set_ylabel("synthetic prevalence")
-    ax.set_title(f"Code prevalence{' by ICD-10-CM ' + level if level else ''}")
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    return ctx.save_figure("prevalence", fig, internal=True)
 
 
 def register() -> None:

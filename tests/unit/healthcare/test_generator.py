@@ -120,3 +120,30 @@ def test_synthea_path_with_snomed_semantic_tags():
     out = gen.sample(60, condition="tag:disorder", seed=1)
     assert len(carriers(out, "tag:disorder", onto)) == 60
     assert set(out.conditions.code) <= set(vocab)
+
+
+def test_a_condition_absent_from_the_data_is_warned_about_on_the_terminal_only(
+        icd, cohort_schema, nafld_small, caplog):
+    import logging
+
+    import torch
+
+    torch.set_num_threads(1)
+    no_arrest = nafld_small.subset(set(nafld_small.patients.patient_id)
+                                   - carriers(nafld_small, "I46", icd))
+    gen = EHRGenerator(schema=cohort_schema, ontology=icd, epsilon=None, epochs=1,
+                       batch_size=512, seed=0)
+    assert gen.unseen_conditions(no_arrest, ["I46", "I21", "I46.9", "I20-I25"]) == ["I46",
+                                                                                   "I46.9"]
+    with pytest.raises(UnknownCodeError, match="did you mean"):
+        gen.unseen_conditions(no_arrest, ["I2l"])
+    with caplog.at_level(logging.WARNING, logger="synthscape.healthcare"):
+        gen.fit(no_arrest, conditions=["I46", "I21"])
+    warned = [r.getMessage() for r in caplog.records if r.name == "synthscape.healthcare"]
+    assert len(warned) == 1 and "'I46'" in warned[0]
+    assert "no patient of the training data" in warned[0] and "DP noise" in warned[0]
+    assert not [a for a in vars(gen) if "unseen" in a]  # a fact of the data: never kept
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="synthscape.healthcare"):
+        gen.fit(nafld_small, conditions=["I46"])
+    assert not [r for r in caplog.records if r.name == "synthscape.healthcare"]

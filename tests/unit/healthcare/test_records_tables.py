@@ -7,10 +7,12 @@ import pandas as pd
 import pytest
 
 from synthscape.errors import SchemaError
+from synthscape.tables import conform, declared_columns
 from synthscape_healthcare import load_synthea
 from synthscape_healthcare.features import labels
 from synthscape_healthcare.records import EHRData, from_synthea
-from synthscape_healthcare.tables import ROW_MODELS, json_schema, to_synthea_tables
+from synthscape_healthcare.schemas import TABLES, json_schema
+from synthscape_healthcare.tables import to_synthea_tables
 
 from ._paths import CURRENT, V3, need_synthea_samples
 
@@ -86,24 +88,27 @@ def test_synthea_like_tables_match_their_json_schemas(cohort_schema, icd):
     tables = to_synthea_tables(data, lab, cohort_schema, index_date="2015-01-01",
                                describe=icd.description)
     pats = tables["patients"].set_index("Id")
-    assert pats.loc["b", "DEATHDATE"] == "2015-04-11" and pats.loc["a", "DEATHDATE"] is None
+    assert pats.loc["b", "DEATHDATE"] == pd.Timestamp("2015-04-11")
+    assert pd.isna(pats.loc["a", "DEATHDATE"])
+    assert pats.loc["a", "BIRTHDATE"] == pd.Timestamp("1964-12-31")  # 50 * 365.25 days before
     assert pats.loc["b", "LABEL"] and not pats.loc["a", "LABEL"]
     cond = tables["conditions"]
     assert cond.ENCOUNTER.isin(tables["encounters"].Id).all()
     assert cond.DESCRIPTION.iloc[1] == "Acute myocardial infarction, unspecified"
     assert tables["observations"].CODE.tolist() == ["39156-5"]
-    for name, df in tables.items():
-        model = ROW_MODELS[name]
-        assert list(df.columns) == list(model.model_fields)
-        for row in df.to_dict(orient="records"):
-            model.model_validate(row)
+    assert tables["conditions"].STOP.isna().all()
+    for name, df in tables.items():  # the dtypes the schemas declare, as they are written
+        declared = declared_columns(json_schema(name))
+        assert list(df.columns) == [c.name for c in declared]
+        assert all(df[c.name].dtype == c.dtype for c in declared), (name, df.dtypes)
+        conform(df, json_schema(name), table=name)
 
 
 def test_exported_json_schemas_are_in_sync():
-    for name in ROW_MODELS:
+    for name in TABLES:
         path = ROOT / "data_schemas" / "healthcare" / f"{name}.json"
         assert json.loads(path.read_text()) == json_schema(name), (
-            f"{path} is stale; run: python -m synthscape_healthcare.tables "
+            f"{path} is stale; run: python -m synthscape_healthcare.schemas "
             f"data_schemas/healthcare")
 
 
