@@ -28,20 +28,12 @@ ENV_IDS = {
 }
 
 
-def _run_driving(spec, ctx) -> None:
-    from synthscape_autonomy.kind import run_driving
-
-    run_driving(spec, ctx)
-
-
 def register() -> None:
-    """Register ``kind: driving`` and, when gymnasium is installed, the environment ids."""
-    from synthscape.scenarios import register_kind
-    from synthscape_autonomy.spec import DrivingSpec
+    """Entry point of the ``synthscape.domains`` group: adds ``kind: driving`` (kind.py) and,
+    when gymnasium is installed, the environment ids."""
+    from synthscape_autonomy.kind import register as _register
 
-    register_kind("driving", DrivingSpec, _run_driving,  # idempotent for the same model and run
-                  "Simulate a logical driving scenario into labelled trajectories",
-                  reads_real_data=False)
+    _register()
     register_envs()
 
 

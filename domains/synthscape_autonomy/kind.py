@@ -1,9 +1,10 @@
-"""``run_driving(spec, ctx)``: simulate a logical scenario into a labelled dataset and a report.
+"""``kind: driving``: ``run_driving(spec, ctx)`` simulates a logical scenario into a labelled
+dataset and a report; ``register()`` adds the kind.
 
 Everything goes to the run's release folder: the kind reads no real data (it is registered
 with ``reads_real_data=False``), so there is no internal evaluation and the release states that
-no real data was read. Tables (release/data/*.parquet, one JSON Schema per table in
-release/schemas/<table>.schema.json, also in data_schemas/autonomy/): ``trajectories``,
+no real data was read. Tables (release/data/*.parquet, one row schema per table in
+release/schemas/<table>.json from schemas.py, also in data_schemas/autonomy/): ``trajectories``,
 ``step_labels``, ``episodes``; with ``search:`` also ``search_episodes``. Figures: top-down
 frames and a GIF of the rendered episodes, the TTC trace, failure maps over the sampled
 parameters.
@@ -109,11 +110,11 @@ def _run(spec, ctx) -> None:
                   f"({scene.n_agents} agents, {spec.duration:g} s)"):
         r = simulate(scene, draws, record=True)
     eps = episode_table(scene, r, weights, sources)
-    ctx.write_table("episodes", eps)
-    ctx.write_table("step_labels", step_table(scene, r))
-    ctx.write_table("trajectories", trajectory_table(scene, r))
-    for table in schemas.TABLES:
-        ctx.write_json(f"schemas/{table}.schema.json", schemas.json_schema(table))
+    ctx.write_table("episodes", eps, schema=schemas.json_schema("episodes"))
+    ctx.write_table("step_labels", step_table(scene, r),
+                    schema=schemas.json_schema("step_labels"))
+    ctx.write_table("trajectories", trajectory_table(scene, r),
+                    schema=schemas.json_schema("trajectories"))
     w = eps["weight"].to_numpy()
     scores: dict[str, Any] = {
         "episodes": len(eps), "agents_per_episode": scene.n_agents,
@@ -146,7 +147,7 @@ def _run(spec, ctx) -> None:
 
 
 def _search_section(scene, ctx) -> None:
-    from synthscape_autonomy import figures
+    from synthscape_autonomy import figures, schemas
     from synthscape_autonomy.search import compare, summary
 
     res = compare(scene)
@@ -159,7 +160,8 @@ def _search_section(scene, ctx) -> None:
         if m == "importance_sampling":
             df["weight"] = np.exp([d.log_weight for d in rr.draws])
         rows.append(df)
-    ctx.write_table("search_episodes", pd.concat(rows, ignore_index=True))
+    ctx.write_table(schemas.SEARCH, pd.concat(rows, ignore_index=True),
+                    schema=schemas.json_schema(schemas.SEARCH))
     fig = figures.search_figure(scene, res)
     rel = ctx.save_figure("search_failure_map", fig)
     ctx.report.add_section(
@@ -172,3 +174,13 @@ def _search_section(scene, ctx) -> None:
                "final proposal (unbiased); CI from its standard error. Monte Carlo CI: Wilson.",
                "Acceleration with search cost: Monte Carlo episodes needed for the relative "
                "error importance sampling reached, over all episodes the search simulated."])
+
+
+def register() -> None:
+    """Add ``kind: driving`` (registering it again returns the same kind)."""
+    from synthscape.scenarios import register_kind
+    from synthscape_autonomy.spec import DrivingSpec
+
+    register_kind("driving", DrivingSpec, run_driving,
+                  "Simulate a logical driving scenario into labelled trajectories",
+                  reads_real_data=False)

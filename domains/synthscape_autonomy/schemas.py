@@ -1,76 +1,104 @@
-"""Column contracts of the datasets a driving run writes, exported as JSON Schemas
-(data_schemas/autonomy/*.schema.json; a test keeps the files in sync with this module)."""
+"""The output tables' schemas: one row schema per dataset table a driving run writes
+(:func:`synthscape.tables.row_schema`), written by a run as ``release/schemas/<table>.json`` and
+exported to ``data_schemas/autonomy/``.
+
+``python -m synthscape_autonomy.schemas data_schemas/autonomy`` rewrites the exports; a test
+keeps them in sync with this module. Units are in the descriptions; a quantity that may be
+undefined for a step or an episode (no object closing in, no failure) is nullable.
+"""
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
-_INT, _NUM, _BOOL, _STR = "integer", "number", "boolean", "string"
+from synthscape.tables import row_schema
+from synthscape_autonomy.physics import AGENT_TYPES
 
-# table -> [(column, JSON type, unit, description)]
-TABLES: dict[str, list[tuple[str, str, str, str]]] = {
-    "trajectories": [
-        ("episode", _INT, "", "episode index (the key of its random numbers)"),
-        ("t", _NUM, "s", "simulation time at the end of the step"),
-        ("agent", _INT, "", "agent index within the episode (0 = ego)"),
-        ("name", _STR, "", "entity name from the scenario file"),
-        ("type", _STR, "", "car, truck, pedestrian or cyclist"),
-        ("x", _NUM, "m", "centre, along the road"),
-        ("y", _NUM, "m", "centre, across the road (0 = right road edge)"),
-        ("heading", _NUM, "rad", "heading, 0 = along +x"),
-        ("speed", _NUM, "m/s", "speed along the heading"),
-        ("acceleration", _NUM, "m/s^2", "applied longitudinal acceleration"),
-    ],
-    "step_labels": [
-        ("episode", _INT, "", "episode index"),
-        ("t", _NUM, "s", "simulation time"),
-        ("ttc", _NUM, "s", "ego time-to-collision to the nearest object in its path (NaN: none "
-                           "closing in)"),
-        ("thw", _NUM, "s", "ego time headway to that object (NaN: none)"),
-        ("drac", _NUM, "m/s^2", "deceleration rate to avoid the crash"),
-        ("collision", _BOOL, "", "the ego's box overlaps another agent's box"),
-        ("near_miss", _BOOL, "", "ttc below labels.near_miss_ttc"),
-        ("off_road", _BOOL, "", "the ego's footprint crosses a road edge"),
-    ],
-    "episodes": [
-        ("episode", _INT, "", "episode index"),
-        ("family", _STR, "", "scenario family"),
-        ("source", _STR, "", "nominal, or edge_case (drawn from the search's proposal)"),
-        ("weight", _NUM, "", "importance weight p/q; 1 for nominal-only datasets"),
-        ("collision", _BOOL, "", "the ego collided"),
-        ("near_miss", _BOOL, "", "the ego's TTC fell below the near-miss threshold"),
-        ("failure", _BOOL, "", "collision, or near miss when labels.failure is near_miss"),
-        ("off_road", _BOOL, "", "the ego left the road"),
-        ("min_ttc", _NUM, "s", "minimum TTC (NaN: never closing in)"),
-        ("min_thw", _NUM, "s", "minimum time headway (NaN: nothing ahead)"),
-        ("max_drac", _NUM, "m/s^2", "maximum DRAC"),
-        ("first_failure_time", _NUM, "s", "time of the first failure (NaN: none)"),
-        ("impact_speed", _NUM, "m/s", "ego speed at the collision (NaN: none)"),
-        ("weather", _STR, "", "weather of the episode"),
-        ("lighting", _STR, "", "lighting of the episode"),
-    ],
+_INT, _NUM, _BOOL, _STR = "integer", "number", "boolean", "string"
+SOURCES = ["nominal", "edge_case"]
+METHODS = ["monte_carlo", "importance_sampling"]
+PARAMETERS = {"^param_": "a sampled scenario parameter, one column per declared parameter "
+                         "(a number, or a string for a choice)"}
+
+# column: (type, nullable, description[, enum]); types as in synthscape.tables
+_EPISODE: dict[str, tuple] = {
+    "episode": (_INT, False, "Episode index (the key of its random numbers)."),
+    "family": (_STR, False, "Scenario family."),
+    "source": (_STR, False, "nominal, or edge_case (drawn from the search's proposal).",
+               SOURCES),
+    "weight": (_NUM, False, "Importance weight p/q; 1 for nominal-only datasets."),
+    "collision": (_BOOL, False, "The ego collided."),
+    "near_miss": (_BOOL, False, "The ego's TTC fell below the near-miss threshold."),
+    "failure": (_BOOL, False, "Collision, or near miss when labels.failure is near_miss."),
+    "off_road": (_BOOL, False, "The ego left the road."),
+    "min_ttc": (_NUM, True, "Minimum TTC [s] (null: never closing in)."),
+    "min_thw": (_NUM, True, "Minimum time headway [s] (null: nothing ahead)."),
+    "max_drac": (_NUM, False, "Maximum DRAC [m/s^2]."),
+    "first_failure_time": (_NUM, True, "Time of the first failure [s] (null: none)."),
+    "impact_speed": (_NUM, True, "Ego speed at the collision [m/s] (null: none)."),
+    "weather": (_STR, False, "Weather of the episode."),
+    "lighting": (_STR, False, "Lighting of the episode."),
 }
+
+TABLES: dict[str, dict[str, tuple]] = {
+    "trajectories": {
+        "episode": (_INT, False, "Episode index (the key of its random numbers)."),
+        "t": (_NUM, False, "Simulation time at the end of the step [s]."),
+        "agent": (_INT, False, "Agent index within the episode (0 = ego)."),
+        "name": (_STR, False, "Entity name from the scenario file."),
+        "type": (_STR, False, "Kind of road user.", list(AGENT_TYPES)),
+        "x": (_NUM, False, "Centre, along the road [m]."),
+        "y": (_NUM, False, "Centre, across the road (0 = right road edge) [m]."),
+        "heading": (_NUM, False, "Heading, 0 = along +x [rad]."),
+        "speed": (_NUM, False, "Speed along the heading [m/s]."),
+        "acceleration": (_NUM, False, "Applied longitudinal acceleration [m/s^2]."),
+    },
+    "step_labels": {
+        "episode": (_INT, False, "Episode index."),
+        "t": (_NUM, False, "Simulation time [s]."),
+        "ttc": (_NUM, True, "Ego time-to-collision to the nearest object in its path [s] "
+                            "(null: none closing in)."),
+        "thw": (_NUM, True, "Ego time headway to that object [s] (null: none)."),
+        "drac": (_NUM, False, "Deceleration rate to avoid the crash [m/s^2]."),
+        "collision": (_BOOL, False, "The ego's box overlaps another agent's box."),
+        "near_miss": (_BOOL, False, "TTC below labels.near_miss_ttc."),
+        "off_road": (_BOOL, False, "The ego's footprint crosses a road edge."),
+    },
+    "episodes": _EPISODE,
+}
+# Written only with search: the episodes of both estimators, side by side.
+SEARCH = "search_episodes"
+_SEARCH_COLUMNS = {**_EPISODE, "method": (_STR, False, "Estimator that drew the episode.",
+                                          METHODS)}
 
 
 def json_schema(table: str) -> dict[str, Any]:
-    """JSON Schema (2020-12) of one row of ``table``."""
-    props = {}
-    for name, typ, unit, desc in TABLES[table]:
-        p: dict[str, Any] = {"type": typ, "description": desc + (f" [{unit}]" if unit else "")}
-        props[name] = p
-    schema: dict[str, Any] = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://synthscape.dev/schemas/autonomy/{table}.schema.json",
-        "title": f"synthscape autonomy: {table}",
-        "type": "object",
-        "properties": props,
-        "required": [c[0] for c in TABLES[table]],
-        "additionalProperties": False,
-    }
-    if table == "episodes":
-        schema["patternProperties"] = {"^param_": {"description": "a sampled scenario "
-                                                   "parameter, one column per declared parameter"}}
-    return schema
+    """The JSON Schema (draft 2020-12) of one row of ``table``."""
+    patterns = PARAMETERS if table in ("episodes", SEARCH) else None
+    return row_schema("autonomy", table, _columns(table), patterns=patterns)
+
+
+def _columns(table: str) -> dict[str, tuple]:
+    return _SEARCH_COLUMNS if table == SEARCH else TABLES[table]
 
 
 def columns(table: str) -> list[str]:
-    return [c[0] for c in TABLES[table]]
+    return list(_columns(table))
+
+
+def export(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for table in [*TABLES, SEARCH]:
+        path = folder / f"{table}.json"
+        path.write_text(json.dumps(json_schema(table), indent=2) + "\n")
+        out.append(path)
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for p in export(sys.argv[1] if len(sys.argv) > 1 else "data_schemas/autonomy"):
+        print(p)
