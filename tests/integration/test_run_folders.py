@@ -1,9 +1,11 @@
 """Every kind writes ``<output>/<name>/{manifest.json, release/, internal/}`` through the CLI.
 
 release/ holds only what its ledger covers: its manifest hashes every file in it, and neither
-its report nor its manifest holds a real row count or a gate result. internal/ says first that
-it is not covered by the privacy guarantee. Kinds that read no real data write no internal
-folder (finance's learned path evaluates its generator there).
+its report nor its manifest holds a real row count or a gate result. Every table in
+release/data/ has its row schema in release/schemas/<table>.json, and each column of each
+Parquet file, read back, has the dtype and nullability that schema declares. internal/ says
+first that it is not covered by the privacy guarantee. Kinds that read no real data write no
+internal folder (finance's learned path evaluates its generator there).
 """
 from __future__ import annotations
 
@@ -127,6 +129,33 @@ def files_of(folder: Path) -> set[str]:
             if p.is_file() and p.name != "manifest.json"}
 
 
+def check_declared_dtypes(rel: Path) -> None:
+    """Each Parquet table read back has the declared columns, dtypes and nullability; an id
+    (a column named ``*_id``, ``Id``, ``PATIENT`` or ``ENCOUNTER``) has one type in every
+    table of the run."""
+    from synthscape.tables import declared_columns
+
+    id_types: dict[str, set[str]] = {}
+    for path in sorted((rel / "data").glob("*.parquet")):
+        schema = json.loads((rel / "schemas" / f"{path.stem}.json").read_text())
+        df = pd.read_parquet(path)
+        declared = declared_columns(schema)
+        patterns = list(schema.get("patternProperties", {}))
+        assert [c.name for c in declared] == list(df.columns[:len(declared)]), path.name
+        assert all(any(re.search(p, c) for p in patterns) for c in df.columns[len(declared):])
+        for c in declared:
+            s, where = df[c.name], f"{path.stem}.{c.name}"
+            assert s.dtype == c.dtype, f"{where}: {s.dtype}, declared {c.type} ({c.dtype})"
+            assert c.nullable or not s.isna().any(), f"{where}: nulls, declared not nullable"
+            if c.type in ("date", "date-time"):
+                assert pd.api.types.is_datetime64_dtype(s), where
+            if c.enum is not None:
+                assert set(s.dropna().astype(object)) <= set(c.enum), where
+            if c.name.endswith("_id") or c.name in ("Id", "PATIENT", "ENCOUNTER"):
+                id_types.setdefault(c.type, set()).add(where)
+    assert len(id_types) <= 1, f"ids of more than one type: {id_types}"
+
+
 # ---- the test --------------------------------------------------------------------------------
 @pytest.mark.parametrize("make", [tabular, pytest.param(ehr, marks=pytest.mark.slow),
                                   transactions, driving], ids=lambda f: f.__name__)
@@ -163,11 +192,10 @@ def test_run_folder_layout(tmp_path, make):
     for f in ("ledger.json", "report.json", "report.html", "spec.resolved.yaml",
               "manifest.json"):
         assert (rel / f).is_file(), f
-    assert list((rel / "data").glob("*.parquet"))
-    if make is tabular:
-        assert (rel / "schema.json").is_file()
-    elif make in (ehr, driving):
-        assert len(list((rel / "schemas").glob("*.json"))) >= 3
+    tables = sorted(p.stem for p in (rel / "data").glob("*.parquet"))
+    assert tables and tables == sorted(p.stem for p in (rel / "schemas").glob("*.json"))
+    assert (rel / "schema.json").is_file() is (make is tabular)  # the generator's TableSchema
+    check_declared_dtypes(rel)
     manifest = json.loads((rel / "manifest.json").read_text())
     assert set(manifest["files"]) == files_of(rel)
     assert all(sha256(rel / f) == h for f, h in manifest["files"].items())
