@@ -201,24 +201,20 @@ def cast_column(s: pd.Series, c: DeclaredColumn) -> tuple[pd.Series, str | None]
             x = values.to_numpy(float)
             if not (np.isfinite(x) & (x == np.round(x))).all():
                 return s, "holds numbers that are not integers"
-        out = s.astype(c.dtype)
+        values = values.astype("int64" if c.type == "integer" else "float64")
     elif c.type == "boolean":
         if not (t.is_bool_dtype(s) or what == "boolean"):
             return s, f"holds {what} values, not booleans"
-        out = s.astype(c.dtype)
     elif c.type in ("date", "date-time"):
         if not t.is_datetime64_dtype(s):  # (a time zone is not declared either)
             return s, f"holds {what} values; write datetime64 values (not strings)"
-        out = s.astype(c.dtype)
-    else:
-        if not (t.is_string_dtype(s) or categorical) or what not in ("string", "empty"):
-            return s, f"holds {what} values, not strings"
-        out = s.astype(c.dtype)
+    elif not (t.is_string_dtype(s) or categorical) or what not in ("string", "empty"):
+        return s, f"holds {what} values, not strings"
     if c.enum is not None:
-        bad = sorted({str(v) for v in pd.unique(values)} - {str(v) for v in c.enum})
+        bad = sorted(map(str, set(pd.unique(values.astype(object))) - set(c.enum)))
         if bad:
             return s, f"values {bad[:5]} are not among the declared values {list(c.enum)}"
-    return out, None
+    return s.astype(c.dtype), None
 
 
 def to_arrow(df: pd.DataFrame, schema: Mapping[str, Any], *, table: str = "table") -> pa.Table:
