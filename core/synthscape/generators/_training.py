@@ -339,6 +339,8 @@ class DPSGD:
         elif self.private:
             self.module.remove_hooks()
             self.module.cleanup()
+        if hasattr(self.optimizer, "close"):
+            self.optimizer.close()  # the noise worker
         eps = self.ledger.epsilon
         return {
             "label": self.label,
