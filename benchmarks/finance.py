@@ -31,9 +31,10 @@ ALL_TYPOLOGIES = ("card_testing", "cnp_burst", "lost_stolen", "account_takeover"
 def _throughput_child(customers: int, days: int, out: str) -> None:
     import resource
 
+    from synthscape.tables import TableWriter
+    from synthscape_finance.schemas import json_schema
     from synthscape_finance.simulator import Simulation
     from synthscape_finance.spec import TransactionsSpec
-    from synthscape_finance.stream import _Writer
 
     spec = TransactionsSpec(population={"customers": customers, "merchants": 5000, "days": days},
                             typologies={t: {"rate": 0.001} for t in ALL_TYPOLOGIES},
@@ -41,7 +42,9 @@ def _throughput_child(customers: int, days: int, out: str) -> None:
     t0 = time.perf_counter()
     sim = Simulation(spec)
     build = time.perf_counter() - t0
-    w_tx, w_lab = _Writer(Path(out) / "tx.parquet"), _Writer(Path(out) / "labels.parquet")
+    w_tx = TableWriter(Path(out) / "tx.parquet", json_schema("transactions"),
+                       table="transactions")
+    w_lab = TableWriter(Path(out) / "labels.parquet", json_schema("tx_labels"), table="tx_labels")
     rows, sim_s, write_s, cpu_s = 0, build, 0.0, time.process_time()
     t = time.perf_counter()
     c = time.process_time()

@@ -51,7 +51,7 @@ def _learned(ctx, spec, sim, sample) -> None:
 
     from synthscape.evaluation.release_report import describe_table
     from synthscape_finance.learned import customer_schema, learned_section
-    from synthscape_finance.schemas import LEARNED, json_schema
+    from synthscape_finance.schemas import LEARNED
 
     learned_section(ctx, spec, sim, sample)
     section = ctx.report.sections.pop("learned")
@@ -59,8 +59,6 @@ def _learned(ctx, spec, sim, sample) -> None:
     ctx.internal_meta["learned"] = {k: section.scores[k] for k in (
         "train_customers", "test_customers", "train_fraud_customers") if k in section.scores}
     released = pd.read_parquet(ctx.release / "data" / f"{LEARNED}.parquet")
-    if LEARNED in ctx.undeclared:  # learned_section wrote it without its schema
-        ctx.write_table(LEARNED, released, schema=json_schema(LEARNED))
     describe_table(ctx.report, "customer_features_synthetic", released, schema=customer_schema(),
                    save_figure=ctx.save_figure,
                    title="Learned generator: synthetic customer features",

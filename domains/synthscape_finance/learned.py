@@ -118,7 +118,10 @@ def learned_section(ctx, spec, sim, sample: pd.DataFrame) -> None:
     released = gen.sample(cfg.rows, conditions={"is_fraud": {"yes": cfg.fraud_share,
                                                              "no": 1 - cfg.fraud_share}},
                           seed=spec.seed + 1)
-    ctx.write_table("customer_features_synthetic", released)
+    from synthscape_finance.schemas import json_schema
+
+    ctx.write_table("customer_features_synthetic", released,
+                    schema=json_schema("customer_features_synthetic"))
 
     def fit_score(df: pd.DataFrame) -> dict:
         X, y = _design(df), (df["is_fraud"] == "yes").to_numpy()

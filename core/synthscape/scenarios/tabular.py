@@ -250,7 +250,7 @@ def run_tabular(spec: TabularSpec, ctx) -> None:
         gen.fit(train, schema)
     with ctx.step(f"sampling {spec.rows} rows"):
         syn = gen.sample(spec.rows, conditions=spec.conditions, seed=spec.seed)
-    ctx.write_table("synthetic", syn)
+    ctx.write_table("synthetic", syn, schema=gen.schema_)
     ctx.set_schema(gen.schema_)
     ctx.set_ledger(gen.ledger_)
     _release(spec, ctx, syn, gen.schema_)
