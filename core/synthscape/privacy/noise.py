@@ -1,6 +1,7 @@
 """Mechanism randomness: the one source of every DP draw (noise, subsampling masks, selection).
 
-A :class:`NoiseSource` is a SHAKE-256 stream (FIPS 202) under a 256-bit key. Without a secret
+A :class:`NoiseSource` is an AES-256 keystream in counter mode (NIST SP 800-38A; the core of
+NIST SP 800-90A's CTR_DRBG) under a 256-bit key derived with SHA-256. Without a secret
 key it is keyed from the operating system's CSPRNG (``os.urandom``), so two fits of the same data
 with the same public seed draw different noise and nothing released can reproduce a draw. A data
 owner who needs byte-identical re-runs of a DP fit sets a secret key outside the code:
@@ -34,7 +35,6 @@ from synthscape.errors import ParameterError
 KEY_ENV = "SYNTHSCAPE_NOISE_KEY"
 KEY_FILE_ENV = "SYNTHSCAPE_NOISE_KEY_FILE"
 _DOMAIN = b"synthscape/noise/v1"
-_BLOCK = 1 << 20  # bytes per SHAKE call: long draws are cut into keyed, counted blocks
 
 
 def secret_key_from_environment() -> bytes | None:
@@ -136,16 +136,14 @@ class NoiseSource:
 
     # ---- raw bytes -----------------------------------------------------------------------
     def random_bytes(self, n: int) -> bytes:
-        out = bytearray()
-        while len(out) < n:
-            m = min(_BLOCK, n - len(out))
-            h = hashlib.shake_256(self._key)
-            h.update(self._counter.to_bytes(16, "little"))
-            out += h.digest(m)
-            self._counter += 1
-        if n == 0:
-            self._counter += 1
-        return bytes(out)
+        """``n`` bytes of keystream. Each call takes its own 64-bit nonce (the call counter) in
+        the high half of the counter block, so calls never share a block."""
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        block = self._counter.to_bytes(8, "big") + bytes(8)
+        self._counter += 1
+        enc = Cipher(algorithms.AES(self._key), modes.CTR(block)).encryptor()
+        return enc.update(bytes(n)) + enc.finalize()
 
     def child(self, label: str) -> NoiseSource:
         """An independent stream named ``label`` (advances this stream by one draw)."""
