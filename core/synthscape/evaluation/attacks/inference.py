@@ -17,8 +17,14 @@ def _correct(guess: pd.Series, truth: pd.Series, numerical: bool, tol: float) ->
         g = pd.to_numeric(guess, errors="coerce").to_numpy(float)
         t = pd.to_numeric(truth, errors="coerce").to_numpy(float)
         return np.abs(g - t) <= tol * np.abs(t) + 1e-12
-    return np.array([(a == b) or (pd.isna(a) and pd.isna(b))
-                     for a, b in zip(guess.tolist(), truth.tolist())])
+    return np.array([_same(a, b) for a, b in zip(guess.tolist(), truth.tolist())], dtype=bool)
+
+
+def _same(a, b) -> bool:
+    """Equal values, or both missing (pandas' NA compares as NA, not as a bool)."""
+    if pd.isna(a) or pd.isna(b):
+        return bool(pd.isna(a) and pd.isna(b))
+    return bool(a == b)
 
 
 def inference(train: pd.DataFrame, test: pd.DataFrame, syn: pd.DataFrame, schema: TableSchema,
