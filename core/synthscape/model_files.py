@@ -21,6 +21,31 @@ CHECKSUMS = "checksums.json"
 T = TypeVar("T")
 
 
+@contextmanager
+def writing(folder: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``folder`` to write a model into; on success add
+    ``checksums.json``, give it the mode a ``mkdir`` would, and rename it into place (an
+    existing ``folder`` is replaced). A failure leaves nothing behind."""
+    import shutil
+    import tempfile
+
+    from synthscape.io import public_mode
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        yield tmp
+        write_checksums(tmp)
+        public_mode(tmp)  # mkdtemp makes 0700
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def write_checksums(folder: str | Path) -> Path:
     """Hash every file under ``folder`` (except the checksum file) into ``checksums.json``."""
     folder = Path(folder)

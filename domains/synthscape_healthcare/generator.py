@@ -266,12 +266,9 @@ class EHRGenerator:
     def save(self, folder: str | Path) -> Path:
         """``model.json`` (parameters, schema, structure, ledger), ``weights.safetensors`` and
         ``checksums.json``; written to a temporary folder, then renamed into place."""
-        import shutil
-        import tempfile
-
         from safetensors.torch import save_file
 
-        from synthscape.model_files import write_checksums
+        from synthscape.model_files import writing
 
         self._check()
         folder = Path(folder)
@@ -281,22 +278,10 @@ class EHRGenerator:
                            "hierarchy", "accountant", "device", "seed", "expected_patients")},
                 "nodes": self.nodes_, "arch": self.arch_, "ledger": self.ledger_.to_dict(),
                 "training": self.training_}
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        from synthscape.io import public_mode
-
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with writing(folder) as tmp:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=float))
             save_file({k: v.contiguous() for k, v in self.model_.state_dict().items()},
                       str(tmp / "weights.safetensors"))
-            write_checksums(tmp)
-            public_mode(tmp)  # mkdtemp makes 0700; give the mode a mkdir would
-            if folder.exists():
-                shutil.rmtree(folder)
-            tmp.rename(folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return folder
 
     @classmethod

@@ -9,8 +9,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -20,7 +18,7 @@ import pandas as pd
 
 from synthscape.errors import ModelFormatError, NotFittedError, ParameterError, SchemaError
 from synthscape.generators._params import NONE, SEED, STR, Interval, Options, validate_params
-from synthscape.model_files import write_checksums
+from synthscape.model_files import writing
 from synthscape.privacy import Budget, PrivacyLedger
 from synthscape.privacy.noise import NoiseSource
 from synthscape.random import derive_rng
@@ -336,24 +334,12 @@ class Generator:
             "ledger": self.ledger_.to_dict(),
             "state": state,
         }
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        from synthscape.io import public_mode
-
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with writing(folder) as tmp:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True,
                                                        default=_json_default))
             np.savez(tmp / "arrays.npz",  # numpy's stub types **kwds as its bool options
                      **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
             self._save_extra(tmp)
-            write_checksums(tmp)
-            public_mode(tmp)  # mkdtemp makes 0700; give the mode a mkdir would
-            if folder.exists():
-                shutil.rmtree(folder)
-            tmp.rename(folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return folder
 
 
