@@ -16,6 +16,7 @@ import pandas as pd
 from synthscape.errors import ParameterError
 from synthscape.schema import TableSchema
 
+
 @dataclass
 class Release:
     """What a recipient holds: ``public`` (the published values a replay needs), ``meta``
