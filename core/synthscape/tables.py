@@ -24,8 +24,9 @@ missing value. An id is an integer or a string in every table it appears in.
 """
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -306,3 +307,17 @@ class TableWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def export_row_schemas(folder: str | Path, tables: Iterable[str],
+                       json_schema: Callable[[str], Mapping[str, Any]]) -> list[Path]:
+    """Write ``<folder>/<table>.json`` for each table from ``json_schema(table)`` (how the
+    packs export their output schemas to data_schemas/); returns the paths written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for table in tables:
+        path = folder / f"{table}.json"
+        path.write_text(json.dumps(json_schema(table), indent=2) + "\n")
+        out.append(path)
+    return out

@@ -8,7 +8,6 @@ undefined for a step or an episode (no object closing in, no failure) is nullabl
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -89,14 +88,9 @@ def columns(table: str) -> list[str]:
 
 
 def export(folder: str | Path) -> list[Path]:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for table in [*TABLES, SEARCH]:
-        path = folder / f"{table}.json"
-        path.write_text(json.dumps(json_schema(table), indent=2) + "\n")
-        out.append(path)
-    return out
+    from synthscape.tables import export_row_schemas
+
+    return export_row_schemas(folder, [*TABLES, SEARCH], json_schema)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,6 @@ a column that may be null says so (nullable integers are ``Int64`` in pandas).
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -107,14 +106,9 @@ def json_schema(table: str) -> dict[str, Any]:
 
 
 def export(folder: str | Path) -> list[Path]:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for table in [*TABLES, LEARNED]:
-        p = folder / f"{table}.json"
-        p.write_text(json.dumps(json_schema(table), indent=2) + "\n")
-        out.append(p)
-    return out
+    from synthscape.tables import export_row_schemas
+
+    return export_row_schemas(folder, [*TABLES, LEARNED], json_schema)
 
 
 if __name__ == "__main__":

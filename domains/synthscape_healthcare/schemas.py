@@ -9,7 +9,6 @@ every table.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,14 +65,9 @@ def json_schema(table: str) -> dict[str, Any]:
 
 
 def export(folder: str | Path) -> list[Path]:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for name in TABLES:
-        path = folder / f"{name}.json"
-        path.write_text(json.dumps(json_schema(name), indent=2) + "\n")
-        out.append(path)
-    return out
+    from synthscape.tables import export_row_schemas
+
+    return export_row_schemas(folder, TABLES, json_schema)
 
 
 if __name__ == "__main__":  # pragma: no cover
