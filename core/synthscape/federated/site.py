@@ -1,0 +1,148 @@
+"""A site of a federation: it holds its records, its own secret noise and its own ledger, and
+answers the coordinator's requests with DP statistics only.
+
+Requests (one dict each, see :mod:`synthscape.federated.messages`):
+
+- ``keys``: thresholded Gaussian key release of the listed categorical columns (Gopi et al.
+  2020; the same mechanism as DP schema inference), from ``share`` of the site's budget;
+- ``setup``: the united schema and the bin count; the site discretises its records (rows with a
+  category the union does not hold are dropped, a record-level step) and fixes the zCDP rho that
+  the rest of the protocol divides in shares;
+- ``measure``: noisy counts of the listed marginals, each from ``share`` of that rho
+  (Gaussian, L2 sensitivity 1 under add/remove one record: Bun and Steinke 2016, Prop. 1.6);
+- ``score``: AIM-style selection scores ``||M_r(D_site) - total * p_r||_1`` of candidate
+  marginals against public model marginals ``p_r`` and the site's public noisy total, released
+  as one Gaussian vector (each score moves by at most 1 per record: L2 sensitivity sqrt(#cands));
+- ``ledger``: the site's ledger as JSON (public: it is part of the release).
+
+The site never sends a record, an exact count or an exact total.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from synthscape.errors import ParameterError
+from synthscape.privacy.budget import Budget
+from synthscape.privacy.events import ThresholdGaussianEvent
+from synthscape.privacy.ledger import PrivacyLedger
+from synthscape.privacy.mechanisms import gaussian_mechanism
+from synthscape.privacy.noise import NoiseSource
+from synthscape.schema import TableSchema
+from synthscape.transforms.discretizer import Discretizer
+
+
+def marginal_counts(codes: np.ndarray, sizes: list[int], clique: tuple[int, ...]) -> np.ndarray:
+    """Flattened contingency table of the columns ``clique`` of integer ``codes``."""
+    shape = [sizes[a] for a in clique]
+    idx = np.ravel_multi_index([codes[:, a] for a in clique], shape)
+    return np.bincount(idx, minlength=int(np.prod(shape))).astype(float)
+
+
+class Site:
+    """One data holder. ``budget`` is the per-record budget of this site's records; the ledger
+    and its secret :class:`NoiseSource` never leave the site (only the ledger's JSON does).
+
+    >>> import pandas as pd
+    >>> site = Site("a", pd.DataFrame({"x": [1, 2]}), budget=Budget(epsilon=1.0))
+    >>> site.ledger.epsilon
+    0.0
+    """
+
+    def __init__(self, name: str, data: pd.DataFrame, *, budget: Budget,
+                 accountant: str = "rdp", noise: NoiseSource | None = None):
+        if len(data) == 0:
+            raise ParameterError(f"site {name!r} has no rows; every site needs data")
+        self.name = name
+        self._data = data
+        noise = noise or NoiseSource.for_data(data, purpose=f"federated site {name}")
+        self.ledger = PrivacyLedger(budget, accountant=accountant, noise=noise)
+        self._codes: np.ndarray | None = None
+        self._sizes: list[int] = []
+        self._rho = 0.0
+
+    # ---- dispatch ----------------------------------------------------------------------
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer one request (a decoded message); unknown operations are refused."""
+        op = request.get("op")
+        handlers = {"keys": self._keys, "setup": self._setup, "measure": self._measure,
+                    "score": self._score, "ledger": self._ledger}
+        if op not in handlers:
+            raise ParameterError(f"site {self.name!r}: unknown request {op!r}; expected one of "
+                                 f"{sorted(handlers)}")
+        return handlers[op](request)
+
+    # ---- operations --------------------------------------------------------------------
+    def _keys(self, req: dict[str, Any]) -> dict[str, Any]:
+        columns = list(req["columns"])
+        missing = [c for c in columns if c not in self._data.columns]
+        if missing:
+            raise ParameterError(f"site {self.name!r} has no column(s) {missing}")
+        rho = self.ledger.remaining_rho(float(req["share"])) / max(len(columns), 1)
+        sigma = 1.0 / math.sqrt(2 * rho)
+        delta_each = self.ledger.delta * float(req.get("delta_share", 0.01)) / max(len(columns), 1)
+        out: dict[str, list[str]] = {}
+        for c in columns:
+            self.ledger.spend(ThresholdGaussianEvent(noise_multiplier=sigma, delta=delta_each,
+                                                     label=f"site {self.name}: keys of {c}"))
+            counts = self._data[c].dropna().astype(str).value_counts()
+            noisy = counts.to_numpy(float) + sigma * self.ledger.noise.standard_normal(len(counts))
+            tau = 1.0 + sigma * float(ndtri(1 - delta_each))
+            out[c] = sorted(counts.index[noisy > tau].tolist())
+        return {"keys": out}
+
+    def _setup(self, req: dict[str, Any]) -> dict[str, Any]:
+        schema = TableSchema.from_dict(req["schema"], source="federation schema")
+        df = self._data
+        mask = np.ones(len(df), bool)
+        for c in schema.columns:  # rows holding a category the union lacks stay at home
+            if c.kind == "categorical":
+                allowed = {str(v) for v in c.categories or ()}
+                s = df[c.name]
+                mask &= (s.astype(str).isin(allowed) | s.isna()).to_numpy()
+        df = df[mask]
+        for c in schema.columns:
+            if c.kind == "categorical" and all(isinstance(v, str) for v in c.categories or ()):
+                df = df.assign(**{c.name: df[c.name].map(lambda v: v if pd.isna(v) else str(v))})
+        data = schema.validate(df, out_of_bounds="clip", source=f"site {self.name}")
+        disc = Discretizer.fit(data, schema, bins=int(req["bins"]), method="uniform")
+        self._codes, self._sizes = disc.encode(data), disc.sizes
+        self._rho = self.ledger.remaining_rho() * (1 - 1e-6)
+        return {"ok": True}
+
+    def _need_setup(self) -> np.ndarray:
+        if self._codes is None:
+            raise ParameterError(f"site {self.name!r}: send 'setup' before measuring")
+        return self._codes
+
+    def _measure(self, req: dict[str, Any]) -> dict[str, Any]:
+        codes = self._need_setup()
+        sigma = 1.0 / math.sqrt(2 * float(req["share"]) * self._rho)
+        ys = []
+        for cl in req["cliques"]:
+            cl = tuple(int(a) for a in cl)
+            ys.append(gaussian_mechanism(
+                marginal_counts(codes, self._sizes, cl), noise_multiplier=sigma,
+                sensitivity=1.0, ledger=self.ledger,
+                label=f"site {self.name}: marginal {list(cl)}"))
+        return {"y": ys, "sigma": sigma}
+
+    def _score(self, req: dict[str, Any]) -> dict[str, Any]:
+        codes = self._need_setup()
+        cliques = [tuple(int(a) for a in cl) for cl in req["cliques"]]
+        total = float(req["total"])
+        raw = np.array([np.abs(marginal_counts(codes, self._sizes, cl) - total * np.ravel(p)).sum()
+                        for cl, p in zip(cliques, req["targets"])])
+        sens = math.sqrt(len(cliques))
+        nm = 1.0 / math.sqrt(2 * float(req["share"]) * self._rho)
+        noisy = gaussian_mechanism(raw, noise_multiplier=nm, sensitivity=sens, ledger=self.ledger,
+                                   label=f"site {self.name}: selection scores of "
+                                         f"{len(cliques)} candidates")
+        return {"scores": noisy, "sigma": nm * sens}
+
+    def _ledger(self, req: dict[str, Any]) -> dict[str, Any]:
+        return {"ledger": self.ledger.to_dict()}

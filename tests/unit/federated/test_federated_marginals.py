@@ -1,0 +1,85 @@
+"""Marginal federation end to end on the in-process transport."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synthscape.errors import ParameterError
+from synthscape.federated import InProcessTransport, Site, fit_federated
+from synthscape.federated.coordinator import _Pool
+from synthscape.federated.messages import decode, encode
+from synthscape.privacy import Budget
+
+
+def _sites(parts, eps=(1.0, 1.0, 1.0)):
+    return [Site(f"s{i}", p, budget=Budget(epsilon=e)) for i, (p, e) in enumerate(zip(parts, eps))]
+
+
+@given(st.lists(st.floats(0.1, 100), min_size=1, max_size=6))
+@settings(max_examples=30, deadline=None)
+def test_summed_measurement_has_the_summed_variance(sigmas):
+    pool = _Pool([3], iters=1)
+    answers = {f"s{i}": {"y": [np.ones(3) * i], "sigma": s} for i, s in enumerate(sigmas)}
+    pool.add([(0,)], answers)
+    m = pool.measurements[0]
+    assert m.sigma == pytest.approx(math.sqrt(sum(s * s for s in sigmas)))
+    assert m.y == pytest.approx(np.ones(3) * sum(range(len(sigmas))))
+
+
+def test_messages_round_trip_arrays_and_nesting():
+    msg = {"op": "measure", "y": [np.arange(6.0).reshape(2, 3), np.array([1], np.int64)],
+           "share": 0.25, "nested": {"k": ["a", "b"]}}
+    back = decode(encode(msg))
+    assert back["op"] == "measure" and back["share"] == 0.25 and back["nested"] == {"k": ["a", "b"]}
+    assert np.array_equal(back["y"][0], msg["y"][0]) and back["y"][1].dtype == np.int64
+
+
+def test_federated_aim_learns_the_pooled_pairs_and_spends_each_site_budget(parts, schema):
+    sites = _sites(parts, eps=(1.0, 2.0, 1.0))
+    fit = fit_federated(InProcessTransport(sites), schema, discover=["x"], bins=8, rounds=12,
+                        iters=40, seed=0)
+    pooled = pd.concat(parts, ignore_index=True)
+    syn = fit.generator.sample(4000)
+    assert set(fit.generator.schema_["x"].categories) == {"x0", "x1", "x2", "x3"}
+    truth = pd.crosstab(pooled.x, pooled.y, normalize=True)
+    got = pd.crosstab(syn.x, syn.y, normalize=True).reindex_like(truth).fillna(0)
+    tvd = 0.5 * float(np.abs(truth - got).to_numpy().sum())
+    assert 0.0 < tvd < 0.12
+    for site, want in zip(sites, (1.0, 2.0, 1.0)):  # every site spends its own budget, no more
+        assert want * 0.95 <= fit.ledgers[site.name].epsilon <= want * (1 + 1e-6)
+        assert site.ledger.epsilon == pytest.approx(fit.ledgers[site.name].epsilon)
+    assert fit.generator.ledger_.epsilon == pytest.approx(2.0, rel=0.05)  # the worst site
+    assert "at most epsilon = 2" in fit.guarantee
+
+
+def test_declared_workload_measures_one_round(parts, schema):
+    fit = fit_federated(InProcessTransport(_sites(parts)), schema, discover=["x"],
+                        workload=[("x", "y"), ("x", "z")], bins=6, iters=30, seed=1)
+    assert fit.rounds == 1
+    assert sorted(map(sorted, fit.cliques)) == [["x", "y"], ["x", "z"]]
+    assert len(fit.generator.sample(50)) == 50
+    with pytest.raises(ParameterError, match="workload names unknown column"):
+        fit_federated(InProcessTransport(_sites(parts)), schema, discover=["x"],
+                      workload=[("x", "nope")], bins=6, iters=5)
+
+
+def test_vocabulary_union_keeps_frequent_keys_of_any_site_and_drops_singletons(parts, schema):
+    parts = [p.copy() for p in parts]
+    parts[0].loc[:, "x"] = "only-at-site-0"  # frequent at one site only
+    parts[1].loc[0, "x"] = "a-single-record"
+    fit = fit_federated(InProcessTransport(_sites(parts)), schema, discover=["x"],
+                        workload=[("x", "y")], bins=4, iters=5)
+    cats = set(fit.generator.schema_["x"].categories)
+    assert "only-at-site-0" in cats and "a-single-record" not in cats
+
+
+def test_site_refuses_unknown_requests_and_measuring_before_setup(parts):
+    site = Site("a", parts[0], budget=Budget(epsilon=1.0))
+    with pytest.raises(ParameterError, match="unknown request"):
+        site.handle({"op": "rows"})
+    with pytest.raises(ParameterError, match="send 'setup'"):
+        site.handle({"op": "measure", "cliques": [[0]], "share": 0.5})
+    assert site.ledger.epsilon == 0.0
