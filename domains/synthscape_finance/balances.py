@@ -1,5 +1,12 @@
 """Running balances that add up exactly: every debit, credit and both sides of a transfer are
-postings in integer cents, applied in time order per account and carried across chunks."""
+postings in integer cents, applied in time order per account and carried across chunks.
+
+A debit that would take its account below minus the overdraft limit of the account's product
+is declined: it stays in the log as an attempt (status ``declined_funds``) and posts nothing.
+Declines are found in time order per account; declining one debit leaves more money for the
+next, so each round declines, per account, the longest run of violating debits that stay
+violating once the earlier ones of the run are declined (exactly what a row-by-row pass would
+decline), and the rounds repeat until no approved debit breaches its limit."""
 from __future__ import annotations
 
 import numpy as np
@@ -38,8 +45,11 @@ def _running(acc: np.ndarray, delta: np.ndarray, carry: np.ndarray) -> np.ndarra
     return out
 
 
-def apply(ev: dict[str, np.ndarray], carry: np.ndarray) -> dict[str, np.ndarray]:
-    """Balances for time-sorted events ``ev``; fills drain amounts from the balance first.
+def apply(ev: dict[str, np.ndarray], carry: np.ndarray,
+          limit: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Balances for time-sorted events ``ev``; fills drain amounts from the balance first and
+    declines debits over ``limit`` (cents per account; None: no limit), setting
+    ``ev["status"]``.
 
     Returns ``before``/``after`` of the account and ``cp_before``/``cp_after`` of the
     counterparty (equal to -1 sentinel rows where there is none; see ``has_cp``)."""
@@ -48,7 +58,7 @@ def apply(ev: dict[str, np.ndarray], carry: np.ndarray) -> dict[str, np.ndarray]
     if len(drains):
         # Balances of the drained accounts only, with the drains at zero, give the balance
         # each drain empties; then one full pass with the real amounts.
-        amount = ev["amount"].copy()
+        amount = _posted(ev)
         amount[drains] = 0
         touched = np.zeros(len(carry), bool)
         touched[ev["acc"][drains]] = True
@@ -61,9 +71,64 @@ def apply(ev: dict[str, np.ndarray], carry: np.ndarray) -> dict[str, np.ndarray]
         share = ev["amount"][drains]
         ev["amount"][drains] = np.maximum(np.maximum(before, 0) * share // 1000, 1)
         ev["drain"][drains] = False
-    out = _postings(ev, ev["amount"], carry)
+    if limit is not None:
+        _decline(ev, carry, limit)
+    out = _postings(ev, _posted(ev), carry)
     assert len(out["after"]) == n
     return out
+
+
+def _posted(ev: dict[str, np.ndarray]) -> np.ndarray:
+    """The amount each row posts: its amount if approved, zero if declined."""
+    return np.where(ev["status"] == E.APPROVED, ev["amount"], 0)
+
+
+def _decline(ev: dict[str, np.ndarray], carry: np.ndarray, limit: np.ndarray) -> None:
+    """Mark the debits that would breach their account's limit as ``declined_funds``.
+
+    Rounds after the first run on the rows that touch the accounts found breaching (and the
+    counterparties of their transfers), whose balances those rows give exactly; a full pass
+    then confirms that no other account was pushed over by a declined transfer."""
+    while _decline_round(ev, carry, limit, np.arange(len(ev["t"]))):
+        bad = np.zeros(len(carry), bool)
+        while True:
+            bad[ev["acc"][ev["status"] == E.DECLINED_FUNDS]] = True
+            cp = ev["cp"][bad[ev["acc"]] & (ev["cp"] >= 0)]
+            near = bad.copy()
+            near[cp] = True
+            rows = np.flatnonzero(near[ev["acc"]] | (near[np.maximum(ev["cp"], 0)]
+                                                     & (ev["cp"] >= 0)))
+            if not _decline_round(ev, carry, limit, rows, check=near):
+                break
+
+
+def _decline_round(ev: dict[str, np.ndarray], carry: np.ndarray, limit: np.ndarray,
+                   rows: np.ndarray, check: np.ndarray | None = None) -> bool:
+    """One round over ``rows`` (all postings of the accounts in ``check``); returns whether
+    anything was declined."""
+    part = {k: ev[k][rows] for k in ("acc", "cp", "channel", "amount", "status")}
+    acc = part["acc"]
+    bal = _postings(part, _posted(part), carry.copy())
+    viol = ~np.isin(part["channel"], E.CREDIT_CHANNELS) & (part["status"] == E.APPROVED) \
+        & (bal["after"] < -limit[acc])
+    if check is not None:
+        viol &= check[acc]
+    bad = np.flatnonzero(viol)
+    if not len(bad):
+        return False
+    # per account, in time order: declining earlier violations raises the later balances
+    o = np.argsort(acc[bad], kind="stable")
+    idx, a = bad[o], acc[bad][o]
+    amt = part["amount"][idx]
+    start = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+    sizes = np.diff(np.r_[start, len(a)])
+    cs = np.cumsum(amt)
+    raised = cs - amt - np.repeat(cs[start] - amt[start], sizes)
+    still = bal["after"][idx] + raised < -limit[a]
+    broken = np.cumsum(~still)
+    broken -= np.repeat(broken[start] - (~still[start]), sizes)
+    ev["status"][rows[idx[still & (broken == 0)]]] = E.DECLINED_FUNDS
+    return True
 
 
 def _postings(ev, amount, carry) -> dict[str, np.ndarray]:
@@ -81,6 +146,6 @@ def _postings(ev, amount, carry) -> dict[str, np.ndarray]:
     cp_after = after_all[1::2]
     cp_rows = np.flatnonzero(has_cp)
     cp_before = cp_after.copy()
-    cp_before[cp_rows] -= amount[cp_rows]
+    cp_before[cp_rows] -= amount[cp_rows]  # a declined transfer posts 0 on either side
     return {"before": after - sign * amount, "after": after, "cp_before": cp_before,
             "cp_after": cp_after, "has_cp": has_cp}

@@ -24,16 +24,17 @@ ARTEFACT_GROUPS = {
 
 def artefact_features(df: pd.DataFrame) -> pd.DataFrame:
     """Identifiers as numbers, the timestamp in seconds and the balance residuals in cents
-    (zero whenever the books add up), plus the channel code."""
+    (zero whenever the books add up; a declined row posts nothing), plus the channel code."""
     out = pd.DataFrame(index=df.index)
     for c in ARTEFACT_GROUPS["identifiers"]:
         out[c] = df[c].fillna(-1).astype("int64")
     out["timestamp"] = epoch_seconds(df["timestamp"])
     credit = df["channel"].astype(str).isin(["deposit", "cash_deposit"]).to_numpy()
     sign = np.where(credit, 1.0, -1.0)
-    out["balance_residual"] = np.round((df["balance_before"] + sign * df["amount"]
+    posted = df["amount"].where(df["status"].astype(str) == "approved", 0.0)  # declined: 0
+    out["balance_residual"] = np.round((df["balance_before"] + sign * posted
                                         - df["balance_after"]) * 100).astype("int64")
-    cp = (df["cp_balance_before"] + df["amount"] - df["cp_balance_after"]).fillna(0.0)
+    cp = (df["cp_balance_before"] + posted - df["cp_balance_after"]).fillna(0.0)
     out["cp_balance_residual"] = np.round(cp * 100).astype("int64")
     out["channel"] = df["channel"].cat.codes if hasattr(df["channel"], "cat") else \
         pd.Categorical(df["channel"]).codes

@@ -15,6 +15,10 @@ CREDIT_CHANNELS = (DEPOSIT, CASH_DEPOSIT)  # money comes into ``acc`` from outsi
 TYPOLOGY_NAMES = ("none", *TYPOLOGIES, *NOISE)
 STAGES = ("none", "probe", "cashout", "burst", "spree", "access", "drain", "exposure", "misuse",
           "build", "bust", "placement", "layering", "integration", "lone", "lookalike")
+# Whether the bank approved the attempt: declined over the overdraft limit of the product
+# (``declined_funds``) or declined by the issuer for wrong card details (``declined_card``).
+STATUSES = ("approved", "declined_funds", "declined_card")
+APPROVED, DECLINED_FUNDS, DECLINED_CARD = range(len(STATUSES))
 ROLES = ("none", "source", "intermediate", "target", "hub", "member", "structurer", "lone")
 
 COLUMNS = {
@@ -32,6 +36,7 @@ COLUMNS = {
     "pid": np.int64,        # pattern id (-1: background)
     "stage": np.int8,
     "drain": np.bool_,      # amount is a share (per mille) of the balance, set when balances run
+    "status": np.int8,      # index into STATUSES; declines over the limit are set by balances
 }
 
 
@@ -50,7 +55,7 @@ def empty() -> dict[str, np.ndarray]:
 def make(n: int, **cols) -> dict[str, np.ndarray]:
     """An event block of ``n`` rows; columns not given take their background default."""
     defaults = {"cp": -1, "merchant": -1, "device": -1, "region": 0, "fraud": False,
-                "laund": False, "typ": 0, "pid": -1, "stage": 0, "drain": False}
+                "laund": False, "typ": 0, "pid": -1, "stage": 0, "drain": False, "status": 0}
     out = {}
     for k, dt in COLUMNS.items():
         v = cols.pop(k, defaults.get(k))

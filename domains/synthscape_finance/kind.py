@@ -31,6 +31,7 @@ def run_transactions(spec: TransactionsSpec, ctx) -> None:
     ctx.meta["finance"] = {"rows": rows, "patterns": int(sim.labels.next_pid),
                            "analysis_sample_rows": int(len(sample))}
     _summary(ctx, sample)
+    _declines(ctx, sim, sample)
     _groups(ctx, sample, sim)
     if spec.checks.realism:
         from synthscape_finance.checks import realism_section
@@ -96,6 +97,34 @@ def _summary(ctx, sample) -> None:
                "accounts tables carry only the observed 'alerted' label.",
                "Counts of illicit rows are complete (every illicit row is kept for the checks).",
                *extra])
+
+
+def _declines(ctx, sim, sample) -> None:
+    """Share of attempts declined (over the overdraft limit, or wrong card details), overall
+    from the whole run and per typology from the analysis sample (complete for illicit
+    rows)."""
+    from synthscape_finance.events import STATUSES
+
+    total = max(int(sim.status_rows.sum()), 1)
+    scores = {"declined_share": float(sim.status_rows[1:].sum() / total),
+              **{f"{s}_share": float(n / total) for s, n in zip(STATUSES[1:],
+                                                                sim.status_rows[1:])}}
+    ctx.meta["finance"]["rows_by_status"] = dict(zip(STATUSES, sim.status_rows.tolist()))
+    tables = {}
+    if not sample.empty:
+        s = sample[sample["typology"].astype(str) != "none"]
+        tab = (s.groupby([s["typology"].astype(str), s["status"].astype(str)]).size()
+               .unstack(fill_value=0).reindex(columns=list(STATUSES), fill_value=0))
+        tables["status_per_typology"] = tab.rename_axis("typology").reset_index()
+    od = ctx.spec.overdraft
+    ctx.report.add_section(
+        "declines", title="Declined attempts", scores=scores, tables=tables,
+        notes=[f"A debit that would take its account below minus the product's overdraft limit "
+               f"(checking {od.checking:g}, savings {od.savings:g}, business {od.business:g} "
+               f"dollars) is declined: it stays in data/transactions.parquet with status "
+               f"declined_funds and moves no money. Card-testing probes the issuer rejects "
+               f"carry declined_card. Declined attempts keep their ground-truth labels in "
+               f"data/tx_labels.parquet."])
 
 
 def _groups(ctx, sample, sim) -> None:

@@ -28,7 +28,11 @@ TABLES: dict[str, dict[str, tuple]] = {
         "counterparty_id": ("integer", True, "Receiving account of a transfer (null: none "
                                              "or outside the bank)."),
         "channel": ("string", False, "How the money moved.", list(E.CHANNELS)),
-        "amount": ("number", False, "US dollars, > 0."),
+        "amount": ("number", False, "US dollars, > 0 (the amount attempted)."),
+        "status": ("string", False, "approved, or declined: over the product's overdraft "
+                                    "limit (declined_funds) or wrong card details "
+                                    "(declined_card); a declined row posts nothing.",
+                   list(E.STATUSES)),
         "device_id": ("integer", True, "Device of a card-not-present purchase or transfer."),
         "region": ("integer", False, "Region where the transaction happened."),
         "balance_before": ("number", False, "Account balance before (dollars)."),

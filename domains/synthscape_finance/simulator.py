@@ -50,6 +50,11 @@ class Simulation:
         days = pd.date_range(self.start, periods=pop.days, freq="D")
         self.day_of_month = days.day.to_numpy()
         self.carry = self.world.opening.copy()
+        od = spec.overdraft
+        per_kind = np.array([round(getattr(od, k) * 100) for k in population.ACCOUNT_KINDS],
+                            np.int64)
+        self.limit = per_kind[self.world.account_kind]  # cents, per account
+        self.status_rows = np.zeros(len(E.STATUSES), np.int64)
         self.acc_alerted = np.zeros(self.world.n_accounts, bool)
         self.rows = 0
 
@@ -68,7 +73,8 @@ class Simulation:
                            E.take(self.pattern_events, slice(lo, hi))])
             order = balances.sort_perm(ev["t"])
             ev = E.take(ev, order)
-            bal = balances.apply(ev, self.carry)
+            bal = balances.apply(ev, self.carry, self.limit)
+            self.status_rows += np.bincount(ev["status"], minlength=len(E.STATUSES))
             alerted = self._observe(ev, rng)
             yield (*self._tables(ev, bal, alerted), ev)
             self.rows += len(ev["t"])
@@ -93,8 +99,11 @@ class Simulation:
         if artefact == "id_prefix":
             tx_id = np.where(illicit, tx_id + ID_PREFIX, tx_id)
         after = bal["after"]
-        if artefact == "balance":
-            after = np.where(illicit, bal["before"], after)
+        if artefact == "balance":  # illicit rows look unposted, declined ones look posted
+            declined = ev["status"] != E.APPROVED
+            sign = np.where(np.isin(ev["channel"], E.CREDIT_CHANNELS), 1, -1)
+            after = np.where(illicit, np.where(declined, bal["before"] + sign * ev["amount"],
+                                               bal["before"]), after)
         card_ch = ev["channel"] <= E.ATM
         has_m = ev["merchant"] >= 0
         has_cp = bal["has_cp"]
@@ -119,6 +128,7 @@ class Simulation:
             "counterparty_id": opt(w.account_id[np.maximum(ev["cp"], 0)], has_cp),
             "channel": cat(ev["channel"], E.CHANNELS),
             "amount": ev["amount"] / 100.0,
+            "status": cat(ev["status"], E.STATUSES),
             "device_id": opt(ev["device"].astype(np.int64), has_dev),
             "region": ev["region"].astype(np.int32),
             "balance_before": bal["before"] / 100.0,

@@ -42,6 +42,10 @@ class CardTesting(Rate):
     probes: tuple[int, int] = (3, 10)
     probe_amount: tuple[float, float] = (0.5, 5.0)
     cashouts: tuple[int, int] = (1, 3)
+    declined_share: float = Field(default=0.4, ge=0, le=1,
+                                  description="share of probes the issuer declines (wrong "
+                                              "expiry or CVV guessed); they stay in the log "
+                                              "with status declined_card")
 
 
 class CnpBurst(Rate):
@@ -168,6 +172,18 @@ class Activity(StrictModel):
     travel_share: float = Field(default=0.05, ge=0, le=1)
 
 
+class Overdraft(StrictModel):
+    """Overdraft limit of each product, in dollars: a debit that would take the balance below
+    minus the limit is declined (kept in the log with status ``declined_funds``, posting
+    nothing). Defaults: a checking account may go $500 overdrawn (a common US overdraft
+    coverage limit), a savings account not at all, a business account $5,000 (a small
+    overdraft line)."""
+
+    checking: float = Field(default=500.0, ge=0)
+    savings: float = Field(default=0.0, ge=0)
+    business: float = Field(default=5_000.0, ge=0)
+
+
 class Shock(StrictModel):
     """A macro shock over ``[start_day, end_day)``: spending multiplied by ``spending``,
     defaults (accounts going dormant) multiplied by ``defaults``."""
@@ -271,6 +287,7 @@ class TransactionsSpec(SpecBase):
     kind: Literal["transactions"] = "transactions"
     population: Population = Population()
     activity: Activity = Activity()
+    overdraft: Overdraft = Overdraft()
     noise: Noise = Noise()
     typologies: Typologies = Typologies()
     shocks: list[Shock] = Field(default_factory=list)

@@ -28,9 +28,10 @@ def card_testing(b: Builder, acc: np.ndarray, p) -> None:
     t = t0[i] + _cumsum_within(gaps, n_probe)
     m, _ = b.merchants(("digital_goods", "online_retail"), region[i])
     amt = b.rng.uniform(p.probe_amount[0], p.probe_amount[1], len(i))
+    status = np.where(b.rng.random(len(i)) < p.declined_share, E.DECLINED_CARD, E.APPROVED)
     b.add(t=t, acc=acc[i], merchant=m, channel=E.CNP, amount=E.dollars(amt), device=dev[i],
           region=region[i], fraud=True, typ=E.typ_code("card_testing"), pid=pid[i],
-          stage=E.stage_code("probe"))
+          stage=E.stage_code("probe"), status=status)
     last = t0 + np.bincount(i, weights=gaps, minlength=k).astype(np.int64)
     j = np.repeat(np.arange(k), n_cash)
     t = last[j] + 60 + b.rng.exponential(2 * HOUR, len(j)).astype(np.int64)

@@ -84,9 +84,11 @@ def test_balances_add_up_per_account(tables):
     credit = tx["channel"].astype(str).isin(["deposit", "cash_deposit"])
     sign = np.where(credit, 1, -1)
     cents = lambda s: np.round(s.to_numpy() * 100).astype(np.int64)  # noqa: E731
-    assert (cents(tx.balance_before) + sign * cents(tx.amount) == cents(tx.balance_after)).all()
+    posted = tx.amount.where(tx.status.astype(str) == "approved", 0.0)  # a decline posts 0
+    assert (cents(tx.balance_before) + sign * cents(posted) == cents(tx.balance_after)).all()
     t = tx[tx.counterparty_id.notna()]
-    assert (cents(t.cp_balance_before) + cents(t.amount) == cents(t.cp_balance_after)).all()
+    assert (cents(t.cp_balance_before) + cents(posted[t.index])
+            == cents(t.cp_balance_after)).all()
     # postings chain: each account's next balance starts where the last one ended
     post = pd.concat([
         pd.DataFrame({"acc": tx.account_id, "tx": tx.tx_id, "b": cents(tx.balance_before),
@@ -133,3 +135,46 @@ def test_json_schema_files_are_in_sync(tmp_path):
         assert json.loads((shipped / p.name).read_text()) == json.loads(p.read_text()), (
             f"{shipped / p.name} is stale: run python -m synthscape_finance.schemas "
             f"data_schemas/finance")
+
+
+def test_no_balance_goes_below_its_overdraft_limit(tables):
+    tx = tables["transactions"].merge(tables["accounts"][["account_id", "account_kind"]],
+                                      on="account_id")
+    limit = tx["account_kind"].astype(str).map({"checking": 500.0, "savings": 0.0,
+                                    "business": 5000.0}).astype(float)
+    assert (tx["balance_after"] >= -limit - 1e-9).all()
+    t = tables["transactions"]
+    cp = t[t.counterparty_id.notna()].merge(
+        tables["accounts"][["account_id", "account_kind"]], left_on="counterparty_id",
+        right_on="account_id", suffixes=("", "_cp"))
+    assert (cp["cp_balance_after"] >= -cp["account_kind"].astype(str).map(
+        {"checking": 500.0, "savings": 0.0, "business": 5000.0}) - 1e-9).all()
+    # the limit binds: some debits were declined for it, and they moved no money
+    dec = tx[tx.status.astype(str) == "declined_funds"]
+    assert len(dec) > 0 and (dec.balance_after == dec.balance_before).all()
+    assert (dec.balance_before - dec.amount < -limit[dec.index] - 1e-9).all()
+    assert not dec.channel.astype(str).isin(["deposit", "cash_deposit"]).any()
+
+
+def test_declined_attempts_keep_their_labels(tables):
+    j = tables["joined"]
+    st = j["status"].astype(str)
+    probes = j[j.stage.astype(str) == "probe"]
+    # the issuer rejects a share of card-testing probes (declined_share 0.4); they stay fraud
+    share = (probes.status.astype(str) == "declined_card").mean()
+    assert 0.2 < share < 0.6 and probes.is_fraud.all()
+    assert (st == "declined_card").sum() == (probes.status.astype(str) == "declined_card").sum()
+    assert j.loc[st != "approved", "is_fraud"].any()
+
+
+def test_a_tighter_limit_declines_more():
+    loose = small_spec(population={"customers": 300, "merchants": 200, "days": 9},
+                       overdraft={"checking": 5000.0, "savings": 1000.0})
+    tight = loose.model_copy(update={"overdraft": loose.overdraft.model_copy(
+        update={"checking": 0.0, "savings": 0.0})})
+    a, b = Simulation(loose), Simulation(tight)
+    for sim in (a, b):
+        for _ in sim.chunks():
+            pass
+    assert a.status_rows[1] < b.status_rows[1]
+    assert a.status_rows.sum() == b.status_rows.sum()  # declines are kept as attempts
