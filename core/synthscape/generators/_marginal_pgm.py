@@ -17,11 +17,17 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Measurement:
-    """A noisy marginal ``y`` (flattened) of the columns ``clique`` with noise std ``sigma``."""
+    """A noisy marginal ``y`` (flattened) of the columns ``clique`` with noise std ``sigma``
+    (one for every cell, or one per cell: merged cells of a coarsened measurement)."""
 
     clique: tuple[int, ...]
     y: np.ndarray
-    sigma: float
+    sigma: float | np.ndarray
+
+    @property
+    def var(self) -> np.ndarray:
+        """Per-cell noise variance, shaped like ``y``."""
+        return np.broadcast_to(np.asarray(self.sigma, float) ** 2, self.y.shape)
 
 
 class CliqueModel:
@@ -80,13 +86,13 @@ class CliqueModel:
             loss, grad = 0.0, {c: np.zeros_like(m) for c, m in mu.items()}
             for m, p in zip(measurements, parents):
                 r = _project(mu[p], p, m.clique).ravel() - m.y
-                loss += 0.5 * float(r @ r) / m.sigma**2
-                grad[p] += _expand((r / m.sigma**2).reshape([self.sizes[a] for a in m.clique]),
+                loss += 0.5 * float(np.sum(r * r / m.var))
+                grad[p] += _expand((r / m.var).reshape([self.sizes[a] for a in m.clique]),
                                    m.clique, p)
             return loss, grad
 
         parents = [self.parent(tuple(sorted(m.clique))) for m in measurements]
-        lipschitz = sum(1.0 / m.sigma**2 for m in measurements)
+        lipschitz = sum(1.0 / float(m.var.min()) for m in measurements)
         alpha = 2.0 / (lipschitz * self.total)
         theta = self.theta
         mu = self.marginals(theta)
@@ -107,7 +113,7 @@ class CliqueModel:
 
 def estimate_total(measurements: list[Measurement]) -> float:
     """Inverse-variance weighted mean of the measurements' sums (at least 1)."""
-    w = np.array([1.0 / (m.sigma**2 * m.y.size) for m in measurements])
+    w = np.array([1.0 / float(m.var.sum()) for m in measurements])
     s = np.array([m.y.sum() for m in measurements])
     return max(float(w @ s / w.sum()), 1.0)
 
