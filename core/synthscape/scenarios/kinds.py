@@ -10,7 +10,8 @@ A pack adds its kind in its ``register()``:
 ``reads_real_data`` (default True, the safe side) says whether the kind reads data that the
 privacy guarantee must protect. Such a kind must set a ledger (``ctx.set_ledger``) or the run
 fails and leaves nothing behind. A kind that reads none (a simulator) says so, and its release
-states that no real data was read instead of carrying a ledger.
+states that no real data was read instead of carrying a ledger. A spec of such a kind that does
+read a real file says so through a ``reads_real_data()`` method (see :meth:`Kind.reads`).
 """
 from __future__ import annotations
 
@@ -37,6 +38,14 @@ class Kind:
             return self.metrics(spec)
         hook = getattr(spec, "declared_metrics", None)
         return hook() if callable(hook) else None
+
+    def reads(self, spec: Any) -> bool:
+        """Whether a run of ``spec`` reads real data: the kind's flag, or True when the spec's
+        ``reads_real_data()`` hook says so (a simulator kind whose spec names a real file). The
+        hook can only turn the flag on, so a spec cannot waive the ledger of a kind that reads
+        real data."""
+        hook = getattr(spec, "reads_real_data", None)
+        return self.reads_real_data or (bool(hook()) if callable(hook) else False)
 
 
 KINDS: Registry = Registry("scenario kind")

@@ -66,7 +66,7 @@ def run(spec_or_path: Any, *, output: str | Path | None = None, overwrite: bool 
     check_spec(spec, kind=kind)
     final = run_folder_of(spec, output)
     with atomic_folder(final, overwrite=overwrite) as tmp:
-        ctx = RunContext(tmp, spec, quiet=quiet, reads_real_data=kind.reads_real_data)
+        ctx = RunContext(tmp, spec, quiet=quiet, reads_real_data=kind.reads(spec))
         kind.run(spec, ctx)
         _apply_gates(ctx)
         _finish(ctx, kind)
@@ -100,7 +100,7 @@ def _finish(ctx: RunContext, kind: Kind) -> None:
     _release_report(ctx, ledger, internal)
     _dump(release / "manifest.json", {
         "kind": spec.kind, "name": spec.name, "seed": spec.seed, "versions": versions(),
-        "reads_real_data": kind.reads_real_data, "privacy": ledger["summary"],
+        "reads_real_data": ctx.reads_real_data, "privacy": ledger["summary"],
         "rows": dict(sorted(ctx.tables.items())), **ctx.meta, "files": _hashes(release)})
     if internal:
         _internal(ctx, ledger)
@@ -111,22 +111,22 @@ def _finish(ctx: RunContext, kind: Kind) -> None:
     _dump(ctx.root / "manifest.json", {
         "kind": spec.kind, "name": spec.name, "seed": spec.seed,
         "folders": {"release": RELEASE, "internal": INTERNAL if internal else None},
-        "reads_real_data": kind.reads_real_data, "privacy": privacy, "gates": gates,
+        "reads_real_data": ctx.reads_real_data, "privacy": privacy, "gates": gates,
         "covered_by_privacy_guarantee": {RELEASE: True, **({INTERNAL: False} if internal
                                                             else {})}})
 
 
 def _ledger(ctx: RunContext, kind: Kind) -> dict[str, Any]:
     if ctx.ledger is None:
-        if kind.reads_real_data:
+        if ctx.reads_real_data:
             raise MissingLedgerError(
                 f"kind '{kind.name}' reads real data but its run set no ledger "
                 f"(ctx.set_ledger): nothing is released without one. A kind that reads no "
                 f"real data is registered with reads_real_data=False.")
         return {"reads_real_data": False, "summary": NO_REAL_DATA, "events": []}
     ledger = ctx.ledger.to_dict()
-    ledger["reads_real_data"] = kind.reads_real_data
-    if not kind.reads_real_data:  # a generator fitted to simulated data: its own accounting
+    ledger["reads_real_data"] = ctx.reads_real_data
+    if not ctx.reads_real_data:  # a generator fitted to simulated data: its own accounting
         ledger["summary"] = (f"{NO_REAL_DATA}; the generator fitted to simulated data "
                              f"accounts for it as if it were private: {ledger['summary']}")
     return ledger
