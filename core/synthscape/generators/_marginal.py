@@ -2,6 +2,8 @@
 
 - the common parameters and the discretizer step (bins from the schema, or DP quantile bins paid
   from ``binning_share`` of the budget);
+- the integer marginals they measure (``Marginals``: from codes in memory, or measured from a
+  Parquet dataset out of core by :mod:`synthscape.compute.measure` when ``fit`` gets a path);
 - noisy marginal measurements spent through the ledger;
 - projection of a noisy count vector onto the scaled simplex (least squares, non-negative);
 - vectorised inverse-CDF sampling, unconditional and conditional on a parent column.
@@ -9,6 +11,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from os import PathLike
 from typing import Any, ClassVar
 
 import numpy as np
@@ -54,13 +58,44 @@ class MarginalGenerator(Generator):
             raise ParameterError(f"{type(self).__name__} is differentially private and needs "
                                  f"epsilon > 0 (e.g. epsilon=1.0)")
 
+    def fit(self, df: Any, schema: TableSchema | None = None, *,
+            ledger: PrivacyLedger | None = None) -> MarginalGenerator:
+        """As :meth:`Generator.fit`; ``df`` may also be a Parquet dataset (a folder, a file, a
+        glob or an fsspec URL), whose marginals are then measured out of core on the active
+        execution setting (:mod:`synthscape.compute`): the same integers, so the same noisy
+        model under the same secret noise key as fitting the table read into memory."""
+        if isinstance(df, (str, PathLike)):
+            from synthscape.compute.measure import fit_source
+
+            return fit_source(self, df, schema, ledger=ledger)
+        super().fit(df, schema, ledger=ledger)
+        return self
+
+    def _marginals(self, data: pd.DataFrame, schema: TableSchema,
+                   ledger: PrivacyLedger) -> Marginals:
+        """Build ``self.disc_``; the integer marginals of ``data``, or of the Parquet source of
+        an out-of-core fit (``data`` is then an empty frame of the source's dtypes)."""
+        self._fit_bins(data, schema, ledger)
+        source = getattr(self, "_source", None)
+        if source is not None:
+            return source.marginals(self.disc_)
+        return Marginals(self.disc_.sizes, self.disc_.encode(data))
+
     def _discretize(self, data: pd.DataFrame, schema: TableSchema,
                     ledger: PrivacyLedger) -> np.ndarray:
-        """Build ``self.disc_`` and return the codes of ``data``."""
+        """Build ``self.disc_`` and return the codes of ``data`` (in memory only)."""
+        if getattr(self, "_source", None) is not None:
+            from synthscape.errors import ParameterError
+
+            raise ParameterError(f"{self.name} reads its codes in memory and cannot fit from a "
+                                 f"Parquet dataset yet; pass a DataFrame")
+        self._fit_bins(data, schema, ledger)
+        return self.disc_.encode(data)
+
+    def _fit_bins(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger) -> None:
         rho = ledger.remaining_rho(self.binning_share) if self.binning == "quantile" else None
         self.disc_ = Discretizer.fit(data, schema, bins=self.bins, method=self.binning,
                                      ledger=ledger, rho=rho)
-        return self.disc_.encode(data)
 
     def _measure(self, counts: np.ndarray, sigma: float, ledger: PrivacyLedger,
                  label: str) -> np.ndarray:
@@ -78,6 +113,56 @@ class MarginalGenerator(Generator):
 
     def _set_disc_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.disc_ = Discretizer.from_state(state["disc"], arrays)
+
+
+class Marginals:
+    """Integer contingency tables of the discretised columns, cached. In memory they are
+    counted from ``codes`` on demand; out of core a subclass measures the cliques given to
+    :meth:`prepare` in one pass and answers sub-cliques by summing (the same integers)."""
+
+    def __init__(self, sizes: list[int], codes: np.ndarray):
+        self.sizes = list(sizes)
+        self.codes = codes
+        self._cache: dict[tuple[int, ...], np.ndarray] = {}
+
+    def prepare(self, cliques: Iterable[tuple[int, ...]]) -> None:
+        """Declare the largest cliques the fit will ask for (in memory: nothing to do)."""
+
+    def counts(self, clique: tuple[int, ...]) -> np.ndarray:
+        """Counts of ``clique`` (int64, axes in the clique's order)."""
+        key = tuple(clique)
+        if key not in self._cache:
+            self._cache[key] = clique_counts(self.codes, self.sizes, key)
+        return self._cache[key]
+
+    def recoded(self, codes: np.ndarray, fine: Discretizer, coarse: Discretizer) -> Marginals:
+        """The marginals after merging bins (``fine`` -> ``coarse``; ``codes`` recoded)."""
+        return Marginals(coarse.sizes, codes)
+
+
+def bin_lookup(fine: Discretizer, coarse: Discretizer) -> list[np.ndarray | None]:
+    """Per column, the coarse code of each fine code (None where the bins are unchanged);
+    coarse edges are a subset of the fine ones."""
+    out: list[np.ndarray | None] = []
+    for f, c in zip(fine.columns, coarse.columns):
+        if c is f or c.values is not None:
+            out.append(None)
+            continue
+        k = c.n_values
+        group = np.minimum(np.searchsorted(c.bin_edges, f.bin_edges[:-1], side="right") - 1,
+                           k - 1)
+        out.append(np.concatenate([group, [k]]) if f.nullable else group)
+    return out
+
+
+def clique_counts(codes: np.ndarray, sizes: list[int], clique: tuple[int, ...]) -> np.ndarray:
+    """Contingency table of the columns ``clique`` of ``codes`` (int64)."""
+    shape = [sizes[a] for a in clique]
+    if len(clique) == 1:
+        flat = codes[:, clique[0]]
+    else:
+        flat = np.ravel_multi_index([codes[:, a] for a in clique], shape)
+    return np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape)
 
 
 def sigma_for(rho: float, count: int) -> float:

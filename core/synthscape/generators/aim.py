@@ -94,9 +94,10 @@ class AIMGenerator(MarginalGenerator):
     def _fit(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger,
              rng: np.random.Generator) -> None:
         mbi = _mbi()
-        codes = self._discretize(data, schema, ledger)
+        marg = self._marginals(data, schema, ledger)
         names = self.disc_.names
         d = len(names)
+        marg.prepare(combinations(range(d), min(self.degree, d)))
         rho = ledger.remaining_rho() * (1 - 1e-6)
         rounds = self.rounds or 16 * d
         if rounds <= d:  # the d one-way measurements alone take d / rounds of rho / alpha
@@ -106,12 +107,13 @@ class AIMGenerator(MarginalGenerator):
                                  f"columns ({d}); leave rounds unset for AIM's 16 x columns")
         sigma = math.sqrt(rounds / (2 * _ALPHA * rho))
         eps = math.sqrt(8 * (1 - _ALPHA) * rho / rounds)
-        ys = [self._measure(np.bincount(codes[:, j], minlength=self.disc_.sizes[j])
-                            .astype(float), sigma, ledger, f"one-way marginal of {names[j]}")
-              for j in range(d)]
+        ys = [self._measure(marg.counts((j,)).astype(float), sigma, ledger,
+                            f"one-way marginal of {names[j]}") for j in range(d)]
         used = d * 0.5 / sigma**2
         if self.coarsen:  # resolution fitted to the noise (_coarsen.py): post-processing
-            self.disc_, codes, ys, sds = coarsen_numerical(self.disc_, codes, ys, sigma, self.bins)
+            fine = self.disc_
+            self.disc_, codes, ys, sds = coarsen_numerical(fine, marg.codes, ys, sigma, self.bins)
+            marg = marg.recoded(codes, fine, self.disc_)
         else:
             sds = [np.full(y.size, sigma) for y in ys]
         sizes = self.disc_.sizes
@@ -122,8 +124,7 @@ class AIMGenerator(MarginalGenerator):
                  for w in workload for k in range(1, len(w) + 1) for c in combinations(w, k)}
 
         def answer(cl: tuple) -> np.ndarray:
-            idx = np.ravel_multi_index([codes[:, a] for a in cl], [sizes[a] for a in cl])
-            return np.bincount(idx, minlength=int(np.prod([sizes[a] for a in cl]))).astype(float)
+            return marg.counts(cl).ravel().astype(float)
 
         def size_mb(cliques) -> float:
             return mbi.junction_tree.hypothetical_model_size(

@@ -35,12 +35,13 @@ class IndependentGenerator(MarginalGenerator):
 
     def _fit(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger,
              rng: np.random.Generator) -> None:
-        codes = self._discretize(data, schema, ledger)
+        marg = self._marginals(data, schema, ledger)
         sizes = self.disc_.sizes
+        marg.prepare([(j,) for j in range(len(sizes))])
         sigma = sigma_for(ledger.remaining_rho(), len(sizes))
         self.marginals_ = []
-        for j, (name, k) in enumerate(zip(self.disc_.names, sizes)):
-            noisy = self._measure(np.bincount(codes[:, j], minlength=k), sigma, ledger,
+        for j, name in enumerate(self.disc_.names):
+            noisy = self._measure(marg.counts((j,)), sigma, ledger,
                                   f"one-way marginal of {name}")
             self.marginals_.append(to_probs(project_simplex(noisy, max(noisy.sum(), 1.0))))
 

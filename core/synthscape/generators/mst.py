@@ -38,13 +38,6 @@ from synthscape.privacy.mechanisms import exponential_mechanism
 from synthscape.schema import TableSchema
 
 
-def pair_counts(codes: np.ndarray, sizes: list[int], a: int, b: int) -> np.ndarray:
-    """Two-way contingency table of columns ``a`` and ``b`` (shape ``sizes[a] x sizes[b]``)."""
-    flat = codes[:, a] * sizes[b] + codes[:, b]
-    counts = np.bincount(flat, minlength=sizes[a] * sizes[b])
-    return counts.reshape(sizes[a], sizes[b]).astype(float)
-
-
 def ipf(table: np.ndarray, row: np.ndarray, col: np.ndarray, iters: int = 200) -> np.ndarray:
     """Iterative proportional fitting of a positive table to the given margins (Deming and
     Stephan 1940)."""
@@ -74,31 +67,32 @@ class MSTGenerator(MarginalGenerator):
     # ---- fitting -----------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger,
              rng: np.random.Generator) -> None:
-        codes = self._discretize(data, schema, ledger)
+        marg = self._marginals(data, schema, ledger)
         sizes = self.disc_.sizes
         names = self.disc_.names
         d = len(sizes)
+        marg.prepare(list(combinations(range(d), 2)) if d > 1 else [(0,)])
         sigma1 = sigma_for(ledger.remaining_rho(1 / 3 if d > 1 else 1.0), d)
-        y1 = [self._measure(np.bincount(codes[:, j], minlength=k), sigma1, ledger,
-                            f"one-way marginal of {names[j]}") for j, k in enumerate(sizes)]
+        y1 = [self._measure(marg.counts((j,)), sigma1, ledger,
+                            f"one-way marginal of {names[j]}") for j in range(d)]
         edges: list[tuple[int, int]] = []
         y2: dict[tuple[int, int], np.ndarray] = {}
         sigma2 = 1.0
         if d > 1:
-            edges = self._select_tree(codes, sizes, y1, ledger.remaining_rho(0.5), ledger)
+            edges = self._select_tree(marg, sizes, y1, ledger.remaining_rho(0.5), ledger)
             sigma2 = sigma_for(ledger.remaining_rho() * (1 - 1e-6), len(edges))
             for a, b in edges:
-                y2[(a, b)] = self._measure(pair_counts(codes, sizes, a, b), sigma2, ledger,
+                y2[(a, b)] = self._measure(marg.counts((a, b)).astype(float), sigma2, ledger,
                                            f"two-way marginal of ({names[a]}, {names[b]})")
         self.tree_ = [(names[a], names[b]) for a, b in edges]
         self._estimate(sizes, y1, sigma1, y2, sigma2)
 
-    def _select_tree(self, codes, sizes, y1, rho, ledger) -> list[tuple[int, int]]:
+    def _select_tree(self, marg, sizes, y1, rho, ledger) -> list[tuple[int, int]]:
         d = len(sizes)
         n_hat = max(float(np.mean([y.sum() for y in y1])), 1.0)
         p = [to_probs(project_simplex(y, n_hat)) for y in y1]
         pairs = list(combinations(range(d), 2))
-        score = np.array([np.abs(pair_counts(codes, sizes, a, b)
+        score = np.array([np.abs(marg.counts((a, b)).astype(float)
                                  - n_hat * np.outer(p[a], p[b])).sum() for a, b in pairs])
         eps = float(np.sqrt(8 * rho / (d - 1)))  # epsilon-BR is eps^2/8-zCDP (Cesar, Rogers 2021)
         comp = list(range(d))

@@ -8,6 +8,7 @@ are treated as public metadata.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -65,12 +66,30 @@ def infer_free(df: pd.DataFrame, *, max_categories: int, name: str) -> TableSche
     return TableSchema(columns=tuple(cols), name=name)
 
 
-def _dp_bounds(x: np.ndarray, sigma: float, ledger, label: str) -> tuple[float, float]:
+def grid_counts(x: np.ndarray) -> np.ndarray:
+    """Integer histogram of ``x`` over GRID (values outside fall into the outer bins)."""
+    return np.bincount(np.clip(np.searchsorted(GRID, x, side="right") - 1, 0, len(GRID) - 2),
+                       minlength=len(GRID) - 1)
+
+
+def as_float(s: pd.Series, kind: str) -> np.ndarray:
+    """Non-missing values of a numerical or datetime column as floats (epoch seconds)."""
+    v = s.dropna()
+    return ((v - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(float) \
+        if kind == "datetime" else v.to_numpy(float)
+
+
+def category_counts(s: pd.Series, *, sort: bool = True) -> pd.Series:
+    """Counts of each non-missing value as a string; ``sort``: most frequent first, ties in
+    order of first appearance (the order in which DP inference draws the categories' noise)."""
+    return s.dropna().astype(str).value_counts(sort=sort)
+
+
+def _dp_bounds(counts: np.ndarray, sigma: float, ledger, label: str) -> tuple[float, float]:
     """Noisy histogram over GRID; bounds = outer edges of the bins whose noisy count clears a
     threshold with a 5% chance of any false bin over the whole grid (sensitivity 1)."""
     ledger.spend(GaussianEvent(noise_multiplier=sigma, label=label))
-    counts = np.bincount(np.clip(np.searchsorted(GRID, x, side="right") - 1, 0, len(GRID) - 2),
-                         minlength=len(GRID) - 1).astype(float)
+    counts = np.asarray(counts).astype(float)
     noisy = counts + sigma * ledger.noise.standard_normal(counts.shape)
     tau = sigma * float(ndtri(1 - 0.05 / len(counts)))
     kept = np.flatnonzero(noisy > tau)
@@ -91,40 +110,59 @@ def infer_dp(
     threshold_delta_share: float = 0.01,
 ) -> TableSchema:
     """Spend ``rho`` (default: the whole remaining budget) to infer bounds and categories."""
-    kinds = {c: _kind(df[c]) for c in df.columns}
+    return infer_dp_counts(
+        {c: df[c].iloc[:0] for c in df.columns},
+        lambda c, kind: grid_counts(as_float(df[c], kind)),
+        lambda c: category_counts(df[c]),
+        ledger=ledger, rho=rho, name=name, threshold_delta_share=threshold_delta_share)
+
+
+def infer_dp_counts(
+    meta: dict[str, pd.Series],
+    numeric: Callable[[str, str], np.ndarray],
+    categories: Callable[[str], pd.Series],
+    *,
+    ledger: PrivacyLedger,
+    rho: float | None,
+    name: str,
+    threshold_delta_share: float = 0.01,
+) -> TableSchema:
+    """DP inference from counts: ``meta`` maps each column to an (empty) series of its dtype,
+    ``numeric(column, kind)`` gives its GRID histogram and ``categories(column)`` its
+    ``category_counts``; in memory or measured out of core, the same integers give the same
+    schema under the same noise stream."""
+    kinds = {c: _kind(s) for c, s in meta.items()}
     n_meas = sum(1 for k in kinds.values() if k != "boolean")
     if rho is None:
         rho = ledger.remaining_rho() * 0.99
     if n_meas == 0:
         return TableSchema(columns=tuple(Column(name=c, kind="boolean", nullable=True)
-                                         for c in df.columns), name=name)
+                                         for c in meta), name=name)
     rho_each = rho / n_meas
     n_cat = sum(1 for k in kinds.values() if k == "categorical")
     delta_each = ledger.delta * threshold_delta_share / max(n_cat, 1)
     cols = []
-    for c in df.columns:
-        s, kind = df[c], kinds[c]
+    for c in meta:
+        kind = kinds[c]
         if kind == "boolean":
             cols.append(Column(name=c, kind="boolean", nullable=True))
             continue
         if kind in ("numerical", "datetime"):
-            v = s.dropna()
-            x = ((v - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(float) \
-                if kind == "datetime" else v.to_numpy(float)
-            lo, hi = _dp_bounds(x, 1.0 / math.sqrt(2 * rho_each), ledger, f"bounds:{c}")
+            lo, hi = _dp_bounds(numeric(c, kind), 1.0 / math.sqrt(2 * rho_each), ledger,
+                                f"bounds:{c}")
             if kind == "datetime":
                 cols.append(Column(name=c, kind="datetime", nullable=True,
                                    lower=pd.Timestamp(lo, unit="s").isoformat(),
                                    upper=pd.Timestamp(hi, unit="s").isoformat()))
             else:
-                integer = pd.api.types.is_integer_dtype(s)
+                integer = pd.api.types.is_integer_dtype(meta[c])
                 cols.append(Column(name=c, kind="numerical", lower=lo, upper=hi,
                                    integer=integer, nullable=True))
             continue
         sigma = 1.0 / math.sqrt(2 * rho_each)
         ledger.spend(ThresholdGaussianEvent(noise_multiplier=sigma, delta=delta_each,
                                             label=f"categories:{c}"))
-        counts = s.dropna().astype(str).value_counts()
+        counts = categories(c)
         noisy = counts.to_numpy(float) + sigma * ledger.noise.standard_normal(len(counts))
         tau = 1.0 + sigma * float(ndtri(1 - delta_each))
         keep = sorted(counts.index[noisy > tau].tolist())
