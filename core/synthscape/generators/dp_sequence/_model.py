@@ -1,0 +1,116 @@
+"""The torch network of ``dp_sequence`` (imported lazily: this module imports torch).
+
+An autoregressive model of one entity: its static columns first (each conditioned on the earlier
+ones), then its events, each predicted from a summary of the entity and of the events so far.
+The summary is a linear recurrence with fixed per-channel decays over learned event embeddings
+(a diagonal linear recurrent unit with frozen eigenvalues, Orvieto et al. 2023, Eq. 1 with real
+fixed lambda), followed by a learned non-linear layer. Within an event, the fields (gap or end,
+time of day, then the event columns in schema order) are predicted one after the other, each
+head seeing the earlier fields of the same event (teacher forcing in training).
+
+Every trainable parameter sits in an ``nn.Linear`` (on 2-D or 3-D inputs) so opacus computes
+per-entity gradients for DP-SGD; entities never interact in a forward pass.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from synthscape.generators._nn import mlp
+
+
+def decays(width: int) -> torch.Tensor:
+    """Per-channel decay factors: a quarter of the channels keep only the last event (0); the
+    rest have half-lives from 1 to 64 events, log-spaced."""
+    n0 = max(1, width // 4)
+    half = torch.logspace(0.0, math.log10(64.0), width - n0)
+    return torch.cat([torch.zeros(n0), 0.5 ** (1.0 / half)])
+
+
+class SequenceNet(nn.Module):
+    def __init__(self, entity_sizes: list[int], target_sizes: list[int], dow_size: int,
+                 width: int, max_events: int, n_short: int):
+        super().__init__()
+        self.entity_sizes, self.target_sizes = list(entity_sizes), list(target_sizes)
+        self.width, self.max_events, self.n_short = width, max_events, n_short
+        self.dow_size = dow_size
+        self.entity_heads = nn.ModuleList(
+            mlp([1 + sum(entity_sizes[:j]), width, s]) for j, s in enumerate(entity_sizes))
+        self.entity_in = nn.Linear(max(sum(entity_sizes), 1), width)
+        self.event_in = nn.Linear(sum(target_sizes) + dow_size, width)
+        self.context = mlp([2 * width + 2, width, width])
+        self.heads = nn.ModuleList(
+            mlp([width + sum(target_sizes[:j]), width, s]) for j, s in enumerate(target_sizes))
+        self.decay: torch.Tensor
+        self.register_buffer("decay", decays(width), persistent=False)
+
+    # ---- pieces shared by training and sampling ---------------------------------------------
+    def entity_onehot(self, codes: torch.Tensor) -> torch.Tensor:
+        parts = [F.one_hot(codes[:, j].long(), s).float() for j, s in enumerate(self.entity_sizes)]
+        if not parts:
+            return torch.zeros(codes.shape[0], 1, device=codes.device)
+        return torch.cat(parts, dim=-1)
+
+    def entity_logits(self, j: int, onehot_before: torch.Tensor) -> torch.Tensor:
+        ones = torch.ones(onehot_before.shape[0], 1, device=onehot_before.device)
+        return self.entity_heads[j](torch.cat([ones, onehot_before], dim=-1))
+
+    def positions(self, steps: torch.Tensor) -> torch.Tensor:
+        """Two features of the event index: log-scaled position and first-event flag."""
+        p = steps.float()
+        return torch.stack([torch.log1p(p) / math.log1p(self.max_events), (p == 0).float()], -1)
+
+    def contextualise(self, state: torch.Tensor, entity: torch.Tensor,
+                      pos: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.context(torch.cat([state, entity, pos], dim=-1)))
+
+    # ---- training ------------------------------------------------------------------------------
+    def forward(self, entity_codes: torch.Tensor, events: torch.Tensor,
+                lengths: torch.Tensor) -> torch.Tensor:
+        """Per-entity negative log-likelihood.
+
+        ``entity_codes`` (B, m); ``events`` (B, T, F+1): the target fields then the day of week;
+        ``lengths`` (B,): events per entity (<= T). Position p predicts event p (or the end)."""
+        b, t, _ = events.shape
+        ent_oh = self.entity_onehot(entity_codes)
+        loss = torch.zeros(b, device=events.device)
+        at = 0
+        for j, s in enumerate(self.entity_sizes):
+            logits = self.entity_logits(j, ent_oh[:, :at])
+            loss = loss + F.cross_entropy(logits, entity_codes[:, j].long(), reduction="none")
+            at += s
+        entity = self.entity_in(ent_oh)
+        sizes = [*self.target_sizes, self.dow_size]
+        onehots = [F.one_hot(events[..., k].long(), n).float() for k, n in enumerate(sizes)]
+        x = self.event_in(torch.cat(onehots, dim=-1))  # (B, T, W)
+        states = [torch.zeros(b, self.width, device=x.device)]
+        for i in range(t - 1):
+            states.append(self.decay * states[-1] + (1 - self.decay) * x[:, i])
+        state = torch.stack(states, dim=1)
+        pos = self.positions(torch.arange(t, device=x.device)).expand(b, t, 2)
+        h = self.contextualise(state, entity[:, None, :].expand(b, t, self.width), pos)
+        steps = torch.arange(t, device=x.device)[None, :]
+        live = steps < lengths[:, None]
+        gap_mask = (steps <= lengths[:, None]) & (steps < self.max_events)
+        gap_target = torch.where(live, events[..., 0].long(), torch.zeros_like(steps))
+        is_day = gap_target > self.n_short
+        before = torch.cat(onehots[:-1], dim=-1)
+        at = 0
+        for j, head in enumerate(self.heads):
+            logits = head(torch.cat([h, before[..., :at]], dim=-1))
+            target = gap_target if j == 0 else events[..., j].long()
+            ce = F.cross_entropy(logits.reshape(b * t, -1), target.reshape(-1),
+                                 reduction="none").reshape(b, t)
+            mask = gap_mask if j == 0 else (live & is_day if j == 1 else live)
+            loss = loss + (ce * mask).sum(dim=1)
+            at += self.target_sizes[j]
+        return loss
+
+
+def build(arch: dict[str, Any]) -> SequenceNet:
+    return SequenceNet(arch["entity_sizes"], arch["target_sizes"], arch["dow_size"],
+                       arch["width"], arch["max_events"], arch["n_short"])

@@ -1,0 +1,311 @@
+"""``dp_sequence``: a DP generator of entities and their event sequences (customers and their
+transactions, patients and their encounters).
+
+>>> from synthscape.generators import make
+>>> gen = make("dp_sequence", epsilon=1.0, delta=1e-5, seed=0)
+>>> gen.fit(events, entities, entity_key="customer_id", time_key="ts")  # doctest: +SKIP
+>>> ents, evs = gen.sample(1000, conditions={"is_fraud": {"yes": 0.2}})  # doctest: +SKIP
+
+One entity is the unit of privacy: its static row and its whole history (cut to the schema's
+``max_events``) form one training record, clipped as one in DP-SGD (the shared loop of
+``_training.py``, Poisson sampling over entities). Every data-dependent step is spent in one
+ledger (``ledger_``): undeclared schema parts (``_infer.py``), the entity count that plans the
+training (unless ``expected_entities`` is declared) and the training itself. Conditions are
+post-processing of the released model (rejection over sampled entities), so they cost nothing.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from synthscape.errors import ModelFormatError, NotFittedError, ParameterError, SchemaError
+from synthscape.generators._params import NONE, SEED, STR, Interval, Options, validate_params
+from synthscape.privacy import Budget, PrivacyLedger
+from synthscape.random import derive_rng
+from synthscape.schema import SequenceSchema
+
+FORMAT_VERSION = 1
+WEIGHTS = "weights.safetensors"
+COUNT_SHARE = 0.01  # of the budget left after schema inference, for the DP entity count
+MAX_ROUNDS = 40  # rejection rounds before a condition is called unreachable
+
+
+def default_training(n_entities: int, max_events: int, epsilon: float | None) -> dict[str, Any]:
+    """Data-independent defaults from the planned entity count, the bound L and epsilon.
+
+    - batch: 2% of the entities (more at epsilon < 1: the noise on the mean gradient falls as
+      1 / batch), between 64 and 4096; at most the entity count;
+    - epochs: about 300 optimiser steps in all (DP-SGD's utility saturates with steps at a
+      fixed budget), between 1 and 20; L sets the cost of a step, not the count;
+    - width: 32 below 10k entities, 64 above; lr 3e-3 (Adam)."""
+    eps = 1.0 if epsilon is None else float(epsilon)
+    q = 0.02 / math.sqrt(min(eps, 1.0))
+    batch = int(min(max(64, round(n_entities * q)), 4096, max(n_entities, 1)))
+    steps_per_epoch = max(1, math.ceil(n_entities / batch))
+    epochs = int(min(max(1, round(300 / steps_per_epoch)), 20))
+    return {"batch_size": batch, "epochs": epochs, "width": 64 if n_entities >= 10_000 else 32,
+            "lr": 3e-3}
+
+
+class DPSequenceGenerator:
+    """Differentially private generator of (entities, events); see the module docstring.
+
+    Parameters: ``epsilon``/``delta`` (the release's budget; ``epsilon=None`` trains without DP
+    and the ledger says NOT PRIVATE), ``schema`` (a :class:`SequenceSchema`; undeclared parts
+    are inferred under DP from ``schema_share`` of the budget), ``max_events`` (L when no schema
+    is given), ``expected_entities`` (a declared, public entity count; otherwise a DP count),
+    ``epochs``/``batch_size``/``lr``/``width`` (``None``: :func:`default_training`), ``bins``
+    (classes per numerical column), ``max_grad_norm``, ``noise_multiplier`` (``None``: calibrated
+    to the budget), ``accountant``, ``grad_sample_mode`` (opacus' per-sample gradients),
+    ``device`` (``"auto"``: CUDA when present), ``seed`` (public: initialisation and sampling).
+    """
+
+    name: ClassVar[str] = "dp_sequence"
+    private: ClassVar[bool] = True
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "epsilon": [Interval(float, 0, None, closed="neither"), NONE],
+        "delta": [Interval(float, 0, 1, closed="left")],
+        "max_events": [Interval(int, 1, 100_000)],
+        "expected_entities": [Interval(int, 1, None), NONE],
+        "epochs": [Interval(int, 1, None), NONE],
+        "batch_size": [Interval(int, 2, None), NONE],
+        "lr": [Interval(float, 0, 1, closed="right"), NONE],
+        "width": [Interval(int, 4, 1024), NONE],
+        "bins": [Interval(int, 2, 256)],
+        "max_grad_norm": [Interval(float, 0, None, closed="neither")],
+        "noise_multiplier": [Interval(float, 0, None, closed="neither"), NONE],
+        "accountant": [Options(("rdp", "pld", "prv"))],
+        "grad_sample_mode": [Options(("hooks", "functorch", "ghost"))],
+        "schema_share": [Interval(float, 0, 1, closed="neither")],
+        "device": [STR],
+        "seed": [SEED, NONE],
+    }
+
+    def __init__(self, epsilon: float | None = 1.0, delta: float = 1e-5, *,
+                 schema: SequenceSchema | None = None, max_events: int = 64,
+                 expected_entities: int | None = None, epochs: int | None = None,
+                 batch_size: int | None = None, lr: float | None = None,
+                 width: int | None = None, bins: int = 32, max_grad_norm: float = 1.0,
+                 noise_multiplier: float | None = None, accountant: str = "prv",
+                 grad_sample_mode: str = "hooks", schema_share: float = 0.1,
+                 device: str = "auto", seed: int | None = None):
+        self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
+        self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
+        self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
+        self.noise_multiplier, self.accountant = noise_multiplier, accountant
+        self.grad_sample_mode, self.schema_share = grad_sample_mode, schema_share
+        self.device, self.seed = device, seed
+
+    # ---- parameters ----------------------------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        import inspect
+
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        return {p: getattr(self, p) for p in self.param_names()}
+
+    def set_params(self, **params: Any) -> DPSequenceGenerator:
+        for k, v in params.items():
+            if k not in self.param_names():
+                raise ParameterError(f"{type(self).__name__} has no parameter {k!r}; valid: "
+                                     f"{self.param_names()}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ", ".join(
+            f"{k}={v!r}" for k, v in self.get_params().items() if k != "schema") + ")"
+
+    @classmethod
+    def _conformance_params(cls) -> dict[str, Any]:
+        return {"epochs": 1, "batch_size": 64, "width": 8, "bins": 8, "device": "cpu"}
+
+    # ---- fitting -------------------------------------------------------------------------
+    def fit(self, events: pd.DataFrame, entities: pd.DataFrame | None = None, *,
+            entity_key: str, time_key: str) -> DPSequenceGenerator:
+        """Learn from ``events`` (one row per event: ``entity_key``, ``time_key`` and the event
+        columns) and ``entities`` (one row per entity: ``entity_key`` and static columns)."""
+        import torch
+
+        from synthscape.generators._nn import seeded
+        from synthscape.generators._training import DPSGD
+        from synthscape.generators.dp_sequence import _data, _infer
+        from synthscape.generators.dp_sequence._encoding import SequenceEncoding
+        from synthscape.generators.dp_sequence._model import build
+        from synthscape.privacy.mechanisms import noisy_count
+        from synthscape.privacy.noise import NoiseSource
+
+        validate_params(type(self).__name__, self.get_params(), self._parameter_constraints)
+        if self.schema is not None and not isinstance(self.schema, SequenceSchema):
+            raise ParameterError(f"schema must be a SequenceSchema, got "
+                                 f"{type(self.schema).__name__}")
+        for what, df in (("events", events), ("entities", entities)):
+            if df is not None and not isinstance(df, pd.DataFrame):
+                raise SchemaError(f"fit expects the {what} as a pandas DataFrame, got "
+                                  f"{type(df).__name__}")
+        if len(events) == 0:
+            raise SchemaError("the events table is empty (0 rows); a generator needs data")
+        _data.check_columns(events, entities, entity_key, time_key)
+        schema = self.schema or SequenceSchema(entity_key=entity_key, time_key=time_key,
+                                               max_events=self.max_events)
+        if (schema.entity_key, schema.time_key) != (entity_key, time_key):
+            raise ParameterError(f"fit(entity_key={entity_key!r}, time_key={time_key!r}) does "
+                                 f"not match the schema's ({schema.entity_key!r}, "
+                                 f"{schema.time_key!r})")
+        noise = NoiseSource.for_data(events, purpose=self.name, seed=self.seed)
+        budget = None if self.epsilon is None else Budget(epsilon=self.epsilon, delta=self.delta)
+        ledger = PrivacyLedger(budget, accountant=self.accountant, noise=noise)
+        rng = derive_rng(self.seed, "fit") if self.seed is not None else derive_rng(None)
+
+        declared = schema.complete and (schema.entities is not None or entities is None
+                                        or len(entities.columns) <= 1)
+        schema = _infer.complete_schema(schema, events, entities, ledger, self.schema_share,
+                                        self.seed)
+        enc = SequenceEncoding(schema, bins=self.bins)
+        records = _data.build_records(events, entities if enc.entity_fields else None, enc,
+                                      policy="error" if declared else "clip")
+        if self.expected_entities is not None:
+            n_plan = int(self.expected_entities)
+        elif budget is None:
+            n_plan = len(records.lengths)
+        else:
+            n_plan = noisy_count(len(records.lengths), ledger=ledger, share=COUNT_SHARE,
+                                 label="entity count (plans sampling rate and steps)")
+        defaults = default_training(n_plan, schema.max_events, self.epsilon)
+        chosen = {k: getattr(self, k) if getattr(self, k) is not None else v
+                  for k, v in defaults.items()}
+        arch = {"entity_sizes": enc.entity_sizes, "target_sizes": enc.target_sizes,
+                "dow_size": 7, "width": int(chosen["width"]), "max_events": schema.max_events,
+                "n_short": enc.n_short}
+        with seeded(int(rng.integers(2**31))):
+            net = build(arch)
+        trainer = DPSGD(net, ledger=ledger, n_rows=n_plan, epochs=int(chosen["epochs"]),
+                        batch_size=min(int(chosen["batch_size"]), n_plan),
+                        lr=float(chosen["lr"]), max_grad_norm=self.max_grad_norm,
+                        device=self.device, noise_multiplier=self.noise_multiplier,
+                        grad_sample_mode=self.grad_sample_mode,
+                        label=f"dp_sequence: per-entity DP-SGD; histories cut to their first "
+                              f"{schema.max_events} events, events outside time_bounds dropped")
+        m, L, width = records.entities.shape[1], schema.max_events, records.events.shape[2]
+        for batch in trainer.batches(torch.as_tensor(records.packed())):
+            lengths = batch[:, 0].long()
+            t = max(1, min(L, int(lengths.max().item()) + 1)) if batch.shape[0] else 1
+            ents = batch[:, 1:1 + m]
+            evs = batch[:, 1 + m:].reshape(-1, L, width)[:, :t]
+            trainer.step(trainer.module(ents, evs, lengths))
+        self.training_ = trainer.finish()
+        self.loop_seconds_ = self.training_.pop("seconds")  # a timing: never saved
+        self.training_.update({k: chosen[k] for k in ("epochs", "batch_size", "lr")},
+                              planned_entities=n_plan)
+        self.arch_ = arch
+        self.model_ = trainer.base_module.to("cpu").eval()
+        self.schema_, self.encoding_, self.ledger_ = schema, enc, ledger
+        self._sample_calls = 0
+        return self
+
+    # ---- sampling ------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit(events, "
+                                 f"entities, entity_key=..., time_key=...) first")
+
+    def _rng(self, seed: int | None) -> np.random.Generator:
+        if seed is not None:
+            return derive_rng(int(seed), "sample")
+        if self.seed is None:
+            return derive_rng(None)
+        self._sample_calls = getattr(self, "_sample_calls", 0) + 1
+        return derive_rng(int(self.seed), "sample", self._sample_calls)
+
+    def sample(self, n_entities: int, conditions: Mapping[str, Any] | None = None,
+               seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``n_entities`` synthetic entities and their events: ``(entities, events)``.
+
+        ``conditions``: ``{"col": value}`` fixes an entity column, ``{"col": {"a": 0.2, "b":
+        0.8}}`` sets its shares, ``{"events": {"col": value}}`` keeps entities with at least
+        one event with that value. Post-processing (rejection over sampled entities, at most
+        a bounded number of rounds): no privacy cost; an unreachable condition raises
+        ParameterError."""
+        from synthscape.generators.dp_sequence._conditions import parse_conditions, sample_codes
+        from synthscape.generators.dp_sequence._frames import to_frames
+
+        self._check_fitted()
+        if isinstance(n_entities, bool) or not isinstance(n_entities, (int, np.integer)) or \
+                n_entities < 0:
+            raise ParameterError(f"n_entities must be an int >= 0, got {n_entities!r}")
+        plan = parse_conditions(self.encoding_, conditions)
+        rng = self._rng(seed)
+        import torch
+
+        with torch.no_grad():
+            drawn = sample_codes(self.model_, self.encoding_, int(n_entities), plan, rng,
+                                 max_rounds=MAX_ROUNDS)
+        return to_frames(self.encoding_, drawn, rng)
+
+    # ---- persistence ---------------------------------------------------------------------
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Write ``model.json`` (format version, params, schema, ledger, token fields, network
+        shape), ``weights.safetensors`` and ``checksums.json``; atomic; no pickle."""
+        from synthscape import __version__
+        from synthscape.generators._nn import save_weights
+        from synthscape.model_files import writing
+
+        self._check_fitted()
+        folder = Path(folder)
+        if folder.exists() and not overwrite:
+            from synthscape.errors import OutputExistsError
+
+            raise OutputExistsError(f"{folder} exists; pass overwrite=True to replace it")
+        params = self.get_params()
+        params["schema"] = None if self.schema is None else self.schema.to_dict()
+        meta = {"format_version": FORMAT_VERSION, "synthscape_version": __version__,
+                "generator": self.name, "params": params, "schema": self.schema_.to_dict(),
+                "ledger": self.ledger_.to_dict(),
+                "state": {"encoding": self.encoding_.get_state(), "arch": self.arch_,
+                          "training": self.training_}}
+        with writing(folder) as tmp:
+            (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+            save_weights(self.model_, tmp / WEIGHTS)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> DPSequenceGenerator:
+        """Read a folder written by ``save``: checksums first, then JSON and safetensors only;
+        any defect raises ModelFormatError."""
+        from synthscape.model_files import load_verified
+
+        return load_verified(folder, cls._read)
+
+    @classmethod
+    def _read(cls, folder: Path) -> DPSequenceGenerator:
+        from synthscape.generators._nn import load_weights
+        from synthscape.generators.dp_sequence._encoding import SequenceEncoding
+        from synthscape.generators.dp_sequence._model import build
+
+        try:
+            meta = json.loads((folder / "model.json").read_text())
+        except json.JSONDecodeError as exc:
+            raise ModelFormatError(f"{folder / 'model.json'} is not valid JSON: {exc}") from None
+        if meta.get("format_version") != FORMAT_VERSION or meta.get("generator") != cls.name:
+            raise ModelFormatError(f"{folder / 'model.json'} is not a {cls.name} model of format "
+                                   f"version {FORMAT_VERSION}; fit and save it again")
+        params = dict(meta["params"])
+        if params.get("schema") is not None:
+            params["schema"] = SequenceSchema.from_dict(params["schema"])
+        gen = cls(**params)
+        gen.schema_ = SequenceSchema.from_dict(meta["schema"])
+        gen.ledger_ = PrivacyLedger.from_dict(meta["ledger"])
+        state = meta["state"]
+        gen.encoding_ = SequenceEncoding.from_state(gen.schema_, state["encoding"])
+        gen.arch_, gen.training_ = state["arch"], state["training"]
+        gen.model_ = load_weights(build(gen.arch_), folder / WEIGHTS).eval()
+        gen._sample_calls = 0
+        return gen
