@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from synthscape_autonomy.geometry import obb_overlap, pad
 from synthscape_autonomy.models import mobil_gain, mobil_safe
+from synthscape_autonomy.motion import start_lane_change
 
 LANE_CHANGE_TIME = 4.6  # s, mean lane-change duration, Toledo & Zohar 2007 (TRR 1999)
 LANE_CHANGE_COOLDOWN = 3.0  # s between two MOBIL decisions of one driver (keeps changes apart)
@@ -59,8 +60,7 @@ def mobil(sim, index, lane, acc_self, lead):
     best = pad(lane, -1).scatter(1, sub_pad, best_lane)[:, :A]
     change = best != lane
     ty = r.center.to(sim.x.dtype)[best.clamp(0, r.n_lanes - 1)]
-    sim.target_y = torch.where(change, ty, sim.target_y)
-    sim.lat_speed = torch.where(change, r.lane_width / LANE_CHANGE_TIME, sim.lat_speed)
+    start_lane_change(sim, (slice(None), slice(None)), change, ty, LANE_CHANGE_TIME)
     sim.cool = torch.where(change, LANE_CHANGE_COOLDOWN, sim.cool)
 
 
@@ -107,6 +107,7 @@ def collide(sim, index, lane):
     d = (pos[:, fj] - pos[:, fi]).abs()
     keep = (d[1] < sim.reach[i, 0]) & ((d - ext[:, fi] - ext[:, fj]) < _HULL_MARGIN).all(0)
     keep = (keep & (fi != fj)).nonzero()[:, 0]
+    sim.ego_impact = torch.zeros_like(sim.x[:, 0])
     if keep.numel() == 0:
         sim.new_collision = torch.zeros_like(sim.collided)
         return
@@ -118,5 +119,22 @@ def collide(sim, index, lane):
     count = torch.zeros(sim.W * A, dtype=torch.int32, device=sim.x.device)
     count.index_add_(0, torch.cat((fi, fj)), hit.to(torch.int32).repeat(2))
     new = (count > 0).view(sim.W, A)
+    _impact(sim, fi, fj, i, hit)
     sim.new_collision = new & ~sim.collided
     sim.collided = sim.collided | new
+
+
+def _impact(sim, fi, fj, i, hit) -> None:
+    """The relative speed of the ego and each agent its box overlaps (the largest per world),
+    from the velocities that brought them together; into ``sim.ego_impact``."""
+    import torch
+
+    ego_first = i == 0
+    j = fj % sim.A
+    mine = hit & (ego_first | (j == 0))
+    if sim.x.device.type == "cpu" and not bool(mine.any()):
+        return
+    ego, other = torch.where(ego_first, fi, fj), torch.where(ego_first, fj, fi)
+    vel = sim.velocity().flatten(1)
+    rel = torch.hypot(vel[0, other] - vel[0, ego], vel[1, other] - vel[1, ego])
+    sim.ego_impact.scatter_reduce_(0, ego // sim.A, torch.where(mine, rel, 0.0), "amax")

@@ -64,7 +64,7 @@ class LaneIndex:
         self.n = n
         # second-lane entries only for the agents that have one, compacted into m columns
         # (m = the most in any world; few agents straddle two lanes at a time)
-        lane2c, x2c, ids = _second_lanes(lane2, x) if lane2 is not None else (None,) * 3
+        lane2c, x2c, ids = second_lanes(lane2, x) if lane2 is not None else (None,) * 3
         if ids is None:
             all_lane, all_x = lane, x
         else:
@@ -133,7 +133,7 @@ class LaneIndex:
         return ahead, self._pick(col, lane)
 
 
-def _second_lanes(lane2, x):
+def second_lanes(lane2, x):
     """Compact the second-lane entries: (lane, x, agent) of each world's straddling agents in
     m columns, in agent order (lane -1 and agent A pad worlds with fewer); all None when no
     agent has a second lane."""

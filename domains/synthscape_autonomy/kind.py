@@ -38,8 +38,10 @@ def episode_table(scene, rollout, weights=None, sources=None) -> pd.DataFrame:
         "weight": np.ones(n) if weights is None else np.asarray(weights, float),
         "collision": ep["collision"].astype(bool), "near_miss": ep["near_miss"].astype(bool),
         "failure": ep["failure"].astype(bool), "off_road": ep["off_road"].astype(bool),
-        "min_ttc": _nan(ep["min_ttc"]), "min_thw": _nan(ep["min_thw"]),
-        "max_drac": _nan(ep["max_drac"]), "first_failure_time": _nan(ep["first_failure_time"]),
+        "min_ttc": _nan(ep["min_ttc"]), "min_ttc_long": _nan(ep["min_ttc_long"]),
+        "min_thw": _nan(ep["min_thw"]), "max_drac": _nan(ep["max_drac"]),
+        "drac_conflict": ep["drac_conflict"].astype(bool),
+        "first_failure_time": _nan(ep["first_failure_time"]),
         "impact_speed": _nan(ep["impact_speed"]),
         "weather": [str(_val(env.weather, d.values)) for d in rollout.draws],
         "lighting": [str(_val(env.lighting, d.values)) for d in rollout.draws],
@@ -57,8 +59,9 @@ def step_table(scene, rollout) -> pd.DataFrame:
     return pd.DataFrame({
         "episode": np.repeat([d.episode for d in rollout.draws], T).astype(np.int64),
         "t": np.tile(t, E).round(6),
-        "ttc": _nan(st["ttc"]).ravel(), "thw": _nan(st["thw"]).ravel(),
-        "drac": st["drac"].astype(float).ravel(),
+        "ttc": _nan(st["ttc"]).ravel(), "ttc_long": _nan(st["ttc_long"]).ravel(),
+        "thw": _nan(st["thw"]).ravel(), "drac": st["drac"].astype(float).ravel(),
+        "drac_conflict": st["drac_conflict"].ravel(),
         "collision": st["collision"].ravel(), "near_miss": st["near_miss"].ravel(),
         "off_road": st["off_road"].ravel()})
 

@@ -1,45 +1,70 @@
 """Labels computed inside the step (ground truth, not the ego's perception) and their
 per-episode summary.
 
-Per step, for the ego: time-to-collision (Hayward 1972) against every agent, as the first time
-their bounding boxes would overlap if both kept their velocities (so crossing pedestrians and
-cars count, not only the car ahead); time headway and deceleration rate to avoid a crash
-(DRAC, Almqvist et al. 1991) against the nearest object in the ego's lane path; collision
-(oriented boxes); near miss (TTC below a threshold, 1.5 s by default after van der Horst 1990);
-off-road (ego footprint beyond the road edge).
+Per step, for the ego, two time-to-collision definitions (Hayward 1972): ``ttc``, the first
+time the bounding boxes of the ego and any agent would overlap if both kept their velocities
+(crossing pedestrians and cars count, not only the car ahead), and ``ttc_long``, the usual
+longitudinal TTC, bumper gap over closing speed to the nearest object in the ego's path. Time
+headway and deceleration rate to avoid a crash (DRAC, Almqvist et al. 1991) against that
+object; all measured in the ego's frame with each box at its own heading. A DRAC conflict
+(above ``labels.drac_critical``, Archer 2005); collision (oriented boxes); near miss (box TTC
+below a threshold, 1.5 s by default after van der Horst 1990); off-road (ego footprint beyond
+the road edge).
 """
 from __future__ import annotations
 
 import math
 
-LABEL_COLUMNS = ("ttc", "thw", "drac", "collision", "near_miss", "off_road")
+LABEL_COLUMNS = ("ttc", "ttc_long", "thw", "drac", "drac_conflict", "collision", "near_miss",
+                 "off_road")
 
 
 def ego_labels(sim) -> dict:
+    """Per-step labels of the ego, (W,) each. ``ttc``: box time-to-overlap (any agent, any
+    direction); ``ttc_long``: the usual longitudinal TTC, gap / closing speed to the nearest
+    object in the ego's path (inf when not closing); ``thw``, ``drac`` to that object;
+    ``drac_conflict``: DRAC above ``labels.drac_critical`` (Archer 2005)."""
     import torch
 
     sc = sim.scene
-    dx, dy = sim.relative()
-    vx = sim.velocity()[0]
-    half_w = 0.5 * (sc.width[0] + sc.width)
-    gap = dx - 0.5 * (sc.length[0] + sc.length)
-    ahead = (dy.abs() < half_w) & (gap > -0.5 * sc.length[0]) & sim.not_ego
+    gap, ahead, v_along = ego_frame(sim)
     g = torch.where(ahead, gap.clamp(min=0.0), math.inf)
     gl, j = g.min(dim=1)
-    vl = vx.gather(1, j[:, None])[:, 0]
+    vl = v_along.gather(1, j[:, None])[:, 0]
     ve = sim.v[:, 0]
     closing = ve - vl
     has = torch.isfinite(gl)
     collision = sim.collided[:, 0]
     ttc = torch.where(collision, 0.0, box_ttc(sim))
+    ttc_long = torch.where(has & (closing > 0), gl / closing.clamp(min=1e-6), math.inf)
+    ttc_long = torch.where(collision, 0.0, ttc_long)
     thw = torch.where(has & (ve > 0.1), gl / ve.clamp(min=0.1), math.inf)
     drac = torch.where(has & (closing > 0), closing**2 / (2 * gl.clamp(min=0.05)), 0.0)
     r = sc.road
     ey = sim.y[:, 0]
     off = (ey - 0.5 * sc.width[0] < r.y_min) | (ey + 0.5 * sc.width[0] > r.y_max)
     near = ttc < sim.spec.labels.near_miss_ttc
-    return {"ttc": ttc, "thw": thw, "drac": drac, "collision": collision, "near_miss": near,
-            "off_road": off}
+    return {"ttc": ttc, "ttc_long": ttc_long, "thw": thw, "drac": drac,
+            "drac_conflict": drac > sim.spec.labels.drac_critical, "collision": collision,
+            "near_miss": near, "off_road": off}
+
+
+def ego_frame(sim):
+    """Every agent seen in the ego's frame (x along its heading), with its box at its own
+    heading: (bumper-to-bumper gap ahead, in the ego's path, speed along the ego's heading),
+    each (W, A). In the path: the boxes overlap across the ego's heading."""
+    sc = sim.scene
+    (dx, dy), (c, s) = sim.relative(), sim.trig()
+    c0, s0 = c[:, :1], s[:, :1]
+    along, across = dx * c0 + dy * s0, dy * c0 - dx * s0
+    cr, sr = (c * c0 + s * s0).abs(), (s * c0 - c * s0).abs()  # |cos|, |sin| of h - h_ego
+    ext_along = 0.5 * (sc.length * cr + sc.width * sr)
+    ext_across = 0.5 * (sc.length * sr + sc.width * cr)
+    gap = along - 0.5 * sc.length[0] - ext_along
+    ahead = (across.abs() < 0.5 * sc.width[0] + ext_across) & (gap > -0.5 * sc.length[0]) \
+        & sim.not_ego
+    vx, vy = sim.velocity()
+    return gap, ahead, vx * c0 + vy * s0
 
 
 _STILL = 1e-6  # m/s: relative speeds below this count as none
@@ -103,10 +128,12 @@ class EpisodeSummary:
         W, dev, dt = sim.W, sim.x.device, sim.x.dtype
         self.failure_kind = sim.spec.labels.failure
         self.min_ttc = torch.full((W,), math.inf, device=dev, dtype=dt)
+        self.min_ttc_long = torch.full((W,), math.inf, device=dev, dtype=dt)
         self.min_thw = torch.full((W,), math.inf, device=dev, dtype=dt)
         self.max_drac = torch.zeros((W,), device=dev, dtype=dt)
         self.collision = torch.zeros((W,), dtype=torch.bool, device=dev)
         self.near_miss = torch.zeros_like(self.collision)
+        self.drac_conflict = torch.zeros_like(self.collision)
         self.off_road = torch.zeros_like(self.collision)
         self.first_failure = torch.full((W,), math.nan, device=dev, dtype=dt)
         self.impact_speed = torch.full((W,), math.nan, device=dev, dtype=dt)
@@ -119,10 +146,12 @@ class EpisodeSummary:
         import torch
 
         self.min_ttc = torch.minimum(self.min_ttc, lab["ttc"])
+        self.min_ttc_long = torch.minimum(self.min_ttc_long, lab["ttc_long"])
         self.min_thw = torch.minimum(self.min_thw, lab["thw"])
+        self.drac_conflict |= lab["drac_conflict"]
         self.max_drac = torch.maximum(self.max_drac, lab["drac"])
         new_coll = lab["collision"] & ~self.collision
-        self.impact_speed = torch.where(new_coll, sim.v_before_impact(), self.impact_speed)
+        self.impact_speed = torch.where(new_coll, sim.impact_speed(), self.impact_speed)
         self.collision |= lab["collision"]
         self.near_miss |= lab["near_miss"]
         self.off_road |= lab["off_road"]

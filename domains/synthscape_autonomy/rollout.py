@@ -79,6 +79,7 @@ def _one_batch(scene, draws, record, policy):
         score = summ.score()
         ep = {"collision": summ.collision, "near_miss": summ.near_miss,
               "off_road": summ.off_road, "failure": score < level, "min_ttc": summ.min_ttc,
+              "min_ttc_long": summ.min_ttc_long, "drac_conflict": summ.drac_conflict,
               "min_thw": summ.min_thw, "max_drac": summ.max_drac,
               "first_failure_time": summ.first_failure, "impact_speed": summ.impact_speed,
               "score": score}

@@ -168,8 +168,9 @@ class Scene:
         T = {k: torch.tensor(v, device=self.device, dtype=self.dtype) for k, v in cols.items()}
         T.update({k: torch.tensor(v, device=self.device, dtype=self.dtype)
                   for k, v in world.items()})
+        # float64: time thresholds compare exactly with k * dt (see Simulator._condition)
         T["event_values"] = torch.tensor(np.array(events, dtype=float).reshape(W, -1),
-                                         device=self.device, dtype=self.dtype)
+                                         device=self.device, dtype=torch.float64)
         T["episode"] = torch.tensor([d.episode for d in draws], device=self.device,
                                     dtype=torch.long)
         return T
@@ -250,6 +251,7 @@ def spec_problems(spec: DrivingSpec) -> Iterator[Problem]:
     bad = list(_name_problems(spec, ("environment", "weather"), "weather", WEATHER))
     bad += _name_problems(spec, ("environment", "lighting"), "lighting", LIGHTING)
     bad += _speed_problems(spec)
+    bad += _unused_parameters(spec)
     if spec.duration < spec.dt:
         bad.append(Problem(("duration",), f"duration {spec.duration:g} s is shorter than one "
                                           f"time step (dt {spec.dt:g} s), so nothing would be "
@@ -320,6 +322,29 @@ def _name_problems(spec: DrivingSpec, loc: tuple, what: str, known: dict) -> Ite
     for name in names:
         if name not in known:
             yield Problem(where, unknown_name(what, str(name), sorted(known)))
+
+
+def _references(value: Any) -> Iterator[str]:
+    """Every '$name' string anywhere inside a dumped spec value."""
+    if isinstance(value, str) and value.startswith("$"):
+        yield value[1:]
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _references(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _references(v)
+
+
+def _unused_parameters(spec: DrivingSpec) -> list[Problem]:
+    """A warning for each declared parameter nothing refers to: it is drawn and released as a
+    ``param_`` column, but changes nothing in the simulation."""
+    dumped = spec.model_dump(exclude={"parameters"})
+    used = set(_references(dumped))
+    return [Problem(("parameters", name), (
+        f"parameter {name!r} is declared but never used: no field refers to ${name}, so its "
+        f"draws change nothing; refer to it (e.g. position x: ${name}) or remove it"),
+        warning=True) for name in spec.parameters if name not in used]
 
 
 def _cond_body(c):

@@ -32,11 +32,16 @@ _EPISODE: dict[str, tuple] = {
     "near_miss": (_BOOL, False, "The ego's TTC fell below the near-miss threshold."),
     "failure": (_BOOL, False, "Collision, or near miss when labels.failure is near_miss."),
     "off_road": (_BOOL, False, "The ego left the road."),
-    "min_ttc": (_NUM, True, "Minimum TTC [s] (null: never closing in)."),
+    "min_ttc": (_NUM, True, "Minimum box TTC (time until the boxes overlap) [s] (null: never "
+                            "closing in)."),
+    "min_ttc_long": (_NUM, True, "Minimum longitudinal TTC (bumper gap / closing speed to the "
+                                 "object in the ego's path) [s] (null: never closing in)."),
     "min_thw": (_NUM, True, "Minimum time headway [s] (null: nothing ahead)."),
     "max_drac": (_NUM, False, "Maximum DRAC [m/s^2]."),
+    "drac_conflict": (_BOOL, False, "DRAC exceeded labels.drac_critical at some step."),
     "first_failure_time": (_NUM, True, "Time of the first failure [s] (null: none)."),
-    "impact_speed": (_NUM, True, "Ego speed at the collision [m/s] (null: none)."),
+    "impact_speed": (_NUM, True, "Relative speed of the ego and the agent it hit, at the first "
+                                 "collision [m/s] (null: none)."),
     "weather": (_STR, False, "Weather of the episode."),
     "lighting": (_STR, False, "Lighting of the episode."),
 }
@@ -57,10 +62,13 @@ TABLES: dict[str, dict[str, tuple]] = {
     "step_labels": {
         "episode": (_INT, False, "Episode index."),
         "t": (_NUM, False, "Simulation time [s]."),
-        "ttc": (_NUM, True, "Ego time-to-collision to the nearest object in its path [s] "
-                            "(null: none closing in)."),
+        "ttc": (_NUM, True, "Ego box TTC: first time its box and any agent's would overlap at "
+                            "constant velocities [s] (null: none closing in)."),
+        "ttc_long": (_NUM, True, "Ego longitudinal TTC: bumper gap / closing speed to the "
+                                 "nearest object in its path [s] (null: none closing in)."),
         "thw": (_NUM, True, "Ego time headway to that object [s] (null: none)."),
         "drac": (_NUM, False, "Deceleration rate to avoid the crash [m/s^2]."),
+        "drac_conflict": (_BOOL, False, "DRAC above labels.drac_critical."),
         "collision": (_BOOL, False, "The ego's box overlaps another agent's box."),
         "near_miss": (_BOOL, False, "TTC below labels.near_miss_ttc."),
         "off_road": (_BOOL, False, "The ego's footprint crosses a road edge."),

@@ -1,8 +1,9 @@
 """The batched simulator: state tensors over (worlds, agents), one vectorised step.
 
 Order of a step: story events -> lane occupancy and leaders by sorting -> IDM for every lane
-follower -> MOBIL lane changes -> ego policy -> scripted speeds -> reaction delay, noise and the
-friction limit -> integration -> oriented-box collisions -> labels. Python loops run only over
+follower (a lane changer follows its target lane) -> MOBIL lane changes -> ego policy -> scripted
+speeds -> reaction delay, noise and the friction limit -> integration (:mod:`motion`) ->
+oriented-box collisions -> labels. Python loops run only over
 events and fixed small sets (lane directions, candidate partners), never over worlds or agents.
 Quantities of the state that several parts read (cos and sin of the headings, velocities,
 positions relative to the ego, box extents) are computed once per state and shared.
@@ -16,6 +17,7 @@ from synthscape_autonomy._traffic import FAR, collide, mobil
 from synthscape_autonomy.geometry import LaneIndex, pad
 from synthscape_autonomy.labels import ego_labels
 from synthscape_autonomy.models import idm_scaled
+from synthscape_autonomy.motion import changer_accelerations, integrate, start_lane_change
 from synthscape_autonomy.physics import G
 from synthscape_autonomy.policy import make_policy
 from synthscape_autonomy.scenario import DRIVER_FIELDS, Scene
@@ -24,6 +26,7 @@ from synthscape_autonomy.spec import DistanceCondition, SpeedAction, SpeedCondit
 MAX_REACTION = 2.0  # s, longest driver reaction delay kept (IDM delay studies stay below it)
 MOBIL_INTERVAL = 1.0  # s between lane-change decisions of one driver, staggered over drivers
 # (highway-env IDMVehicle.LANE_CHANGE_DELAY = 1.0 s; drivers do not re-decide every step)
+_TIME_EPS = 1e-9  # s, tolerance of time conditions (event values are float64)
 _IDM_KEYS = ("desired_speed", "time_headway", "min_gap", "max_accel", "comfort_decel")
 
 
@@ -47,7 +50,11 @@ class Simulator:
         self.sensor_range = self.spec.ego.sensor_range * init["range_factor"]
         self.latency = self.spec.ego.perception_latency + init["latency"]
         self.target_y = self.y.clone()
-        self.lat_speed = torch.zeros_like(self.x)
+        # lane changes under way: start y, time since the start, duration (0 = none)
+        self.lc_from = self.y.clone()
+        self.lc_elapsed = torch.zeros_like(self.x)
+        self.lc_time = torch.zeros_like(self.x)
+        self.ego_impact = torch.zeros_like(self.x[:, 0])
         self.scripted = ~(scene.is_idm.expand(self.W, self.A).clone())
         self.scripted[:, 0] = False
         self.sc_target = self.v.clone()
@@ -106,11 +113,15 @@ class Simulator:
                                 + [pad(p[k], 1.0) for k in _IDM_KEYS[:-1]]
                                 + [pad(self.two_sqrt_ab, 2.0)])
         self.ltab = torch.stack((pad(length, FAR), pad(length, 0.0), pad(length, 0.0)))
-        self.noise_scale = torch.where(self.scene.is_idm, p["accel_noise"], 0.0)
+        # white acceleration noise: per-step std sigma / sqrt(dt), so that the speed's variance
+        # grows as sigma^2 t whatever the step (Wiener process, Treiber & Kesting 2017)
+        self.noise_scale = torch.where(self.scene.is_idm, p["accel_noise"], 0.0) \
+            / math.sqrt(self.dt)
 
-    def v_before_impact(self):
-        """The ego's speed in the step its collision was detected (before it is stopped)."""
-        return self.v[:, 0]
+    def impact_speed(self):
+        """Relative speed [m/s] between the ego and the agent it hit, in the step a collision
+        was detected (the velocities that brought the boxes together; the largest if several)."""
+        return self.ego_impact
 
     @property
     def t(self):
@@ -118,8 +129,9 @@ class Simulator:
         return self.steps.to(self.x.dtype) * self.dt
 
     STATE = ("x", "y", "h", "v", "acc", "episode", "event_values", "max_brake", "sensor_range",
-             "latency", "target_y", "lat_speed", "scripted", "sc_target", "sc_rate", "collided",
-             "cool", "fired", "delay", "steps", "new_collision", "idm_free")
+             "latency", "target_y", "lc_from", "lc_elapsed", "lc_time", "scripted", "sc_target",
+             "sc_rate", "collided", "cool", "fired", "delay", "steps", "new_collision", "idm_free",
+             "ego_impact")
 
     def reset_worlds(self, rows, draws) -> None:
         """Start new episodes ``draws`` in worlds ``rows`` (the other worlds are untouched)."""
@@ -257,7 +269,11 @@ class Simulator:
         import torch
 
         if isinstance(c, TimeCondition):
-            q, rule = self.t, c.simulation_time.rule
+            # in float64, with a tolerance far below a step: float32 k * dt can round above a
+            # threshold that equals it, firing one step early
+            rule = c.simulation_time.rule
+            q = self.steps.to(torch.float64) * self.dt
+            return q > val + _TIME_EPS if rule == "greater" else q < val - _TIME_EPS
         elif isinstance(c, SpeedCondition):
             q, rule = self.v[:, self.scene.index[c.speed.entity]], c.speed.rule
         else:
@@ -292,9 +308,8 @@ class Simulator:
                     lane = self.lanes()
                 new = (lane[:, actor] + a.long()).clamp(0, r.n_lanes - 1)
                 ty = r.center.to(self.x.dtype)[new]
-                self.target_y[:, actor] = torch.where(fire, ty, self.target_y[:, actor])
-                spd = r.lane_width / b.clamp(min=0.1)
-                self.lat_speed[:, actor] = torch.where(fire, spd, self.lat_speed[:, actor])
+                start_lane_change(self, (slice(None), actor), fire, ty,
+                                  b.to(self.x.dtype).clamp(min=0.1))
 
     # -- step -----------------------------------------------------------------------------
     def step(self):
@@ -321,6 +336,7 @@ class Simulator:
                 padded = pad(acc_idm, 0.0)
                 a2 = torch.minimum(padded.gather(1, who), self._idm_between(who, lead2)[0])
                 acc_idm = padded.scatter_(1, who, a2)[:, :self.A]
+            acc_idm = changer_accelerations(self, index, acc_idm)
             # each driver re-decides every MOBIL_INTERVAL, in its own phase (agents staggered,
             # so two drivers rarely pick the same gap in the same step)
             self.cool = self.cool - dt
@@ -343,26 +359,7 @@ class Simulator:
                                                self.agent_ids)
             acc = acc + self.noise_scale * self._noise(self.steps[:, None], self.x.dtype)
         acc[:, 0] = ego_acc
-        acc = torch.maximum(acc, -self.max_brake)
-        v_new = torch.where(self.collided, 0.0, (self.v + acc * dt).clamp(min=0.0))
-        self.acc = (v_new - self.v) / dt
-        if self.policy.name == "external":
-            self.target_y[:, 0] = self.y[:, 0] + ego_lat * dt
-            self.lat_speed[:, 0] = ego_lat.abs()
-        dy = (self.target_y - self.y).clamp(-1, 1)
-        vy = torch.minimum(dy.abs() / dt, self.lat_speed) * torch.sign(dy)
-        vy = torch.where(self.collided, 0.0, vy)
-        if self.all_lane_bound:
-            self.x = self.x + v_new * dt
-            self.y = self.y + vy * dt
-            self.h = torch.atan2(vy, v_new.clamp(min=1.0))
-        else:
-            lb = self.scene.lane_bound
-            c, s = self.trig()
-            self.x = self.x + torch.where(lb, v_new, v_new * c) * dt
-            self.y = self.y + torch.where(lb, vy, v_new * s) * dt
-            self.h = torch.where(lb, torch.atan2(vy, v_new.clamp(min=1.0)), self.h)
-        self.v = v_new
+        integrate(self, acc, ego_lat)
         # the new state's lane index serves the collision test and the next step's drivers
         lane, index = self.lane_index() if self.need_index else (None, None)
         collide(self, index, lane)

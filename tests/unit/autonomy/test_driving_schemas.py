@@ -25,9 +25,10 @@ def test_every_column_is_typed_and_described():
         assert all(p["description"] for p in s["properties"].values())
         nullable = {c.name for c in declared_columns(s) if c.nullable}
         if table in ("episodes", schemas.SEARCH):
-            assert nullable == {"min_ttc", "min_thw", "first_failure_time", "impact_speed"}
+            assert nullable == {"min_ttc", "min_ttc_long", "min_thw", "first_failure_time",
+                                "impact_speed"}
             assert "^param_" in s["patternProperties"]
         elif table == "step_labels":
-            assert nullable == {"ttc", "thw"}
+            assert nullable == {"ttc", "ttc_long", "thw"}
         else:
             assert not nullable
