@@ -32,6 +32,11 @@ from synthscape._testing_multitable import (
     multitable_checks,
     noise_key,
 )
+from synthscape._testing_sequence import (
+    SEQUENCE_CHECKS,
+    check_sequence_generator,
+    sequence_conformance_data,
+)
 from synthscape.errors import NotFittedError, ParameterError, SchemaError
 from synthscape.random import derive_rng
 from synthscape.schema import TableSchema
@@ -40,8 +45,9 @@ from synthscape.schema.column import Column
 if TYPE_CHECKING:
     from synthscape.generators import Generator
 
-__all__ = ["MULTITABLE_CHECKS", "check_generator", "check_multitable_generator",
-           "conformance_data", "generator_checks", "multitable_checks", "noise_key"]
+__all__ = ["MULTITABLE_CHECKS", "SEQUENCE_CHECKS", "check_generator",
+           "check_multitable_generator", "check_sequence_generator", "conformance_data",
+           "generator_checks", "multitable_checks", "noise_key", "sequence_conformance_data"]
 
 _COND_COL, _COND_VALUE = "color", "blue"
 _SHARES = {"red": 0.5, "blue": 0.5}
