@@ -29,7 +29,7 @@ from typing import Any
 
 from synthscape.errors import ParameterError, require
 
-__all__ = ["Execution", "current", "run_tasks", "use", "workers"]
+__all__ = ["Execution", "current", "run_tasks", "submit", "use", "workers"]
 
 _log = logging.getLogger("synthscape")
 Progress = Callable[[str, int, int], None]
@@ -160,6 +160,24 @@ def run_tasks(fn: Callable[..., Any], items: Sequence[Any], *, label: str,
         for item in _take(todo, 1):
             pending.append(_submit(client, fn, item))
         yield result
+
+
+class _Done:
+    """A finished local result with a future's ``result()``."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+def submit(fn: Callable[..., Any], item: Any) -> Any:
+    """``fn(item)`` as a future (``.result()``): on the workers, or run at once locally."""
+    client = _active.client()
+    if client is None:
+        return _Done(fn(item))
+    return _submit(client, fn, item)
 
 
 def _submit(client: Any, fn: Callable[..., Any], item: Any) -> Any:
