@@ -55,7 +55,7 @@ class _Events:
 
     spec: Any
 
-    def __call__(self, ci: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def __call__(self, ci: int) -> tuple[dict[str, np.ndarray], Any]:
         sim = _sim(self.spec)
         spec = self.spec
         d0 = ci * spec.chunk_days
