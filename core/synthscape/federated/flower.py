@@ -1,0 +1,281 @@
+"""The federation's messages over Flower (``flwr``): sites as Flower clients, a Flower server
+that relays the coordinator's requests, real gRPC on the network (loopback in tests).
+
+Flower pins older ``typer``, ``rich`` and ``cryptography`` than this project uses, so it runs in
+processes of its own, from an interpreter that has ``flwr`` (``python=``: by default this one;
+the tests and the benchmark use ``.venv-bench-flwr/bin/python``). The coordinator never imports
+``flwr``: :class:`FlowerTransport` starts ``python -m synthscape.federated.flower server``, talks
+to it through length-prefixed frames on its stdin/stdout, and the server sends each request to
+its site in a Flower ``FitIns`` (one bytes tensor) and returns the site's ``FitRes`` bytes.
+``num_examples`` is always 0: no site tells its row count.
+
+A site runs ``python -m synthscape.federated.flower site --server HOST:PORT --name NAME --data
+FILE.parquet --epsilon E [--delta D]``: its records, its noise and its ledger stay in that
+process. :class:`FlowerTransport` can start the sites itself on loopback (``launch``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from synthscape.errors import ParameterError, SynthscapeError
+from synthscape.federated.messages import decode, encode
+from synthscape.federated.transport import Tap
+
+
+class FederationError(SynthscapeError, RuntimeError):
+    """A site or the Flower server failed; the message names which and why."""
+
+
+@dataclass(frozen=True)
+class SiteProcess:
+    """A site to start on this machine: its name, its Parquet file and its budget."""
+
+    name: str
+    data: str
+    epsilon: float
+    delta: float = 1e-6
+    accountant: str = "rdp"
+
+
+def _write_frame(out: IO[bytes], payload: bytes) -> None:
+    out.write(len(payload).to_bytes(8, "big") + payload)
+    out.flush()
+
+
+def _read_frame(inp: IO[bytes]) -> bytes:
+    head = inp.read(8)
+    if len(head) < 8:
+        raise FederationError("the Flower server closed its pipe (see its log above)")
+    size = int.from_bytes(head, "big")
+    return inp.read(size)
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class FlowerTransport:
+    """A :class:`~synthscape.federated.transport.Transport` over Flower; use it as a context
+    manager (the server and any launched sites stop on exit).
+
+    ``sites``: the names of the sites that will connect, or :class:`SiteProcess` entries to
+    start here (loopback). ``python``: an interpreter with ``flwr`` and synthscape."""
+
+    def __init__(self, sites: Sequence[str | SiteProcess], *, python: str | None = None,
+                 host: str = "127.0.0.1", port: int | None = None, tap: Tap | None = None,
+                 connect_timeout: float = 120.0):
+        self._names = [s if isinstance(s, str) else s.name for s in sites]
+        if len(set(self._names)) != len(self._names) or not self._names:
+            raise ParameterError(f"site names must be unique and non-empty, got {self._names}")
+        self._launch = [s for s in sites if isinstance(s, SiteProcess)]
+        self._python = python or sys.executable
+        self.address = f"{host}:{port or free_port()}"
+        self._tap = tap
+        self._timeout = connect_timeout
+        self._server: subprocess.Popen | None = None
+        self._sites: list[subprocess.Popen] = []
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def __enter__(self) -> FlowerTransport:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        cmd = [self._python, "-m", "synthscape.federated.flower", "server", "--address",
+               self.address, "--sites", ",".join(self._names), "--timeout", str(self._timeout)]
+        self._server = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        env=env)
+        time.sleep(0.5)
+        for s in self._launch:
+            self._sites.append(subprocess.Popen(
+                [self._python, "-m", "synthscape.federated.flower", "site", "--server",
+                 self.address, "--name", s.name, "--data", s.data, "--epsilon", str(s.epsilon),
+                 "--delta", str(s.delta), "--accountant", s.accountant], env=env))
+        hello = json.loads(self._read())
+        if sorted(hello["sites"]) != sorted(self._names):
+            raise FederationError(f"expected sites {self._names}, got {hello['sites']}")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._server is not None and self._server.poll() is None:
+            try:
+                self._write(json.dumps({"to": {}}).encode())
+                self._server.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self._server.kill()
+        for p in self._sites:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self._server, self._sites = None, []
+
+    # ---- transport ---------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def _write(self, payload: bytes) -> None:
+        assert self._server is not None and self._server.stdin is not None
+        _write_frame(self._server.stdin, payload)
+
+    def _read(self) -> bytes:
+        assert self._server is not None and self._server.stdout is not None
+        return _read_frame(self._server.stdout)
+
+    def exchange(self, requests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if self._server is None:
+            raise FederationError("use FlowerTransport as a context manager (with ... as t:)")
+        out: dict[str, str] = {}
+        for name, req in requests.items():
+            data = encode(req)
+            if self._tap:
+                self._tap("to", name, data)
+            out[name] = data.decode("utf-8")
+        self._write(json.dumps({"to": out}).encode())
+        reply = json.loads(self._read())
+        if "error" in reply:
+            raise FederationError(reply["error"])
+        answers = {}
+        for name, text in reply["from"].items():
+            data = text.encode("utf-8")
+            if self._tap:
+                self._tap("from", name, data)
+            answers[name] = decode(data)
+            if "error" in answers[name]:
+                raise FederationError(f"site {name!r}: {answers[name]['error']}")
+        return answers
+
+
+# ---- the processes that import flwr ----------------------------------------------------------
+def run_server(address: str, sites: list[str], wait: float) -> None:
+    """The Flower server: relay frames from stdin to the sites and their answers to stdout."""
+    frames_in = sys.stdin.buffer
+    frames_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # Flower's own output goes to stderr; stdout carries frames only
+    import flwr.server as fs  # type: ignore[import-not-found, unused-ignore]
+    from flwr.common import FitIns, GetPropertiesIns, Parameters  # type: ignore[import-not-found, unused-ignore]
+    from flwr.server.server import fit_clients  # type: ignore[import-not-found, unused-ignore]
+
+    class Relay(fs.Server):
+        def fit(self, num_rounds, timeout=None):  # Flower's signature; the rounds are ours
+            manager = self.client_manager()
+            if not manager.wait_for(len(sites), timeout=int(wait)):
+                raise FederationError(f"only {manager.num_available()} of {len(sites)} sites "
+                                      f"connected to {address} within {wait:g} s")
+            proxies = {}
+            for p in manager.all().values():
+                props = p.get_properties(GetPropertiesIns(config={}), timeout=wait,
+                                         group_id=0).properties
+                proxies[str(props["site"])] = p
+            _write_frame(frames_out, json.dumps({"sites": sorted(proxies)}).encode())
+            rnd = 0
+            while True:
+                msg = json.loads(_read_frame(frames_in))
+                if not msg["to"]:
+                    break
+                rnd += 1
+                ins = [(proxies[n], FitIns(Parameters([t.encode()], "bytes"), {}))
+                       for n, t in msg["to"].items()]
+                results, failures = fit_clients(ins, None, None, rnd)
+                if failures:
+                    _write_frame(frames_out, json.dumps(
+                        {"error": f"{len(failures)} site(s) failed: {failures[0]!r}"}).encode())
+                    continue
+                by_cid = {p.cid: n for n, p in proxies.items()}
+                _write_frame(frames_out, json.dumps({"from": {
+                    by_cid[p.cid]: r.parameters.tensors[0].decode() for p, r in results}}).encode())
+            return fs.History(), 0.0
+
+    fs.start_server(server_address=address, server=Relay(client_manager=fs.SimpleClientManager()),
+                    config=fs.ServerConfig(num_rounds=1))
+
+
+def run_site(server: str, name: str, data: str, epsilon: float, delta: float,
+             accountant: str) -> None:
+    """One site as a Flower client: answers the relayed requests from its own records."""
+    import pandas as pd
+    from flwr.client import Client  # type: ignore[import-not-found, unused-ignore]
+    from flwr.common import (  # type: ignore[import-not-found, unused-ignore]
+        Code,
+        FitRes,
+        GetPropertiesRes,
+        Parameters,
+        Status,
+    )
+    from flwr.compat.client.app import start_client  # type: ignore[import-not-found, unused-ignore]
+
+    from synthscape.federated.site import Site
+    from synthscape.privacy.budget import Budget
+
+    site = Site(name, pd.read_parquet(data), budget=Budget(epsilon=epsilon, delta=delta),
+                accountant=accountant)
+    ok = Status(code=Code.OK, message="")
+
+    class SiteClient(Client):
+        def get_properties(self, ins):
+            return GetPropertiesRes(status=ok, properties={"site": name})
+
+        def fit(self, ins):
+            try:
+                answer = encode(site.handle(decode(ins.parameters.tensors[0])))
+            except SynthscapeError as exc:  # the reason travels; the site keeps running
+                answer = encode({"error": str(exc)})
+            return FitRes(status=ok, parameters=Parameters([answer], "bytes"), num_examples=0,
+                          metrics={})
+
+    _wait_for_server(server)
+    start_client(server_address=server, client=SiteClient(), insecure=True)
+
+
+def _wait_for_server(address: str, timeout: float = 120.0) -> None:
+    """Poll until ``HOST:PORT`` accepts connections (the server may start after the site)."""
+    host, port = address.rsplit(":", 1)
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > end:
+                raise FederationError(
+                    f"no Flower server at {address} after {timeout:g} s") from None
+            time.sleep(0.2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m synthscape.federated.flower")
+    sub = p.add_subparsers(dest="role", required=True)
+    s = sub.add_parser("server")
+    s.add_argument("--address", required=True)
+    s.add_argument("--sites", required=True, help="comma-separated site names")
+    s.add_argument("--timeout", type=float, default=120.0)
+    c = sub.add_parser("site")
+    c.add_argument("--server", required=True)
+    c.add_argument("--name", required=True)
+    c.add_argument("--data", required=True, type=Path)
+    c.add_argument("--epsilon", required=True, type=float)
+    c.add_argument("--delta", type=float, default=1e-6)
+    c.add_argument("--accountant", default="rdp")
+    a = p.parse_args(argv)
+    if a.role == "server":
+        run_server(a.address, a.sites.split(","), a.timeout)
+    else:
+        run_site(a.server, a.name, str(a.data), a.epsilon, a.delta, a.accountant)
+
+
+if __name__ == "__main__":
+    main()

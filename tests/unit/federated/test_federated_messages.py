@@ -1,0 +1,89 @@
+"""Every message of a federated run, intercepted: only DP statistics and public values travel.
+
+The in-process transport and the Flower transport carry the same encoded bytes; both runs are
+tapped and every message is decoded and searched for raw values of the sites' data."""
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthscape.federated import InProcessTransport, Site, fit_federated
+from synthscape.federated.messages import decode
+from synthscape.privacy import Budget
+
+ANSWER_KEYS = {"keys", "ok", "y", "sigma", "scores", "ledger"}
+FLWR_PY = Path(__file__).resolve().parents[3] / ".venv-bench-flwr" / "bin" / "python"
+
+
+def _walk(value, floats: list, strings: list) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            strings.append(k)
+            _walk(v, floats, strings)
+    elif isinstance(value, list):
+        for v in value:
+            _walk(v, floats, strings)
+    elif isinstance(value, np.ndarray):
+        floats.extend(value.ravel().astype(float).tolist())
+    elif isinstance(value, str):
+        strings.append(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        floats.append(float(value))
+
+
+def check_messages(messages, parts) -> None:
+    """No raw numeric value, no exact count or size, no unreleased category in any answer."""
+    raw_z = set(np.concatenate([p["z"].to_numpy() for p in parts]).tolist())
+    sizes = {float(len(p)) for p in parts}
+    assert any(d == "from" for d, _, _ in messages) and any(d == "to" for d, _, _ in messages)
+    for direction, _site, data in messages:
+        msg = decode(data)
+        floats: list[float] = []
+        strings: list[str] = []
+        _walk(msg, floats, strings)
+        assert not raw_z & set(floats)
+        assert "a-single-record" not in strings
+        if direction == "from":
+            assert set(msg) <= ANSWER_KEYS, set(msg)
+            for y in msg.get("y", []):  # noisy counts: never a whole number, never a site size
+                assert not np.any(np.mod(y, 1) == 0)
+            if "ledger" not in msg:
+                assert not sizes & set(floats)
+
+
+def _schema_and_parts(parts):
+    parts = [p.copy() for p in parts]
+    parts[1].loc[0, "x"] = "a-single-record"
+    return parts
+
+
+def test_in_process_run_sends_no_raw_value(parts, schema):
+    parts = _schema_and_parts(parts)
+    messages: list = []
+    sites = [Site(f"s{i}", p, budget=Budget(epsilon=1.0)) for i, p in enumerate(parts)]
+    fit_federated(InProcessTransport(sites, tap=lambda *m: messages.append(m)), schema,
+                  discover=["x"], bins=8, rounds=8, iters=20)
+    check_messages(messages, parts)
+    assert len(messages) >= 6 * len(sites)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FLWR_PY.exists() and shutil.which("flower-superlink") is None,
+                    reason="needs flwr: .venv-bench-flwr (see docs/federated.md)")
+def test_flower_run_on_loopback_sends_no_raw_value(parts, schema, tmp_path):
+    from synthscape.federated.flower import FlowerTransport, SiteProcess
+
+    parts = _schema_and_parts(parts)
+    procs = []
+    for i, p in enumerate(parts):
+        p.to_parquet(tmp_path / f"s{i}.parquet")
+        procs.append(SiteProcess(f"s{i}", str(tmp_path / f"s{i}.parquet"), epsilon=1.0))
+    messages: list = []
+    python = str(FLWR_PY) if FLWR_PY.exists() else None
+    with FlowerTransport(procs, python=python, tap=lambda *m: messages.append(m)) as tr:
+        fit = fit_federated(tr, schema, discover=["x"], bins=8, rounds=8, iters=20)
+    check_messages(messages, parts)
+    assert set(fit.ledgers) == {"s0", "s1", "s2"}
+    assert all(0.95 <= led.epsilon <= 1 + 1e-6 for led in fit.ledgers.values())
+    assert len(fit.generator.sample(20)) == 20
