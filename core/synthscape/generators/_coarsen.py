@@ -10,39 +10,24 @@ bimodal TSTR (0.3-0.5 or 0.95) seed to seed.
 
 Fix (post-processing, nothing spent): the one-way marginals are measured at the fine resolution
 (``bins``); then each numerical column's fine bins are grouped into ``b = total / (MIN_SIGMAS x
-sigma)`` equal-width bins (at most the fine ones; ``total`` is the noisy row count the one-way
-marginals imply), and groups holding under ``EMPTY_SIGMAS x sigma`` noisy rows (empty tails) join
-their neighbour. ``MIN_SIGMAS = 10``: a bin of 10 sigma rows keeps the cell of a 10% class inside
-it one noise sd above zero, so two-way marginals with such columns stay worth measuring.
-``EMPTY_SIGMAS = 3`` is MST's rule for domain compression (McKenna et al. 2021, Sec. 3). At large
-budgets nothing is merged but empty tails. The merged one-way measurement is the sum of its fine
-cells (variance sigma^2 x cells merged), and the fine noisy histogram shapes values inside each
-merged bin when sampling (``ColumnBins.fine_weights``).
+sigma)`` equal-width bins, at least ``MIN_BINS`` and at most the fine ones (``total`` is the
+noisy row count the one-way marginals imply). ``MIN_SIGMAS = 10``: a bin of 10 sigma rows keeps
+the cell of a 10% class inside it one noise sd above zero, so two-way marginals with such columns
+stay worth measuring. ``MIN_BINS = 8`` keeps a column's shape when the noise would leave it almost
+nothing (small tables, where every choice is noise-dominated). At large budgets nothing is merged.
+The merged one-way measurement is the sum of its fine cells (variance sigma^2 x cells merged),
+and the fine noisy histogram, projected onto the simplex (least squares, so noise adds no mass
+to empty cells), shapes values inside each merged bin when sampling (``ColumnBins.fine_weights``).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from synthscape.generators._marginal import project_simplex
 from synthscape.transforms.discretizer import ColumnBins, Discretizer
 
 MIN_SIGMAS = 10.0
-EMPTY_SIGMAS = 3.0
-
-
-def merge_groups(counts: np.ndarray, target: float) -> np.ndarray:
-    """Group index of each fine cell: adjacent cells merged until a group's (clipped) noisy
-    mass reaches ``target``; a light last group joins the one before it."""
-    w = np.clip(np.asarray(counts, float), 0, None)
-    group = np.zeros(len(w), dtype=np.int64)
-    g, acc = 0, 0.0
-    for i, v in enumerate(w):
-        group[i] = g
-        acc += v
-        if acc >= target and i < len(w) - 1:
-            g, acc = g + 1, 0.0
-    if g > 0 and acc < target:  # the last group is too light: merge it into the previous one
-        group[group == g] = g - 1
-    return group
+MIN_BINS = 8
 
 
 def coarsen(disc: Discretizer, codes: np.ndarray, ys: list[np.ndarray], sigma: float,
@@ -58,13 +43,12 @@ def coarsen(disc: Discretizer, codes: np.ndarray, ys: list[np.ndarray], sigma: f
             sds.append(np.full(y.size, sigma))
             continue
         k = c.n_values
-        b = int(np.clip(total // (MIN_SIGMAS * sigma), 2, k))
+        b = int(np.clip(total // (MIN_SIGMAS * sigma), min(MIN_BINS, k), k))
         group = np.arange(k) * b // k  # b equal-width groups of fine bins
-        group = merge_groups(np.bincount(group, weights=y[:k]), EMPTY_SIGMAS * sigma)[group]
         n_groups = int(group[-1]) + 1
         starts = np.flatnonzero(np.diff(np.concatenate([[-1], group])))
         edges = np.concatenate([c.bin_edges[starts], c.bin_edges[-1:]])
-        fine = np.clip(y[:k], 0, None) + 1e-9
+        fine = project_simplex(y[:k], y[:k].sum()) + 1e-9  # least squares: no mass from noise
         lookup = np.concatenate([group, [n_groups]]) if c.nullable else group
         new_codes[:, j] = lookup[codes[:, j]]
         merged = np.bincount(lookup, weights=y, minlength=n_groups + int(c.nullable))
