@@ -103,6 +103,10 @@ def run(
                                                "'output')."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    scheduler: str | None = typer.Option(None, "--scheduler",
+                                         help="Where the work runs: local, local:N (a Dask "
+                                              "LocalCluster of N workers) or tcp://host:port; "
+                                              "overrides the spec's execution.scheduler."),
 ) -> None:
     """Run a scenario into <output>/<name>/: release/ (data, schema, ledger, report) and
     internal/ (evaluation against the real data, not covered by the privacy guarantee).
@@ -112,7 +116,10 @@ def run(
 
     try:
         s = load_spec(spec)
-        folder = run_spec(s, output=output, overwrite=overwrite, quiet=quiet)
+        from synthscape import compute
+
+        with compute.use(scheduler) if scheduler else compute.for_spec(s):
+            folder = run_spec(s, output=output, overwrite=overwrite, quiet=quiet)
     except (SynthscapeError, *_PATH_ERRORS) as exc:
         _fail(exc)
         return

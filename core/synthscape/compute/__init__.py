@@ -21,6 +21,7 @@ public seed, never by the number of workers.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import types
@@ -29,7 +30,7 @@ from typing import Any
 
 from synthscape.errors import ParameterError, require
 
-__all__ = ["Execution", "current", "run_tasks", "submit", "use", "workers"]
+__all__ = ["Execution", "current", "for_spec", "run_tasks", "submit", "use", "workers"]
 
 _log = logging.getLogger("synthscape")
 Progress = Callable[[str, int, int], None]
@@ -39,9 +40,11 @@ class Execution:
     """An active execution setting; leaving it (``with`` block or ``close()``) restores the one
     before and closes any cluster it started."""
 
-    def __init__(self, scheduler: str, progress: Progress | None = None):
+    def __init__(self, scheduler: str, progress: Progress | None = None,
+                 partitions: int | None = None):
         self.scheduler = parse(scheduler)
         self.progress = progress
+        self.partitions = partitions  # the spec's execution.partitions, for sharded outputs
         self._client: Any = None
         self._cluster: Any = None
         self._previous: Execution | None = None
@@ -112,13 +115,23 @@ _LOCAL = Execution("local")
 _active: Execution = _LOCAL
 
 
-def use(scheduler: str | None = "local", *, progress: Progress | None = None) -> Execution:
+def use(scheduler: str | None = "local", *, progress: Progress | None = None,
+        partitions: int | None = None) -> Execution:
     """Make ``scheduler`` the setting from now on; as a context manager, for the block only."""
     global _active
-    ex = Execution(scheduler or "local", progress)
+    ex = Execution(scheduler or "local", progress, partitions)
     ex._previous = _active
     _active = ex
     return ex
+
+
+def for_spec(spec: Any) -> contextlib.AbstractContextManager[Any]:
+    """The setting of a run: the caller's when one is active (``--scheduler``, or
+    ``compute.use`` around the run), else the spec's ``execution``."""
+    ex = getattr(spec, "execution", None)
+    if _active is not _LOCAL or ex is None or ex.scheduler == "local":
+        return contextlib.nullcontext(_active)
+    return use(ex.scheduler, partitions=ex.partitions)
 
 
 def current() -> Execution:

@@ -65,7 +65,9 @@ def run(spec_or_path: Any, *, output: str | Path | None = None, overwrite: bool 
     kind = KINDS.get(spec.kind)
     check_spec(spec, kind=kind)
     final = run_folder_of(spec, output)
-    with atomic_folder(final, overwrite=overwrite) as tmp:
+    from synthscape.compute import for_spec
+
+    with atomic_folder(final, overwrite=overwrite) as tmp, for_spec(spec):
         ctx = RunContext(tmp, spec, quiet=quiet, reads_real_data=kind.reads(spec))
         kind.run(spec, ctx)
         _apply_gates(ctx)

@@ -115,6 +115,26 @@ class GateSpec(StrictModel):
         return self
 
 
+# ---- where the work runs -----------------------------------------------------------------------
+class ExecutionSpec(StrictModel):
+    """Where a run's heavy work goes (:mod:`synthscape.compute`): ``scheduler`` is ``local``
+    (this process, the default), ``local:N`` (a Dask LocalCluster of N worker processes) or
+    ``tcp://host:port`` (an existing Dask scheduler); ``partitions`` fixes how many shards
+    sharded outputs are cut into (the output never depends on the number of workers). The
+    command line's ``--scheduler`` overrides ``scheduler``."""
+
+    scheduler: str = Field(default="local", description="local, local:N or tcp://host:port")
+    partitions: int | None = Field(default=None, ge=1,
+                                   description="shards of sharded outputs (default: by size)")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, v: str) -> str:
+        from synthscape.compute import parse
+
+        return parse(v)
+
+
 # ---- the base of every spec --------------------------------------------------------------------
 class SpecBase(StrictModel):
     """Common fields: ``kind`` (set by each subclass as a Literal), ``name``, ``seed``,
@@ -125,6 +145,7 @@ class SpecBase(StrictModel):
     description: str = ""
     seed: int = Field(default=0, ge=0)
     output: str = "out"
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
     base_dir: str = Field(default=".", exclude=True)
 
     GATES_AT: ClassVar[tuple[str, ...]] = ("evaluation", "gates")  # where the gates are

@@ -35,6 +35,7 @@ def check_spec(spec: SpecBase, *, kind: Any = None) -> list[Problem]:
     for loc, privacy in privacy_specs(spec):
         problems.extend(privacy.problems(loc))
     problems.extend(gate_problems(spec, kind.declared_metrics(spec)))
+    problems.extend(execution_problems(spec))
     problems.extend(spec.problems())
     warnings = [p for p in problems if p.warning]
     for w in warnings:
@@ -44,6 +45,26 @@ def check_spec(spec: SpecBase, *, kind: Any = None) -> list[Problem]:
         raise SpecError("invalid scenario:\n  " + "\n  ".join(
             f"{spec.where(p.loc)}: {p.message}" for p in errors))
     return warnings
+
+
+# ---- execution ---------------------------------------------------------------------------------
+def execution_problems(spec: SpecBase) -> Iterator[Problem]:
+    """A cluster scheduler needs the ``dask`` extra; more local workers than cores only adds
+    overhead (a warning)."""
+    ex = getattr(spec, "execution", None)
+    if ex is None or ex.scheduler == "local":
+        return
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("distributed") is None:
+        yield Problem(("execution", "scheduler"), f"scheduler {ex.scheduler!r} needs Dask: "
+                      f"pip install 'synthscape[dask]', or set scheduler: local")
+    elif ex.scheduler.startswith("local:"):
+        n, cores = int(ex.scheduler.split(":")[1]), os.cpu_count() or 1
+        if n > cores:
+            yield Problem(("execution", "scheduler"), f"{n} local workers on {cores} cores "
+                          f"only add overhead; use local:{cores} or fewer", warning=True)
 
 
 # ---- gates -------------------------------------------------------------------------------------

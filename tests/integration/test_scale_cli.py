@@ -1,0 +1,44 @@
+"""``execution:`` in a spec and ``--scheduler`` on the command line: validated with a message
+that names the field and the fix; an explicit setting wins over the spec's."""
+from __future__ import annotations
+
+import yaml
+from typer.testing import CliRunner
+
+import synthscape.compute as compute
+from synthscape.cli import app
+from synthscape.scenarios import parse_spec
+
+SPEC = {"kind": "transactions", "name": "t1", "population": {"customers": 50, "days": 1}}
+
+
+def _write(tmp_path, **over):
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump({**SPEC, "output": str(tmp_path / "out"), **over}))
+    return p
+
+
+def test_bad_scheduler_is_refused_with_the_field_and_the_fix(tmp_path):
+    p = _write(tmp_path, execution={"scheduler": "cluster-please"})
+    r = CliRunner().invoke(app, ["validate", str(p)])
+    assert r.exit_code == 2
+    assert "execution.scheduler" in r.output and "local:N" in r.output
+    p = _write(tmp_path, execution={"partitions": 0})
+    r = CliRunner().invoke(app, ["validate", str(p)])
+    assert r.exit_code == 2 and "execution.partitions" in r.output
+    r = CliRunner().invoke(app, ["run", str(_write(tmp_path)), "--scheduler", "somewhere"])
+    assert r.exit_code == 2 and "tcp://host:port" in r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_explicit_setting_wins_over_the_spec():
+    spec = parse_spec(yaml.safe_dump({**SPEC, "execution": {"scheduler": "local:3",
+                                                             "partitions": 8}}))
+    assert spec.execution.scheduler == "local:3" and spec.execution.partitions == 8
+    with compute.use("local"):  # what --scheduler local does
+        with compute.for_spec(spec) as ex:
+            assert ex.scheduler == "local"
+    default = parse_spec(yaml.safe_dump(SPEC))
+    assert default.execution.scheduler == "local"
+    with compute.for_spec(default) as ex:
+        assert ex is compute.current() and ex.is_local
