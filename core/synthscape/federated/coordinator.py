@@ -70,8 +70,14 @@ def unite_vocabularies(transport: Transport, schema: TableSchema, columns: list[
     return TableSchema(columns=tuple(cols[n] for n in order), name=schema.name)
 
 
-def guarantee_text(ledgers: dict[str, PrivacyLedger]) -> str:
+def guarantee_text(ledgers: dict[str, PrivacyLedger], *, local: bool = False) -> str:
     """The combined guarantee, stated plainly from the ledgers."""
+    if local:
+        return ("Local DP: every record was randomised where it is held, before anything left "
+                "(randomised response on its cell of each measured marginal), so its guarantee "
+                "holds against its own site too: " + "; ".join(
+                    f"site {n}: pure epsilon = {float(led.budget.epsilon if led.budget else 0):.4g}"
+                    f" per record (ledger: {led.describe()})" for n, led in ledgers.items()) + ".")
     parts = [f"site {n}: epsilon = {led.epsilon:.4g} at delta = {led.delta:g}"
              for n, led in ledgers.items()]
     worst = max(ledgers.values(), key=lambda led: led.epsilon)
@@ -142,17 +148,29 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
     else:
         n_rounds = _aim_rounds(transport, pool, d, degree, rounds, iters, max_model_size, mbi,
                                mbi.Domain(names, sizes), names)
+    return finish(transport, pool.model, disc, schema, n_rounds, seed=seed,
+                  params=dict(degree=degree, rounds=rounds, bins=bins, iters=iters,
+                              max_model_size=max_model_size))
+
+
+def finish(transport: Transport, model: CliqueModel, disc: Discretizer, schema: TableSchema,
+           n_rounds: int, *, seed: int | None, params: dict[str, Any],
+           local: bool = False) -> FederatedFit:
+    """Collect every site's ledger and turn the fitted model into a sampling ``aim`` model
+    whose ledger is the worst site's (parallel composition over disjoint sites)."""
+    mbi = _mbi()
+    names, sizes = disc.names, disc.sizes
     ledgers = {n: PrivacyLedger.from_dict(a["ledger"])
                for n, a in broadcast(transport, {"op": "ledger"}).items()}
     worst = max(ledgers.values(), key=lambda led: led.epsilon)
     gen = AIMGenerator(epsilon=worst.budget.epsilon if worst.budget else None,
-                       delta=worst.delta, degree=degree, rounds=rounds, bins=bins, iters=iters,
-                       max_model_size=max_model_size, seed=seed)
+                       delta=worst.delta, seed=seed, **params)
     gen.disc_, gen.schema_, gen.ledger_ = disc, schema, worst
-    gen.cliques_ = [[names[a] for a in c] for c in pool.model.cliques]
-    gen._plan(mbi, pool.model, mbi.Domain(names, sizes))
+    gen.cliques_ = [[names[a] for a in c] for c in model.cliques]
+    gen._plan(mbi, model, mbi.Domain(names, sizes))
     gen._sample_calls = 0
-    return FederatedFit(gen, ledgers, guarantee_text(ledgers), n_rounds, gen.cliques_)
+    return FederatedFit(gen, ledgers, guarantee_text(ledgers, local=local), n_rounds,
+                        gen.cliques_)
 
 
 def _aim_rounds(transport: Transport, pool: _Pool, d: int, degree: int, rounds: int | None,

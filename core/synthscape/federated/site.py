@@ -28,7 +28,7 @@ from scipy.special import ndtri
 
 from synthscape.errors import ParameterError
 from synthscape.privacy.budget import Budget
-from synthscape.privacy.events import ThresholdGaussianEvent
+from synthscape.privacy.events import LaplaceEvent, ThresholdGaussianEvent
 from synthscape.privacy.ledger import PrivacyLedger
 from synthscape.privacy.mechanisms import gaussian_mechanism
 from synthscape.privacy.noise import NoiseSource
@@ -70,7 +70,7 @@ class Site:
         """Answer one request (a decoded message); unknown operations are refused."""
         op = request.get("op")
         handlers = {"keys": self._keys, "setup": self._setup, "measure": self._measure,
-                    "score": self._score, "ledger": self._ledger}
+                    "score": self._score, "ledger": self._ledger, "ldp": self._ldp}
         if op not in handlers:
             raise ParameterError(f"site {self.name!r}: unknown request {op!r}; expected one of "
                                  f"{sorted(handlers)}")
@@ -97,7 +97,10 @@ class Site:
 
     def _setup(self, req: dict[str, Any]) -> dict[str, Any]:
         schema = TableSchema.from_dict(req["schema"], source="federation schema")
-        df = self._data
+        missing = [n for n in schema.names if n not in self._data.columns]
+        if missing:
+            raise ParameterError(f"site {self.name!r} has no column(s) {missing} of the schema")
+        df = self._data[schema.names]
         mask = np.ones(len(df), bool)
         for c in schema.columns:  # rows holding a category the union lacks stay at home
             if c.kind == "categorical":
@@ -143,6 +146,35 @@ class Site:
                                    label=f"site {self.name}: selection scores of "
                                          f"{len(cliques)} candidates")
         return {"scores": noisy, "sigma": nm * sens}
+
+    def _ldp(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Local DP: each record answers every listed marginal by k-ary randomised response
+        (Warner 1965; Kairouz et al. 2016) at ``epsilon / len(cliques)``, so each record's
+        reports together are pure ``epsilon``-LDP by basic composition. The ledger holds that
+        composition as one pure-DP event (its epsilon is then exactly the pure epsilon; the
+        RDP curve of several Laplace events would not bound randomised response). The histogram
+        of the randomised reports is what leaves."""
+        codes = self._need_setup()
+        cliques = [tuple(int(a) for a in cl) for cl in req["cliques"]]
+        budget = self.ledger.budget
+        if budget is None:
+            raise ParameterError(f"site {self.name!r}: local DP needs a budget")
+        total = budget.epsilon * (1 - 1e-9)
+        eps = total / len(cliques)
+        event = LaplaceEvent(epsilon=total, label=(
+            f"site {self.name}: k-ary randomised response of every record on {len(cliques)} "
+            f"marginals at pure epsilon {eps:.4g} each (basic composition: pure {total:.4g})"))
+        if self.ledger.cost_with(event) < self.ledger.epsilon + total * (1 - 1e-9):
+            raise ParameterError(f"site {self.name!r}: local DP needs the whole budget unspent")
+        self.ledger.spend(event)
+        out = []
+        for cl in cliques:
+            k = int(np.prod([self._sizes[a] for a in cl]))
+            cell = np.ravel_multi_index([codes[:, a] for a in cl], [self._sizes[a] for a in cl])
+            keep = self.ledger.noise.uniform(len(cell)) < math.expm1(eps) / (math.exp(eps) + k - 1)
+            other = np.minimum((self.ledger.noise.uniform(len(cell)) * k).astype(np.int64), k - 1)
+            out.append(np.bincount(np.where(keep, cell, other), minlength=k).astype(float))
+        return {"reports": out, "epsilon": eps}
 
     def _ledger(self, req: dict[str, Any]) -> dict[str, Any]:
         return {"ledger": self.ledger.to_dict()}

@@ -1,0 +1,142 @@
+"""``kind: federated``: the sites (where their records are and their budgets), the protocol,
+the transport and what the runner may evaluate.
+
+```yaml
+kind: federated
+name: three-clinics
+schema: {file: clinics.schema.yaml}        # public, shared by every site
+sites:
+  - {name: north, path: north.csv, privacy: {epsilon: 1.0}}
+  - {name: south, dataset: ISLR/Default, where: {student: ["Yes"]}, privacy: {epsilon: 1.0}}
+  - {name: east, remote: true, privacy: {epsilon: 1.0}}   # connects to the Flower server itself
+protocol: {type: marginal, discover: [ward], rounds: 40}
+transport: {type: flower, address: "127.0.0.1:0"}
+rows: 5000
+evaluation: {pooled: false}
+```
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from synthscape.scenarios.spec import GateSpec, PrivacySpec, Problem, SpecBase, StrictModel
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class SiteSpec(StrictModel):
+    """One site: its records (``path``, or a built-in ``dataset`` with the rows ``where`` a
+    column takes the listed values, for demonstrations), or ``remote: true`` for a site that
+    runs ``python -m synthscape.federated.flower site`` itself; and its per-record budget."""
+
+    name: str = Field(pattern=_NAME)
+    path: str | None = None
+    dataset: str | None = None
+    where: dict[str, list[Any]] | None = None
+    remote: bool = False
+    privacy: PrivacySpec
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SiteSpec:
+        if sum([self.path is not None, self.dataset is not None, self.remote]) != 1:
+            raise ValueError(f"site {self.name!r}: give exactly one of 'path' (CSV/Parquet), "
+                             f"'dataset' (with an optional 'where') or 'remote: true'")
+        if self.where is not None and self.dataset is None:
+            raise ValueError(f"site {self.name!r}: 'where' selects rows of a 'dataset'")
+        return self
+
+
+class ProtocolSpec(StrictModel):
+    """``marginal``: sites answer marginal queries under central DP at each site (AIM-style
+    private rounds, or one round of a declared ``workload``). ``local_dp``: every record is
+    randomised before it leaves (randomised response on its cell of each workload marginal)."""
+
+    type: Literal["marginal", "local_dp"] = "marginal"
+    workload: list[list[str]] | None = None
+    discover: list[str] = Field(default_factory=list)
+    rounds: int | None = Field(default=None, ge=2)
+    degree: Literal[2, 3] = 2
+    bins: int = Field(default=16, ge=2, le=1024)
+    iters: int = Field(default=100, ge=1)
+    keys_share: float = Field(default=0.1, gt=0, lt=1)
+
+
+class TransportSpec(StrictModel):
+    """``in_process`` (one process, for tests and simulations) or ``flower`` (a Flower server on
+    ``address``; sites with data here are started as Flower clients on this machine)."""
+
+    type: Literal["in_process", "flower"] = "in_process"
+    address: str = Field(default="127.0.0.1:0", description="HOST:PORT; port 0 picks a free one")
+    python: str | None = Field(default=None, description="an interpreter with flwr installed")
+
+
+class FederatedSchemaSpec(StrictModel):
+    """The public schema: a ``file`` or inline ``columns`` (never inferred from a site)."""
+
+    file: str | None = None
+    columns: list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> FederatedSchemaSpec:
+        if (self.file is None) == (self.columns is None):
+            raise ValueError("give exactly one of 'file' or 'columns'")
+        return self
+
+
+class FederatedEvaluationSpec(StrictModel):
+    """``pooled: true`` lets the runner read every site's records to compare the synthetic data
+    with the pooled table (a test harness only: a real coordinator cannot)."""
+
+    pooled: bool = False
+    gates: dict[str, GateSpec] = Field(default_factory=dict)
+
+
+class FederatedSpec(SpecBase):
+    """Sites that never pool their records fit one DP generator together."""
+
+    kind: Literal["federated"] = "federated"
+    schema_: FederatedSchemaSpec = Field(alias="schema")
+    sites: list[SiteSpec] = Field(min_length=2)
+    protocol: ProtocolSpec = Field(default_factory=ProtocolSpec)
+    transport: TransportSpec = Field(default_factory=TransportSpec)
+    rows: int = Field(default=5000, ge=1)
+    evaluation: FederatedEvaluationSpec = Field(default_factory=FederatedEvaluationSpec)
+
+    model_config = {**SpecBase.model_config, "populate_by_name": True}
+
+    def declared_metrics(self) -> dict[str, str | None]:
+        from synthscape.scenarios.validate import MARGINALS
+
+        why = None if self.evaluation.pooled else \
+            "computed only with evaluation.pooled: true (the runner reads every site's data)"
+        return {f"marginals/{m}": why for m in MARGINALS}
+
+    def problems(self) -> Iterator[Problem]:
+        from synthscape.scenarios import validate as v
+
+        names = [s.name for s in self.sites]
+        for i, n in enumerate(names):
+            if names.index(n) != i:
+                yield Problem(("sites", i, "name"), f"site name {n!r} is used twice")
+        for i, s in enumerate(self.sites):
+            if s.path is not None:
+                bad = v.file_problem(self, ("sites", i, "path"), s.path, what="site data file",
+                                     suffixes=(".csv", ".gz", ".parquet", ".pq"))
+                if bad is not None:
+                    yield bad
+            if s.remote and self.transport.type != "flower":
+                yield Problem(("sites", i, "remote"), "a remote site needs transport.type: "
+                                                      "flower")
+            if s.remote and self.evaluation.pooled:
+                yield Problem(("evaluation", "pooled"), f"site {s.name!r} is remote: its "
+                                                        f"records cannot be pooled here")
+        bad = v.file_problem(self, ("schema", "file"), self.schema_.file, what="schema file",
+                             suffixes=(".yaml", ".yml", ".json"))
+        if bad is not None:
+            yield bad
+        if self.protocol.type == "local_dp" and not self.protocol.workload:
+            yield Problem(("protocol", "workload"), "local_dp needs a declared workload (the "
+                                                    "marginals each record answers)")
