@@ -98,6 +98,17 @@ class KeyedNormal:
         return torch.log(u1).mul_(-2.0).sqrt_().mul_(u2.mul_(2.0 * torch.pi).cos_())
 
 
+class KeyedUniform(KeyedNormal):
+    """U(0, 1) draws keyed like :class:`KeyedNormal` (one hash round per draw):
+    ``KeyedUniform(seed, episode, agent, stream)(step)``."""
+
+    def __call__(self, step, dtype=None):
+        import torch
+
+        h = _fmix(self.episode ^ _key(step))
+        return _unit_(_fmix_(h ^ self.agent), dtype or torch.float32)
+
+
 def _unit_(h, dtype):
     """U(0, 1) from the top 24 bits of 32-bit hashes ``h`` (consumed)."""
     h >>= 8

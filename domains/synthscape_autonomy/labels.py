@@ -14,6 +14,7 @@ the road edge).
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 LABEL_COLUMNS = ("ttc", "ttc_long", "thw", "drac", "drac_conflict", "collision", "near_miss",
                  "off_road")
@@ -27,7 +28,9 @@ def ego_labels(sim) -> dict:
     import torch
 
     sc = sim.scene
-    gap, ahead, v_along = ego_frame(sim)
+    view = ego_frame(sim)
+    gap, v_along = view.gap, view.v_along
+    ahead = (view.across.abs() < view.reach) & (gap > -0.5 * sc.length[0]) & sim.not_ego
     g = torch.where(ahead, gap.clamp(min=0.0), math.inf)
     gl, j = g.min(dim=1)
     vl = v_along.gather(1, j[:, None])[:, 0]
@@ -49,22 +52,34 @@ def ego_labels(sim) -> dict:
             "near_miss": near, "off_road": off}
 
 
-def ego_frame(sim):
+class EgoView(NamedTuple):
     """Every agent seen in the ego's frame (x along its heading), with its box at its own
-    heading: (bumper-to-bumper gap ahead, in the ego's path, speed along the ego's heading),
-    each (W, A). In the path: the boxes overlap across the ego's heading."""
-    sc = sim.scene
-    (dx, dy), (c, s) = sim.relative(), sim.trig()
-    c0, s0 = c[:, :1], s[:, :1]
-    along, across = dx * c0 + dy * s0, dy * c0 - dx * s0
-    cr, sr = (c * c0 + s * s0).abs(), (s * c0 - c * s0).abs()  # |cos|, |sin| of h - h_ego
-    ext_along = 0.5 * (sc.length * cr + sc.width * sr)
-    ext_across = 0.5 * (sc.length * sr + sc.width * cr)
-    gap = along - 0.5 * sc.length[0] - ext_along
-    ahead = (across.abs() < 0.5 * sc.width[0] + ext_across) & (gap > -0.5 * sc.length[0]) \
-        & sim.not_ego
-    vx, vy = sim.velocity()
-    return gap, ahead, vx * c0 + vy * s0
+    heading; each (W, A). ``gap``: bumper-to-bumper distance ahead along the ego's heading;
+    ``across``: lateral offset of its centre; ``reach``: the lateral offset below which the two
+    boxes overlap across the ego's heading; ``v_along``, ``v_across``: its velocity."""
+
+    gap: Any
+    across: Any
+    reach: Any
+    v_along: Any
+    v_across: Any
+
+
+def ego_frame(sim) -> EgoView:
+    """The :class:`EgoView` of the current state (computed once per state)."""
+    def make():
+        sc = sim.scene
+        (dx, dy), (c, s) = sim.relative(), sim.trig()
+        c0, s0 = c[:, :1], s[:, :1]
+        along, across = dx * c0 + dy * s0, dy * c0 - dx * s0
+        cr, sr = (c * c0 + s * s0).abs(), (s * c0 - c * s0).abs()  # |cos|, |sin| of h - h_ego
+        ext_along = 0.5 * (sc.length * cr + sc.width * sr)
+        reach = 0.5 * (sc.width[0] + sc.length * sr + sc.width * cr)
+        vx, vy = sim.velocity()
+        return EgoView(along - 0.5 * sc.length[0] - ext_along, across, reach,
+                       vx * c0 + vy * s0, vy * c0 - vx * s0)
+
+    return sim._cached("ego_view", (sim.x, sim.y, sim.h, sim.v), make)
 
 
 _STILL = 1e-6  # m/s: relative speeds below this count as none

@@ -44,3 +44,16 @@ def weather_effects(weather: str, lighting: str) -> tuple[float, float, float]:
     mu, rf, lat = WEATHER[weather]
     lf, llat = LIGHTING[lighting]
     return mu, rf * lf, lat + llat
+
+
+# per-frame detection probability factor: weather and lighting (modelling assumption of this pack,
+# same direction as the range factors: camera and lidar returns degrade in rain, fog, snow and
+# darkness, Bijelic et al. 2020)
+DETECTION = {"dry": 1.0, "wet": 0.98, "rain": 0.9, "fog": 0.8, "snow": 0.85}
+DETECTION_LIGHT = {"day": 1.0, "dusk": 0.95, "night": 0.85}
+
+
+def detection_factor(weather: str, lighting: str) -> float:
+    """Factor on the ego sensor's per-frame detection probability (names checked by
+    :func:`weather_effects`)."""
+    return DETECTION[weather] * DETECTION_LIGHT[lighting]

@@ -1,20 +1,55 @@
 """Ego policies. A policy maps the simulator state to the ego's (acceleration, lateral speed),
 one value per world; it must not loop over worlds or agents.
 
-``RuleBasedEgo``: adaptive cruise on the IDM plus automatic emergency braking (on a TTC
-threshold or on the stopping-distance criterion), acting only on
-what its sensor perceives: objects within the weather- and light-dependent range, ahead, not
-hidden behind an occluder (line of sight), and seen for at least the perception latency.
-``ExternalEgo``: actions set from outside (gymnasium), in [-1, 1]^2.
+``RuleBasedEgo``: a sensor model (:mod:`synthscape_autonomy.sensor`) feeds two separate
+functions, adaptive cruise control (ACC, on the IDM, with its own braking authority and comfort
+jerk limit; or plain cruise control when ``ego.acc`` is off) and automatic emergency braking
+(AEB, triggered by a longitudinal TTC threshold or by the stopping-distance criterion, latched
+until the ego stops or the threat is gone). The chosen command reaches the wheels through an
+:class:`Actuator`: the perception-to-actuation latency, then a brake-pressure ramp (jerk limit).
+``ExternalEgo``: actions set from outside (gymnasium), in [-1, 1]^2, applied directly.
 """
 from __future__ import annotations
 
-from synthscape_autonomy.geometry import segment_hits_box
+import math
+
 from synthscape_autonomy.models import NO_GAP, idm
+from synthscape_autonomy.sensor import Sensor
 
 EXT_MAX_ACCEL = 3.0  # m/s^2 for action +1 (comfortable upper bound for passenger cars)
 EXT_MAX_BRAKE = 9.0  # m/s^2 for action -1, before the friction limit
 EXT_MAX_LATERAL = 1.5  # m/s lateral speed for action +-1
+MAX_LATENCY = 3.0  # s, longest perception-to-actuation latency kept (a distracted human)
+
+
+class Actuator:
+    """Brake and throttle demand as the wheels see it: the command of ``latency`` seconds ago
+    (a ring buffer per world), followed at most at ``brake_jerk`` m/s^3 (the brake-pressure
+    build-up and release)."""
+
+    def reset(self, sim) -> None:
+        import torch
+
+        self.K = int(math.ceil(MAX_LATENCY / sim.dt)) + 1
+        self.buf = torch.zeros((self.K, sim.W), dtype=sim.x.dtype, device=sim.x.device)
+        self.out = torch.zeros_like(sim.x[:, 0])
+
+    def reset_worlds(self, sim, rows) -> None:
+        self.buf[:, rows] = 0.0
+        self.out[rows] = 0.0
+
+    def __call__(self, sim, command):
+        import torch
+
+        delay = torch.round(sim.ego["latency"] / sim.dt).long().clamp(0, self.K - 1)
+        now = sim.steps % self.K
+        self.buf.scatter_(0, now[None], command[None].to(self.buf.dtype))
+        slot = now - delay
+        slot += (slot < 0) * self.K
+        wanted = self.buf.gather(0, slot[None])[0]
+        step = sim.ego["brake_jerk"] * sim.dt
+        self.out = self.out + torch.minimum(torch.maximum(wanted - self.out, -step), step)
+        return self.out
 
 
 class RuleBasedEgo:
@@ -22,78 +57,94 @@ class RuleBasedEgo:
 
     def __init__(self, ego_spec):
         self.cfg = ego_spec
+        self.sensor = Sensor(ego_spec)
+        self.actuator = Actuator()
 
     def reset(self, sim) -> None:
         import torch
 
-        self.detect = torch.zeros_like(sim.x)
-        self.lead_acc = torch.zeros_like(sim.x[:, 0])
-        self.lead = torch.zeros_like(sim.x[:, 0], dtype=torch.long)
+        self.sensor.reset(sim)
+        self.actuator.reset(sim)
+        zero = torch.zeros_like(sim.x[:, 0])
+        self.lead_acc, self.acc_cmd = zero.clone(), zero.clone()
+        self.lead = torch.zeros_like(zero, dtype=torch.long)
+        self.aeb_on = torch.zeros_like(zero, dtype=torch.bool)
 
     def reset_worlds(self, sim, rows) -> None:
-        self.detect[rows] = 0.0
-        self.lead_acc[rows] = 0.0
-        self.lead[rows] = 0
+        self.sensor.reset_worlds(sim, rows)
+        self.actuator.reset_worlds(sim, rows)
+        for t in (self.lead_acc, self.acc_cmd, self.lead, self.aeb_on):
+            t[rows] = 0
 
     def perceive(self, sim):
         """(perceived mask, in-path mask, gap, longitudinal speed of each agent) for the ego."""
-        import torch
+        return self.sensor.perceive(sim)
 
-        x, y = sim.x, sim.y
-        dx, dy = sim.relative()
-        vx, vy = sim.velocity()
-        dist = torch.sqrt(dx * dx + dy * dy)
-        visible = sim.not_ego & (dx > 0) & (dist <= sim.sensor_range[:, None])
-        occ = sim.scene.occluders
-        if occ.numel():
-            bx, by, bh = x[:, occ], y[:, occ], sim.h[:, occ]
-            hit = segment_hits_box(x[:, :1, None], y[:, :1, None], x[:, :, None], y[:, :, None],
-                                   bx[:, None, :], by[:, None, :], bh[:, None, :],
-                                   sim.scene.length[occ], sim.scene.width[occ])
-            self_box = torch.arange(sim.A, device=x.device)[:, None] == occ[None, :]
-            visible = visible & ~(hit & ~self_box).any(-1)
-        self.detect = torch.where(visible, self.detect + sim.dt, 0.0)
-        perceived = self.detect >= sim.latency[:, None] - 1e-6
-        half = 0.5 * (sim.scene.width[0] + sim.scene.width) + self.cfg.corridor
-        dy_pred = dy + vy * self.cfg.prediction
-        in_path = (torch.minimum(dy, dy_pred) <= half) & (torch.maximum(dy, dy_pred) >= -half)
-        gap = dx - 0.5 * (sim.scene.length[0] + sim.scene.length)
-        return perceived, in_path, gap, vx
-
-    def act(self, sim):
+    def leader(self, sim):
+        """The measured leader in the path: (gap, speed, agent index, is it a ghost); gap
+        NO_GAP when there is none."""
         import torch
 
         perceived, in_path, gap, vx = self.perceive(sim)
         cand = perceived & in_path & (gap > -0.5 * sim.scene.length[0])
-        g = torch.where(cand, gap, torch.full_like(gap, NO_GAP))
-        gl, j = g.min(dim=1)
+        gl, j = torch.where(cand, gap, torch.full_like(gap, NO_GAP)).min(dim=1)
+        has = gl < NO_GAP
         vl = vx.gather(1, j[:, None])[:, 0]
+        gl, vl, ghost = self.sensor.measure(sim, gl, vl, has)
+        return gl, vl, j, ghost
+
+    def acc(self, sim, gl, vl):
+        """ACC command: IDM following of the measured leader within the ACC's braking authority
+        and comfort jerk limit; with ``ego.acc`` off, cruise control at the set speed (IDM's
+        free-road term), blind to leaders."""
+        v, p = sim.v[:, 0], sim.params
+        v0, a_max = p["desired_speed"][:, 0], p["max_accel"][:, 0]
+        if self.cfg.acc:
+            a = idm(v, v0, p["time_headway"][:, 0], p["min_gap"][:, 0], a_max,
+                    p["comfort_decel"][:, 0], gl, v - vl)
+        else:
+            a = a_max * (1.0 - (v / v0) ** 4)
+        a = a.clamp(min=-self.cfg.acc_decel)
+        step = self.cfg.acc_jerk * sim.dt
+        self.acc_cmd = self.acc_cmd + (a - self.acc_cmd).clamp(-step, step)
+        return self.acc_cmd
+
+    def aeb(self, sim, gl, vl, j, ghost):
+        """AEB state (W,) bool: triggered when the longitudinal TTC to the measured leader is
+        below ``aeb_ttc`` or the deceleration needed to stop behind where it stops exceeds
+        ``aeb_required_decel`` (Doi et al. 1994, JSAE Review 15:335); held until the ego stops
+        or nothing is closing in any more."""
+        import torch
+
         v = sim.v[:, 0]
-        p = sim.params
-        acc = idm(v, p["desired_speed"][:, 0], p["time_headway"][:, 0], p["min_gap"][:, 0],
-                  p["max_accel"][:, 0], p["comfort_decel"][:, 0], gl, v - vl)
-        acc = acc.clamp(min=-self.cfg.acc_decel)  # ACC braking authority; AEB goes beyond
         closing = v - vl
-        ttc = torch.where((closing > 0) & (gl < NO_GAP), gl / closing.clamp(min=1e-6),
-                          torch.full_like(gl, float("inf")))
-        # the leader's deceleration as the sensor estimates it: a lag of the perception latency
-        al = sim.acc.gather(1, j[:, None])[:, 0]
+        has = gl < NO_GAP
+        ttc = torch.where(has & (closing > 0), gl / closing.clamp(min=1e-6), math.inf)
+        # the leader's deceleration as the tracker estimates it: a lag of the confirmation time
+        al = torch.where(ghost, 0.0, sim.acc.gather(1, j[:, None])[:, 0])
         same = j == self.lead
         k = (sim.dt / sim.latency.clamp(min=sim.dt)).clamp(max=1.0)
-        self.lead_acc = torch.where(same, self.lead_acc + k * (al - self.lead_acc),
-                                    torch.zeros_like(al))
+        self.lead_acc = torch.where(same, self.lead_acc + k * (al - self.lead_acc), 0.0)
         self.lead = j
-        # stopping-distance criterion (Doi et al. 1994, JSAE Review 15:335): deceleration the ego
-        # needs to stop behind where a braking leader stops
+        braking = self.lead_acc < -0.5
         b_l = (-self.lead_acc).clamp(min=0.5)
-        lead_stop = torch.where(self.lead_acc < -0.5, vl * vl / (2 * b_l), torch.zeros_like(vl))
+        lead_stop = torch.where(braking, vl.clamp(min=0.0) ** 2 / (2 * b_l), 0.0)
         room = (gl + lead_stop - self.cfg.stop_margin).clamp(min=0.05)
-        a_req = torch.where(self.lead_acc < -0.5, v * v / (2 * room),
-                            closing.clamp(min=0) ** 2 / (2 * room))
-        a_req = torch.where(gl < NO_GAP, a_req, torch.zeros_like(a_req))
-        aeb = (ttc < self.cfg.aeb_ttc) | (a_req > self.cfg.aeb_required_decel)
-        acc = torch.where(aeb, torch.full_like(acc, -self.cfg.aeb_decel), acc)
-        return acc, torch.zeros_like(acc)
+        a_req = torch.where(braking, v * v / (2 * room), closing.clamp(min=0) ** 2 / (2 * room))
+        a_req = torch.where(has, a_req, 0.0)
+        trigger = (ttc < self.cfg.aeb_ttc) | (a_req > self.cfg.aeb_required_decel)
+        hold = self.aeb_on & (v > 0.1) & has & (closing > 0)
+        self.aeb_on = (trigger | hold) & self.cfg.aeb
+        return self.aeb_on
+
+    def act(self, sim):
+        import torch
+
+        gl, vl, j, ghost = self.leader(sim)
+        acc = self.acc(sim, gl, vl)
+        aeb = self.aeb(sim, gl, vl, j, ghost)
+        command = torch.where(aeb, -self.cfg.aeb_decel, acc)
+        return self.actuator(sim, command), torch.zeros_like(acc)
 
 
 class ExternalEgo:

@@ -12,7 +12,7 @@ import numpy as np
 from synthscape.scenarios.spec import Problem
 from synthscape_autonomy import _rng
 from synthscape_autonomy.distributions import Choice, Normal, ParameterSpace, Proposal, Uniform
-from synthscape_autonomy.physics import AGENT_TYPES, weather_effects
+from synthscape_autonomy.physics import AGENT_TYPES, detection_factor, weather_effects
 from synthscape_autonomy.road import compile_road, lane_graph
 from synthscape_autonomy.spec import (
     DistanceCondition,
@@ -25,6 +25,8 @@ from synthscape_autonomy.spec import (
     TimeCondition,
 )
 
+EGO_FIELDS = ("latency", "brake_jerk", "detection_probability", "position_noise", "speed_noise",
+              "false_positive_rate")  # EgoSpec fields drawn per episode
 DRIVER_FIELDS = ("desired_speed", "time_headway", "min_gap", "max_accel", "comfort_decel",
                  "politeness", "safe_decel", "change_threshold", "reaction_time", "accel_noise")
 
@@ -115,7 +117,7 @@ class Scene:
 
         A, W = self.n_agents, len(draws)
         cols = {k: np.zeros((W, A)) for k in ("x", "y", "h", "v", "grip", *DRIVER_FIELDS)}
-        world = {k: np.zeros(W) for k in ("mu", "range_factor", "latency")}
+        world = {k: np.zeros(W) for k in ("mu", "range_factor", "added_latency", *EGO_FIELDS)}
         events = []
         for w, d in enumerate(draws):
             rng = _rng.episode_rng(self.spec.seed, self.spec.family, d.episode, "agents")
@@ -162,8 +164,11 @@ class Scene:
             self._settle_traffic(cols, w)
             weather = str(_val(self.spec.environment.weather, d.values))
             lighting = str(_val(self.spec.environment.lighting, d.values))
-            world["mu"][w], world["range_factor"][w], world["latency"][w] = \
+            world["mu"][w], world["range_factor"][w], world["added_latency"][w] = \
                 weather_effects(weather, lighting)
+            for f in EGO_FIELDS:
+                world[f][w] = float(_val(getattr(self.spec.ego, f), d.values, rng))
+            world["detection_probability"][w] *= detection_factor(weather, lighting)
             events.append(self._event_values(d.values))
         T = {k: torch.tensor(v, device=self.device, dtype=self.dtype) for k, v in cols.items()}
         T.update({k: torch.tensor(v, device=self.device, dtype=self.dtype)

@@ -20,7 +20,7 @@ from synthscape_autonomy.models import idm_scaled
 from synthscape_autonomy.motion import changer_accelerations, integrate, start_lane_change
 from synthscape_autonomy.physics import G
 from synthscape_autonomy.policy import make_policy
-from synthscape_autonomy.scenario import DRIVER_FIELDS, Scene
+from synthscape_autonomy.scenario import DRIVER_FIELDS, EGO_FIELDS, Scene
 from synthscape_autonomy.spec import DistanceCondition, SpeedAction, SpeedCondition, TimeCondition
 
 MAX_REACTION = 2.0  # s, longest driver reaction delay kept (IDM delay studies stay below it)
@@ -48,7 +48,9 @@ class Simulator:
         self.event_values = init["event_values"]
         self.max_brake = init["mu"][:, None] * init["grip"] * G  # (W, A) friction limit
         self.sensor_range = self.spec.ego.sensor_range * init["range_factor"]
-        self.latency = self.spec.ego.perception_latency + init["latency"]
+        # time a new object must be detected before the ego's tracker confirms it
+        self.latency = self.spec.ego.perception_latency + init["added_latency"]
+        self.ego = {k: init[k] for k in EGO_FIELDS}  # the ego's sampled parameters, (W,) each
         self.target_y = self.y.clone()
         # lane changes under way: start y, time since the start, duration (0 = none)
         self.lc_from = self.y.clone()
@@ -145,6 +147,8 @@ class Simulator:
         self.in_step = False
         for k in self.params:
             self.params[k][rows] = fresh.params[k]
+        for k in self.ego:
+            self.ego[k][rows] = fresh.ego[k]
         self.noisy = self.noisy or fresh.noisy
         self._tables()
         if self._noise is not None:

@@ -244,19 +244,39 @@ class EnvironmentSpec(StrictModel):
 
 
 class EgoSpec(StrictModel):
-    """The ego policy: ``rule_based`` (ACC on the IDM plus AEB, with limited perception) or
-    ``external`` (actions from gymnasium)."""
+    """The ego: ``rule_based`` (a sensor model feeding separate ACC and AEB functions, whose
+    command reaches the brakes after a latency and through a brake-pressure ramp) or
+    ``external`` (actions from gymnasium, applied directly).
+
+    Fields typed ``Sampled`` may be numbers, '$parameter' references or distributions, drawn
+    once per episode. Defaults and their sources: docs/driving.md ("Ego model")."""
 
     policy: Literal["rule_based", "external"] = "rule_based"
-    sensor_range: float = Field(default=100.0, gt=0)  # m in clear daylight
-    perception_latency: float = Field(default=0.3, ge=0)  # s before a new object is acted on
-    aeb_ttc: float = Field(default=1.2, gt=0)  # s, AEB brakes below this TTC
-    aeb_decel: float = Field(default=9.0, gt=0)  # m/s^2, before the friction limit
+    # -- sensor -------------------------------------------------------------------------------
+    sensor_range: float = Field(default=100.0, gt=0)  # m in clear daylight (weather scales it)
+    fov: float = Field(default=60.0, gt=0, le=360)  # deg, full horizontal field of view
+    perception_latency: float = Field(default=0.3, ge=0)  # s of detections before a new object
+    # is confirmed as a track (weather and light add to it)
+    detection_probability: Sampled = 0.99  # per frame in clear daylight (weather scales it)
+    position_noise: Sampled = 0.2  # m, std of the measured gap
+    speed_noise: Sampled = 0.1  # m/s, std of the measured speed
+    false_positive_rate: Sampled = 0.0  # ghost objects in the path per second
+    ghost_duration: float = Field(default=0.5, gt=0)  # s a ghost object stays tracked
+    # -- functions ----------------------------------------------------------------------------
+    acc: bool = True  # adaptive cruise control; off: cruise at the set speed (the Euro NCAP AEB
+    # test mode: a driver or robot holds the speed, nothing pre-brakes)
     acc_decel: float = Field(default=3.5, gt=0)  # m/s^2, ACC braking authority (ISO 15622)
+    acc_jerk: float = Field(default=2.5, gt=0)  # m/s^3, ACC comfort jerk limit (ISO 15622)
+    aeb: bool = True  # automatic emergency braking
+    aeb_ttc: float = Field(default=1.2, gt=0)  # s, AEB brakes below this longitudinal TTC
+    aeb_decel: float = Field(default=9.0, gt=0)  # m/s^2, before the friction limit
     aeb_required_decel: float = Field(default=4.0, gt=0)  # m/s^2 needed to stop: AEB brakes
     stop_margin: float = Field(default=1.0, ge=0)  # m kept to the leader when stopping
     corridor: float = Field(default=0.5, ge=0)  # m added to half widths for the path corridor
     prediction: float = Field(default=1.0, ge=0)  # s lateral look-ahead for crossing objects
+    # -- actuation ----------------------------------------------------------------------------
+    latency: Sampled = 0.2  # s from perception to a change of brake demand (a human: ~1 s)
+    brake_jerk: Sampled = 25.0  # m/s^3, rate of the brake-pressure build-up (and release)
 
 
 class LabelSpec(StrictModel):
