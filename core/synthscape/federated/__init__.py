@@ -16,7 +16,7 @@ from typing import Any
 _NAMES = {
     "FederatedFit": "coordinator", "fit_federated": "coordinator",
     "guarantee_text": "coordinator", "Site": "site", "InProcessTransport": "transport",
-    "Transport": "transport", "fit_local_dp": "local",
+    "Transport": "transport", "fit_local_dp": "local", "fit_neural": "neural",
 }
 
 __all__ = sorted(_NAMES)

@@ -34,6 +34,7 @@ from synthscape.errors import ParameterError
 from synthscape.federated.transport import Transport, broadcast
 from synthscape.generators._marginal_pgm import CliqueModel, Measurement, estimate_total
 from synthscape.generators.aim import _ALPHA, AIMGenerator, _mbi
+from synthscape.generators.base import Generator
 from synthscape.privacy.ledger import PrivacyLedger
 from synthscape.schema import TableSchema
 from synthscape.schema.column import Column
@@ -42,10 +43,10 @@ from synthscape.transforms.discretizer import Discretizer
 
 @dataclass
 class FederatedFit:
-    """What a federated fit leaves: the fitted generator (an ``aim`` model: sample, save), each
-    site's ledger and the plain statement of the combined guarantee."""
+    """What a federated fit leaves: the fitted generator (an ``aim`` or ``dp_tvae`` model:
+    sample, save), each site's ledger and the plain statement of the combined guarantee."""
 
-    generator: AIMGenerator
+    generator: Generator
     ledgers: dict[str, PrivacyLedger]
     guarantee: str
     rounds: int

@@ -13,6 +13,8 @@ Requests (one dict each, see :mod:`synthscape.federated.messages`):
 - ``score``: AIM-style selection scores ``||M_r(D_site) - total * p_r||_1`` of candidate
   marginals against public model marginals ``p_r`` and the site's public noisy total, released
   as one Gaussian vector (each score moves by at most 1 per record: L2 sensitivity sqrt(#cands));
+- ``ldp``: k-ary randomised response of every record (local DP, :mod:`.local`);
+- ``nn_setup`` / ``nn_train``: DP-FedAvg rounds of ``dp_tvae`` (:mod:`.neural`);
 - ``ledger``: the site's ledger as JSON (public: it is part of the release).
 
 The site never sends a record, an exact count or an exact total.
@@ -70,7 +72,8 @@ class Site:
         """Answer one request (a decoded message); unknown operations are refused."""
         op = request.get("op")
         handlers = {"keys": self._keys, "setup": self._setup, "measure": self._measure,
-                    "score": self._score, "ledger": self._ledger, "ldp": self._ldp}
+                    "score": self._score, "ledger": self._ledger, "ldp": self._ldp,
+                    "nn_setup": self._neural, "nn_train": self._neural}
         if op not in handlers:
             raise ParameterError(f"site {self.name!r}: unknown request {op!r}; expected one of "
                                  f"{sorted(handlers)}")
@@ -175,6 +178,12 @@ class Site:
             other = np.minimum((self.ledger.noise.uniform(len(cell)) * k).astype(np.int64), k - 1)
             out.append(np.bincount(np.where(keep, cell, other), minlength=k).astype(float))
         return {"reports": out, "epsilon": eps}
+
+    def _neural(self, req: dict[str, Any]) -> dict[str, Any]:
+        """DP-FedAvg rounds (:mod:`synthscape.federated.neural`: torch only when asked)."""
+        from synthscape.federated import neural
+
+        return (neural.site_setup if req["op"] == "nn_setup" else neural.site_train)(self, req)
 
     def _ledger(self, req: dict[str, Any]) -> dict[str, Any]:
         return {"ledger": self.ledger.to_dict()}
