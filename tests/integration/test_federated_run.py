@@ -57,3 +57,14 @@ def test_spec_problems_name_the_field():
     assert ("sites", 1, "path") in found
     with pytest.raises(SpecError, match="exactly one of 'path'"):
         _spec(sites=[{"name": "a", "privacy": {"epsilon": 1.0}}] * 2)
+
+
+@pytest.mark.slow
+def test_neural_protocol_runs_from_yaml(tmp_path):
+    spec = _spec(evaluation={"pooled": False},
+                 protocol={"type": "neural", "rounds": 2, "batch_size": 200})
+    folder = run(spec, output=tmp_path)
+    fed = json.loads((folder / "release" / "federation.json").read_text())
+    assert fed["protocol"] == "neural" and fed["rounds"] == 2
+    assert sorted(p.name for p in (folder / "release" / "ledgers").iterdir()) == \
+        ["others.json", "students.json"]

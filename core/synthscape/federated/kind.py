@@ -9,12 +9,16 @@ the pooled records, labelled as such.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from synthscape.federated.spec import FederatedSpec, SiteSpec
+
+if TYPE_CHECKING:
+    from synthscape.federated.coordinator import FederatedFit
 
 
 def _site_data(spec: FederatedSpec, site: SiteSpec) -> pd.DataFrame:
@@ -49,15 +53,23 @@ def _schema(spec: FederatedSpec):
 def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
     from synthscape.federated.coordinator import fit_federated
     from synthscape.federated.local import fit_local_dp
+    from synthscape.federated.neural import fit_neural
     from synthscape.federated.site import Site
     from synthscape.federated.transport import InProcessTransport
     from synthscape.privacy import Budget
 
     p = spec.protocol
-    fit = fit_local_dp if p.type == "local_dp" else fit_federated
+    fits: dict[str, Callable[..., FederatedFit]] = {
+        "marginal": fit_federated, "local_dp": fit_local_dp, "neural": fit_neural}
+    fit = fits[p.type]
     kw: dict[str, Any] = dict(
         workload=None if p.workload is None else [tuple(w) for w in p.workload],
         bins=p.bins, iters=p.iters, seed=spec.seed)
+    if p.type == "neural":
+        sl = p.site_level
+        kw = dict(rounds=p.rounds or 5, local_epochs=p.local_epochs, batch_size=p.batch_size,
+                  seed=spec.seed, site_budget=None if sl is None else Budget(
+                      epsilon=sl.epsilon, delta=sl.delta, unit="site"))
     if p.type == "marginal":
         kw.update(discover=p.discover, keys_share=p.keys_share, degree=p.degree,
                   rounds=p.rounds)

@@ -52,9 +52,11 @@ class SiteSpec(StrictModel):
 class ProtocolSpec(StrictModel):
     """``marginal``: sites answer marginal queries under central DP at each site (AIM-style
     private rounds, or one round of a declared ``workload``). ``local_dp``: every record is
-    randomised before it leaves (randomised response on its cell of each workload marginal)."""
+    randomised before it leaves (randomised response on its cell of each workload marginal).
+    ``neural``: DP-FedAvg of ``dp_tvae`` (``rounds`` of ``local_epochs`` DP-SGD at each site;
+    ``site_level`` adds site-level DP at the coordinator)."""
 
-    type: Literal["marginal", "local_dp"] = "marginal"
+    type: Literal["marginal", "local_dp", "neural"] = "marginal"
     workload: list[list[str]] | None = None
     discover: list[str] = Field(default_factory=list)
     rounds: int | None = Field(default=None, ge=2)
@@ -62,6 +64,9 @@ class ProtocolSpec(StrictModel):
     bins: int = Field(default=16, ge=2, le=1024)
     iters: int = Field(default=100, ge=1)
     keys_share: float = Field(default=0.1, gt=0, lt=1)
+    local_epochs: int = Field(default=1, ge=1)
+    batch_size: int = Field(default=256, ge=2)
+    site_level: PrivacySpec | None = None
 
 
 class TransportSpec(StrictModel):
