@@ -154,14 +154,44 @@ def _xy(df: pd.DataFrame):
     return X, (df["default"] == "Yes").to_numpy().astype(int)
 
 
+def fit_generator(train: pd.DataFrame, schema, *, generator: str = "mst",
+                  epsilon: float | None = 1.0, delta: float = 1e-6, seed: int = 0):
+    """A registered core generator fitted with a row-level ledger (``epsilon=None``: the
+    generator's non-private baseline, e.g. ``gaussian_copula``)."""
+    from synthscape.generators import GENERATORS, make
+    from synthscape.privacy import Budget, NoiseSource, PrivacyLedger
+
+    cls = GENERATORS.get(generator)
+    if cls.private and epsilon is not None:
+        gen = make(generator, epsilon=epsilon, delta=delta, seed=seed, out_of_bounds="clip")
+        ledger = PrivacyLedger(Budget(epsilon=epsilon, delta=delta),
+                               accountant=gen.accountant,
+                               noise=NoiseSource.for_data(train, purpose=generator, seed=seed))
+        return gen.fit(train, schema, ledger=ledger)
+    params: dict = {"seed": seed}
+    if "out_of_bounds" in cls.param_names():
+        params["out_of_bounds"] = "clip"
+    return make(generator, **params).fit(train, schema)
+
+
+def draw(gen, n: int, target: str, positive, seed: int = 0) -> pd.DataFrame:
+    """``n`` synthetic rows of the positive class (conditional sampling: post-processing)."""
+    if n <= 0:
+        return gen.sample(0, seed=seed)
+    return gen.sample(int(n), conditions={target: positive}, seed=seed)
+
+
+def rows_to_reach(n_pos: int, n_total: int, share: float) -> int:
+    """Synthetic positives to add so the positive share becomes ``share``."""
+    return max(int(np.ceil((share * n_total - n_pos) / (1.0 - share))), 0)
+
+
 def augment(seeds: int, share: float = 0.10) -> dict:
     from imblearn.over_sampling import SMOTE, SMOTENC, RandomOverSampler
     from sklearn.model_selection import train_test_split
 
     from synthscape.datasets import load_dataset
     from synthscape.schema import TableSchema
-    from synthscape_finance.learned import augment as draw
-    from synthscape_finance.learned import fit_generator, rows_to_reach
     from synthscape_finance.metrics import detection_scores, paired_summary
 
     df = load_dataset("ISLR/Default").drop(columns="rownames")

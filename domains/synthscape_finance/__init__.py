@@ -1,12 +1,12 @@
 """synthscape_finance: a seeded transaction simulator with fraud and laundering typologies,
-labelled tables, realism and leakage checks, and a learned DP path with the customer as the
-unit of privacy.
+labelled tables, realism and leakage checks, and a learned DP path (``learn``) that fits the
+core's event-sequence generator to a transaction log with the customer as the unit of privacy.
 
 ``register()`` adds ``kind: transactions`` to the scenario registry; it imports no heavy module.
 """
 from __future__ import annotations
 
-__all__ = ["register", "simulate"]
+__all__ = ["learn", "register", "simulate"]
 
 
 def register() -> None:
@@ -21,3 +21,11 @@ def simulate(spec):
     from synthscape_finance.simulator import simulate as _simulate
 
     return _simulate(spec)
+
+
+def learn(transactions, customers, **kwargs):
+    """Fit ``dp_sequence`` to a transaction log and sample a synthetic one in the simulator's
+    layout: :func:`synthscape_finance.learned.learn` (its docstring lists the arguments)."""
+    from synthscape_finance.learned import learn as _learn
+
+    return _learn(transactions, customers, **kwargs)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from synthscape_finance.checks import epoch_seconds
+from synthscape_finance.events import CHANNELS
 
 
 def transaction_features(tx: pd.DataFrame, accounts: pd.DataFrame,
@@ -67,3 +68,53 @@ def recall_per_typology(y: np.ndarray, score: np.ndarray, typology: np.ndarray,
         sel = y & (typology == name)
         out[name] = float((score[sel] > thr).mean())
     return out
+
+
+def history_features(tx: pd.DataFrame, accounts: pd.DataFrame,
+                     customers: pd.DataFrame) -> pd.DataFrame:
+    """Per-transaction features from the customer's own history up to that transaction:
+    amount, time since the customer's last transaction, transactions in the last hour and
+    day, share of card-not-present so far, a device never seen before for this customer,
+    outside the home region, channel, category, hour, and whether it was declined. Only the
+    published tables are read (never the labels); one row per transaction, same order."""
+    owner = accounts.set_index("account_id")["customer_id"]
+    cust = owner.reindex(tx["account_id"].to_numpy()).to_numpy()
+    home = customers.set_index("customer_id")["region"].reindex(cust).to_numpy()
+    t = epoch_seconds(tx["timestamp"])
+    rank = pd.factorize(cust)[0].astype(np.int64)
+    order = np.lexsort((np.arange(len(t)), t, rank))
+    r, ts = rank[order], t[order]
+    key = r * (1 << 34) + ts
+    pos = np.arange(len(t))
+    first = np.r_[True, r[1:] != r[:-1]] if len(t) else np.empty(0, bool)
+    start = np.maximum.accumulate(np.where(first, pos, 0)) if len(t) else pos
+    gap = np.where(first, 1e7, np.r_[0, np.diff(ts)])
+    in_hour = pos - np.searchsorted(key, key - 3600)
+    in_day = pos - np.searchsorted(key, key - 86_400)
+    channel = tx["channel"].astype(str).to_numpy()
+    cnp = (channel[order] == "cnp").astype(float)
+    cs = np.cumsum(cnp)
+    before = cs - cnp - (cs[start] - cnp[start])
+    n_before = pos - start
+    cnp_share = np.where(n_before > 0, before / np.maximum(n_before, 1), 0.0)
+    dev = tx["device_id"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)[order]
+    seen = pd.DataFrame({"c": r, "d": dev}).duplicated()
+    new_dev = (~np.isnan(dev)) & ~seen.to_numpy()
+    status = tx["status"].astype(str).to_numpy() if "status" in tx else \
+        np.full(len(t), "approved")
+    out = pd.DataFrame({
+        "log_amount": np.log1p(tx["amount"].to_numpy(dtype=float)[order]),
+        "log_gap": np.log1p(gap.astype(float)),
+        "in_last_hour": in_hour, "in_last_day": in_day,
+        "cnp_share_so_far": cnp_share,
+        "new_device": new_dev.astype(np.int8),
+        "away": (tx["region"].to_numpy()[order] != home[order]).astype(np.int8),
+        "channel": pd.Categorical(channel[order], categories=CHANNELS).codes,
+        "mcc": tx["mcc"].astype("Float64").fillna(-1).to_numpy(dtype=float)[order],
+        "hour": tx["timestamp"].dt.hour.to_numpy()[order],
+        "declined": (status[order] != "approved").astype(np.int8),
+    })
+    res = pd.DataFrame(index=np.arange(len(t)), columns=out.columns, dtype=float)
+    res.iloc[order] = out.to_numpy(dtype=float)
+    res.index = tx.index
+    return res

@@ -1,13 +1,14 @@
 """``kind: transactions``: simulate, stream the tables into the run's release folder, check
-realism and leakage, and (optionally) fit a DP generator with the customer as the unit of
-privacy.
+realism and leakage; or, with ``learned:``, fit the DP event-sequence generator to a transaction
+log and release a synthetic log (see :mod:`synthscape_finance.learn_run`).
 
 The simulation reads no real data, so everything it writes (tables, labels, realism and leakage
 checks, figures) is in the release and the kind is registered with ``reads_real_data=False``.
-The learned path fits a generator to summaries of the simulated customers as if they were
-private: its synthetic table and ledger are released, and its evaluation against the
-customers it was fitted on (split sizes, fraud counts, detector scores) goes to the internal
-folder, as it would for real customers."""
+A learned source that names real files reads real data: the spec says so
+(``TransactionsSpec.reads_real_data()``), the run must set its customer-level ledger, and its
+evaluation against the real log goes to the internal folder. Without files the learned path
+treats this spec's simulated bank as if it were private, with the same split of release and
+internal evaluation."""
 from __future__ import annotations
 
 from synthscape_finance.spec import NOISE, TYPOLOGIES, TransactionsSpec
@@ -20,6 +21,11 @@ def run_transactions(spec: TransactionsSpec, ctx) -> None:
     from synthscape_finance.simulator import Simulation
     from synthscape_finance.stream import stream
 
+    if spec.learned is not None:
+        from synthscape_finance.learn_run import run_learned
+
+        run_learned(spec, ctx)
+        return
     sim = Simulation(spec)
     for name, df in sim.static_tables().items():
         ctx.write_table(name, df, schema=json_schema(name))
@@ -41,33 +47,6 @@ def run_transactions(spec: TransactionsSpec, ctx) -> None:
         from synthscape_finance.checks import leakage_section
 
         leakage_section(ctx, sample, spec.checks.max_leak_lift)
-    if spec.learned is not None:
-        _learned(ctx, spec, sim, sample)
-
-
-def _learned(ctx, spec, sim, sample) -> None:
-    """Fit and evaluate the learned path; the evaluation moves to the internal report and the
-    release describes the synthetic customer table and the ledger only."""
-    import pandas as pd
-
-    from synthscape.evaluation.release_report import describe_table
-    from synthscape_finance.learned import customer_schema, learned_section
-    from synthscape_finance.schemas import LEARNED
-
-    learned_section(ctx, spec, sim, sample)
-    section = ctx.report.sections.pop("learned")
-    ctx.internal_report.sections["learned"] = section
-    ctx.internal_meta["learned"] = {k: section.scores[k] for k in (
-        "train_customers", "test_customers", "train_fraud_customers") if k in section.scores}
-    released = pd.read_parquet(ctx.release / "data" / f"{LEARNED}.parquet")
-    describe_table(ctx.report, "customer_features_synthetic", released, schema=customer_schema(),
-                   save_figure=ctx.save_figure,
-                   title="Learned generator: synthetic customer features",
-                   provenance=f"Generator '{spec.learned.generator}' fitted to one bounded "
-                              f"summary row per simulated customer (declared schema: nothing "
-                              f"was spent on it); {ctx.ledger.describe()}. Its evaluation "
-                              f"against the customers it was fitted on is in the internal "
-                              f"folder.")
 
 
 def _summary(ctx, sample) -> None:

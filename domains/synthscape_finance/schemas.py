@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synthscape.tables import row_schema, row_schema_of
+from synthscape.tables import row_schema
 from synthscape_finance import events as E
 from synthscape_finance import mcc, population
 
@@ -93,26 +93,16 @@ TABLES: dict[str, dict[str, tuple]] = {
 }
 
 
-# Written only with ``learned:``; its columns are the learned generator's declared schema.
-LEARNED = "customer_features_synthetic"
-
-
 def json_schema(table: str) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of one row of ``table``."""
-    if table == LEARNED:
-        from synthscape_finance.learned import customer_schema
-
-        out = row_schema_of(customer_schema(), table=LEARNED, pack="finance")
-        out["description"] = ("Synthetic customer summaries from the learned DP generator "
-                              "(written only with learned:).")
-        return out
+    """The JSON Schema (draft 2020-12) of one row of ``table`` (the learned path writes its
+    synthetic customers, accounts, transactions and tx_labels with these same schemas)."""
     return row_schema("finance", table, TABLES[table])
 
 
 def export(folder: str | Path) -> list[Path]:
     from synthscape.tables import export_row_schemas
 
-    return export_row_schemas(folder, [*TABLES, LEARNED], json_schema)
+    return export_row_schemas(folder, list(TABLES), json_schema)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,13 @@ lone event by one categorical draw, so the rates of all of them together must no
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from synthscape.scenarios import SpecBase, StrictModel
-from synthscape.scenarios.spec import PrivacySpec
+from synthscape.scenarios.spec import PrivacySpec, Problem
 from synthscape_finance.mcc import N_MCC
 
 CARD_TYPOLOGIES = ("card_testing", "cnp_burst", "lost_stolen", "account_takeover",
@@ -220,18 +221,43 @@ class Checks(StrictModel):
     inject_artefact: Literal["none", "id_prefix", "balance"] = "none"
 
 
+class LearnedData(StrictModel):
+    """Files of a real transaction log (Parquet or CSV) in the simulator's layout (the
+    columns are listed in :mod:`synthscape_finance.sources`); paths are relative to the
+    scenario file. ``labels`` (tx_id, is_fraud, typology) may instead be columns of the
+    transactions file; without ``accounts`` the transactions carry ``customer_id``."""
+
+    transactions: str
+    customers: str
+    labels: str | None = None
+    accounts: str | None = None
+
+
 class Learned(StrictModel):
-    """Fit a core generator to one summarised row per customer (the unit of privacy).
+    """Fit the core's DP event-sequence generator (``dp_sequence``) to a transaction log with
+    the customer as the unit of privacy (all their transactions, the first ``max_events`` in
+    time order), and release a synthetic log in the simulator's layout (customers, accounts,
+    transactions, tx_labels) in which ``fraud_share`` of the ``customers`` are fraud victims.
 
-    ``privacy`` is the customer-level budget of a DP generator (default ``{epsilon: 1.0}``
-    for one); a non-private generator (the default ``gaussian_copula``) takes none.
-    ``epsilon`` and ``delta`` written directly under ``learned`` are read as ``privacy``."""
+    The log is ``data`` (real files: the run then reads real data and its evaluation goes to
+    the internal folder) or, without ``data``, the simulator's own output for this spec,
+    treated as if it were private. ``time_bounds`` is the public time range of a real log
+    (the simulated one is ``population.start`` plus ``days``); ``schema`` a sequence schema
+    file (YAML or JSON) that replaces the declared default; ``generator`` passes
+    hyper-parameters to ``dp_sequence`` (e.g. ``{epochs: 2}``). ``epsilon`` and ``delta``
+    written directly under ``learned`` are read as ``privacy``."""
 
-    generator: str = "gaussian_copula"
-    privacy: PrivacySpec | None = None
-    fraud_share: float = Field(default=0.2, gt=0, lt=1)
-    rows: int = Field(default=5_000, ge=1)
-    test_fraction: float = Field(default=0.3, gt=0, lt=1)
+    model_config = {**StrictModel.model_config, "populate_by_name": True}
+
+    data: LearnedData | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    time_bounds: tuple[str, str] | None = None
+    privacy: PrivacySpec = PrivacySpec(epsilon=1.0)
+    fraud_share: float | None = Field(default=0.2, gt=0, lt=1)
+    customers: int = Field(default=1_000, ge=1)
+    max_events: int = Field(default=256, ge=1, le=100_000)
+    test_fraction: float = Field(default=0.3, ge=0, lt=1)
+    generator: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -241,44 +267,51 @@ class Learned(StrictModel):
             if "privacy" in data:
                 raise ValueError("give the budget once: in 'privacy' or as epsilon/delta "
                                  "directly under 'learned', not both")
-            flat = {k: data.pop(k) for k in ("epsilon", "delta") if k in data}
-            data["privacy"] = flat if flat.get("epsilon") is not None else None
+            data["privacy"] = {k: data.pop(k) for k in ("epsilon", "delta") if k in data}
         return data
-
-    @model_validator(mode="after")
-    def _budget_fits_generator(self) -> Learned:
-        from synthscape.generators import GENERATORS
-
-        private = bool(getattr(GENERATORS.get(self.generator), "private", True))
-        if self.privacy is not None and not private:
-            raise ValueError(f"learned.privacy: generator '{self.generator}' is not "
-                             f"differentially private, so this budget would be ignored; remove "
-                             f"the budget for a non-private baseline or choose a DP generator "
-                             f"(e.g. mst)")
-        if self.privacy is None and private:
-            object.__setattr__(self, "privacy", PrivacySpec(epsilon=1.0))
-        return self
-
-    @property
-    def epsilon(self) -> float | None:
-        """The customer-level epsilon (None: a non-private generator)."""
-        return None if self.privacy is None else self.privacy.epsilon
-
-    @property
-    def delta(self) -> float:
-        return 1e-6 if self.privacy is None else self.privacy.delta
 
     @field_validator("generator")
     @classmethod
-    def _known(cls, v: str) -> str:
-        from synthscape.errors import UnknownNameError
-        from synthscape.generators import GENERATORS
+    def _known_params(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from synthscape.generators import SEQUENCE_GENERATORS
+        from synthscape.scenarios.validate import unknown_name
 
-        try:
-            GENERATORS.get(v)
-        except UnknownNameError as exc:  # its message has the "did you mean" hint
-            raise ValueError(str(exc)) from None
+        if not v or "dp_sequence" not in SEQUENCE_GENERATORS.names():
+            return v
+        set_here = ("epsilon", "delta", "seed", "schema", "expected_entities", "max_events")
+        names = [p for p in SEQUENCE_GENERATORS.get("dp_sequence").param_names()
+                 if p not in set_here]
+        for key in v:
+            if key not in names:
+                raise ValueError(unknown_name("dp_sequence parameter", key, names) +
+                                 " (epsilon, delta, max_events and the seed are set by the "
+                                 "spec itself)")
         return v
+
+    @field_validator("time_bounds")
+    @classmethod
+    def _bounds(cls, v: tuple[str, str] | None) -> tuple[str, str] | None:
+        import pandas as pd
+
+        if v is None:
+            return v
+        try:
+            lo, hi = pd.Timestamp(v[0]), pd.Timestamp(v[1])
+        except ValueError:
+            raise ValueError(f"time_bounds must be two ISO timestamps like ['2025-01-01', "
+                             f"'2025-04-01'], got {list(v)}") from None
+        if lo >= hi:
+            raise ValueError(f"time_bounds: start {v[0]} must be before end {v[1]}")
+        return v
+
+    @property
+    def epsilon(self) -> float:
+        """The customer-level epsilon."""
+        return self.privacy.epsilon
+
+    @property
+    def delta(self) -> float:
+        return self.privacy.delta
 
 
 class TransactionsSpec(SpecBase):
@@ -308,6 +341,16 @@ class TransactionsSpec(SpecBase):
             raise ValueError(f"typology and noise rates sum to {total:g} > 1 (each account joins "
                              f"at most one); lower some of: {top}")
         return v
+
+    def reads_real_data(self) -> bool:
+        """A learned source with files reads real data (the run must then set a ledger)."""
+        return self.learned is not None and self.learned.data is not None
+
+    def problems(self) -> Iterator[Problem]:
+        """The learned source's files exist and name the columns the layout needs."""
+        from synthscape_finance.spec_checks import learned_problems
+
+        yield from learned_problems(self)
 
     @model_validator(mode="after")
     def _shocks(self) -> TransactionsSpec:

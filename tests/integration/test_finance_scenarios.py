@@ -86,23 +86,65 @@ def test_a_bad_spec_fails_with_file_and_line(tmp_path):
     assert not (tmp_path / "o" / "small").exists()
 
 
-def test_learned_path_records_a_customer_level_ledger(tmp_path):
+LEARNED = ("learned: {epsilon: 1.0, fraud_share: 0.25, customers: 80, max_events: 32,\n"
+           "          generator: {epochs: 1, width: 8, bins: 8, device: cpu}}\n")
+
+
+@pytest.mark.slow
+def test_learned_path_releases_a_synthetic_log_of_the_simulated_bank(tmp_path):
     import pandas as pd
 
-    p = _small(tmp_path, "learned: {generator: mst, epsilon: 1.0, fraud_share: 0.25, rows: 400}\n")
+    p = _small(tmp_path, LEARNED)
     report = _run(p, tmp_path / "out")
     folder = tmp_path / "out" / "small" / "release"
     ledger = json.loads((folder / "ledger.json").read_text())
-    assert ledger["budget"]["unit"] == "customer" and 0 < ledger["epsilon"] <= 1.0 + 1e-9
-    assert ledger["reads_real_data"] is False and "no real data" in ledger["summary"]
-    syn = pd.read_parquet(folder / "data" / "customer_features_synthetic.parquet")
-    assert len(syn) == 400 and (syn["is_fraud"] == "yes").sum() == 100
-    assert "learned" not in report["sections"]  # split sizes and detector scores: internal
-    assert "table_customer_features_synthetic" in report["sections"]
+    assert 0 < ledger["epsilon"] <= 1.0 + 1e-9 and ledger["reads_real_data"] is False
+    assert "no real data" in ledger["summary"]
+    names = sorted(p.stem for p in (folder / "data").glob("*.parquet"))
+    assert names == ["accounts", "customers", "transactions", "tx_labels"]
+    assert len(pd.read_parquet(folder / "data" / "customers.parquet")) == 80
+    scores = report["sections"]["learned"]["scores"]
+    assert scores["fraud_customer_share"] == 0.25 and scores["synthetic_customers"] == 80
     internal = json.loads((tmp_path / "out" / "small" / "internal" / "report.json").read_text())
-    section = internal["sections"]["learned"]
-    assert section["scores"]["epsilon_spent"] == ledger["epsilon"]
-    assert "no real row is duplicated" in " ".join(section["notes"])
+    split = internal["sections"]["learned"]["scores"]
+    assert split["train_customers"] + split["test_customers"] == 800
+
+
+def test_learned_path_from_real_files_reads_real_data(tmp_path):
+    from synthscape_finance import simulate
+    from synthscape_finance.spec import TransactionsSpec
+
+    t = simulate(TransactionsSpec(population={"customers": 300, "merchants": 300, "days": 7},
+                                  typologies={"card_testing": {"rate": 0.05}}, seed=2))
+    t["transactions"].to_parquet(tmp_path / "tx.parquet")
+    t["tx_labels"].to_csv(tmp_path / "labels.csv", index=False)
+    t["customers"].to_csv(tmp_path / "customers.csv", index=False)
+    t["accounts"].to_csv(tmp_path / "accounts.csv", index=False)
+    p = _small(tmp_path, LEARNED.replace(
+        "learned: {", "learned: {data: {transactions: tx.parquet, customers: customers.csv, "
+                      "labels: labels.csv, accounts: accounts.csv},\n          time_bounds: "
+                      "['2025-01-06', '2025-01-13'], "))
+    _run(p, tmp_path / "out")
+    top = _top(tmp_path / "out")
+    assert top["reads_real_data"] is True and top["folders"]["internal"] == "internal"
+    ledger = json.loads((tmp_path / "out" / "small" / "release" / "ledger.json").read_text())
+    assert ledger["reads_real_data"] is True and "no real data" not in ledger["summary"]
+    assert any("entity count" in e.get("label", "") for e in ledger["events"])
+
+
+def test_a_learned_source_with_a_missing_column_fails_before_fitting(tmp_path):
+    import pandas as pd
+
+    pd.DataFrame({"tx_id": [1], "timestamp": ["2025-01-06"], "channel": ["pos"]}).to_csv(
+        tmp_path / "tx.csv", index=False)
+    pd.DataFrame({"customer_id": [1]}).to_csv(tmp_path / "c.csv", index=False)
+    p = _small(tmp_path, "learned: {data: {transactions: tx.csv, customers: c.csv}, "
+                         "time_bounds: ['2025-01-06', '2025-01-13']}\n")
+    res = CliRunner().invoke(app, ["run", str(p), "--output", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    text = " ".join(res.output.split())
+    assert "learned.data.transactions" in text and "'amount'" in text
+    assert not (tmp_path / "o" / "small").exists()
 
 
 def test_a_typology_too_rare_to_form_a_pattern_is_reported(tmp_path):

@@ -77,7 +77,8 @@ def transactions(tmp: Path) -> tuple[Path, set[int]]:
           card_testing: {rate: 0.02}
           cycle: {rate: 0.03}
           structuring: {rate: 0.02}
-        learned: {generator: mst, epsilon: 1.0, fraud_share: 0.25, rows: 400}
+        learned: {epsilon: 1.0, fraud_share: 0.25, customers: 80, max_events: 32,
+                  generator: {epochs: 1, width: 8, bins: 8, device: cpu}}
         """))
     return p, set()  # the learned path's split sizes are checked from the internal report
 

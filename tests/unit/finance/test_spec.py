@@ -78,13 +78,53 @@ def test_packaged_scenarios_validate(name):
     assert spec.kind == "transactions" and spec.name == name
 
 
-def test_unknown_learned_generator_is_rejected_on_its_line():
-    with pytest.raises(SpecError, match=r"line 3, field 'learned.generator'.*did you mean 'mst'"):
+def test_unknown_learned_generator_parameter_is_rejected_on_its_line():
+    with pytest.raises(SpecError, match=r"line 3, field 'learned.generator'.*did you mean "
+                                        r"'epochs'"):
         _parse("""\
             kind: transactions
             learned:
-              generator: mts
+              generator: {epoch: 2}
             """)
+
+
+def test_learned_budget_and_real_source():
+    spec = _parse("""\
+        kind: transactions
+        learned: {epsilon: 2.0, delta: 1.0e-7}
+        """)
+    assert spec.learned.epsilon == 2.0 and spec.learned.delta == 1e-7
+    assert spec.reads_real_data() is False
+    real = _parse("""\
+        kind: transactions
+        learned:
+          data: {transactions: tx.csv, customers: c.csv}
+          time_bounds: ["2025-01-01", "2025-02-01"]
+        """)
+    assert real.reads_real_data() is True
+    with pytest.raises(SpecError, match=r"line 4, field 'learned.time_bounds'.*before end"):
+        _parse("""\
+            kind: transactions
+            learned:
+              data: {transactions: tx.csv, customers: c.csv}
+              time_bounds: ["2025-02-01", "2025-01-01"]
+            """)
+
+
+def test_a_real_source_is_checked_before_anything_runs():
+    from synthscape.scenarios.validate import check_spec
+
+    spec = _parse("""\
+        kind: transactions
+        learned:
+          data: {transactions: missing.csv, customers: c.csv}
+        """)
+    with pytest.raises(SpecError) as e:
+        check_spec(spec)
+    msg = str(e.value)
+    assert "field 'learned.data.transactions': transactions file missing.csv does not exist" \
+        in msg
+    assert "field 'learned.time_bounds': a real log needs its public time range" in msg
 
 
 def test_bad_start_date_is_rejected():

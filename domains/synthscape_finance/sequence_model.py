@@ -1,0 +1,104 @@
+"""The one place the finance pack calls the core's DP event-sequence generator (``dp_sequence``)
+and its sequence metrics, so that the rest of the pack depends on four small functions.
+
+The customer is the unit of privacy: one entity with its whole transaction history.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+GENERATOR = "dp_sequence"
+
+
+def available() -> bool:
+    """Whether the core registers the sequence generator."""
+    from synthscape.generators import SEQUENCE_GENERATORS
+
+    return GENERATOR in SEQUENCE_GENERATORS.names()
+
+
+def make(schema, *, epsilon: float, delta: float, seed: int, expected_entities: int | None,
+         params: dict[str, Any] | None = None):
+    """An unfitted generator with the declared ``schema`` and a customer-level budget."""
+    from synthscape.errors import UnknownNameError
+    from synthscape.generators import make as make_generator
+
+    try:
+        return make_generator(GENERATOR, epsilon=float(epsilon), delta=float(delta),
+                              seed=int(seed), schema=schema,
+                              expected_entities=expected_entities, **(params or {}))
+    except UnknownNameError:
+        raise UnknownNameError(
+            f"the finance learned path needs the core generator '{GENERATOR}', which this "
+            f"installation of synthscape does not register; upgrade synthscape") from None
+
+
+def fit(gen, entities: pd.DataFrame, events: pd.DataFrame, schema):
+    """Fit on the customers (entities) and their transactions (events): one customer with
+    their whole history is one unit of privacy."""
+    return gen.fit(events, entities, entity_key=schema.entity_key, time_key=schema.time_key)
+
+
+def sample(gen, n_customers: int, *, fraud_share: float | None, seed: int,
+           rounds: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n_customers`` synthetic customers with their transactions, ``fraud_share`` of them
+    fraud victims (None: as the generator draws them). All post-processing (free):
+
+    - a victim is drawn conditioned on its label and on at least one fraudulent transaction;
+    - a customer labelled ``no`` is drawn until its history has no fraudulent transaction (at
+      most ``rounds`` rounds; the rest keep their rows with the fraud flag cleared);
+    - without a share, the label is made to agree with the history.
+
+    The customer's label and its transactions' labels then agree everywhere."""
+    seed = int(seed)
+    if fraud_share is None:
+        ents, evs = gen.sample(int(n_customers), seed=seed)
+        victims = set(evs.loc[evs["is_fraud"].astype(bool), KEY])
+        ents["is_fraud"] = np.where(ents[KEY].isin(victims), "yes", "no")
+        return ents, evs
+    n_yes = int(round(n_customers * float(fraud_share)))
+    parts = []
+    if n_yes:
+        parts.append(gen.sample(n_yes, conditions={"is_fraud": "yes",
+                                                   "events": {"is_fraud": True}}, seed=seed))
+    need, r = int(n_customers) - n_yes, 0
+    while need > 0:
+        ents, evs = gen.sample(need if r == rounds else max(2 * need, 16),
+                               conditions={"is_fraud": "no"}, seed=seed + 1 + r)
+        if r < rounds:
+            clean = ~ents[KEY].isin(set(evs.loc[evs["is_fraud"].astype(bool), KEY]))
+            ents = ents[clean].head(need)
+            evs = evs[evs[KEY].isin(set(ents[KEY]))]
+        else:
+            evs = evs.assign(is_fraud=False)
+        parts.append((ents, evs))
+        need -= len(ents)
+        r += 1
+    return _concat(parts)
+
+
+KEY = "customer_id"
+
+
+def _concat(parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One (entities, events) pair from several draws, with fresh distinct entity keys."""
+    ents, evs = [], []
+    for i, (e, v) in enumerate(parts):
+        ids = {k: f"{i}-{k}" for k in e[KEY]}
+        ents.append(e.assign(**{KEY: e[KEY].map(ids)}))
+        evs.append(v.assign(**{KEY: v[KEY].map(ids)}))
+    return (pd.concat(ents, ignore_index=True),
+            pd.concat(evs, ignore_index=True).sort_values([KEY, "timestamp"], kind="stable")
+            .reset_index(drop=True))
+
+
+def report(real_entities: pd.DataFrame, real_events: pd.DataFrame, syn_entities: pd.DataFrame,
+           syn_events: pd.DataFrame, schema) -> dict[str, Any]:
+    """The core's sequence metrics (event-column TVDs, per-customer count and inter-event
+    time KS, hour-of-day and day-of-week TVD, bigram distance, entity-level membership)."""
+    from synthscape.evaluation.sequences import sequence_report
+
+    return sequence_report(real_entities, real_events, syn_entities, syn_events, schema)
