@@ -30,6 +30,10 @@ def __getattr__(name: str):
         from synthscape import generators
 
         return getattr(generators, name)
+    if name == "compute":  # synthscape.compute(scheduler=...): where the heavy work runs
+        import synthscape.compute as compute
+
+        return compute
     if name == "evaluate":
         from synthscape.evaluation import evaluate
 

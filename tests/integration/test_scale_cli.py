@@ -42,3 +42,13 @@ def test_explicit_setting_wins_over_the_spec():
     assert default.execution.scheduler == "local"
     with compute.for_spec(default) as ex:
         assert ex is compute.current() and ex.is_local
+
+
+def test_the_package_is_callable_as_a_setter():
+    import subprocess
+    import sys
+
+    code = ("import synthscape, sys; ex = synthscape.compute(scheduler='local'); "
+            "assert ex is synthscape.compute.current() and ex.workers() == 1; ex.close(); "
+            "assert 'dask' not in sys.modules and 'distributed' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
