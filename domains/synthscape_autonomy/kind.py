@@ -43,6 +43,7 @@ def episode_table(scene, rollout, weights=None, sources=None) -> pd.DataFrame:
         "drac_conflict": ep["drac_conflict"].astype(bool),
         "first_failure_time": _nan(ep["first_failure_time"]),
         "impact_speed": _nan(ep["impact_speed"]),
+        "speed_reduction": ep["speed_reduction"].astype(float),
         "weather": [str(_val(env.weather, d.values)) for d in rollout.draws],
         "lighting": [str(_val(env.lighting, d.values)) for d in rollout.draws],
     })

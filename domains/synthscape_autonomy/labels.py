@@ -152,6 +152,8 @@ class EpisodeSummary:
         self.off_road = torch.zeros_like(self.collision)
         self.first_failure = torch.full((W,), math.nan, device=dev, dtype=dt)
         self.impact_speed = torch.full((W,), math.nan, device=dev, dtype=dt)
+        self.v_start = sim.v[:, 0].clone()
+        self.v_end = sim.v[:, 0].clone()  # ego speed at the collision, else its lowest
 
     def failed(self, lab):
         return lab["collision"] | (lab["near_miss"] if self.failure_kind == "near_miss"
@@ -167,12 +169,21 @@ class EpisodeSummary:
         self.max_drac = torch.maximum(self.max_drac, lab["drac"])
         new_coll = lab["collision"] & ~self.collision
         self.impact_speed = torch.where(new_coll, sim.impact_speed(), self.impact_speed)
+        self.v_end = torch.where(new_coll, sim.v[:, 0],
+                                 torch.where(self.collision, self.v_end,
+                                             torch.minimum(self.v_end, sim.v[:, 0])))
         self.collision |= lab["collision"]
         self.near_miss |= lab["near_miss"]
         self.off_road |= lab["off_road"]
         f = self.failed(lab) & torch.isnan(self.first_failure)
         self.first_failure = torch.where(f, sim.t,
                                          self.first_failure)
+
+    @property
+    def speed_reduction(self):
+        """The Euro NCAP outcome: the ego's initial speed minus its speed at the collision, or
+        minus its lowest speed when it avoided one [m/s]."""
+        return self.v_start - self.v_end
 
     @property
     def failure(self):

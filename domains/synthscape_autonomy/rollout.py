@@ -82,6 +82,7 @@ def _one_batch(scene, draws, record, policy):
               "min_ttc_long": summ.min_ttc_long, "drac_conflict": summ.drac_conflict,
               "min_thw": summ.min_thw, "max_drac": summ.max_drac,
               "first_failure_time": summ.first_failure, "impact_speed": summ.impact_speed,
+              "speed_reduction": summ.speed_reduction,
               "score": score}
         ep = {k: v.cpu().numpy() for k, v in ep.items()}
         st = {k: torch.stack(v, 1).numpy() for k, v in steps.items()} if record else {}

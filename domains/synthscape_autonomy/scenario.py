@@ -143,15 +143,17 @@ class Scene:
                     p = e.position
                     if isinstance(p, LanePosition):
                         x = float(_val(p.s, d.values))
-                        if p.relative_to is not None:
-                            ref = self.index[p.relative_to]
-                            x += cols["x"][w, ref] + float(_val(p.time_gap, d.values)) * \
-                                cols["v"][w, ref]
                         y = float(self.road.center[p.lane]) + float(_val(p.offset, d.values))
                         h = 0.0
+                        if p.between == "bumpers" and p.relative_to is not None:
+                            x += 0.5 * (slot.length + self.slots[self.index[p.relative_to]].length)
                     else:
                         x, y = float(_val(p.x, d.values)), float(_val(p.y, d.values))
                         h = np.deg2rad(float(_val(p.heading, d.values)))
+                    if p.relative_to is not None:
+                        ref = self.index[p.relative_to]
+                        x += cols["x"][w, ref] + float(_val(p.time_gap, d.values)) * \
+                            cols["v"][w, ref]
                     v = float(_val(e.speed, d.values))
                     grip = float(_val(e.tyre_grip, d.values))
                     drv = e.driver

@@ -42,6 +42,9 @@ _EPISODE: dict[str, tuple] = {
     "first_failure_time": (_NUM, True, "Time of the first failure [s] (null: none)."),
     "impact_speed": (_NUM, True, "Relative speed of the ego and the agent it hit, at the first "
                                  "collision [m/s] (null: none)."),
+    "speed_reduction": (_NUM, False, "Euro NCAP outcome: the ego's initial speed minus its speed "
+                                     "at the collision, or minus its lowest speed when it "
+                                     "avoided one [m/s]."),
     "weather": (_STR, False, "Weather of the episode."),
     "lighting": (_STR, False, "Lighting of the episode."),
 }

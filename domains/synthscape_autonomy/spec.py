@@ -65,21 +65,29 @@ class DriverSpec(StrictModel):
 class LanePosition(StrictModel):
     """OpenSCENARIO LanePosition on the main road: lane index (0 = rightmost), s along it.
     With ``relative_to`` it is a RelativeLanePosition: s is added to that (earlier) entity's s,
-    plus ``time_gap`` times its initial speed (a test protocol's initial headway)."""
+    plus ``time_gap`` times its initial speed (a test protocol's initial headway). ``between``:
+    ``centres`` measures that distance centre to centre, ``bumpers`` from the reference's front
+    bumper to this entity's rear bumper (the gaps of the Euro NCAP protocols)."""
 
     lane: int = Field(ge=0)
     s: Num = 0.0
     offset: Num = 0.0
     relative_to: EntityRef | None = None
     time_gap: Num = 0.0
+    between: Literal["centres", "bumpers"] = "centres"
 
 
 class WorldPosition(StrictModel):
-    """OpenSCENARIO WorldPosition: x, y in metres, heading in degrees (0 = along the road)."""
+    """OpenSCENARIO WorldPosition: x, y in metres, heading in degrees (0 = along the road).
+    With ``relative_to``, x is added to that (earlier) entity's x plus ``time_gap`` times its
+    initial speed: a crossing road user placed where the entity arrives after ``time_gap``
+    seconds at constant speed (the Euro NCAP pedestrian set-ups)."""
 
     x: Num
     y: Num
     heading: Num = 0.0
+    relative_to: EntityRef | None = None
+    time_gap: Num = 0.0
 
 
 def _by_key(keys: dict[str, str]):
@@ -360,7 +368,7 @@ class DrivingSpec(SpecBase):
             if isinstance(pos, LanePosition) and pos.lane >= self.road.lanes:
                 raise ValueError(f"entity {e.name!r} is on lane {pos.lane} but the road "
                                  f"has {self.road.lanes} lane(s) (0..{self.road.lanes - 1})")
-            if isinstance(pos, LanePosition) and pos.relative_to and pos.relative_to not in seen:
+            if pos.relative_to and pos.relative_to not in seen:
                 raise ValueError(f"entity {e.name!r} is placed relative to {pos.relative_to!r}, "
                                  f"which must be listed before it")
             if e.controller in ("ego", "idm") and not isinstance(pos, LanePosition):
