@@ -1,0 +1,493 @@
+"""Sequences benchmark: a simulated bank as the private transaction log, dp_sequence at epsilon 1
+with the customer as the unit of privacy, a fresh simulated bank (another seed) as the real
+hold-out; realism, detector utility, entity-level membership, SDV's PARSynthesizer as a
+non-private peer, and speed.
+
+    .venv/bin/python benchmarks/sequences.py --customers 20000 --days 28 --seeds 3
+    .venv/bin/python benchmarks/sequences.py --only speed --speed-customers 100000
+    .venv/bin/python benchmarks/sequences.py --render        # markdown from stored results
+
+Resumable: each finished (part, seed) goes into benchmarks/results/sequences.json at once and
+is skipped by the next run with the same sizes. The peer runs in its own venv
+(python -m venv .venv-bench-sdv; .venv-bench-sdv/bin/pip install torch==2.13.0; then sdv).
+Writes docs/benchmarks/sequences.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "sequences.json"
+PEER_RESULTS = ROOT / "benchmarks" / "results" / "sequences_peer.json"  # its own process
+DOC = ROOT / "docs" / "benchmarks" / "sequences.md"
+PEER_PY = ROOT / ".venv-bench-sdv" / "bin" / "python"
+CARD = ("card_testing", "cnp_burst", "lost_stolen", "account_takeover", "merchant_compromise",
+        "bust_out")
+EVENT_COLUMNS = ("account_kind", "channel", "mcc", "status", "device", "away", "alerted",
+                 "is_fraud", "typology")
+AMOUNT_EDGES = np.r_[0, np.logspace(-1, np.log10(50_000), 30)]
+AUGMENT_SHARE = 0.05  # fraud rows in the training set of every augmentation arm
+
+
+# ---- peer worker (runs inside .venv-bench-sdv; imports no synthscape) ------------------------
+def _par_worker(inp: str, out: str, n: int, epochs: int) -> None:
+    from sdv.metadata import Metadata
+    from sdv.sequential import PARSynthesizer
+
+    df = pd.read_parquet(inp)
+    context = [c for c in df.columns if c.startswith("ctx_")]
+    md = Metadata.detect_from_dataframe(df, table_name="log")
+    md.update_column("customer_id", sdtype="id", table_name="log")
+    md.set_sequence_key("customer_id", table_name="log")
+    md.set_sequence_index("timestamp", table_name="log")
+    syn = PARSynthesizer(md, context_columns=context, epochs=epochs, verbose=False)
+    t0 = time.perf_counter()
+    syn.fit(df)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    s = syn.sample(num_sequences=n)
+    sample_s = time.perf_counter() - t0
+    s.to_parquet(out)
+    print(json.dumps({"fit_seconds": fit_s, "sample_seconds": sample_s, "events": len(s)}))
+
+
+# ---- the banks -------------------------------------------------------------------------------
+def bank(customers: int, days: int, seed: int) -> dict[str, pd.DataFrame]:
+    from synthscape_finance import simulate
+    from synthscape_finance.spec import TransactionsSpec
+
+    spec = TransactionsSpec(population={"customers": customers, "merchants": 3000,
+                                        "days": days, "start": "2025-03-03"},
+                            typologies={t: {"rate": 0.008} for t in CARD},
+                            noise={"lone_fraud": {"rate": 0.001}, "small_burst": {"rate": 0.003},
+                                   "lone_laundering": {"rate": 0.0}, "payroll": {"rate": 0.0},
+                                   "cash_business": {"rate": 0.0}}, seed=seed)
+    return simulate(spec)
+
+
+def sequences(t: dict[str, pd.DataFrame]):
+    from synthscape_finance.sequence_log import to_sequences
+
+    return to_sequences(t["transactions"], t["tx_labels"], t["accounts"], t["customers"])
+
+
+# ---- realism and privacy ---------------------------------------------------------------------
+def _tvd(a: pd.Series, b: pd.Series) -> float:
+    p = a.astype(str).value_counts(normalize=True)
+    q = b.astype(str).value_counts(normalize=True)
+    return float(0.5 * p.subtract(q, fill_value=0).abs().sum())
+
+
+def _ks(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import ks_2samp
+
+    return float(ks_2samp(a, b).statistic) if len(a) and len(b) else 1.0
+
+
+def _gaps(evs: pd.DataFrame) -> np.ndarray:
+    t = evs["timestamp"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    same = evs["customer_id"].to_numpy()[1:] == evs["customer_id"].to_numpy()[:-1]
+    return np.diff(t)[same].astype(float)
+
+
+def realism(real: tuple, syn: tuple) -> dict[str, float]:
+    """Event-column one-way TVDs (amount over 30 log bins), per-customer count KS (customers
+    with no events count as 0), inter-event time KS, hour-of-day TVD."""
+    re_, rv = real
+    se, sv = syn
+    out = {f"tvd_{c}": _tvd(rv[c], sv[c]) for c in EVENT_COLUMNS}
+    out["tvd_amount"] = _tvd(pd.cut(rv["amount"], AMOUNT_EDGES), pd.cut(sv["amount"],
+                                                                        AMOUNT_EDGES))
+    cr = rv.groupby("customer_id").size().reindex(re_["customer_id"]).fillna(0).to_numpy()
+    cs = sv.groupby("customer_id").size().reindex(se["customer_id"]).fillna(0).to_numpy()
+    out["ks_events_per_customer"] = _ks(cr, cs)
+    out["ks_inter_event_time"] = _ks(_gaps(rv), _gaps(sv))
+    out["tvd_hour_of_day"] = _tvd(rv["timestamp"].dt.hour, sv["timestamp"].dt.hour)
+    out["max_event_column_tvd"] = max(v for k, v in out.items() if k.startswith("tvd_") and
+                                      k != "tvd_hour_of_day")
+    return out
+
+
+def _profile(ents: pd.DataFrame, evs: pd.DataFrame) -> np.ndarray:
+    """One vector per customer (same order as ``ents``): log event count, mean log amount,
+    channel and status shares, hour-of-day quarters, fraud share, and the static columns."""
+    from synthscape_finance import events as E
+    from synthscape_finance import population
+
+    g = evs.assign(la=np.log1p(evs["amount"]), h=evs["timestamp"].dt.hour // 6)
+    parts = [np.log1p(g.groupby("customer_id").size()).rename("n"),
+             g.groupby("customer_id")["la"].mean().rename("la"),
+             g.groupby("customer_id")["is_fraud"].mean().rename("fraud")]
+    for col, values in (("channel", E.CHANNELS), ("status", E.STATUSES), ("h", range(4))):
+        tab = pd.crosstab(g["customer_id"], g[col].astype(str), normalize="index")
+        parts.append(tab.reindex(columns=[str(v) for v in values], fill_value=0.0))
+    prof = pd.concat(parts, axis=1).reindex(ents["customer_id"]).fillna(0.0)
+    static = [pd.get_dummies(pd.Categorical(ents[c].astype(str), categories=list(v)))
+              .to_numpy(float) for c, v in (("age_band", population.AGE_BANDS),
+                                            ("segment", population.SEGMENTS),
+                                            ("is_fraud", ("no", "yes")))]
+    income = np.log1p(ents["income"].to_numpy(float))[:, None] / 12
+    return np.column_stack([prof.to_numpy(float), *static, income])
+
+
+def membership_auc(members: tuple, others: tuple, syn: tuple, n: int = 2000,
+                   seed: int = 0) -> float:
+    """Entity-level membership: distance from a customer's profile to the closest synthetic
+    customer, for training customers against customers of the fresh bank (ROC AUC; 0.5 is
+    chance)."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(seed)
+    vecs = [_profile(ents, evs) for ents, evs in (members, others, syn)]
+    a = vecs[0][rng.choice(len(vecs[0]), min(n, len(vecs[0])), replace=False)]
+    b = vecs[1][rng.choice(len(vecs[1]), min(n, len(vecs[1])), replace=False)]
+    nn = NearestNeighbors(n_neighbors=1).fit(vecs[2])
+    d = np.r_[nn.kneighbors(a)[0][:, 0], nn.kneighbors(b)[0][:, 0]]
+    y = np.r_[np.ones(len(a)), np.zeros(len(b))]
+    return float(roc_auc_score(y, -d))
+
+
+# ---- utility ---------------------------------------------------------------------------------
+def _resampled(X: pd.DataFrame, y: np.ndarray, how: str, seed: int):
+    from imblearn.over_sampling import SMOTE, RandomOverSampler
+
+    ratio = AUGMENT_SHARE / (1 - AUGMENT_SHARE)
+    s = {"random_oversampler": RandomOverSampler(sampling_strategy=ratio, random_state=seed),
+         "smote": SMOTE(sampling_strategy=ratio, random_state=seed)}[how]
+    return s.fit_resample(X, y)
+
+
+def utility(real: dict, syn20: dict, syn_extra: dict, holdout: dict, seed: int) -> dict:
+    """Detectors scored on the hold-out bank: trained on the private log, on the DP synthetic
+    log with 20% fraud customers, and on the private log augmented (to AUGMENT_SHARE fraud
+    rows) by class weights, random oversampling, SMOTE, or the fraud rows of DP synthetic
+    victims."""
+    from synthscape_finance.evaluate import design, fit_detector, score
+
+    X, y, _ = design(real)
+    Xt, yt, typ = design(holdout)
+    Xs, ys, _ = design(syn20)
+    Xe, ye, _ = design(syn_extra)
+    arms: dict[str, tuple] = {"real": (X, y, None), "dp_synthetic_20pct": (Xs, ys, None),
+                              "real_class_weight": (X, y, "balanced")}
+    for how in ("random_oversampler", "smote"):
+        Xr, yr = _resampled(X, y, how, seed)
+        arms[f"real_{how}"] = (Xr, yr, None)
+    need = max(int(np.ceil((AUGMENT_SHARE * len(y) - y.sum()) / (1 - AUGMENT_SHARE))), 0)
+    fraud_rows = Xe[ye]
+    take = fraud_rows.sample(min(need, len(fraud_rows)), random_state=seed)
+    arms["real_plus_dp_synthetic"] = (pd.concat([X, take], ignore_index=True),
+                                      np.r_[y, np.ones(len(take), bool)], None)
+    out = {}
+    for name, (Xa, ya, cw) in arms.items():
+        t0 = time.perf_counter()
+        m = fit_detector(Xa, ya, seed=seed, class_weight=cw)
+        out[name] = {**score(m, Xt, yt, typ), "train_rows": int(len(ya)),
+                     "train_fraud_share": float(np.mean(ya)),
+                     "seconds": time.perf_counter() - t0}
+    out["real_plus_dp_synthetic"]["synthetic_fraud_rows_added"] = int(len(take))
+    return out
+
+
+# ---- the peer --------------------------------------------------------------------------------
+def par_peer(ents: pd.DataFrame, evs: pd.DataFrame, *, customers: int, max_events: int,
+             epochs: int, seed: int) -> dict:
+    """SDV's PARSynthesizer (not private) on ``customers`` of the private customers, their
+    first ``max_events`` events; returns its synthetic (entities, events) and timings."""
+    if not PEER_PY.exists():
+        return {"skipped": f"{PEER_PY} is missing (see the module docstring)"}
+    rng = np.random.default_rng(seed)
+    pick = ents.iloc[np.sort(rng.choice(len(ents), min(customers, len(ents)), replace=False))]
+    ev = evs[evs["customer_id"].isin(pick["customer_id"])]
+    ev = ev.groupby("customer_id", sort=False).head(max_events)
+    ctx = pick.drop(columns=["is_fraud"]).set_index("customer_id").add_prefix("ctx_")
+    ctx["ctx_is_fraud"] = pick.set_index("customer_id")["is_fraud"]
+    df = ev.join(ctx, on="customer_id")
+    df["mcc"] = df["mcc"].fillna("none")
+    with tempfile.TemporaryDirectory() as d:
+        inp, out = Path(d) / "in.parquet", Path(d) / "out.parquet"
+        df.to_parquet(inp)
+        r = subprocess.run([str(PEER_PY), __file__, "--par-worker", str(inp), str(out),
+                            str(len(pick)), str(epochs)], capture_output=True, text=True)
+        if r.returncode != 0:
+            return {"skipped": f"PAR failed: {r.stderr[-800:]}"}
+        info = json.loads(r.stdout.strip().splitlines()[-1])
+        s = pd.read_parquet(out)
+    s["mcc"] = s["mcc"].replace("none", None)
+    s["timestamp"] = pd.to_datetime(s["timestamp"])
+    s = s.sort_values(["customer_id", "timestamp"], kind="stable").reset_index(drop=True)
+    ctx_cols = [c for c in s.columns if c.startswith("ctx_")]
+    se = s.groupby("customer_id", sort=False)[ctx_cols].first().reset_index()
+    se.columns = [c.removeprefix("ctx_") for c in se.columns]
+    sv = s.drop(columns=ctx_cols)
+    return {**info, "customers": int(len(pick)), "max_events": max_events, "epochs": epochs,
+            "real": (pick.reset_index(drop=True), ev.reset_index(drop=True)),
+            "synthetic": (se, sv)}
+
+
+# ---- one seed --------------------------------------------------------------------------------
+def run_seed(args, seed: int) -> dict:
+    from synthscape_finance import sequence_log, sequence_model
+
+    t0 = time.perf_counter()
+    private, holdout = bank(args.customers, args.days, 1000 + seed), \
+        bank(args.customers, args.days, 2000 + seed)
+    ents, evs = sequences(private)
+    hold = sequences(holdout)
+    start = pd.Timestamp("2025-03-03")
+    schema = sequence_log.sequence_schema(
+        start=str(start.date()), end=str((start + pd.Timedelta(days=args.days)).date()),
+        max_events=args.max_events)
+    out: dict = {"seed": seed, "customers": len(ents), "events": len(evs),
+                 "fraud_customer_share": float((ents["is_fraud"] == "yes").mean()),
+                 "fraud_event_share": float(evs["is_fraud"].mean()),
+                 "simulate_seconds": time.perf_counter() - t0}
+    params = {"device": "cpu", **json.loads(args.generator)}
+    gen = sequence_model.make(schema, epsilon=args.epsilon, delta=1e-6, seed=seed,
+                              expected_entities=args.customers, params=params)
+    t0 = time.perf_counter()
+    sequence_model.fit(gen, ents, evs, schema)
+    out["fit_seconds"] = time.perf_counter() - t0
+    out["epsilon_spent"] = float(gen.ledger_.epsilon)
+    out["training"] = {k: v for k, v in gen.training_.items() if isinstance(v, (int, float, str))}
+    t0 = time.perf_counter()
+    se, sv = gen.sample(len(ents), seed=seed)
+    dt = time.perf_counter() - t0
+    out["sample"] = {"events": len(sv), "seconds": dt, "events_per_second": len(sv) / dt}
+    victims = set(sv.loc[sv["is_fraud"].astype(bool), "customer_id"])
+    se["is_fraud"] = np.where(se["customer_id"].isin(victims), "yes", "no")
+    out["realism"] = realism((ents, evs), (se, sv))
+    out["membership_auc"] = membership_auc((ents, evs), hold, (se, sv), seed=seed)
+    e20, v20 = sequence_model.sample(gen, len(ents), fraud_share=0.2, seed=seed + 7)
+    syn20 = sequence_log.to_tables(e20, v20, seed=seed)
+    out["synthetic_fraud_event_share_at_20pct_customers"] = float(v20["is_fraud"].mean())
+    out["utility"] = utility(private, syn20, syn20, holdout, seed)
+    return out
+
+
+def run_peer(args, seed: int = 0) -> dict:
+    private, holdout = bank(args.customers, args.days, 1000 + seed), \
+        bank(args.customers, args.days, 2000 + seed)
+    ents, evs = sequences(private)
+    res = par_peer(ents, evs, customers=args.par_customers, max_events=args.par_max_events,
+                   epochs=args.par_epochs, seed=seed)
+    if "skipped" in res:
+        return res
+    real, syn = res.pop("real"), res.pop("synthetic")
+    from synthscape_finance import sequence_log
+
+    res["realism"] = realism(real, syn)
+    res["membership_auc"] = membership_auc(real, sequences(holdout), syn, seed=seed)
+    victims = set(syn[1].loc[syn[1]["is_fraud"].astype(bool), "customer_id"])
+    syn[0]["is_fraud"] = np.where(syn[0]["customer_id"].isin(victims), "yes", "no")
+    for c in ("account_kind", "channel", "status", "device", "typology", "age_band", "segment",
+              "sensitive_group", "region"):
+        frame = syn[1] if c in syn[1] else syn[0]
+        frame[c] = frame[c].astype(str)
+    tables = sequence_log.to_tables(syn[0], syn[1], seed=seed)
+    from synthscape_finance.evaluate import design, fit_detector, score
+
+    X, y, _ = design(tables)
+    Xt, yt, typ = design(holdout)
+    res["utility_synthetic_only"] = score(fit_detector(X, y, seed=seed), Xt, yt, typ) \
+        if y.any() and (~y).any() else {"skipped": "no fraud rows in PAR's sample"}
+    return res
+
+
+def run_speed(args) -> dict:
+    """Fit time and sampling rate at ``speed_customers`` (about 20 events each)."""
+    from synthscape_finance import sequence_log, sequence_model
+
+    days = args.speed_days
+    t = bank(args.speed_customers, days, 3000)
+    ents, evs = sequences(t)
+    start = pd.Timestamp("2025-03-03")
+    schema = sequence_log.sequence_schema(
+        start=str(start.date()), end=str((start + pd.Timedelta(days=days)).date()),
+        max_events=args.max_events)
+    gen = sequence_model.make(schema, epsilon=args.epsilon, delta=1e-6, seed=0,
+                              expected_entities=args.speed_customers,
+                              params={"device": "cpu", **json.loads(args.generator)})
+    t0 = time.perf_counter()
+    sequence_model.fit(gen, ents, evs, schema)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, sv = gen.sample(20_000, seed=1)
+    dt = time.perf_counter() - t0
+    return {"customers": len(ents), "events": len(evs), "fit_seconds": fit_s,
+            "training": {k: v for k, v in gen.training_.items()
+                         if isinstance(v, (int, float, str))},
+            "sample_events": len(sv), "sample_seconds": dt, "events_per_second": len(sv) / dt}
+
+
+# ---- report ----------------------------------------------------------------------------------
+def _ms(values) -> str:
+    v = np.asarray([x for x in values if x is not None], float)
+    if not len(v):
+        return "n/a"
+    return f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v[0]:.3f}"
+
+
+def write_markdown(res: dict, path: Path) -> None:
+    seeds = [res["seeds"][k] for k in sorted(res.get("seeds", {}))]
+    cfg = res.get("config", {})
+    L = ["# Sequences benchmark: a DP synthetic transaction log (dp_sequence) of a simulated bank",
+         "", f"Command: `{res.get('command', '')}`  ", f"Machine: {res.get('machine', '')}  ",
+         f"Date: {res.get('date', '')}  ", f"Configuration: `{json.dumps(cfg)}`", "",
+         "The 2 cores were shared with other jobs during these runs (load average well above "
+         "2): timings are noisy and slower than on an idle machine. Means ± standard "
+         "deviation over seeds.", ""]
+    if seeds:
+        s0 = seeds[0]
+        L += [f"Private log per seed: {s0['customers']:,} customers, about "
+              f"{np.mean([s['events'] for s in seeds]):,.0f} events, "
+              f"{np.mean([s['fraud_customer_share'] for s in seeds]):.1%} of customers and "
+              f"{np.mean([s['fraud_event_share'] for s in seeds]):.2%} of events fraudulent. "
+              f"Epsilon spent (customer level): "
+              f"{_ms([s['epsilon_spent'] for s in seeds])}.", "",
+              "## Realism (synthetic sample of as many customers, fraud share as drawn)", "",
+              "| metric | target | dp_sequence | met |", "|---|---:|---:|---|"]
+        keys = [k for k in s0["realism"]]
+        for k in keys:
+            target = 0.1 if k.startswith("ks_") else 0.05
+            vals = [s["realism"][k] for s in seeds]
+            L.append(f"| {k} | <= {target} | {_ms(vals)} | "
+                     f"{'yes' if np.mean(vals) <= target else 'no'} |")
+        L += ["", "## Utility (detector scored on a fresh simulated bank)", "",
+              "| training set | PR-AUC | recall at 1% FPR | fraud share of training rows |",
+              "|---|---:|---:|---:|"]
+        for arm in s0["utility"]:
+            u = [s["utility"][arm] for s in seeds]
+            L.append(f"| {arm} | {_ms([x.get('pr_auc') for x in u])} | "
+                     f"{_ms([x.get('recall_at_1pct_fpr') for x in u])} | "
+                     f"{_ms([x.get('train_fraud_share') for x in u])} |")
+        ratio = [s["utility"]["dp_synthetic_20pct"]["pr_auc"] / s["utility"]["real"]["pr_auc"]
+                 for s in seeds]
+        L += ["", f"DP synthetic (20% fraud customers) over real PR-AUC: {_ms(ratio)} (target "
+                  f">= 0.8).", "", "### Recall at 1% FPR per typology", ""]
+        typs = sorted({t for s in seeds for a in s["utility"].values()
+                       for t in a.get("recall_per_typology", {})})
+        L += ["| training set | " + " | ".join(typs) + " |",
+              "|---|" + "---:|" * len(typs)]
+        for arm in s0["utility"]:
+            cells = [_ms([s["utility"][arm].get("recall_per_typology", {}).get(t)
+                          for s in seeds]) for t in typs]
+            L.append(f"| {arm} | " + " | ".join(cells) + " |")
+        L += ["", "## Privacy and speed", "",
+              f"Entity-level membership AUC (distance of a customer's profile to the closest "
+              f"synthetic customer, training customers against the fresh bank's): "
+              f"{_ms([s['membership_auc'] for s in seeds])} (target 0.5 ± 0.03).", "",
+              f"Fit: {_ms([s['fit_seconds'] for s in seeds])} s; sampling "
+              f"{_ms([s['sample']['events_per_second'] for s in seeds])} events/s.", ""]
+    if "peer" in res:
+        p = res["peer"]
+        L += ["## Peer: SDV PARSynthesizer (not private)", ""]
+        if "skipped" in p:
+            L.append(f"Skipped: {p['skipped']}")
+        else:
+            L += [f"Fitted on {p['customers']:,} of the private customers (their first "
+                  f"{p['max_events']} events), {p['epochs']} epochs: fit "
+                  f"{p['fit_seconds']:.0f} s, sampling {p['events'] / p['sample_seconds']:,.0f} "
+                  f"events/s. Membership AUC {p['membership_auc']:.3f}.", "",
+                  "| metric | PAR |", "|---|---:|"]
+            L += [f"| {k} | {v:.3f} |" for k, v in p["realism"].items()]
+            u = p.get("utility_synthetic_only", {})
+            if "pr_auc" in u:
+                L += ["", f"Detector trained on PAR's log only: PR-AUC {u['pr_auc']:.3f}, "
+                          f"recall at 1% FPR {u['recall_at_1pct_fpr']:.3f}."]
+        L.append("")
+    if "speed" in res:
+        s = res["speed"]
+        L += ["## Speed at scale", "",
+              f"{s['customers']:,} customers, {s['events']:,} events: fit "
+              f"{s['fit_seconds']:.0f} s ({s['training']}); sampling "
+              f"{s['events_per_second']:,.0f} events/s.", ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(L) + "\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", default=["seeds", "peer", "speed"])
+    ap.add_argument("--customers", type=int, default=20_000)
+    ap.add_argument("--days", type=int, default=28)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--epsilon", type=float, default=1.0)
+    ap.add_argument("--max-events", type=int, default=128)
+    ap.add_argument("--generator", default="{}", help="JSON of dp_sequence parameters")
+    ap.add_argument("--par-customers", type=int, default=1000)
+    ap.add_argument("--par-max-events", type=int, default=64)
+    ap.add_argument("--par-epochs", type=int, default=16)
+    ap.add_argument("--speed-customers", type=int, default=100_000)
+    ap.add_argument("--speed-days", type=int, default=10)
+    ap.add_argument("--render", action="store_true")
+    ap.add_argument("--par-worker", nargs=4, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.par_worker:
+        inp, out, n, epochs = args.par_worker
+        _par_worker(inp, out, int(n), int(epochs))
+        return 0
+    res = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+
+    def with_peer(r: dict) -> dict:
+        if PEER_RESULTS.exists():
+            return {**r, "peer": json.loads(PEER_RESULTS.read_text())}
+        return r
+
+    if args.render:
+        write_markdown(with_peer(res), DOC)
+        return 0
+    cfg = {"customers": args.customers, "days": args.days, "epsilon": args.epsilon,
+           "max_events": args.max_events, "generator": json.loads(args.generator),
+           "typology_rate": 0.008, "augment_share": AUGMENT_SHARE}
+    if res.get("config") != cfg:
+        res = {k: v for k, v in res.items() if k == "speed"}
+    res.update({"config": cfg,
+                "command": " ".join(["python benchmarks/sequences.py", *(argv or sys.argv[1:])]),
+                "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores (shared), "
+                           f"Python {platform.python_version()}",
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+    res.setdefault("seeds", {})
+
+    def save() -> None:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        tmp = RESULTS.with_suffix(".tmp")
+        tmp.write_text(json.dumps(res, indent=1, default=float) + "\n")
+        tmp.replace(RESULTS)
+        write_markdown(with_peer(res), DOC)
+
+    if "seeds" in args.only:
+        for seed in range(args.seeds):
+            if str(seed) in res["seeds"]:
+                continue
+            t0 = time.perf_counter()
+            res["seeds"][str(seed)] = run_seed(args, seed)
+            save()
+            print(f"seed {seed}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    if "peer" in args.only and not PEER_RESULTS.exists():
+        peer = {"config": {k: getattr(args, k) for k in ("customers", "days", "par_customers",
+                                                         "par_max_events", "par_epochs")},
+                **run_peer(args)}
+        PEER_RESULTS.write_text(json.dumps(peer, indent=1, default=float) + "\n")
+        write_markdown(with_peer(json.loads(RESULTS.read_text()) if RESULTS.exists() else res),
+                       DOC)
+    if "speed" in args.only:
+        res["speed"] = run_speed(args)
+        save()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
