@@ -156,6 +156,35 @@ def run_job(spec: dict) -> dict:
     return res
 
 
+# ---- the report ---------------------------------------------------------------------------
+def report(results: dict) -> str:
+    """docs/benchmarks/scale.md's tables from the results."""
+    runs = [r for r in results["runs"] if "error" not in r]
+    lines = ["| job | generator | rows | scheduler | seconds | s per 10M rows | startup s | "
+             "peak MB client | peak MB per worker | load |", "|---" * 10 + "|"]
+    for r in runs:
+        if r["what"] not in ("fit", "fit_memory"):
+            continue
+        sched = r.get("scheduler", "in memory") if r["what"] == "fit" else "in memory"
+        per = r["seconds"] / r["rows"] * 1e7
+        lines.append(f"| {r['name']} | {r['generator']} | {r['rows']:,} | {sched} | "
+                     f"{r['seconds']:.1f} | {per:.0f} | {r['startup_seconds']:.1f} | "
+                     f"{r['peak_mb_client']:.0f} | "
+                     f"{', '.join(f'{v:.0f}' for v in r['peak_mb_workers']) or '-'} | "
+                     f"{r['load']} |")
+    lines += ["", "| job | scheduler | rows | seconds | rows/s | peak MB per worker | load |",
+              "|---" * 7 + "|"]
+    for r in runs:
+        if r["what"] in ("sample", "finance", "driving"):
+            lines.append(f"| {r['what']} | {r['scheduler']} | {r['rows']:,} | "
+                         f"{r['seconds']:.1f} | {r['rows'] / r['seconds']:,.0f} | "
+                         f"{', '.join(f'{v:.0f}' for v in r['peak_mb_workers'])} | "
+                         f"{r['load']} |")
+    errors = [r for r in results["runs"] if "error" in r]
+    lines += [f"- failed: {r['what']} {r.get('scheduler')}: {r['error']}" for r in errors]
+    return "\n".join(lines) + "\n"
+
+
 # ---- the plan -----------------------------------------------------------------------------
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -167,7 +196,11 @@ def main() -> None:
     ap.add_argument("--sample-rows", type=int, default=4_000_000)
     ap.add_argument("--quick", action="store_true", help="skip the large out-of-core fits")
     ap.add_argument("--work", default=None, help="folder for the data (default: a temp folder)")
+    ap.add_argument("--report", action="store_true", help="print the tables of the last run")
     a = ap.parse_args()
+    if a.report:
+        print(report(json.loads(RESULTS.read_text())))
+        return
     if a.job:
         print(json.dumps(job(json.loads(a.job))))
         return

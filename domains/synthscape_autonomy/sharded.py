@@ -10,15 +10,13 @@ number of workers and the rows are those of one process. Each shard writes
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from synthscape import compute
 from synthscape.compute.sampling import shard_sizes
-from synthscape.errors import OutputExistsError, ParameterError
+from synthscape.errors import ParameterError
 
 __all__ = ["simulate_to_parquet"]
 
@@ -78,12 +76,9 @@ def simulate_to_parquet(spec: Any, path: str | Path, *, episodes: int | None = N
     if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= max(n, 1):
         raise ParameterError(f"shards must be an int between 1 and the episode count ({n}), "
                              f"got {shards!r}")
-    out = Path(path)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists; pass overwrite=True to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    from synthscape.io import atomic_folder
+
+    with atomic_folder(path, overwrite=overwrite) as tmp:
         for name in ("episodes", "step_labels") if steps else ("episodes",):
             (tmp / name).mkdir()
         sizes = shard_sizes(n, parts)
@@ -95,11 +90,4 @@ def simulate_to_parquet(spec: Any, path: str | Path, *, episodes: int | None = N
                 summary[k] += v
         summary.update(shards=parts, family=spec.family, seed=spec.seed)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-        tmp.chmod(0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return summary

@@ -15,8 +15,6 @@ cluster.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from synthscape import compute
-from synthscape.errors import OutputExistsError, ParameterError
+from synthscape.errors import ParameterError
 from synthscape_finance import balances, simulator
 from synthscape_finance import events as E
 
@@ -101,21 +99,11 @@ def simulate_to_parquet(spec: Any, path: str | Path, *, shards: int = 4,
     (atomically); returns a summary (rows, chunks, shards, cross-shard transfers)."""
     if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
         raise ParameterError(f"shards must be an int >= 1, got {shards!r}")
-    out = Path(path)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists; pass overwrite=True to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    from synthscape.io import atomic_folder
+
+    with atomic_folder(path, overwrite=overwrite) as tmp:
         summary = _run(spec, tmp, shards)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-        tmp.chmod(0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return summary
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from synthscape import compute
-from synthscape.errors import OutputExistsError, ParameterError
+from synthscape.errors import ParameterError
 from synthscape.random import derive_rng
 
 __all__ = ["sample_to_parquet", "shard_seed", "shard_sizes"]
@@ -96,22 +95,13 @@ def sample_to_parquet(gen: Any, n: int, path: str | Path, *, partitions: int | N
     if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
         raise ParameterError(f"partitions must be an int >= 1, got {partitions!r}")
     out = Path(path)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists; pass overwrite=True to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    from synthscape.io import atomic_folder
+
+    with atomic_folder(out, overwrite=overwrite) as tmp:
         sizes = shard_sizes(n, parts)
         offsets = [sum(sizes[:i]) for i in range(parts)]
         jobs = list(zip(range(parts), offsets, sizes))
         work = _Shard(model_bundle(gen), str(tmp), int(seed), table)
         written = sum(compute.run_tasks(work, jobs, label="sample"))
         assert written == n
-        tmp.chmod(0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
