@@ -66,10 +66,29 @@ class Background:
         self.defaults = np.where(defaults < 0, self.days, defaults)
         self.src, self.dst = transfer_graph(world.n_accounts, self.act.degree_exponent, 3.0, rng)
         self.payday = rng.integers(1, 29, world.n_accounts)
-        self.salary = np.round(world.income[world.owner] / 12 * 100 * 0.7).astype(np.int64)
-        self.salary[world.account_kind == 1] //= 10
         self.flat_cum = (world.mcc_cum + np.arange(world.n_customers)[:, None]).ravel()
         self.income_adj = 0.25 * np.log(world.income / 55_000.0)
+        self.salary = self._monthly_deposit()
+
+    def _monthly_deposit(self) -> np.ndarray:
+        """Cents deposited each payday: 70% of a month's income (a tenth of it into savings),
+        raised where needed to 110% of the account's expected net outflow (purchases and
+        transfers out less transfers in), so that spending is financed and an account does not
+        drift to its overdraft limit and have every later debit declined."""
+        w = self.w
+        salary = np.round(w.income[w.owner] / 12 * 100 * 0.7).astype(np.int64)
+        salary[w.account_kind == 1] //= 10
+        pref = np.diff(w.mcc_cum, prepend=0.0, axis=1)
+        mean_amount = (pref * np.exp(mcc.MU + mcc.SIGMA ** 2 / 2)).sum(axis=1) * \
+            np.exp(self.income_adj)  # dollars, per customer
+        month = 30.44
+        per_edge = self.act.transfers_per_day * w.n_accounts / max(len(self.src), 1)
+        transfer_mean = np.exp(4.6 + 1.1 ** 2 / 2)
+        out_deg = np.bincount(self.src, minlength=w.n_accounts)
+        in_deg = np.bincount(self.dst, minlength=w.n_accounts)
+        need = (self.rate * mean_amount[w.owner] + (out_deg - in_deg) * per_edge *
+                transfer_mean) * month * 100
+        return np.maximum(salary, np.round(1.1 * need)).astype(np.int64)
 
     def chunk(self, d0: int, d1: int, rng: np.random.Generator,
               start_day_of_month: np.ndarray) -> dict[str, np.ndarray]:
