@@ -25,6 +25,10 @@ ENV_IDS = {
     "synthscape_autonomy/LeadBrakingWet-v0": "lead_braking_wet",
     "synthscape_autonomy/RedLightRunner-v0": "red_light_runner",
     "synthscape_autonomy/Highway-v0": "highway",
+    "synthscape_autonomy/CarToPedestrianFarside-v0": "cpfa",
+    "synthscape_autonomy/CarToPedestrianNearside-v0": "cpna",
+    "synthscape_autonomy/RuralCurve-v0": "rural_curve",
+    "synthscape_autonomy/HighwayMerge-v0": "highway_merge",
 }
 
 

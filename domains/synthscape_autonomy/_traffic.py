@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from synthscape_autonomy.geometry import obb_overlap, pad
 from synthscape_autonomy.models import mobil_gain, mobil_safe
-from synthscape_autonomy.motion import start_lane_change
+from synthscape_autonomy.motion import MERGE_BIAS, start_lane_change
 
 LANE_CHANGE_TIME = 4.6  # s, mean lane-change duration, Toledo & Zohar 2007 (TRR 1999)
 LANE_CHANGE_COOLDOWN = 3.0  # s between two MOBIL decisions of one driver (keeps changes apart)
@@ -29,13 +29,16 @@ def mobil(sim, index, lane, acc_self, lead):
     sub = sub.clamp(max=A - 1)
     can = (sim.scene.is_idm & ~sim.collided & ~sim.scripted & (lane >= 0)
            & ((sim.target_y - sim.y).abs() < 0.05) & (sim.cool <= 0)).gather(1, sub)
-    ln, xs, acc_s = lane.gather(1, sub), sim.x.gather(1, sub), acc_self.gather(1, sub)
+    ln, xs, acc_s = lane.gather(1, sub), sim.travel().gather(1, sub), acc_self.gather(1, sub)
     polite, threshold, safe_decel = (p[k].gather(1, sub) for k in
                                      ("politeness", "change_threshold", "safe_decel"))
     follower = index._pick(index.rank.gather(1, sub) - 1, ln)
     # both directions at once: columns [0, S) move left (+1), [S, 2S) right (-1)
     new = torch.cat((ln + 1, ln - 1), 1)
     valid = can.repeat(1, 2) & (new >= 0) & (new < r.n_lanes)
+    if sim.two_way:  # only into lanes of the driver's own direction
+        own = sim.dirn.gather(1, sub).repeat(1, 2)
+        valid &= r.direction[new.clamp(0, r.n_lanes - 1)].to(own.dtype) == own
     nl, nf = index.around(torch.where(valid, new, -1), xs)
     # every IDM evaluation of the decision in one pass: (follower, driver), (follower, driver's
     # leader), (driver, new leader), (new follower, driver), (new follower, new leader)
@@ -50,6 +53,10 @@ def mobil(sim, index, lane, acc_self, lead):
                       acc_of.transpose(1, 2), polite[:, None], threshold[:, None])
     safe = mobil_safe(a_nf_new, safe_decel[:, None]) & (gap_front > 0) \
         & ((nf.view(W, 2, S) == A) | (gap_back > 0))
+    if r.merge_end is not None:  # nobody changes onto the on-ramp (lane 0); leaving it is a
+        # mandatory change to the left
+        valid &= new.view(W, 2 * S) != 0
+        gain[:, 0] += torch.where(ln == 0, MERGE_BIAS, 0.0)
     ok = valid.view(W, 2, S) & safe
     best_gain = torch.zeros_like(xs)
     best_lane = ln

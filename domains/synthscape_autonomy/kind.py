@@ -80,7 +80,21 @@ def trajectory_table(scene, rollout) -> pd.DataFrame:
         "type": np.tile(np.array(types, dtype=object), E * T),
         "x": tr["x"].astype(float).ravel(), "y": tr["y"].astype(float).ravel(),
         "heading": tr["h"].astype(float).ravel(), "speed": tr["v"].astype(float).ravel(),
-        "acceleration": tr["acc"].astype(float).ravel()})
+        "acceleration": tr["acc"].astype(float).ravel(),
+        **_world_columns(scene, tr)})
+
+
+def _world_columns(scene, tr) -> dict:
+    """World coordinates of the lane-frame states (equal to them on a straight road)."""
+    import torch
+
+    from synthscape_autonomy.frame import world_state
+
+    x, y, h = (torch.as_tensor(tr[k]) for k in ("x", "y", "h"))
+    wx, wy, wh = world_state(scene.road, x.to(scene.dtype), y.to(scene.dtype), h.to(scene.dtype))
+    return {"world_x": wx.numpy().astype(float).ravel(),
+            "world_y": wy.numpy().astype(float).ravel(),
+            "world_heading": wh.numpy().astype(float).ravel()}
 
 
 def _episodes(scene, ctx):

@@ -41,6 +41,46 @@ def start_lane_change(sim, at, mask, target_y, duration) -> None:
         t[at] = torch.where(mask, value, t[at])
 
 
+CONFLICT_MARGIN = 5.0  # m: two cars changing into one lane from both sides this close (bumper
+# gap along the lane) would meet side by side; the one less far across turns back
+
+
+def abort_conflicting_changes(sim) -> None:
+    """Two drivers changing into the same lane from opposite sides at about the same place
+    (MOBIL decides for each alone): the one that has moved less far across returns to its
+    lane, over as long as it has been changing (at least 1 s); one leaving an on-ramp never
+    turns back."""
+    import torch
+
+    changing = sim.lc_time > 0
+    if sim.x.device.type == "cpu" and int(changing.sum(1).max()) < 2:
+        return
+    r = sim.scene.road
+    tgt = torch.floor((sim.target_y - r.y_min) / r.lane_width)
+    lc, xc, ids = second_lanes(torch.where(changing, tgt, -1.0).long(), sim.travel())
+    if ids is None or ids.shape[1] < 2:
+        return
+    P = lambda t, fill: pad(t, fill).gather(1, ids)  # noqa: E731
+    side = torch.sign(P(sim.target_y - sim.lc_from, 0.0))
+    tau = P(sim.lc_elapsed, 0.0) / P(sim.lc_time, 1.0).clamp(min=1e-6)
+    if r.merge_end is not None:  # a driver leaving the on-ramp must merge: the other yields
+        tau = tau + torch.where(P(sim.lc_from, 0.0) < r.y_min + r.lane_width, 10.0, 0.0)
+    half = 0.5 * pad(sim.scene.length.expand(sim.W, sim.A), 0.0).gather(1, ids)
+    near = (xc[:, :, None] - xc[:, None, :]).abs() < half[:, :, None] + half[:, None, :] \
+        + CONFLICT_MARGIN
+    meet = (lc[:, :, None] == lc[:, None, :]) & (lc[:, :, None] >= 0) & near \
+        & (side[:, :, None] * side[:, None, :] < 0)
+    behind = (tau[:, :, None] < tau[:, None, :]) | ((tau[:, :, None] == tau[:, None, :])
+                                                    & (ids[:, :, None] > ids[:, None, :]))
+    back = (meet & behind).any(2)
+    if sim.x.device.type == "cpu" and not bool(back.any()):
+        return
+    mask = pad(torch.zeros_like(changing), False).scatter(1, ids, back)[:, :sim.A]
+    home = r.center.to(sim.x.dtype)[torch.floor((sim.lc_from - r.y_min) / r.lane_width)
+                                    .long().clamp(0, r.n_lanes - 1)]
+    start_lane_change(sim, (slice(None), slice(None)), mask, home, sim.lc_elapsed.clamp(min=1.0))
+
+
 def changer_accelerations(sim, index, acc):
     """Accelerations ``acc`` (W, A) with those of IDM drivers changing lanes replaced: such a
     driver follows the leader of its target lane (as MOBIL assumed when it chose the change) and
@@ -58,7 +98,8 @@ def changer_accelerations(sim, index, acc):
     def lane_of(y):
         return torch.floor((y - r.y_min) / r.lane_width).clamp_(0, r.n_lanes - 1)
 
-    lc, xc, ids = second_lanes(torch.where(changing, lane_of(sim.target_y), -1.0).long(), sim.x)
+    lc, xc, ids = second_lanes(torch.where(changing, lane_of(sim.target_y), -1.0).long(),
+                               sim.travel())
     if ids is None:
         return acc
     m = ids.shape[1]
@@ -104,15 +145,21 @@ def integrate(sim, acc, ego_lat) -> None:
     sin_l = vy / v.clamp(min=_MOVING)
     moving = v > _MOVING
     steer = sim.scene.lane_bound & ~sim.collided & moving
-    if bool(sim.all_lane_bound) and sim.x.device.type == "cpu" and not bool(sim.collided.any()):
+    if sim.two_way:  # on an oncoming lane the heading is pi - asin(v_y / v)
+        cos_l = sim.dirn * torch.sqrt(1.0 - sin_l * sin_l)
+        h_l = torch.where(sim.dirn > 0, torch.asin(sin_l), math.pi - torch.asin(sin_l))
+    else:
+        cos_l, h_l = None, None
+    if bool(sim.all_lane_bound) and sim.x.device.type == "cpu" and not bool(sim.collided.any()) \
+            and not sim.two_way:
         s = torch.where(moving, sin_l, torch.sin(sim.h))
         c = torch.sqrt(1.0 - s * s)
         h = torch.where(moving, torch.asin(sin_l), sim.h)
     else:
         c0, s0 = sim.trig()
         s = torch.where(steer, sin_l, s0)
-        c = torch.where(steer, torch.sqrt(1.0 - sin_l * sin_l), c0)
-        h = torch.where(steer, torch.asin(sin_l), sim.h)
+        c = torch.where(steer, torch.sqrt(1.0 - sin_l * sin_l) if cos_l is None else cos_l, c0)
+        h = torch.where(steer, torch.asin(sin_l) if h_l is None else h_l, sim.h)
     sim.x = sim.x + v * c * dt
     sim.y = sim.y + v * s * dt
     sim.h, sim.v = h, v
@@ -121,3 +168,46 @@ def integrate(sim, acc, ego_lat) -> None:
     sim.lc_time = torch.where(done, 0.0, sim.lc_time)
     if sim.policy.name == "external":
         sim.target_y[:, 0] = sim.y[:, 0]
+
+
+BEND_PREVIEW = 2.0  # s: drivers slow for the curvature they reach this far ahead
+
+
+def limit_in_bends(sim) -> None:
+    """Desired speeds capped in bends: v <= sqrt(a_lat / |kappa|) for the curvature
+    ``BEND_PREVIEW`` seconds ahead (``road.curve_lateral_accel``, Reymond et al. 2001)."""
+    import torch
+
+    r = sim.scene.road
+    ahead = sim.x + sim.dirn * sim.v * BEND_PREVIEW
+    kappa = r.frame.curvature(ahead).abs().clamp(min=1e-6)
+    v0 = torch.minimum(sim.v0_base, torch.sqrt(r.curve_accel / kappa))
+    sim.params["desired_speed"] = v0
+    sim.ftab[3, :, :-1] = v0
+
+
+RAMP_SIGHT = 80.0  # m before its end from which a ramp driver brakes for it (earlier, MOBIL's
+# merge bias moves it over; cf. Treiber & Kesting 2013, Traffic Flow Dynamics, ch. 14.5)
+RAMP_LAST = 3.0  # m: a merging driver still brakes for the ramp's end this close to it
+MERGE_BIAS = 1.0  # m/s^2 added to MOBIL's incentive to leave the ramp (Kesting et al. 2007's
+# bias term for a mandatory change)
+
+
+def ramp_end(sim, lane, acc):
+    """The end of an on-ramp (lane 0 at ``road.merge_end``) as a standing obstacle for the
+    drivers still on it: they stop before it unless MOBIL finds them a gap to merge into (a
+    driver already merging ignores it until the last metres)."""
+    import torch
+
+    from synthscape_autonomy.models import idm_scaled
+
+    end = sim.scene.road.merge_end
+    p = sim.params
+    gap = end - sim.x - 0.5 * sim.scene.length
+    r = sim.scene.road
+    leaving = (sim.lc_time > 0) & (sim.target_y > r.y_min + r.lane_width)  # merging already
+    on = (lane == 0) & (sim.dirn > 0) & (gap > -0.5 * sim.scene.length) & (gap < RAMP_SIGHT) \
+        & (~leaving | (gap < RAMP_LAST))
+    a = idm_scaled(sim.v, p["desired_speed"], p["time_headway"], p["min_gap"], p["max_accel"],
+                   sim.two_sqrt_ab, gap, sim.v)
+    return torch.where(on, torch.minimum(acc, a), acc)

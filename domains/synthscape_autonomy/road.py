@@ -19,12 +19,15 @@ def lane_graph(road: RoadSpec) -> nx.DiGraph:
     """Author the lane graph of a road spec."""
     g = nx.DiGraph()
     w = road.lane_width
+    dirs = road.directions or [1] * road.lanes
     for i in range(road.lanes):
+        end = road.merge_end if (i == 0 and road.merge_end is not None) else road.length
         g.add_node(f"main/{i}", kind="lane", index=i, axis="x", center=(i + 0.5) * w, width=w,
-                   start=0.0, end=road.length, heading=0.0)
+                   start=0.0, end=end, heading=0.0 if dirs[i] > 0 else 180.0, direction=dirs[i])
     for i in range(road.lanes - 1):
-        g.add_edge(f"main/{i}", f"main/{i + 1}", relation="left")
-        g.add_edge(f"main/{i + 1}", f"main/{i}", relation="right")
+        if dirs[i] == dirs[i + 1]:  # lane changes only between lanes of one direction
+            g.add_edge(f"main/{i}", f"main/{i + 1}", relation="left")
+            g.add_edge(f"main/{i + 1}", f"main/{i}", relation="right")
     if road.junction_x is not None:
         half = road.junction_width / 2
         for j, (name, heading, off) in enumerate((("cross/north", 90.0, 0.5),
@@ -55,10 +58,20 @@ class RoadTensors:
     n_lanes: int
     junction_x: float | None
     crosswalk_x: float | None
+    direction: Any = None  # (L,) +1 along s, -1 oncoming
+    two_way: bool = False
+    merge_end: float | None = None  # lane 0 ends here (an on-ramp)
+    frame: Any = None  # frame.RoadFrame of a curved road, None when straight
+    curve_accel: float = 2.0  # m/s^2 lateral acceleration drivers accept in bends
 
 
-def compile_road(g: nx.DiGraph, device) -> RoadTensors:
+def compile_road(g: nx.DiGraph, device, road: RoadSpec | None = None, points=None,
+                 dtype=None) -> RoadTensors:
+    """Tensors of the lane graph; with ``road``, also lane directions, the on-ramp's end and,
+    when ``points`` (a curved reference polyline) are given, the road frame."""
     import torch
+
+    from synthscape_autonomy.frame import resample
 
     lanes = sorted((d["index"], n, d) for n, d in g.nodes(data=True)
                    if d.get("kind") == "lane" and d["axis"] == "x")
@@ -85,4 +98,9 @@ def compile_road(g: nx.DiGraph, device) -> RoadTensors:
         n_lanes=len(lanes),
         junction_x=(junction[0] - g.nodes["cross/north"]["width"] / 2) if junction else None,
         crosswalk_x=crosswalk[0] if crosswalk else None,
+        direction=torch.tensor([d.get("direction", 1) for _, _, d in lanes], device=device),
+        two_way=any(d.get("direction", 1) < 0 for _, _, d in lanes),
+        merge_end=road.merge_end if road is not None else None,
+        frame=resample(points, device, dtype or torch.float32) if points is not None else None,
+        curve_accel=road.curve_lateral_accel if road is not None else 2.0,
     )

@@ -65,6 +65,26 @@ def _val(v: Any, values: dict[str, Any], rng: np.random.Generator | None = None)
     return v
 
 
+def resolve_road(spec: DrivingSpec):
+    """The road spec with a SUMO network's lanes, width and directions filled in, and the
+    curved reference line's points (None for a straight road)."""
+    from synthscape.errors import SpecError
+    from synthscape_autonomy.frame import polyline_of_segments, sumo_road
+
+    road = spec.road
+    if road.sumo_net is not None:
+        net = sumo_road(road.sumo_net)
+        if net["lanes"] != road.lanes:
+            raise SpecError(f"road.lanes is {road.lanes} but the SUMO edges have {net['lanes']} "
+                            f"lanes; set road.lanes: {net['lanes']}")
+        road = road.model_copy(update={"lane_width": net["lane_width"],
+                                       "directions": net["directions"]})
+        return road, net["points"]
+    if road.geometry:
+        return road, polyline_of_segments(road.geometry, road.length)
+    return road, None
+
+
 class Scene:
     """Everything shared by the worlds of one scenario: road, agents, events, parameter space."""
 
@@ -74,8 +94,9 @@ class Scene:
         self.spec = spec
         self.device = torch.device(device or "cpu")
         self.dtype = dtype or torch.float32
-        self.road = compile_road(lane_graph(spec.road), self.device)
-        self.graph = lane_graph(spec.road)
+        road, points = resolve_road(spec)
+        self.graph = lane_graph(road)
+        self.road = compile_road(self.graph, self.device, road, points, self.dtype)
         self.space = ParameterSpace(spec.parameters)
         self.slots: list[AgentSlot] = []
         for e in spec.entities:
@@ -116,7 +137,9 @@ class Scene:
         import torch
 
         A, W = self.n_agents, len(draws)
-        cols = {k: np.zeros((W, A)) for k in ("x", "y", "h", "v", "grip", *DRIVER_FIELDS)}
+        cols = {k: np.zeros((W, A)) for k in ("x", "y", "h", "v", "grip", "dirn",
+                                              *DRIVER_FIELDS)}
+        dirs = self.road.direction.tolist()
         world = {k: np.zeros(W) for k in ("mu", "range_factor", "added_latency", *EGO_FIELDS)}
         events = []
         for w, d in enumerate(draws):
@@ -134,7 +157,7 @@ class Scene:
                               for ty, tx, tv in taken):
                         s += 12.0  # keep clear of the scenario's entities (1.5 s ahead of them)
                     lane_s[key] = s + float(_val(t.gap, d.values, rng))
-                    x, h = s, 0.0
+                    x, h, dirn = s, (0.0 if dirs[lane] > 0 else math.pi), dirs[lane]
                     v = float(_val(t.speed, d.values, rng))
                     grip = 1.0
                     drv: DriverSpec = t.driver
@@ -144,12 +167,14 @@ class Scene:
                     if isinstance(p, LanePosition):
                         x = float(_val(p.s, d.values))
                         y = float(self.road.center[p.lane]) + float(_val(p.offset, d.values))
-                        h = 0.0
+                        dirn = dirs[p.lane]
+                        h = 0.0 if dirn > 0 else math.pi
                         if p.between == "bumpers" and p.relative_to is not None:
                             x += 0.5 * (slot.length + self.slots[self.index[p.relative_to]].length)
                     else:
                         x, y = float(_val(p.x, d.values)), float(_val(p.y, d.values))
                         h = np.deg2rad(float(_val(p.heading, d.values)))
+                        dirn = 1
                     if p.relative_to is not None:
                         ref = self.index[p.relative_to]
                         x += cols["x"][w, ref] + float(_val(p.time_gap, d.values)) * \
@@ -159,7 +184,8 @@ class Scene:
                     drv = e.driver
                 if not isinstance(slot.source, tuple):
                     taken.append((y, x, v))
-                for k, val in (("x", x), ("y", y), ("h", h), ("v", v), ("grip", grip)):
+                for k, val in (("x", x), ("y", y), ("h", h), ("v", v), ("grip", grip),
+                               ("dirn", dirn)):
                     cols[k][w, a] = val
                 for f in DRIVER_FIELDS:
                     cols[f][w, a] = float(_val(getattr(drv, f), d.values, rng))
@@ -191,13 +217,13 @@ class Scene:
             return
         lane_bound = [a for a, s in enumerate(self.slots) if s.lane_bound]
         ys = cols["y"][w]
-        for c in self.road.center.tolist():
+        for c, dirn in zip(self.road.center.tolist(), self.road.direction.tolist()):
             in_lane = sorted((a for a in lane_bound if abs(ys[a] - c) < 0.5),
-                             key=lambda a: -cols["x"][w, a])
+                             key=lambda a: -dirn * cols["x"][w, a])
             for lead, f in zip(in_lane, in_lane[1:]):
                 if not isinstance(self.slots[f].source, tuple):
                     continue
-                gap = cols["x"][w, lead] - cols["x"][w, f] - \
+                gap = dirn * (cols["x"][w, lead] - cols["x"][w, f]) - \
                     0.5 * (self.slots[lead].length + self.slots[f].length)
                 T, s0 = cols["time_headway"][w, f], cols["min_gap"][w, f]
                 v = min(cols["v"][w, f], max(0.0, (gap - s0) / max(T, 0.1)))

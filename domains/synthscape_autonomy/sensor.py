@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 from synthscape_autonomy import _rng
+from synthscape_autonomy.frame import world_state
 from synthscape_autonomy.geometry import segment_hits_box
 from synthscape_autonomy.labels import ego_frame
 
@@ -55,12 +56,18 @@ class Sensor:
         """(W, A): in range, in the field of view and in the line of sight."""
         import torch
 
-        view = ego_frame(sim)
-        along = view.gap + 0.5 * sim.scene.length[0]
-        dist = torch.sqrt(along * along + view.across * view.across)
+        if sim.scene.road.frame is None:
+            view = ego_frame(sim)
+            along, across = view.gap + 0.5 * sim.scene.length[0], view.across
+        else:  # on a curved road: range and field of view in world coordinates
+            wx, wy, wh = world_state(sim.scene.road, sim.x, sim.y, sim.h)
+            dx, dy = wx - wx[:, :1], wy - wy[:, :1]
+            c0, s0 = torch.cos(wh[:, :1]), torch.sin(wh[:, :1])
+            along, across = dx * c0 + dy * s0, dy * c0 - dx * s0
+        dist = torch.sqrt(along * along + across * across)
         seen = sim.not_ego & (dist <= sim.sensor_range[:, None])
         if self.half_fov < math.pi:
-            seen = seen & (torch.atan2(view.across.abs(), along) <= self.half_fov)
+            seen = seen & (torch.atan2(across.abs(), along) <= self.half_fov)
         occ = sim.scene.occluders
         if occ.numel():
             x, y = sim.x, sim.y

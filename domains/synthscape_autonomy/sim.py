@@ -17,7 +17,14 @@ from synthscape_autonomy._traffic import FAR, collide, mobil
 from synthscape_autonomy.geometry import LaneIndex, pad
 from synthscape_autonomy.labels import ego_labels
 from synthscape_autonomy.models import idm_scaled
-from synthscape_autonomy.motion import changer_accelerations, integrate, start_lane_change
+from synthscape_autonomy.motion import (
+    abort_conflicting_changes,
+    changer_accelerations,
+    integrate,
+    limit_in_bends,
+    ramp_end,
+    start_lane_change,
+)
 from synthscape_autonomy.physics import G
 from synthscape_autonomy.policy import make_policy
 from synthscape_autonomy.scenario import DRIVER_FIELDS, EGO_FIELDS, Scene
@@ -81,6 +88,9 @@ class Simulator:
         self.mobil_slots = self.mobil_every * torch.arange(
             -(-self.A // self.mobil_every), device=self.x.device)[None, :]
         self.params["desired_speed"] = self.params["desired_speed"].clamp(min=0.1)
+        self.v0_base = self.params["desired_speed"].clone()  # before bends limit it
+        self.dirn = init["dirn"]  # +1 driving along s, -1 on an oncoming lane
+        self.two_way = bool(scene.road.two_way)
         self._constants()
         self._tables()
         self._noise = None
@@ -133,7 +143,7 @@ class Simulator:
     STATE = ("x", "y", "h", "v", "acc", "episode", "event_values", "max_brake", "sensor_range",
              "latency", "target_y", "lc_from", "lc_elapsed", "lc_time", "scripted", "sc_target",
              "sc_rate", "collided", "cool", "fired", "delay", "steps", "new_collision", "idm_free",
-             "ego_impact")
+             "ego_impact", "v0_base", "dirn")
 
     def reset_worlds(self, rows, draws) -> None:
         """Start new episodes ``draws`` in worlds ``rows`` (the other worlds are untouched)."""
@@ -201,6 +211,13 @@ class Simulator:
 
         return self._cached("ext", (self.h,), make)
 
+    def travel(self):
+        """(W, A): position along each agent's direction of travel (x, or -x on an oncoming
+        lane): the coordinate of the lane index and of car following."""
+        if not self.two_way:
+            return self.x
+        return self._cached("travel", (self.x,), lambda: self.x * self.dirn)
+
     # -- lanes ----------------------------------------------------------------------------
     def lanes(self):
         """Lane occupancy by lateral position (-1 off the road) for every agent: the lane of its
@@ -227,7 +244,7 @@ class Simulator:
         """(lane, LaneIndex) of the current state, built once per state."""
         def make():
             lane = self.lanes()
-            return lane, LaneIndex(lane, self.x, self.lane2)
+            return lane, LaneIndex(lane, self.travel(), self.lane2)
 
         return self._cached("index", (self.x, self.y, self.h), make)
 
@@ -239,7 +256,7 @@ class Simulator:
         lx, lv, ll = self.ltab.gather(2, lead.expand(3, *lead.shape))
         if f is None:
             p = self.params
-            fx, fv, fl = self.x, self.v, self.scene.length
+            fx, fv, fl = self.travel(), self.v, self.scene.length
             p = [p[k] for k in _IDM_KEYS[:-1]] + [self.two_sqrt_ab]
         else:
             fx, fv, fl, *p = self.ftab.gather(2, f.expand(len(self.ftab), *f.shape))
@@ -324,13 +341,16 @@ class Simulator:
         lane, index = self.lane_index() if self.need_index else (None, None)
         self._apply_actions(self._conditions(), lane)
         acc = ((self.sc_target - self.v) / dt).clamp(-1, 1) * self.sc_rate
+        if self.scene.road.frame is not None:
+            limit_in_bends(self)
         lead = None
         if self.has_idm:
             lead = index.leader()
-            self.ftab[0, :, :-1] = self.x
+            self.ftab[0, :, :-1] = self.travel()
             self.ftab[1, :, :-1] = self.v
-            self.ltab[0, :, :-1] = self.x
-            self.ltab[1, :, :-1] = self.velocity()[0]
+            self.ltab[0, :, :-1] = self.travel()
+            self.ltab[1, :, :-1] = self.velocity()[0] * self.dirn if self.two_way \
+                else self.velocity()[0]
             acc_idm, _ = self._idm_between(None, lead)
             # while a footprint covers a second lane, also keep a safe distance to that lane's
             # leader
@@ -340,7 +360,10 @@ class Simulator:
                 padded = pad(acc_idm, 0.0)
                 a2 = torch.minimum(padded.gather(1, who), self._idm_between(who, lead2)[0])
                 acc_idm = padded.scatter_(1, who, a2)[:, :self.A]
+            abort_conflicting_changes(self)
             acc_idm = changer_accelerations(self, index, acc_idm)
+            if self.scene.road.merge_end is not None:
+                acc_idm = ramp_end(self, lane, acc_idm)
             # each driver re-decides every MOBIL_INTERVAL, in its own phase (agents staggered,
             # so two drivers rarely pick the same gap in the same step)
             self.cool = self.cool - dt

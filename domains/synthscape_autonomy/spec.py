@@ -233,8 +233,33 @@ class StorySpec(StrictModel):
     acts: list[Act] = Field(default_factory=list)
 
 
+class RoadSegment(StrictModel):
+    """One piece of the road's reference line (OpenDRIVE planView style): a straight line
+    (``curvature`` 0) or an arc of constant curvature (1/radius, positive to the left)."""
+
+    length: float = Field(gt=0)  # m
+    curvature: float = Field(default=0.0, ge=-0.2, le=0.2)  # 1/m (radius >= 5 m)
+
+
+class SumoNetSpec(StrictModel):
+    """A road read from a SUMO network (``.net.xml``, through sumolib): the chain of ``edges``
+    (in driving order) gives the reference line, lane count and width; ``opposite`` edges
+    (optional, the other direction) add oncoming lanes."""
+
+    file: str
+    edges: list[str] = Field(min_length=1)
+    opposite: list[str] = Field(default_factory=list)
+
+
 class RoadSpec(StrictModel):
-    """A straight multi-lane road along +x, with an optional crosswalk and crossing junction."""
+    """A multi-lane road in a lane frame (s along the reference line, y across it, 0 = right
+    edge of lane 0), with an optional crosswalk and crossing junction.
+
+    ``geometry`` bends the reference line (straight when empty): vehicles drive in the lane
+    frame and the output also gives world coordinates. ``directions`` (one per lane, +1 along
+    s, -1 oncoming) makes a two-way road. ``merge_end``: lane 0 is an on-ramp that ends at that
+    s (its drivers must merge left before). ``sumo_net`` reads the road from a SUMO network
+    instead (geometry, lanes, lane width and directions then come from the file)."""
 
     lanes: int = Field(default=2, ge=1, le=6)
     lane_width: float = Field(default=3.5, gt=2.0, le=5.0)  # m, typical motorway lane
@@ -242,6 +267,19 @@ class RoadSpec(StrictModel):
     crosswalk_x: float | None = None
     junction_x: float | None = None
     junction_width: float = Field(default=7.0, gt=2.0)
+    geometry: list[RoadSegment] = Field(default_factory=list)
+    directions: list[Literal[1, -1]] | None = None
+    merge_end: float | None = Field(default=None, gt=0)
+    curve_lateral_accel: float = Field(default=2.0, gt=0)  # m/s^2 drivers accept in curves
+    # (Reymond et al. 2001, Human Factors 43:483: 2-4 m/s^2, lower at higher speed)
+    sumo_net: SumoNetSpec | None = None
+
+    @model_validator(mode="after")
+    def _directions_fit(self) -> RoadSpec:
+        if self.directions is not None and len(self.directions) != self.lanes:
+            raise ValueError(f"directions has {len(self.directions)} entries for {self.lanes} "
+                             f"lanes; give one (+1 or -1) per lane")
+        return self
 
 
 class EnvironmentSpec(StrictModel):
