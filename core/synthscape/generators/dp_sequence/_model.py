@@ -41,10 +41,12 @@ class SequenceNet(nn.Module):
         self.entity_heads = nn.ModuleList(
             mlp([1 + sum(entity_sizes[:j]), width, s]) for j, s in enumerate(entity_sizes))
         self.entity_in = nn.Linear(max(sum(entity_sizes), 1), width)
-        self.event_in = nn.Linear(sum(target_sizes) + dow_size, width)
+        # one embedding per event field (one-hot -> width): the event's input is their sum, and
+        # head j sees the context plus the embeddings of the fields before j
+        self.embed = nn.ModuleList(nn.Linear(s, width, bias=False)
+                                   for s in [*target_sizes, dow_size])
         self.context = mlp([2 * width + 2, width, width])
-        self.heads = nn.ModuleList(
-            mlp([width + sum(target_sizes[:j]), width, s]) for j, s in enumerate(target_sizes))
+        self.heads = nn.ModuleList(mlp([width, width, s]) for s in target_sizes)
         self.decay: torch.Tensor
         self.register_buffer("decay", decays(width), persistent=False)
 
@@ -68,6 +70,12 @@ class SequenceNet(nn.Module):
                       pos: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.context(torch.cat([state, entity, pos], dim=-1)))
 
+    def embeddings(self, codes: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Embeddings of the event fields (the predicted ones, then the day of week)."""
+        sizes = [*self.target_sizes, self.dow_size]
+        return [self.embed[k](F.one_hot(c.long(), n).float())
+                for k, (c, n) in enumerate(zip(codes, sizes))]
+
     # ---- training ------------------------------------------------------------------------------
     def forward(self, entity_codes: torch.Tensor, events: torch.Tensor,
                 lengths: torch.Tensor) -> torch.Tensor:
@@ -84,9 +92,8 @@ class SequenceNet(nn.Module):
             loss = loss + F.cross_entropy(logits, entity_codes[:, j].long(), reduction="none")
             at += s
         entity = self.entity_in(ent_oh)
-        sizes = [*self.target_sizes, self.dow_size]
-        onehots = [F.one_hot(events[..., k].long(), n).float() for k, n in enumerate(sizes)]
-        x = self.event_in(torch.cat(onehots, dim=-1))  # (B, T, W)
+        emb = self.embeddings([events[..., k] for k in range(events.shape[-1])])
+        x = torch.stack(emb, dim=0).sum(dim=0)  # (B, T, W): the events as inputs
         states = [torch.zeros(b, self.width, device=x.device)]
         for i in range(t - 1):
             states.append(self.decay * states[-1] + (1 - self.decay) * x[:, i])
@@ -98,16 +105,14 @@ class SequenceNet(nn.Module):
         gap_mask = (steps <= lengths[:, None]) & (steps < self.max_events)
         gap_target = torch.where(live, events[..., 0].long(), torch.zeros_like(steps))
         is_day = gap_target > self.n_short
-        before = torch.cat(onehots[:-1], dim=-1)
-        at = 0
         for j, head in enumerate(self.heads):
-            logits = head(torch.cat([h, before[..., :at]], dim=-1))
+            logits = head(h)
             target = gap_target if j == 0 else events[..., j].long()
             ce = F.cross_entropy(logits.reshape(b * t, -1), target.reshape(-1),
                                  reduction="none").reshape(b, t)
             mask = gap_mask if j == 0 else (live & is_day if j == 1 else live)
             loss = loss + (ce * mask).sum(dim=1)
-            at += self.target_sizes[j]
+            h = h + emb[j]
         return loss
 
 

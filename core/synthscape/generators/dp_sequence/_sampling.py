@@ -8,13 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from synthscape.generators.dp_sequence._encoding import (
-    END,
-    TOD_CLASSES,
-    SequenceEncoding,
-    dow_of,
-    tod_of,
-)
+from synthscape.generators.dp_sequence._encoding import END, SequenceEncoding, dow_of, tod_of
 from synthscape.generators.dp_sequence._model import SequenceNet
 
 CHUNK = 8192  # entities per vectorised batch
@@ -73,16 +67,17 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             pos = net.positions(torch.full((idx.size,), p))
             h = net.contextualise(state[ti], entity[ti], pos)
             drawn: list[torch.Tensor] = []
-            onehot = torch.zeros(idx.size, 0)
             for j, head in enumerate(net.heads):
-                logits = head(torch.cat([h, onehot], dim=-1))
+                logits = head(h)
                 if j == 0 and p == 0:  # the first event is a day offset from the start
                     logits = logits.masked_fill(no_short, -torch.inf)
                 c = _pick(logits, rng)
+                if j == 1:  # the time is known now: later fields see its real time of day
+                    gap = drawn[0].numpy()
+                    t = enc.next_times(prev[idx], gap, c.numpy(), p == 0, rng)
+                    c = torch.as_tensor(tod_of(t)).long()
                 drawn.append(c)
-                onehot = torch.cat([onehot, F.one_hot(c, sizes[j]).float()], dim=-1)
-            gap = drawn[0].numpy()
-            t = enc.next_times(prev[idx], gap, drawn[1].numpy(), p == 0, rng)
+                h = h + net.embed[j](F.one_hot(c, sizes[j]).float())
             go = (gap != END) & (t < enc.end)
             alive[idx[~go]] = False
             idx, t = idx[go], t[go]
@@ -95,13 +90,9 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             if k:
                 cols[idx, p] = torch.stack(drawn[2:], dim=1)[keep].numpy()
             # the event as an input: its fields with the real time of day, and the day of week
-            tod = torch.as_tensor(tod_of(t)).long()
-            dow = torch.as_tensor(dow_of(t)).long()
-            x = torch.cat([F.one_hot(drawn[0][keep], sizes[0]).float(),
-                           F.one_hot(tod, TOD_CLASSES).float(),
-                           *[F.one_hot(drawn[2 + j][keep], sizes[2 + j]).float()
-                             for j in range(k)],
-                           F.one_hot(dow, net.dow_size).float()], dim=-1)
+            fields = [drawn[0][keep], drawn[1][keep],
+                      *[drawn[2 + j][keep] for j in range(k)], torch.as_tensor(dow_of(t))]
+            x = torch.stack(net.embeddings(fields), dim=0).sum(dim=0)
             ti = torch.as_tensor(idx)
-            state[ti] = net.decay * state[ti] + (1 - net.decay) * net.event_in(x)
+            state[ti] = net.decay * state[ti] + (1 - net.decay) * x
     return lengths, cols, times
