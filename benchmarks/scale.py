@@ -180,6 +180,24 @@ def report(results: dict) -> str:
                          f"{r['seconds']:.1f} | {r['rows'] / r['seconds']:,.0f} | "
                          f"{', '.join(f'{v:.0f}' for v in r['peak_mb_workers'])} | "
                          f"{r['load']} |")
+    lines += ["", "| job | rows/s, 1 worker | rows/s, 2 workers | scaling efficiency | "
+              "cores for 1e10 rows/hour (paper) |", "|---" * 5 + "|"]
+    for what in ("sample", "finance", "driving"):
+        one = [r["rows"] / r["seconds"] for r in runs if r["what"] == what
+               and r.get("scheduler") in ("local:1", "local") and r.get("name") != "large"
+               and r.get("generator", "mst") == "mst"]
+        two = [r["rows"] / r["seconds"] for r in runs if r["what"] == what
+               and r.get("scheduler") == "local:2" and r.get("name") != "large"
+               and r.get("generator", "mst") == "mst"]
+        if not one:
+            continue
+        best1 = max(one)
+        eff = [t / (2 * o) for o, t in zip(one, two)]
+        cores = 1e10 / 3600 / best1
+        lines.append(f"| {what} | {', '.join(f'{v:,.0f}' for v in one)} | "
+                     f"{', '.join(f'{v:,.0f}' for v in two) or '-'} | "
+                     f"{', '.join(f'{e:.2f}' for e in eff) or '-'} | "
+                     f"{cores:,.0f} at the best 1-worker rate and perfect scaling |")
     errors = [r for r in results["runs"] if "error" in r]
     lines += [f"- failed: {r['what']} {r.get('scheduler')}: {r['error']}" for r in errors]
     return "\n".join(lines) + "\n"
@@ -197,6 +215,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the large out-of-core fits")
     ap.add_argument("--work", default=None, help="folder for the data (default: a temp folder)")
     ap.add_argument("--report", action="store_true", help="print the tables of the last run")
+    ap.add_argument("--only", choices=("throughput",), default=None,
+                    help="throughput: only sampling and simulation on 1 and 2 workers, "
+                         "appended to the last results (a repeat, for spreads)")
     a = ap.parse_args()
     if a.report:
         print(report(json.loads(RESULTS.read_text())))
@@ -205,6 +226,13 @@ def main() -> None:
         print(json.dumps(job(json.loads(a.job))))
         return
     work = Path(a.work or tempfile.mkdtemp(prefix="synthscape-scale-"))
+    if a.only == "throughput":
+        results = json.loads(RESULTS.read_text())
+        runs = _Runs(results)
+        runs.extend(results["runs"])
+        throughput(runs, work, a, str(work / f"table-{a.small_rows}"))
+        runs.save()
+        return
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                  "load_at_start": os.getloadavg()},
                      "args": vars(a), "runs": []}
@@ -241,6 +269,14 @@ def main() -> None:
                                  "params": params, "path": big, "rows": a.rows,
                                  "scheduler": "local:2"}))
     # 4. sampling, finance and driving on one and two workers
+    throughput(runs, work, a, small)
+    results["machine"]["load_at_end"] = os.getloadavg()
+    runs.save()
+    print(f"wrote {RESULTS}")
+
+
+def throughput(runs: list, work: Path, a: argparse.Namespace, small: str) -> None:
+    """Sampling, finance and driving on one and two workers."""
     model = work / "model"
     if not model.exists():
         import pandas as pd
@@ -259,9 +295,6 @@ def main() -> None:
         runs.append(run_job({"what": "driving", "name": "driving", "episodes": 512,
                              "batch": 64, "duration": 4.0, "shards": 8, "scheduler": sched,
                              "out": str(work / "driving")}))
-    results["machine"]["load_at_end"] = os.getloadavg()
-    runs.save()
-    print(f"wrote {RESULTS}")
 
 
 class _Runs(list):
