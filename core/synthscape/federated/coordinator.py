@@ -142,6 +142,12 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
         if unknown:
             raise ParameterError(f"workload names unknown column(s) {unknown}; columns: {names}")
         cliques = ones + [tuple(names.index(c) for c in w) for w in workload]
+        size = mbi.junction_tree.hypothetical_model_size(
+            mbi.Domain(names, sizes), [tuple(names[a] for a in c) for c in cliques])
+        if size > max_model_size:
+            raise ParameterError(f"the workload's graphical model would take {size:.0f} MB > "
+                                 f"max_model_size={max_model_size:g}; declare fewer or smaller "
+                                 f"marginals (e.g. the pairs with one target column) or fewer bins")
         pool.add(cliques, broadcast(transport, {"op": "measure", "cliques": cliques,
                                                 "share": 1.0 / len(cliques)}))
         pool.refit(cliques[d:], 5 * iters)

