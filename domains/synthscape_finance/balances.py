@@ -86,26 +86,28 @@ def _posted(ev: dict[str, np.ndarray]) -> np.ndarray:
 def _decline(ev: dict[str, np.ndarray], carry: np.ndarray, limit: np.ndarray) -> None:
     """Mark the debits that would breach their account's limit as ``declined_funds``.
 
-    Rounds after the first run on the rows that touch the accounts found breaching (and the
-    counterparties of their transfers), whose balances those rows give exactly; a full pass
-    then confirms that no other account was pushed over by a declined transfer."""
-    while _decline_round(ev, carry, limit, np.arange(len(ev["t"]))):
-        bad = np.zeros(len(carry), bool)
-        while True:
-            bad[ev["acc"][ev["status"] == E.DECLINED_FUNDS]] = True
-            cp = ev["cp"][bad[ev["acc"]] & (ev["cp"] >= 0)]
-            near = bad.copy()
-            near[cp] = True
-            rows = np.flatnonzero(near[ev["acc"]] | (near[np.maximum(ev["cp"], 0)]
-                                                     & (ev["cp"] >= 0)))
-            if not _decline_round(ev, carry, limit, rows, check=near):
-                break
+    The first round checks every account; a later round only the accounts whose postings the
+    last round changed (those that declined a debit, and the counterparties of declined
+    transfers, which lost a credit), over every row that touches them, so their balances are
+    exact. Any other account's postings did not change, so it still breaches nothing."""
+    rows = np.arange(len(ev["t"]))
+    check = None
+    while True:
+        new = _decline_round(ev, carry, limit, rows, check)
+        if not len(new):
+            return
+        check = np.zeros(len(carry), bool)
+        check[ev["acc"][new]] = True
+        cp = ev["cp"][new]
+        check[cp[cp >= 0]] = True
+        rows = np.flatnonzero(check[ev["acc"]] | ((ev["cp"] >= 0)
+                                                 & check[np.maximum(ev["cp"], 0)]))
 
 
 def _decline_round(ev: dict[str, np.ndarray], carry: np.ndarray, limit: np.ndarray,
-                   rows: np.ndarray, check: np.ndarray | None = None) -> bool:
-    """One round over ``rows`` (all postings of the accounts in ``check``); returns whether
-    anything was declined."""
+                   rows: np.ndarray, check: np.ndarray | None = None) -> np.ndarray:
+    """One round over ``rows`` (all postings of the accounts in ``check``; None: all rows and
+    accounts); returns the rows it declined."""
     part = {k: ev[k][rows] for k in ("acc", "cp", "channel", "amount", "status")}
     acc = part["acc"]
     bal = _postings(part, _posted(part), carry.copy())
@@ -115,7 +117,7 @@ def _decline_round(ev: dict[str, np.ndarray], carry: np.ndarray, limit: np.ndarr
         viol &= check[acc]
     bad = np.flatnonzero(viol)
     if not len(bad):
-        return False
+        return bad
     # per account, in time order: declining earlier violations raises the later balances
     o = np.argsort(acc[bad], kind="stable")
     idx, a = bad[o], acc[bad][o]
@@ -127,8 +129,9 @@ def _decline_round(ev: dict[str, np.ndarray], carry: np.ndarray, limit: np.ndarr
     still = bal["after"][idx] + raised < -limit[a]
     broken = np.cumsum(~still)
     broken -= np.repeat(broken[start] - (~still[start]), sizes)
-    ev["status"][rows[idx[still & (broken == 0)]]] = E.DECLINED_FUNDS
-    return True
+    new = rows[idx[still & (broken == 0)]]
+    ev["status"][new] = E.DECLINED_FUNDS
+    return new
 
 
 def _postings(ev, amount, carry) -> dict[str, np.ndarray]:
