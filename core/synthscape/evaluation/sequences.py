@@ -121,7 +121,7 @@ def sequence_report(real_entities: pd.DataFrame | None, real_events: pd.DataFram
                                        _bigrams(syn_events, key, tkey, type_column))
     rt, st = pd.to_datetime(real_events[tkey]), pd.to_datetime(syn_events[tkey])
     out["hour_tvd"] = tvd(rt.dt.hour, st.dt.hour)
-    out["dow_tvd"] = tvd(rt.dt.dayofweek, st.dt.dayofweek)
+    out["dow_tvd"] = tvd(rt.dt.day_of_week, st.dt.day_of_week)
     if holdout is not None:
         from synthscape.evaluation.attacks.sequence_membership import entity_membership
 
