@@ -72,7 +72,7 @@ def test_inverted_range_and_late_shock_are_rejected():
             """)
 
 
-@pytest.mark.parametrize("name", ["retail_card_fraud", "aml_network"])
+@pytest.mark.parametrize("name", ["retail_card_fraud", "aml_network", "card_fraud_learned"])
 def test_packaged_scenarios_validate(name):
     spec = load_spec(ROOT / "scenarios" / "finance" / f"{name}.yaml")
     assert spec.kind == "transactions" and spec.name == name
