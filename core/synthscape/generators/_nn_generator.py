@@ -10,23 +10,25 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from synthscape.generators._params import NONE, Interval, Options
+from synthscape.generators._params import BOOL, NONE, Interval, Options
 from synthscape.generators.base import Generator
 from synthscape.privacy import PrivacyLedger
 from synthscape.schema import TableSchema
+from synthscape.transforms.tabular_encoder import NUMERICAL
 
 WEIGHTS = "weights.safetensors"
 
 NEURAL_CONSTRAINTS: dict[str, list] = {
-    "epochs": [Interval(int, 1, None)],
-    "batch_size": [Interval(int, 2, None)],
+    "epochs": [Interval(int, 1, None), NONE],
+    "batch_size": [Interval(int, 2, None), NONE],
     "lr": [Interval(float, 0, 1, closed="right")],
     "max_grad_norm": [Interval(float, 0, None, closed="neither")],
     "noise_multiplier": [Interval(float, 0, None, closed="neither"), NONE],
-    "numerical": [Options(("minmax", "modes"))],
+    "numerical": [Options(NUMERICAL)],
     "n_modes": [Interval(int, 1, 20)],
     "encoder_share": [Interval(float, 0, 1, closed="neither")],
     "grad_sample_mode": [Options(("bookkeeping", "ghost", "hooks", "functorch"))],
+    "calibrate": [BOOL],
 }
 
 
@@ -34,8 +36,11 @@ ROWS_SHARE = 0.01  # of the zCDP budget left after schema inference, for the DP 
 
 
 class NeuralGenerator(Generator):
-    """Template for DP-SGD generators. ``epsilon=None`` trains the same model without DP (the
-    ledger records it as not private); useful only to measure the cost of privacy.
+    """Template for DP-SGD generators. Defaults: epochs and batch size from the planned row
+    count (``_defaults.py``), numerical columns through the quantile encoding of a DP histogram,
+    samples calibrated to DP one-way marginals (``_calibrate.py``). ``epsilon=None`` trains the
+    same model without DP (the ledger records it as not private); useful only to measure the
+    cost of privacy.
 
     The size of the private table plans the training (sampling rate, steps, condition
     frequencies). It is ``expected_rows`` when the caller declares it (public knowledge, e.g. a
@@ -46,8 +51,8 @@ class NeuralGenerator(Generator):
     needs_frequencies: ClassVar[bool] = False
 
     # constructor parameters that every subclass takes (stored by its __init__)
-    epochs: int
-    batch_size: int
+    epochs: int | None
+    batch_size: int | None
     lr: float
     max_grad_norm: float
     noise_multiplier: float | None
@@ -57,6 +62,7 @@ class NeuralGenerator(Generator):
     grad_sample_mode: str
     expected_rows: int | None
     device: str
+    calibrate: bool
 
     # ---- fitting helpers -----------------------------------------------------------------
     def _planned_rows(self, data: pd.DataFrame, ledger: PrivacyLedger) -> int:
@@ -73,20 +79,44 @@ class NeuralGenerator(Generator):
         from synthscape.transforms.tabular_encoder import TabularEncoder
 
         enc = TabularEncoder(schema, numerical=self.numerical, n_modes=self.n_modes,
-                             frequencies=self.needs_frequencies)
+                             frequencies=self.needs_frequencies, all_columns=self.calibrate)
         sigma = None
         if enc.needs_budget and ledger.budget is not None:
             sigma = enc.calibrate(ledger, self.encoder_share)
         enc.fit(data, ledger=ledger, noise_multiplier=sigma)
         self.encoder_ = enc
+        self.calibration_ = None
+        if self.calibrate:  # the one-way targets of sampling, from the same release
+            from synthscape.generators._calibrate import MarginalCalibration
+
+            self.calibration_ = MarginalCalibration.from_encoder(enc)
         return enc, enc.transform(data)
 
+    def _calibrated(self, draw):
+        """``draw(k, rng)`` wrapped: ``OVERSAMPLE x k`` rows raked to the DP one-way targets,
+        then ``k`` of them resampled (post-processing)."""
+        from synthscape.generators._calibrate import OVERSAMPLE
+
+        calib = getattr(self, "calibration_", None)
+        if calib is None:
+            return draw
+
+        def calibrated(k: int, rng: np.random.Generator) -> pd.DataFrame:
+            return calib.resample(draw(OVERSAMPLE * k, rng), k, rng)
+
+        return calibrated
+
     def _trainer(self, module, ledger: PrivacyLedger, n_rows: int, **kw):
-        """The DP-SGD loop planned for ``n_rows`` (from ``_planned_rows``)."""
+        """The DP-SGD loop planned for ``n_rows`` (from ``_planned_rows``); epochs and batch size
+        left unset (None) come from the defaults rule (``_defaults.training_plan``)."""
+        from synthscape.generators._defaults import training_plan
         from synthscape.generators._training import DPSGD
 
-        return DPSGD(module, ledger=ledger, n_rows=n_rows, epochs=self.epochs,
-                     batch_size=min(self.batch_size, n_rows), lr=self.lr,
+        plan = training_plan(n_rows)
+        epochs = plan["epochs"] if self.epochs is None else self.epochs
+        batch = plan["batch_size"] if self.batch_size is None else self.batch_size
+        return DPSGD(module, ledger=ledger, n_rows=n_rows, epochs=epochs,
+                     batch_size=min(batch, n_rows), lr=self.lr,
                      max_grad_norm=self.max_grad_norm, device=self.device,
                      noise_multiplier=self.noise_multiplier, label=self.name,
                      grad_sample_mode=self.grad_sample_mode, **kw)
@@ -105,15 +135,23 @@ class NeuralGenerator(Generator):
         raise NotImplementedError
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return {"encoder": self.encoder_.get_state(), "arch": self.arch_,
-                "training": self.training_}, {}
+        state = {"encoder": self.encoder_.get_state(), "arch": self.arch_,
+                 "training": self.training_}
+        arrays: dict[str, np.ndarray] = {}
+        calib = getattr(self, "calibration_", None)
+        if calib is not None:
+            state["calibration"], arrays = calib.get_state()
+        return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        from synthscape.generators._calibrate import MarginalCalibration
         from synthscape.transforms.tabular_encoder import TabularEncoder
 
         self.encoder_ = TabularEncoder.from_state(self.schema_, state["encoder"])
         self.arch_ = state["arch"]
         self.training_ = state["training"]
+        self.calibration_ = (MarginalCalibration.from_state(state["calibration"], arrays)
+                             if "calibration" in state else None)
 
     def _save_extra(self, folder: Path) -> None:
         from synthscape.generators._nn import save_weights

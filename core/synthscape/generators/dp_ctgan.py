@@ -68,12 +68,13 @@ def _generator_class():
 class DPCTGAN(NeuralGenerator):
     """Differentially private conditional tabular GAN.
 
-    The defaults (30 epochs, batch 500) keep fits short. On tables of ~10k rows at epsilon 1,
-    ``epochs=100, batch_size=2000`` gave TSTR/TRTR 0.914 (ISLR/Default) and 0.923 (flchain),
-    means over 12 seeds (docs/benchmarks.md).
+    Epochs and batch size left unset follow the data-independent rule of ``_defaults.py``
+    (from the planned row count); samples are calibrated to DP one-way marginals
+    (``calibrate``, ``_calibrate.py``); docs/benchmarks/suite.md measures the defaults on eight
+    real tables.
 
     >>> from synthscape.generators import make
-    >>> gen = make("dp_ctgan", epsilon=1.0, epochs=30, seed=0)
+    >>> gen = make("dp_ctgan", epsilon=1.0, seed=0)
     >>> # later: gen.sample(1000, conditions={"default": {"Yes": 0.5, "No": 0.5}})
     """
 
@@ -91,16 +92,17 @@ class DPCTGAN(NeuralGenerator):
         "max_condition_weight": [Interval(float, 1, None, closed="left")],
     }
 
-    def __init__(self, epsilon: float | None = 1.0, delta: float = 1e-6, *, epochs: int = 30,
-                 batch_size: int = 500, lr: float = 2e-3, generator_lr: float = 2e-3,
-                 max_grad_norm: float = 1.0, noise_multiplier: float | None = None,
-                 noise_dim: int = 64, generator_dim: int = 128, discriminator_dim: int = 128,
-                 depth: int = 2, pac: int = 1, numerical: str = "minmax", n_modes: int = 5,
-                 encoder_share: float = 0.05, accountant: str = "prv", device: str = "auto",
+    def __init__(self, epsilon: float | None = 1.0, delta: float = 1e-6, *,
+                 epochs: int | None = None, batch_size: int | None = None, lr: float = 2e-3,
+                 generator_lr: float = 2e-3, max_grad_norm: float = 1.0,
+                 noise_multiplier: float | None = None, noise_dim: int = 64,
+                 generator_dim: int = 128, discriminator_dim: int = 128, depth: int = 2,
+                 pac: int = 1, numerical: str = "quantile", n_modes: int = 5,
+                 encoder_share: float = 0.3, accountant: str = "prv", device: str = "auto",
                  expected_rows: int | None = None, grad_sample_mode: str = "bookkeeping",
                  seed: int | None = None, schema_share: float = 0.1,
                  out_of_bounds: str = "error", generator_ema: float = 0.9,
-                 max_condition_weight: float = 1.0):
+                 max_condition_weight: float = 1.0, calibrate: bool = True):
         self.epsilon, self.delta, self.epochs, self.batch_size = epsilon, delta, epochs, batch_size
         self.generator_ema, self.max_condition_weight = generator_ema, max_condition_weight
         self.lr, self.generator_lr, self.max_grad_norm = lr, generator_lr, max_grad_norm
@@ -111,6 +113,7 @@ class DPCTGAN(NeuralGenerator):
         self.encoder_share, self.accountant, self.device = encoder_share, accountant, device
         self.expected_rows, self.grad_sample_mode, self.seed = expected_rows, grad_sample_mode, seed
         self.schema_share, self.out_of_bounds = schema_share, out_of_bounds
+        self.calibrate = calibrate
 
     @classmethod
     def _conformance_params(cls) -> dict[str, Any]:
@@ -256,7 +259,7 @@ class DPCTGAN(NeuralGenerator):
         def draw(k: int, r: np.random.Generator) -> pd.DataFrame:
             return self._draw(k, r, tables, names, fixed)
 
-        return self._sample_by_rejection(n, rng, conditions, draw)
+        return self._sample_by_rejection(n, rng, conditions, self._calibrated(draw))
 
     def _draw(self, n, rng, tables, names, fixed) -> pd.DataFrame:
         import torch

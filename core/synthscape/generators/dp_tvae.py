@@ -59,7 +59,7 @@ class DPTVAE(NeuralGenerator):
     """Differentially private tabular VAE.
 
     >>> from synthscape.generators import make
-    >>> gen = make("dp_tvae", epsilon=1.0, epochs=20, seed=0)
+    >>> gen = make("dp_tvae", epsilon=1.0, seed=0)   # epochs, batch: _defaults.py
     """
 
     name: ClassVar[str] = "dp_tvae"
@@ -71,14 +71,16 @@ class DPTVAE(NeuralGenerator):
         "loss_factor": [Interval(float, 0, None, closed="neither")],
     }
 
-    def __init__(self, epsilon: float | None = 1.0, delta: float = 1e-6, *, epochs: int = 30,
-                 batch_size: int = 500, lr: float = 1e-2, max_grad_norm: float = 1.0,
-                 noise_multiplier: float | None = None, latent_dim: int = 16,
-                 hidden_dim: int = 64, depth: int = 2, loss_factor: float = 2.0,
-                 numerical: str = "minmax", n_modes: int = 5, encoder_share: float = 0.1,
+    def __init__(self, epsilon: float | None = 1.0, delta: float = 1e-6, *,
+                 epochs: int | None = None, batch_size: int | None = None, lr: float = 1e-2,
+                 max_grad_norm: float = 1.0, noise_multiplier: float | None = None,
+                 latent_dim: int = 16, hidden_dim: int = 64, depth: int = 2,
+                 loss_factor: float = 2.0, numerical: str = "quantile", n_modes: int = 5,
+                 encoder_share: float = 0.3,
                  accountant: str = "prv", device: str = "auto", expected_rows: int | None = None,
                  grad_sample_mode: str = "bookkeeping", seed: int | None = None,
-                 schema_share: float = 0.1, out_of_bounds: str = "error"):
+                 schema_share: float = 0.1, out_of_bounds: str = "error",
+                 calibrate: bool = True):
         self.epsilon, self.delta, self.epochs, self.batch_size = epsilon, delta, epochs, batch_size
         self.lr, self.max_grad_norm, self.noise_multiplier = lr, max_grad_norm, noise_multiplier
         self.latent_dim, self.hidden_dim, self.depth = latent_dim, hidden_dim, depth
@@ -86,6 +88,7 @@ class DPTVAE(NeuralGenerator):
         self.encoder_share, self.accountant, self.device = encoder_share, accountant, device
         self.expected_rows, self.grad_sample_mode, self.seed = expected_rows, grad_sample_mode, seed
         self.schema_share, self.out_of_bounds = schema_share, out_of_bounds
+        self.calibrate = calibrate
 
     @classmethod
     def _conformance_params(cls) -> dict[str, Any]:
@@ -149,4 +152,4 @@ class DPTVAE(NeuralGenerator):
         return self._to_frame(x)
 
     def _sample(self, n: int, rng: np.random.Generator, conditions: dict[str, Any]) -> pd.DataFrame:
-        return self._sample_by_rejection(n, rng, conditions, self._draw)
+        return self._sample_by_rejection(n, rng, conditions, self._calibrated(self._draw))

@@ -2,7 +2,10 @@
 
 - numerical / datetime: ``"minmax"`` scales the schema's bounds to [-1, 1] (free: bounds are
   declared); ``"modes"`` is CTGAN's mode-specific normalisation (Xu et al. 2019, Sec. 4.2) with
-  the modes fitted to a *DP histogram* on the schema bounds (a Gaussian release in the ledger).
+  the modes fitted to a *DP histogram* on the schema bounds (a Gaussian release in the ledger);
+  ``"quantile"`` maps a value through the CDF of that DP histogram (piecewise linear) to [-1, 1],
+  so a column crowded into a corner of its declared bounds (a skewed lab value, a price) spreads
+  over the whole range the network outputs, instead of asking tanh to saturate.
 - categorical / boolean: one-hot over the declared values (a missing value is one more slot).
 - nullable numerical columns get a two-way [present, missing] indicator.
 
@@ -25,6 +28,9 @@ from synthscape.privacy.mechanisms import gaussian_mechanism
 from synthscape.schema import TableSchema
 
 _HIST_BINS = 50
+_QUANTILE_BINS = 20
+NUMERICAL = ("minmax", "modes", "quantile")
+_CDF_FLOOR = 1e-3  # share of a column's mass spread evenly, so the CDF is strictly increasing
 _MIN_MODE_WEIGHT = 0.01
 
 
@@ -50,9 +56,9 @@ class TabularEncoder:
     """
 
     def __init__(self, schema: TableSchema, *, numerical: str = "minmax", n_modes: int = 5,
-                 frequencies: bool = False):
-        if numerical not in ("minmax", "modes"):
-            raise ParameterError(f"numerical encoding must be 'minmax' or 'modes', got "
+                 frequencies: bool = False, all_columns: bool = False):
+        if numerical not in NUMERICAL:
+            raise ParameterError(f"numerical encoding must be one of {NUMERICAL}, got "
                                  f"{numerical!r}")
         if not (isinstance(n_modes, int) and 1 <= n_modes <= 20):
             raise ParameterError(f"n_modes must be an int in [1, 20], got {n_modes!r}")
@@ -60,12 +66,16 @@ class TabularEncoder:
         self.numerical = numerical
         self.n_modes = n_modes
         self.frequencies = frequencies
+        self.all_columns = all_columns  # release every column's histogram (for calibration)
+        # bins per numerical histogram: fine for fitting modes; coarse (less noise per bin)
+        # for the quantile CDF and one-way calibration targets
+        self.hist_bins = _HIST_BINS if numerical == "modes" else _QUANTILE_BINS
         self.columns = schema.modelled()
 
     # ---- fitting -------------------------------------------------------------------------
     @property
     def needs_budget(self) -> bool:
-        return self.frequencies or (self.numerical == "modes" and any(
+        return self.frequencies or self.all_columns or (self.numerical != "minmax" and any(
             c.kind in ("numerical", "datetime") for c in self.columns))
 
     def fit(self, data: pd.DataFrame, *, ledger: PrivacyLedger,
@@ -77,12 +87,16 @@ class TabularEncoder:
         the run is not private)."""
         self.modes_: dict[str, list[tuple[float, float]]] = {}
         self.freqs_: dict[str, np.ndarray] = {}
+        self.cdfs_: dict[str, np.ndarray] = {}
+        self.hists_: dict[str, np.ndarray] = {}  # the noisy release, before post-processing
         if self.needs_budget:
             hists = self._noisy_histograms(data, ledger, noise_multiplier)
             for c in self._released():
                 h = hists[c.name]
-                if c.kind in ("numerical", "datetime"):
+                if c.kind in ("numerical", "datetime") and self.numerical == "modes":
                     self.modes_[c.name] = _fit_modes(h[:_HIST_BINS], c.bounds, self.n_modes)
+                elif c.kind in ("numerical", "datetime"):
+                    self.cdfs_[c.name] = _cdf(h[:self.hist_bins])
                 else:
                     self.freqs_[c.name] = h / h.sum()
         self._layout()
@@ -113,7 +127,8 @@ class TabularEncoder:
         one more would raise the sensitivity, hence the noise, of all the others)."""
         numeric = ("numerical", "datetime")
         return [c for c in self.columns
-                if (c.kind in numeric and self.numerical == "modes")
+                if self.all_columns
+                or (c.kind in numeric and self.numerical != "minmax")
                 or (c.kind not in numeric and self.frequencies)]
 
     def _noisy_histograms(self, data, ledger, sigma) -> dict[str, np.ndarray]:
@@ -132,6 +147,7 @@ class TabularEncoder:
             for name, h in exact.items():
                 noisy[name] = released[i:i + len(h)]
                 i += len(h)
+        self.hists_ = dict(noisy)
         # Post-processing: non-negative, at least a little mass everywhere.
         return {k: np.maximum(v, 0.0) + 1e-3 for k, v in noisy.items()}
 
@@ -140,9 +156,10 @@ class TabularEncoder:
         if c.kind in ("numerical", "datetime"):
             x = _as_float(s, c)
             lo, hi = c.bounds
-            codes = np.clip(((x - lo) / (hi - lo) * _HIST_BINS), 0, _HIST_BINS - 1)
-            codes = np.where(np.isnan(x), _HIST_BINS, np.nan_to_num(codes)).astype(int)
-            return np.bincount(codes, minlength=_HIST_BINS + 1).astype(float)
+            k = self.hist_bins
+            codes = np.clip(((x - lo) / (hi - lo) * k), 0, k - 1)
+            codes = np.where(np.isnan(x), k, np.nan_to_num(codes)).astype(int)
+            return np.bincount(codes, minlength=k + 1).astype(float)
         return np.bincount(self._category_codes(s, c), minlength=self._n_slots(c)).astype(float)
 
     # ---- layout --------------------------------------------------------------------------
@@ -203,6 +220,9 @@ class TabularEncoder:
                                              self.modes_[c.name])
                     out[rows, spans[(c.name, "mode")].start + k] = 1.0
                     out[:, v] = np.where(miss, 0.0, alpha)
+                elif self.numerical == "quantile":
+                    u = np.interp(x, grid(c, self.hist_bins), self.cdfs_[c.name])
+                    out[:, v] = np.where(miss, 0.0, 2 * u - 1)
                 else:
                     lo, hi = c.bounds
                     out[:, v] = np.where(miss, 0.0, np.clip(2 * (x - lo) / (hi - lo) - 1, -1, 1))
@@ -228,6 +248,8 @@ class TabularEncoder:
                     mu = np.array([m for m, _ in self.modes_[c.name]])[k]
                     sd = np.array([s for _, s in self.modes_[c.name]])[k]
                     v = a * 4 * sd + mu
+                elif self.numerical == "quantile":
+                    v = np.interp((a + 1) / 2, self.cdfs_[c.name], grid(c, self.hist_bins))
                 else:
                     v = (a + 1) / 2 * (hi - lo) + lo
                 v = np.clip(v, lo, hi)
@@ -245,17 +267,19 @@ class TabularEncoder:
     # ---- persistence ---------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         return {"numerical": self.numerical, "n_modes": self.n_modes,
-                "frequencies": self.frequencies,
+                "frequencies": self.frequencies, "all_columns": self.all_columns,
                 "modes": {k: [list(m) for m in v] for k, v in self.modes_.items()},
                 "freqs": {k: v.tolist() for k, v in self.freqs_.items()},
+                "cdfs": {k: v.tolist() for k, v in self.cdfs_.items()},
                 "spans": [asdict(s) for s in self.spans]}
 
     @classmethod
     def from_state(cls, schema: TableSchema, state: dict[str, Any]) -> TabularEncoder:
         enc = cls(schema, numerical=state["numerical"], n_modes=state["n_modes"],
-                  frequencies=state["frequencies"])
+                  frequencies=state["frequencies"], all_columns=state.get("all_columns", False))
         enc.modes_ = {k: [tuple(m) for m in v] for k, v in state["modes"].items()}
         enc.freqs_ = {k: np.asarray(v, float) for k, v in state["freqs"].items()}
+        enc.cdfs_ = {k: np.asarray(v, float) for k, v in state.get("cdfs", {}).items()}
         enc._layout()
         return enc
 
@@ -269,6 +293,22 @@ def _as_float(s: pd.Series, c) -> np.ndarray:
         ts = pd.to_datetime(s)  # resolution-independent seconds since the epoch
         return (ts - pd.Timestamp(0)).dt.total_seconds().to_numpy(float)
     return pd.to_numeric(s, errors="coerce").to_numpy(float)
+
+
+def grid(c, bins: int) -> np.ndarray:
+    """The edges of a histogram's ``bins`` equal bins over ``c``'s declared bounds."""
+    return np.linspace(c.bounds[0], c.bounds[1], bins + 1)
+
+
+def _cdf(hist: np.ndarray) -> np.ndarray:
+    """CDF at the bin edges of a noisy histogram: simplex projection (least squares, so noise
+    puts no mass in empty bins), plus a floor that keeps it strictly increasing (invertible)."""
+    from synthscape.generators._marginal import project_simplex
+
+    p = project_simplex(hist, max(float(np.sum(hist)), 1.0))
+    p = p / max(p.sum(), 1e-300)
+    p = (1 - _CDF_FLOOR) * p + _CDF_FLOOR / len(p)
+    return np.concatenate([[0.0], np.cumsum(p)])
 
 
 def _fit_modes(hist: np.ndarray, bounds: tuple[float, float], k: int,

@@ -24,8 +24,11 @@ def fitted(planted):
 def test_ledger_pays_for_the_planned_steps(fitted):
     led = fitted.ledger_
     assert led.is_private and led.epsilon <= 3.0 * (1 + 1e-9)
-    rows, event = led.events  # a DP row count plans the training, then DP-SGD
+    # a DP row count plans the training; the histograms of every column (quantile encoding and
+    # sample calibration) are one Gaussian release; then DP-SGD
+    rows, hists, event = led.events
     assert rows.kind == "gaussian" and rows.label.startswith("row count")
+    assert hists.kind == "gaussian" and hists.label == "encoder histograms"
     assert isinstance(event, SubsampledGaussianEvent)
     t = fitted.training_
     assert event.noise_multiplier == t["noise_multiplier"] > 0
@@ -88,7 +91,7 @@ def test_learns_dependencies_better_than_independent():
     ({"epochs": 0}, "epochs"),
     ({"batch_size": 1}, "batch_size"),
     ({"lr": -1.0}, "lr"),
-    ({"numerical": "quantile"}, "numerical"),
+    ({"numerical": "ranks"}, "numerical"),
     ({"latent_dim": 0}, "latent_dim"),
     ({"grad_sample_mode": "ew"}, "grad_sample_mode"),
 ])

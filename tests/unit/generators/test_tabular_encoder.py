@@ -112,7 +112,7 @@ def test_non_private_ledger_uses_exact_counts():
 
 def test_errors_name_the_problem():
     with pytest.raises(ParameterError, match="numerical"):
-        TabularEncoder(SCHEMA, numerical="quantile")
+        TabularEncoder(SCHEMA, numerical="ranks")
     with pytest.raises(ParameterError, match="n_modes"):
         TabularEncoder(SCHEMA, n_modes=0)
     enc = TabularEncoder(SCHEMA, frequencies=True)
