@@ -340,7 +340,9 @@ class Simulator:
         dt = self.dt
         lane, index = self.lane_index() if self.need_index else (None, None)
         self._apply_actions(self._conditions(), lane)
-        acc = ((self.sc_target - self.v) / dt).clamp(-1, 1) * self.sc_rate
+        # scripted speeds: a linear transition at the action's rate, landing on the target
+        acc = torch.minimum(torch.maximum((self.sc_target - self.v) / dt, -self.sc_rate),
+                            self.sc_rate)
         if self.scene.road.frame is not None:
             limit_in_bends(self)
         lead = None

@@ -207,6 +207,13 @@ story:
 """
 
 
+def test_scripted_speed_change_lands_on_its_target_and_stays(driving):
+    sim = driving.sim_of(TIMED.replace("target: 0.0, rate: 2.0", "target: 4.0, rate: 6.0"))
+    for _ in range(120):
+        sim.step()
+    assert abs(sim.v[0, 1].item() - 4.0) < 1e-5  # was an oscillation growing (1 - rate dt/dt)x
+
+
 def test_time_trigger_fires_at_the_first_state_after_its_time(driving):
     sim = driving.sim_of(TIMED)
     for _ in range(32):  # states t = 0 .. 1.55: "greater than 1.55" holds for none
