@@ -115,6 +115,27 @@ def recall(scenarios: list[str], seed: int = 0) -> dict:
     return out
 
 
+# ---- declined attempts ----------------------------------------------------------------------
+def declines(scenarios: list[str]) -> dict:
+    """Share of attempts declined over the overdraft limit (and by the issuer, for card-testing
+    probes) in each packaged scenario, and the simulator's CPU time."""
+    from synthscape.scenarios import load_spec
+    from synthscape_finance.events import STATUSES
+    from synthscape_finance.simulator import Simulation
+
+    out = {}
+    for name in scenarios:
+        spec = load_spec(ROOT / "scenarios" / "finance" / f"{name}.yaml")
+        c = time.process_time()
+        sim = Simulation(spec)
+        for _ in sim.chunks():
+            pass
+        rows = sim.status_rows
+        out[name] = {"rows": int(rows.sum()), "cpu_seconds": time.process_time() - c,
+                     **{f"{s}_share": float(n / rows.sum()) for s, n in zip(STATUSES, rows)}}
+    return out
+
+
 # ---- leakage of the packaged scenarios ------------------------------------------------------
 def leakage(scenarios: list[str]) -> dict:
     from synthscape.scenarios import run
@@ -277,6 +298,14 @@ def write_markdown(res: dict, path: Path) -> None:
                   f"{r['test_rows']:,} test rows)", "", "| typology | recall |", "|---|---:|"]
             L += [f"| {k} | {v:.2f} |" for k, v in r["recall_at_1pct_fpr_per_typology"].items()]
             L += [""]
+    if "declines" in res:
+        L += ["## Declined attempts (overdraft limits; issuer declines of card-testing probes)",
+              "", "| scenario | rows | declined over the limit | declined by the issuer | "
+              "CPU s |", "|---|---:|---:|---:|---:|"]
+        for n, d in res["declines"].items():
+            L.append(f"| {n} | {d['rows']:,} | {d['declined_funds_share']:.2%} | "
+                     f"{d['declined_card_share']:.3%} | {d['cpu_seconds']:.1f} |")
+        L += [""]
     if "leakage" in res:
         L += ["## Leakage check of the packaged scenarios", "",
               "| scenario | leak | AUC channel only | AUC + artefacts | lift ids | lift time "
@@ -324,7 +353,8 @@ def write_markdown(res: dict, path: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="*", default=["throughput", "recall", "leakage", "augment"])
+    ap.add_argument("--only", nargs="*",
+                    default=["throughput", "recall", "declines", "leakage", "augment"])
     ap.add_argument("--rows", type=float, default=10e6, help="rows of the throughput run")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--render", action="store_true",
@@ -353,6 +383,8 @@ def main(argv=None) -> int:
             res["recall"] = recall(scen)
         elif part == "leakage":
             res["leakage"] = leakage(scen)
+        elif part == "declines":
+            res["declines"] = declines(scen)
         elif part == "augment":
             res["augment"] = augment(args.seeds)
         print(f"{part}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
