@@ -251,11 +251,12 @@ def ssm_compare(conflicts: list, front, speed, sc: dict) -> dict:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT / "domains"))
+    results: dict[str, dict] = {}
     res = {"command": "python benchmarks/sumo_check.py", "dt": DT, "idm": IDM,
-           "scenarios": {}}
+           "scenarios": results}
     for name, sc in scenarios().items():
-        res["scenarios"][name] = compare(name, sc)
-        print(name, json.dumps(res["scenarios"][name]), flush=True)
+        results[name] = compare(name, sc)
+        print(name, json.dumps(results[name]), flush=True)
     out = ROOT / "benchmarks" / "results" / "sumo_check.json"
     with tempfile.NamedTemporaryFile("w", dir=out.parent, delete=False) as f:
         f.write(json.dumps(res, indent=2) + "\n")
