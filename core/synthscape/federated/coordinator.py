@@ -32,6 +32,7 @@ import pandas as pd
 
 from synthscape.errors import ParameterError
 from synthscape.federated.transport import Transport, broadcast
+from synthscape.generators._marginal import project_simplex
 from synthscape.generators._marginal_pgm import CliqueModel, Measurement, estimate_total
 from synthscape.generators.aim import _ALPHA, AIMGenerator, _mbi
 from synthscape.generators.base import Generator
@@ -117,6 +118,23 @@ class _Pool:
     def site_total(self, name: str) -> float:
         return estimate_total(self.site_ones[name])
 
+    def site_target(self, name: str, p: np.ndarray, clique: tuple[int, ...]) -> np.ndarray:
+        """The pooled model's marginal ``p`` raked (iterative proportional fitting) to the
+        site's own noisy one-way marginals: a site is scored on the dependence the model
+        misses, not on how its own distribution differs from the pool's (the heterogeneity
+        that a plain sum of site errors counts; Maddock et al. 2024, Sec. 4)."""
+        t = np.asarray(p, float).reshape([self.sizes[a] for a in clique]) + 1e-12
+        ones = {m.clique[0]: m.y for m in self.site_ones[name]}
+        total = max(float(ones[clique[0]].sum()), 1.0)
+        margins = [project_simplex(ones[a], total) + 1e-9 for a in clique]
+        for _ in range(10 if len(clique) > 1 else 1):
+            for ax, m in enumerate(margins):
+                cur = t.sum(axis=tuple(k for k in range(t.ndim) if k != ax))
+                shape = [1] * t.ndim
+                shape[ax] = -1
+                t = t * (m / m.sum() / np.maximum(cur, 1e-300)).reshape(shape)
+        return (t / t.sum()).ravel()
+
 
 def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[str] | None = None,
                   workload: list[tuple[str, ...]] | None = None, degree: int = 2,
@@ -193,7 +211,8 @@ def _aim_rounds(transport: Transport, pool: _Pool, d: int, degree: int, rounds: 
     var_share = pool.measurements[0].sigma ** 2 * measure  # sum_k sigma_k^2 x share: constant
     used = d * measure
     workload = list(combinations(range(d), min(degree, d)))
-    cands = list(dict.fromkeys(c for w in workload for k in range(1, len(w) + 1)
+    # every one-way marginal is measured already: candidates are the workload's 2+ -way ones
+    cands = list(dict.fromkeys(c for w in workload for k in range(min(2, len(w)), len(w) + 1)
                                for c in combinations(w, k)))
     r, done = 0, d == 1
     while not done:
@@ -208,10 +227,12 @@ def _aim_rounds(transport: Transport, pool: _Pool, d: int, degree: int, rounds: 
             break
         used += measure + select
         args = pool.model._operands(pool.model.theta)
-        targets = [pool.model.marginal(c, args=args) / pool.model.total for c in small]
+        pooled = [pool.model.marginal(c, args=args) / pool.model.total for c in small]
         answers = transport.exchange({
-            n: {"op": "score", "cliques": small, "targets": targets, "share": select,
-                "total": pool.site_total(n)} for n in transport.names})
+            n: {"op": "score", "cliques": small, "share": select, "total": pool.site_total(n),
+                "targets": [pool.site_target(n, p, c) for p, c in zip(pooled, small)]}
+            for n in transport.names})
+        targets = pooled
         score = np.sum([a["scores"] for a in answers.values()], axis=0)
         sigma = math.sqrt(var_share / measure)  # the combined noise of the coming measurement
         score = score - math.sqrt(2 / math.pi) * sigma * np.array([t.size for t in targets])
