@@ -1,7 +1,8 @@
 """Suite: every generator at its defaults on the real tables of benchmarks/suite_tables.py.
 
     nohup nice -n 10 .venv/bin/python benchmarks/suite.py run > suite.log 2>&1 &   # resumable
-    .venv/bin/python benchmarks/suite.py run --generators aim --eps 0.5 --tables ISLR/Default
+    .venv/bin/python benchmarks/suite.py run --generators aim aim-uncoarsened --eps 0.5 \
+        --seeds 8 --tables ISLR/Default   # aim's stability at epsilon 0.5, with and without
     .venv/bin/python benchmarks/suite.py report   # results/suite.json, benchmarks/suite-tables.md
     .venv/bin/python benchmarks/suite.py cost     # fit seconds at the defaults, 50k x 20
 
@@ -45,8 +46,11 @@ CACHE = ROOT / "benchmarks" / ".cache" / "suite"
 PEER_PY = ROOT / ".venv-bench-deep" / "bin" / "python"
 OURS = ("dp_ctgan", "dp_tvae", "aim", "mst", "independent")
 PEERS = ("smartnoise-dpctgan", "smartnoise-aim")
+# Variants for ablations (not in the default run): name -> (generator, parameters)
+VARIANTS = {"aim-uncoarsened": ("aim", {"coarsen": False})}
 # Bumped when a generator's code changes what it fits, so that cached cells are not mixed in.
-TAGS = {"dp_ctgan": "3", "dp_tvae": "3", "aim": "3", "mst": "1", "independent": "1",
+TAGS = {"dp_ctgan": "3", "dp_tvae": "3", "aim": "3", "aim-uncoarsened": "1", "mst": "1",
+        "independent": "1",
         "smartnoise-dpctgan": "1", "smartnoise-aim": "1"}
 DELTA = 1e-6
 EPS_ORDER = (1.0, 0.5, 3.0)
@@ -90,7 +94,8 @@ def score(train, test, syn, schema, spec) -> dict:
 def run_ours(name, train, schema, eps, seed):
     from synthscape.generators import make
 
-    gen = make(name, epsilon=eps, delta=DELTA, seed=seed)
+    name, extra = VARIANTS.get(name, (name, {}))
+    gen = make(name, epsilon=eps, delta=DELTA, seed=seed, **extra)
     t0 = time.perf_counter()
     gen.fit(train, schema)
     m = {"fit_s": time.perf_counter() - t0, "ledger_epsilon": gen.ledger_.epsilon}

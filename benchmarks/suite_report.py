@@ -8,8 +8,8 @@ import platform
 import statistics
 from pathlib import Path
 
-GENS = ("dp_ctgan", "dp_tvae", "aim", "mst", "independent", "smartnoise-dpctgan",
-        "smartnoise-aim")
+GENS = ("dp_ctgan", "dp_tvae", "aim", "aim-uncoarsened", "mst", "independent",
+        "smartnoise-dpctgan", "smartnoise-aim")
 NEURAL = ("dp_ctgan", "dp_tvae")
 
 
