@@ -36,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from suite import features, utility  # noqa: E402,F401
+from suite import utility  # noqa: E402
 from suite_tables import load_table  # noqa: E402
 
 FLWR_PY = ROOT / ".venv-bench-flwr" / "bin" / "python"
