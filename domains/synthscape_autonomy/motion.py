@@ -53,19 +53,22 @@ def abort_conflicting_changes(sim) -> None:
     import torch
 
     changing = sim.lc_time > 0
-    if sim.x.device.type == "cpu" and int(changing.sum(1).max()) < 2:
+    up = changing & (sim.target_y > sim.lc_from)
+    rows = ((up.any(1)) & (changing & ~up).any(1)).nonzero()[:, 0]  # changes both ways
+    if rows.numel() == 0:
         return
     r = sim.scene.road
-    tgt = torch.floor((sim.target_y - r.y_min) / r.lane_width)
-    lc, xc, ids = second_lanes(torch.where(changing, tgt, -1.0).long(), sim.travel())
+    sub = lambda t: t.index_select(0, rows)  # noqa: E731  the worlds that may conflict
+    tgt = torch.floor((sub(sim.target_y) - r.y_min) / r.lane_width)
+    lc, xc, ids = second_lanes(torch.where(sub(changing), tgt, -1.0).long(), sub(sim.travel()))
     if ids is None or ids.shape[1] < 2:
         return
-    P = lambda t, fill: pad(t, fill).gather(1, ids)  # noqa: E731
+    P = lambda t, fill: pad(sub(t), fill).gather(1, ids)  # noqa: E731
     side = torch.sign(P(sim.target_y - sim.lc_from, 0.0))
     tau = P(sim.lc_elapsed, 0.0) / P(sim.lc_time, 1.0).clamp(min=1e-6)
     if r.merge_end is not None:  # a driver leaving the on-ramp must merge: the other yields
         tau = tau + torch.where(P(sim.lc_from, 0.0) < r.y_min + r.lane_width, 10.0, 0.0)
-    half = 0.5 * pad(sim.scene.length.expand(sim.W, sim.A), 0.0).gather(1, ids)
+    half = 0.5 * pad(sim.scene.length.expand(len(rows), sim.A), 0.0).gather(1, ids)
     near = (xc[:, :, None] - xc[:, None, :]).abs() < half[:, :, None] + half[:, None, :] \
         + CONFLICT_MARGIN
     meet = (lc[:, :, None] == lc[:, None, :]) & (lc[:, :, None] >= 0) & near \
@@ -73,9 +76,10 @@ def abort_conflicting_changes(sim) -> None:
     behind = (tau[:, :, None] < tau[:, None, :]) | ((tau[:, :, None] == tau[:, None, :])
                                                     & (ids[:, :, None] > ids[:, None, :]))
     back = (meet & behind).any(2)
-    if sim.x.device.type == "cpu" and not bool(back.any()):
+    if not bool(back.any()):
         return
-    mask = pad(torch.zeros_like(changing), False).scatter(1, ids, back)[:, :sim.A]
+    part = pad(torch.zeros_like(sub(changing)), False).scatter(1, ids, back)[:, :sim.A]
+    mask = torch.zeros_like(changing).index_copy(0, rows, part)
     home = r.center.to(sim.x.dtype)[torch.floor((sim.lc_from - r.y_min) / r.lane_width)
                                     .long().clamp(0, r.n_lanes - 1)]
     start_lane_change(sim, (slice(None), slice(None)), mask, home, sim.lc_elapsed.clamp(min=1.0))
