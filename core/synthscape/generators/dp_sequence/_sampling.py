@@ -15,9 +15,15 @@ CHUNK = 8192  # entities per vectorised batch
 
 
 def _pick(logits: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    cdf = torch.softmax(logits.double(), dim=-1).cumsum(dim=-1)
+    cdf = torch.softmax(logits, dim=-1).cumsum(dim=-1)
     u = torch.as_tensor(rng.random(logits.shape[0]), dtype=cdf.dtype)[:, None] * cdf[:, -1:]
     return (cdf < u).sum(dim=-1).clamp(max=logits.shape[-1] - 1)
+
+
+def _lookup(net: SequenceNet, j: int, codes: torch.Tensor) -> torch.Tensor:
+    """Field j's embedding of ``codes``: the bias-free linear layer on a one-hot, as a lookup."""
+    weight: torch.Tensor = net.embed[j].weight  # type: ignore[assignment]
+    return weight.t()[codes.long()]
 
 
 def draw_entities(net: SequenceNet, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -43,7 +49,6 @@ def draw_events(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
 
 def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarray,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    F = torch.nn.functional
     n, L = len(entity_codes), enc.schema.max_events
     k = len(enc.column_fields)
     cols = np.zeros((n, L, k), np.int32)
@@ -51,7 +56,6 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
     lengths = np.zeros(n, np.int32)
     if n == 0:
         return lengths, cols, times
-    sizes = net.target_sizes
     no_short = torch.zeros(enc.gap_size, dtype=torch.bool)
     no_short[1:1 + enc.n_short] = True
     with torch.no_grad():
@@ -77,7 +81,7 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
                     t = enc.next_times(prev[idx], gap, c.numpy(), p == 0, rng)
                     c = torch.as_tensor(tod_of(t)).long()
                 drawn.append(c)
-                h = h + net.embed[j](F.one_hot(c, sizes[j]).float())
+                h = h + _lookup(net, j, c)
             go = (gap != END) & (t < enc.end)
             alive[idx[~go]] = False
             idx, t = idx[go], t[go]
@@ -92,7 +96,7 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             # the event as an input: its fields with the real time of day, and the day of week
             fields = [drawn[0][keep], drawn[1][keep],
                       *[drawn[2 + j][keep] for j in range(k)], torch.as_tensor(dow_of(t))]
-            x = torch.stack(net.embeddings(fields), dim=0).sum(dim=0)
+            x = sum((_lookup(net, j, c) for j, c in enumerate(fields)), torch.zeros(1))
             ti = torch.as_tensor(idx)
             state[ti] = net.decay * state[ti] + (1 - net.decay) * x
     return lengths, cols, times
