@@ -47,16 +47,17 @@ def _par_worker(inp: str, out: str, n: int, epochs: int) -> None:
 
     df = pd.read_parquet(inp)
     context = [c for c in df.columns if c.startswith("ctx_")]
-    md = Metadata.detect_from_dataframe(df, table_name="log")
+    md = Metadata.detect_from_dataframes({"log": df})
     md.update_column("customer_id", sdtype="id", table_name="log")
     md.set_sequence_key("customer_id", table_name="log")
     md.set_sequence_index("timestamp", table_name="log")
     syn = PARSynthesizer(md, context_columns=context, epochs=epochs, verbose=False)
     t0 = time.perf_counter()
-    syn.fit(df)
+    syn.fit({"log": df})
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    s = syn.sample(num_sequences=n)
+    s = syn.sample_sequences(num_sequences=n)
+    s = next(iter(s.values())) if isinstance(s, dict) else s
     sample_s = time.perf_counter() - t0
     s.to_parquet(out)
     print(json.dumps({"fit_seconds": fit_s, "sample_seconds": sample_s, "events": len(s)}))
@@ -216,6 +217,8 @@ def par_peer(ents: pd.DataFrame, evs: pd.DataFrame, *, customers: int, max_event
     ctx["ctx_is_fraud"] = pick.set_index("customer_id")["is_fraud"]
     df = ev.join(ctx, on="customer_id")
     df["mcc"] = df["mcc"].fillna("none")
+    start = pd.Timestamp("2025-03-03")
+    df["timestamp"] = (df["timestamp"] - start).dt.total_seconds()  # PAR: a numeric index
     with tempfile.TemporaryDirectory() as d:
         inp, out = Path(d) / "in.parquet", Path(d) / "out.parquet"
         df.to_parquet(inp)
@@ -226,7 +229,7 @@ def par_peer(ents: pd.DataFrame, evs: pd.DataFrame, *, customers: int, max_event
         info = json.loads(r.stdout.strip().splitlines()[-1])
         s = pd.read_parquet(out)
     s["mcc"] = s["mcc"].replace("none", None)
-    s["timestamp"] = pd.to_datetime(s["timestamp"])
+    s["timestamp"] = start + pd.to_timedelta(s["timestamp"].clip(lower=0), unit="s")
     s = s.sort_values(["customer_id", "timestamp"], kind="stable").reset_index(drop=True)
     ctx_cols = [c for c in s.columns if c.startswith("ctx_")]
     se = s.groupby("customer_id", sort=False)[ctx_cols].first().reset_index()
@@ -432,6 +435,9 @@ def main(argv=None) -> int:
     ap.add_argument("--par-epochs", type=int, default=16)
     ap.add_argument("--speed-customers", type=int, default=100_000)
     ap.add_argument("--speed-days", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=None,
+                    help="run this seed only, into benchmarks/results/sequences_seed<K>.json "
+                         "(seeds in parallel processes); --render merges them")
     ap.add_argument("--render", action="store_true")
     ap.add_argument("--par-worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -446,12 +452,31 @@ def main(argv=None) -> int:
             return {**r, "peer": json.loads(PEER_RESULTS.read_text())}
         return r
 
-    if args.render:
-        write_markdown(with_peer(res), DOC)
-        return 0
     cfg = {"customers": args.customers, "days": args.days, "epsilon": args.epsilon,
            "max_events": args.max_events, "generator": json.loads(args.generator),
            "typology_rate": 0.008, "augment_share": AUGMENT_SHARE}
+    if args.seed is not None:
+        one = RESULTS.with_name(f"sequences_seed{args.seed}.json")
+        if not one.exists():
+            out = {"config": cfg, "result": run_seed(args, args.seed)}
+            one.write_text(json.dumps(out, indent=1, default=float) + "\n")
+        return 0
+    if args.render:
+        flags = (f"--customers {args.customers} --days {args.days} --max-events "
+                 f"{args.max_events}")
+        res.setdefault("command", f"python benchmarks/sequences.py --seed K {flags} for K = 0, "
+                                  f"1, 2 (parallel processes), then --render {flags}")
+        res.setdefault("machine", f"{platform.machine()}, {os.cpu_count()} CPU cores (shared), "
+                                  f"Python {platform.python_version()}")
+        res.setdefault("date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+        for one in sorted(RESULTS.parent.glob("sequences_seed*.json")):
+            part = json.loads(one.read_text())
+            if part["config"] == res.get("config", part["config"]):
+                res["config"] = part["config"]
+                res.setdefault("seeds", {})[str(part["result"]["seed"])] = part["result"]
+        RESULTS.write_text(json.dumps(res, indent=1, default=float) + "\n")
+        write_markdown(with_peer(res), DOC)
+        return 0
     if res.get("config") != cfg:
         res = {k: v for k, v in res.items() if k == "speed"}
     res.update({"config": cfg,
