@@ -14,8 +14,8 @@ scaled by the budget used so far, are skipped.
 are merged until each holds about ten noise sds of rows (``_coarsen``: post-processing of the
 noisy one-way marginals). Without it, at small budgets the noise penalty of AIM's score made every
 pair with a 32-bin column lose to tiny categorical pairs, and whether the pair carrying the
-target's signal was measured became a lottery (TSTR/TRTR 0.57-0.62 +- 0.24-0.29 over 8 fits on
-ISLR/Default at epsilon 0.5; 0.97 +- 0.02 with it: docs/benchmarks/suite.md).
+target's signal was measured became a lottery (TSTR/TRTR 0.68 +- 0.27 over 8 seeds on
+ISLR/Default at epsilon 0.5; 0.98 +- 0.02 with it: docs/benchmarks/suite.md).
 
 After fitting, sampling needs only numpy: the model's junction-tree marginals become one
 conditional table per column in reverse elimination order. Conditions use rejection sampling
