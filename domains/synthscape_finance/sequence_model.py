@@ -38,8 +38,16 @@ def make(schema, *, epsilon: float, delta: float, seed: int, expected_entities: 
 
 def fit(gen, entities: pd.DataFrame, events: pd.DataFrame, schema):
     """Fit on the customers (entities) and their transactions (events): one customer with
-    their whole history is one unit of privacy."""
-    return gen.fit(events, entities, entity_key=schema.entity_key, time_key=schema.time_key)
+    their whole history is one unit of privacy. dp_sequence's record is the entity, and its
+    ledger names the unit ``record``; the budget is relabelled ``unit="customer"`` (same
+    epsilon and delta: only the name of the neighbouring relation changes)."""
+    from synthscape.privacy import Budget
+
+    gen.fit(events, entities, entity_key=schema.entity_key, time_key=schema.time_key)
+    b = gen.ledger_.budget
+    if b is not None and b.unit == "record":
+        gen.ledger_.budget = Budget(epsilon=b.epsilon, delta=b.delta, unit="customer")
+    return gen
 
 
 def sample(gen, n_customers: int, *, fraud_share: float | None, seed: int,

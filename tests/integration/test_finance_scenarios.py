@@ -129,6 +129,7 @@ def test_learned_path_from_real_files_reads_real_data(tmp_path):
     assert top["reads_real_data"] is True and top["folders"]["internal"] == "internal"
     ledger = json.loads((tmp_path / "out" / "small" / "release" / "ledger.json").read_text())
     assert ledger["reads_real_data"] is True and "no real data" not in ledger["summary"]
+    assert ledger["budget"]["unit"] == "customer"
     assert any("entity count" in e.get("label", "") for e in ledger["events"])
 
 
