@@ -57,7 +57,8 @@ def _throughput_child(customers: int, days: int, out: str) -> None:
         rows += tx.num_rows
         t, c = time.perf_counter(), time.process_time()
         write_s += t - t1
-    w_tx.close(), w_lab.close()
+    w_tx.close()
+    w_lab.close()
     total = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"rows": rows, "customers": customers, "days": days,
@@ -233,7 +234,8 @@ def augment(seeds: int, share: float = 0.10) -> dict:
                                             random_state=seed))):
             Xr, yr = s.fit_resample(Xtr, ytr)
             sets[name] = (Xr, yr, None)
-        gens = {f"dp_mst_eps{e:g}": ("mst", e) for e in (1, 3, 8)}
+        gens: dict[str, tuple[str, float | None]] = {f"dp_mst_eps{e:g}": ("mst", e)
+                                                      for e in (1, 3, 8)}
         gens["nonprivate_copula"] = ("gaussian_copula", None)
         for name, (g, eps) in gens.items():
             gen = fit_generator(train, schema, generator=g, epsilon=eps, seed=seed)
@@ -249,7 +251,7 @@ def augment(seeds: int, share: float = 0.10) -> dict:
                              **detection_scores(yte, m.predict_proba(Xte)[:, 1])})
     res = pd.DataFrame(rows)
     metrics = ["pr_auc", "recall_at_1pct_fpr", "minority_f1", "brier"]
-    summary = {}
+    summary: dict = {}
     for model, g in res.groupby("model"):
         base = g[g.arm == "none"].set_index("seed")
         summary[model] = {}
