@@ -29,6 +29,7 @@ ENV_IDS = {
     "synthscape_autonomy/CarToPedestrianNearside-v0": "cpna",
     "synthscape_autonomy/RuralCurve-v0": "rural_curve",
     "synthscape_autonomy/HighwayMerge-v0": "highway_merge",
+    "synthscape_autonomy/PedestrianCrossing-v0": "pedestrian_crossing",
 }
 
 

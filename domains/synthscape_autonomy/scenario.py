@@ -15,6 +15,7 @@ from synthscape_autonomy.distributions import Choice, Normal, ParameterSpace, Pr
 from synthscape_autonomy.physics import AGENT_TYPES, detection_factor, weather_effects
 from synthscape_autonomy.road import compile_road, lane_graph
 from synthscape_autonomy.spec import (
+    VRU_MODES,
     DistanceCondition,
     DriverSpec,
     DrivingSpec,
@@ -25,6 +26,7 @@ from synthscape_autonomy.spec import (
     TimeCondition,
 )
 
+VRU_FIELDS = ("mode", "critical_gap", "hesitation", "run_speed")  # VruBehaviour, per episode
 EGO_FIELDS = ("latency", "brake_jerk", "detection_probability", "position_noise", "speed_noise",
               "false_positive_rate")  # EgoSpec fields drawn per episode
 DRIVER_FIELDS = ("desired_speed", "time_headway", "min_gap", "max_accel", "comfort_decel",
@@ -196,6 +198,12 @@ class Scene:
                 weather_effects(weather, lighting)
             for f in EGO_FIELDS:
                 world[f][w] = float(_val(getattr(self.spec.ego, f), d.values, rng))
+            for a, slot in enumerate(self.slots):
+                beh = None if isinstance(slot.source, tuple) else slot.source.behaviour
+                for f in (VRU_FIELDS if beh is not None else ()):
+                    val = _val(getattr(beh, f), d.values, rng)
+                    world.setdefault(f"vru{a}_{f}", np.zeros(W))[w] = \
+                        VRU_MODES.index(val) if f == "mode" else float(val)
             world["detection_probability"][w] *= detection_factor(weather, lighting)
             events.append(self._event_values(d.values))
         T = {k: torch.tensor(v, device=self.device, dtype=self.dtype) for k, v in cols.items()}

@@ -29,6 +29,7 @@ from synthscape_autonomy.physics import G
 from synthscape_autonomy.policy import make_policy
 from synthscape_autonomy.scenario import DRIVER_FIELDS, EGO_FIELDS, Scene
 from synthscape_autonomy.spec import DistanceCondition, SpeedAction, SpeedCondition, TimeCondition
+from synthscape_autonomy.vru import Reactive
 
 MAX_REACTION = 2.0  # s, longest driver reaction delay kept (IDM delay studies stay below it)
 MOBIL_INTERVAL = 1.0  # s between lane-change decisions of one driver, staggered over drivers
@@ -96,6 +97,7 @@ class Simulator:
         self._noise = None
         self._memo: dict = {}
         self._scratch: dict = {}
+        self.reactive = Reactive(self, init)
         self.policy = policy or make_policy(self.spec.ego)
         self.policy.reset(self)
 
@@ -159,6 +161,7 @@ class Simulator:
             self.params[k][rows] = fresh.params[k]
         for k in self.ego:
             self.ego[k][rows] = fresh.ego[k]
+        self.reactive.reset_worlds(rows, fresh.reactive)
         self.noisy = self.noisy or fresh.noisy
         self._tables()
         if self._noise is not None:
@@ -340,6 +343,8 @@ class Simulator:
         dt = self.dt
         lane, index = self.lane_index() if self.need_index else (None, None)
         self._apply_actions(self._conditions(), lane)
+        if self.reactive.agents:
+            self.reactive.react(self)
         # scripted speeds: a linear transition at the action's rate, landing on the target
         acc = torch.minimum(torch.maximum((self.sc_target - self.v) / dt, -self.sc_rate),
                             self.sc_rate)

@@ -112,9 +112,43 @@ Position = Annotated[Annotated[LanePosition, Tag("LanePosition")] |
                      _by_key({"lane": "LanePosition", "x": "WorldPosition", "y": "WorldPosition"})]
 
 
+VRU_MODES = ("walk_on", "yield", "hesitate", "run")
+
+
+def _default_mode() -> Choice:
+    return Choice(choice=["yield", "hesitate", "run"], weights=[0.6, 0.25, 0.15])
+
+
+class VruBehaviour(StrictModel):
+    """How a crossing pedestrian or cyclist reacts to the approaching ego, drawn per episode.
+
+    When the ego would reach the road user's crossing line within ``critical_gap`` seconds and
+    the road user has not yet entered the ego's path: ``yield`` stops at the edge of the path
+    and walks on once the ego has passed; ``hesitate`` stops for ``hesitation`` seconds, then
+    walks on whatever the ego does; ``run`` speeds up to ``run_speed``; ``walk_on`` ignores the
+    ego. Defaults: docs/driving.md ("Reactive road users")."""
+
+    mode: str | Choice = Field(default_factory=_default_mode)  # VRU_MODES, a choice or $param
+    critical_gap: Sampled = 4.5  # s of the ego's time to the crossing the road user needs
+    hesitation: Sampled = 1.5  # s a hesitating road user stands still
+    run_speed: Sampled = 3.0  # m/s of a running pedestrian
+    margin: float = Field(default=0.5, ge=0)  # m kept from the edge of the ego's path
+
+    @model_validator(mode="after")
+    def _known_modes(self) -> VruBehaviour:
+        m = self.mode
+        modes = m.choice if isinstance(m, Choice) else [m] if isinstance(m, str) and \
+            not m.startswith("$") else []
+        bad = [x for x in modes if x not in VRU_MODES]
+        if bad:
+            raise ValueError(f"unknown behaviour mode(s) {bad}; choose from {list(VRU_MODES)}")
+        return self
+
+
 class EntitySpec(StrictModel):
     """One ScenarioObject. ``controller``: ``ego`` (the policy under test), ``idm`` (IDM + MOBIL
-    on its lane), ``scripted`` (keeps its heading; speed set by actions) or ``static``."""
+    on its lane), ``scripted`` (keeps its heading; speed set by actions) or ``static``. A
+    scripted pedestrian or cyclist with ``behaviour`` reacts to the ego."""
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     type: Literal["car", "truck", "pedestrian", "cyclist"] = "car"
@@ -125,6 +159,7 @@ class EntitySpec(StrictModel):
     length: float | None = Field(default=None, gt=0)
     width: float | None = Field(default=None, gt=0)
     tyre_grip: Num = 1.0  # factor on the road's friction for this vehicle (tyre condition)
+    behaviour: VruBehaviour | None = None
 
 
 class TrafficSpec(StrictModel):
@@ -409,6 +444,10 @@ class DrivingSpec(SpecBase):
             if pos.relative_to and pos.relative_to not in seen:
                 raise ValueError(f"entity {e.name!r} is placed relative to {pos.relative_to!r}, "
                                  f"which must be listed before it")
+            if e.behaviour is not None and (e.controller != "scripted"
+                                            or e.type not in ("pedestrian", "cyclist")):
+                raise ValueError(f"entity {e.name!r}: behaviour is for scripted pedestrians and "
+                                 f"cyclists (it is a {e.controller} {e.type})")
             if e.controller in ("ego", "idm") and not isinstance(pos, LanePosition):
                 raise ValueError(f"entity {e.name!r} with controller {e.controller!r} needs a "
                                  f"lane position ({{lane, s}}); world positions are for "
