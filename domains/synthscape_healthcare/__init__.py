@@ -6,10 +6,12 @@ Public names (imported on first use, so ``register()`` stays cheap: no torch, no
   icd10cm.py); ``semantic_tag_ontology`` groups SNOMED CT codes by semantic tag (snomed.py).
 - ``load_synthea(folder)`` (synthea.py) and ``SyntheaRunner`` (synthea_runner.py): Synthea's CSV
   export and command line.
-- ``EHRData``, ``from_synthea``, ``load_nafld``: the patient data model and its sources.
-- ``CohortSchema``, ``LabSpec``, ``LabelSpec``: the declared shape of a cohort.
-- ``EHRGenerator``: the DP generator (``fit``, ``sample(n, condition=..., prevalence=...)``).
-- ``to_synthea_tables``: Synthea-like output tables with the label column.
+- ``EHRSequences`` (patients and timestamped events), from ``synthea_sequences(export)``,
+  ``read_omop(folder)`` or ``nafld_sequences()``.
+- ``EHRGenerator``: the DP generator on the core ``dp_sequence`` (``fit``, ``sample(n,
+  conditions={"condition": "I50"})``, ``save``/``load``); ``TimelineLabel`` and ``label_of``:
+  death and disease-progression labels on the timeline.
+- ``to_synthea_layout``: Synthea's CSV layout (with the label column) for synthetic timelines.
 
 ``register()`` is called through the ``synthscape.domains`` entry point and adds
 ``kind: ehr`` to the core's scenario kinds.
@@ -24,9 +26,10 @@ _LAZY = {
     "load_icd10cm": "icd10cm", "semantic_tag_ontology": "snomed", "load_synthea": "synthea",
     "SyntheaExport": "synthea", "SyntheaRunner": "synthea_runner",
     "SyntheaError": "synthea_runner",
-    "EHRData": "records", "from_synthea": "records", "load_nafld": "nafld",
-    "CohortSchema": "encoding", "LabSpec": "encoding", "LabelSpec": "encoding",
-    "EHRGenerator": "generator", "to_synthea_tables": "tables",
+    "EHRSequences": "sequences", "synthea_sequences": "synthea_events",
+    "read_omop": "omop", "write_omop": "omop", "nafld_sequences": "nafld",
+    "EHRGenerator": "generator", "TimelineLabel": "timeline", "label_of": "timeline",
+    "to_synthea_layout": "layout",
 }
 
 __all__ = ["Ontology", "UnknownCodeError", "register", *sorted(_LAZY)]
@@ -41,9 +44,9 @@ def __getattr__(name: str):
 def register() -> None:
     """Entry point of the ``synthscape.domains`` group: adds ``kind: ehr`` (kind.py).
 
-    The EHR generator is multi-table (patients with codes, onsets and labs) and conditions on
-    ontology subtrees, so it is not a single-table ``synthscape.generators`` entry; use
-    :class:`synthscape_healthcare.generator.EHRGenerator` directly."""
+    The EHR generator wraps the core ``dp_sequence`` (patients and their timelines) and
+    conditions on ontology subtrees; use :class:`synthscape_healthcare.generator.EHRGenerator`
+    directly."""
     from synthscape_healthcare.kind import register as _register
 
     _register()

@@ -1,293 +1,350 @@
-"""The DP EHR generator: an autoregressive patient model with GRAM code embeddings over one
-row per patient, trained with DP-SGD.
+"""The longitudinal DP EHR generator: patients and their event timelines on the core
+``dp_sequence`` generator, with codes modelled through their ontology ancestors.
 
-The unit of privacy is one patient: every record of a patient (codes, onsets, labs, outcome)
-is folded into one row before training, and DP-SGD clips per row. The vocabulary, bins and
-bounds come from the declared :class:`CohortSchema` and the ontology, so the only spend is the
-training itself, recorded in the ledger.
+>>> gen = EHRGenerator(epsilon=1.0, seed=0, ontology=icd)   # stores only
+>>> gen.fit(nafld_sequences())                                          # vocabulary, shape, model
+>>> hf = gen.sample(500, conditions={"condition": "I50"})                # all carry an I50 code
 
->>> gen = EHRGenerator(schema=schema, ontology=icd, epsilon=1.0, seed=0).fit(cohort)
->>> mi = gen.sample(500, condition="I21")            # every patient has a code under I21
->>> aug = gen.sample(2000, condition="I46", prevalence=0.2)
+One patient is the unit of privacy (every event of a patient). ``fit``: the code vocabulary is
+declared (``vocabulary=``) or released under DP (thresholded key release, vocabulary.py) and
+the patient timelines are learned by ``dp_sequence`` under the same ledger. Each event is
+``table``, the code's ontology ancestors (ICD-10-CM chapter, block, category; or the SNOMED CT
+semantic tag), ``code``, a numeric ``value`` scaled by declared bounds, and a ``qualifier``
+(unit or encounter class); within an event these are predicted in that order, so a rare code
+borrows strength from its parents. ``hierarchy="flat"`` drops the ancestor columns (the
+ablation baseline). Every sample goes through the consistency post-processing
+(:func:`~synthscape_healthcare.sequences.make_consistent`).
 """
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from synthscape.errors import ModelFormatError, NotFittedError, ParameterError
 from synthscape.privacy import Budget, PrivacyLedger
 from synthscape.random import derive_rng
-from synthscape_healthcare.encoding import CohortSchema, Encoded, decode, encode
-from synthscape_healthcare.ontology import Ontology, UnknownCodeError, code_of
-from synthscape_healthcare.records import EHRData
+from synthscape.schema import Column, TableSchema
+from synthscape_healthcare import _sequence
+from synthscape_healthcare.ontology import Ontology
+from synthscape_healthcare.sequences import SEXES, TABLES, EHRSequences, make_consistent
+from synthscape_healthcare.synthea_events import ETHNICITIES, RACES
+from synthscape_healthcare.vocabulary import (
+    keys,
+    path_levels,
+    path_table,
+    release_vocabulary,
+    scale_values,
+    unscale_values,
+)
 
-FORMAT = 2
-log = logging.getLogger("synthscape.healthcare")  # the terminal (the CLI's handler), no file
+FORMAT = 1
+PARAMS = ("epsilon", "delta", "seed", "hierarchy", "vocabulary", "vocabulary_share",
+          "max_codes", "max_events", "time_bounds", "birth_years", "value_bounds", "qualifiers",
+          "units", "expected_patients", "accountant", "sequence")
+STATIC = {"race": RACES, "ethnicity": ETHNICITIES}
+MAX_ROUNDS = 20
+VALUED = ("observation", "lab")  # event tables whose events carry numeric values
 
 
 class EHRGenerator:
-    """``hierarchy="ontology"`` builds code embeddings from ontology ancestors (GRAM);
-    ``"flat"`` gives every code its own embedding (the ablation baseline)."""
+    """``EHRGenerator(epsilon=..., seed=...)`` stores parameters; ``fit`` learns the rest.
 
-    def __init__(self, *, schema: CohortSchema, ontology: Ontology | None = None,
-                 epsilon: float | None = 1.0, delta: float = 1e-6, epochs: int = 10,
-                 batch_size: int = 512, lr: float = 2e-3, max_grad_norm: float = 1.0,
-                 dim: int = 16, hidden: int = 64,
-                 hierarchy: str = "ontology", accountant: str = "rdp", device: str = "auto",
-                 seed: int | None = 0, expected_patients: int | None = None):
-        self.schema, self.ontology = schema, ontology
-        self.epsilon, self.delta, self.accountant = epsilon, delta, accountant
-        self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
-        self.max_grad_norm, self.dim, self.hidden = max_grad_norm, dim, hidden
-        self.hierarchy, self.device, self.seed = hierarchy, device, seed
-        self.expected_patients = expected_patients
+    - ``ontology``: an :class:`Ontology` (recorded by name in the saved model; pass it again
+      to ``load``); ``hierarchy``: ``"ontology"`` or ``"flat"``.
+    - ``vocabulary``: declared ``"<table>:<code>"`` keys, or ``None`` to release them under DP
+      from ``vocabulary_share`` of the budget (each patient counted for ``max_codes`` keys).
+    - ``max_events``: events kept per patient (the first ones; the contribution bound);
+      ``time_bounds``: the declared public range of event times; ``birth_years``: of births.
+    - ``value_bounds``: declared ``{key: (lower, upper)}`` of numeric values; others are scaled
+      by a signed log. ``qualifiers``: the declared units and encounter classes (``None``:
+      released under DP); ``units``: a declared unit per key, written on every sampled event
+      of that key.
+    - ``sequence``: further keyword parameters of ``dp_sequence`` (epochs, width, ...).
+    """
 
-    # ---- structure -----------------------------------------------------------------------
-    def _structure(self) -> tuple[list[str], int, list[list[int]]]:
-        vocab = list(self.schema.vocabulary)
-        if self.hierarchy not in ("ontology", "flat"):
-            raise ParameterError(f"hierarchy must be 'ontology' or 'flat', got {self.hierarchy!r}")
-        if self.ontology is None:
-            if self.hierarchy == "ontology":
-                raise ParameterError("hierarchy='ontology' needs an ontology (e.g. "
-                                     "load_icd10cm()); or use hierarchy='flat'")
-            return vocab, len(vocab), [[i] for i in range(len(vocab))]
-        nodes = self.ontology.validate(vocab, source="the cohort schema's vocabulary")
-        if self.hierarchy == "flat":
-            return nodes, len(nodes), [[i] for i in range(len(nodes))]
-        used, chains = self.ontology.ancestor_matrix(nodes, include_root=True)
-        return nodes, len(used), chains
+    def __init__(self, *, epsilon: float | None = 1.0, delta: float = 1e-6,
+                 seed: int | None = 0, ontology: Ontology | None = None,
+                 hierarchy: str = "ontology", vocabulary: list[str] | None = None,
+                 vocabulary_share: float = 0.1, max_codes: int = 64, max_events: int = 64,
+                 time_bounds: tuple[str, str] = ("1900-01-01", "2030-01-01"),
+                 birth_years: tuple[float, float] = (1900.0, 2030.0),
+                 value_bounds: dict[str, tuple[float, float]] | None = None,
+                 qualifiers: list[str] | None = None, expected_patients: int | None = None,
+                 units: dict[str, str] | None = None, accountant: str = "prv",
+                 sequence: dict[str, Any] | None = None):
+        self.epsilon, self.delta, self.seed = epsilon, delta, seed
+        self.ontology, self.hierarchy = ontology, hierarchy
+        self.vocabulary, self.vocabulary_share, self.max_codes = vocabulary, vocabulary_share, \
+            max_codes
+        self.max_events, self.time_bounds, self.birth_years = max_events, time_bounds, \
+            birth_years
+        self.value_bounds, self.qualifiers = value_bounds, qualifiers
+        self.expected_patients, self.sequence = expected_patients, sequence
+        self.units, self.accountant = units, accountant
 
-    def _code_index(self, data: EHRData) -> dict[str, int]:
-        """Each data code -> the vocabulary column of its nearest ancestor-or-self."""
-        distinct = sorted(set(data.conditions.code.astype(str)))
-        if self.ontology is None:
-            return {c: i for i, c in enumerate(self.schema.vocabulary) if c in distinct}
-        col = {n: i for i, n in enumerate(self.nodes_)}
-        bad = [c for c in distinct if c not in self.ontology]
-        if bad:
-            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-            raise UnknownCodeError(f"{self.ontology._unknown_message(bad[0])}{more} in "
-                                   f"conditions.code; fix or map the codes before fitting")
-        out = {}
-        for c in distinct:
-            node = self.ontology.node(c)
-            for a in [node, *self.ontology.ancestors(node)]:
-                if a in col:
-                    out[c] = col[a]
-                    break
-        return out
-
-    def unseen_conditions(self, data: EHRData, conditions: Iterable[str]) -> list[str]:
-        """The ``conditions`` (valid codes or blocks) under which no code of ``data`` lies.
-
-        A fact about the real data: it is logged to the user's terminal by :meth:`fit` and
-        never written into a release or a saved model."""
-        distinct = set(data.conditions.code.astype(str))
-        out = []
-        for cond in dict.fromkeys(conditions):
-            if self.ontology is None:
-                seen = cond in distinct
-            else:
-                node = self.ontology.node(cond)  # UnknownCodeError with did-you-mean
-                seen = any(c in self.ontology and self.ontology.is_descendant(c, node)
-                           for c in distinct)
-            if not seen:
-                out.append(cond)
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's parameters (the ontology by name)."""
+        out = {k: getattr(self, k) for k in PARAMS}
+        out["ontology"] = None if self.ontology is None else self.ontology.name
         return out
 
     # ---- fitting -------------------------------------------------------------------------
-    def fit(self, data: EHRData, *, ledger: PrivacyLedger | None = None,
-            conditions: Iterable[str] = ()) -> EHRGenerator:
-        """Fit to ``data`` (one patient is the unit of privacy). ``conditions``: the codes
-        samples will be conditioned on; each one that no training patient carries is logged
-        as a warning (its samples would come from the ontology structure and the DP noise
-        only)."""
-        import torch
+    def _check_params(self) -> None:
+        if self.hierarchy not in ("ontology", "flat"):
+            raise ParameterError(f"hierarchy must be 'ontology' or 'flat', got {self.hierarchy!r}")
+        if self.hierarchy == "ontology" and self.ontology is None:
+            raise ParameterError("hierarchy='ontology' needs an ontology (load_icd10cm() or "
+                                 "semantic_tag_ontology(...)); or use hierarchy='flat'")
+        if self.epsilon is not None and not self.epsilon > 0:
+            raise ParameterError(f"epsilon must be > 0 or None, got {self.epsilon!r}")
+        if not 0 < self.vocabulary_share < 1:
+            raise ParameterError(f"vocabulary_share must be in (0, 1), got "
+                                 f"{self.vocabulary_share!r}")
+        if self.max_events < 1:
+            raise ParameterError(f"max_events must be >= 1, got {self.max_events!r}")
 
-        from synthscape.generators import DPSGD
-        from synthscape.privacy.mechanisms import noisy_count
+    def fit(self, data: EHRSequences, *, ledger: PrivacyLedger | None = None
+            ) -> EHRGenerator:
+        """Learn the vocabulary (declared or DP), the shape and the model from ``data``."""
         from synthscape.privacy.noise import NoiseSource
-        from synthscape_healthcare.model import EHRNet, pack
 
-        if not isinstance(data, EHRData):
-            raise ParameterError(f"fit expects EHRData (see synthscape_healthcare.records), got "
-                                 f"{type(data).__name__}")
-        self.nodes_, n_nodes, chains = self._structure()
-        flat = [[i] for i in range(len(chains))]
-        enc = encode(data, self.schema, self._code_index(data))
-        for cond in self.unseen_conditions(data, conditions):
-            log.warning("condition %r is a valid code but no patient of the training data has "
-                        "a code under it: patients sampled with it come from the ontology "
-                        "structure and the DP noise only, not from observed patients", cond)
-        v = len(self.schema.vocabulary)
-        x = pack(enc.codes, enc.onset, enc.cats)
+        self._check_params()
+        if not isinstance(data, EHRSequences):
+            raise ParameterError(f"fit expects EHRSequences (synthea_sequences, read_omop, "
+                                 f"nafld_sequences), got {type(data).__name__}")
         if ledger is None:
-            ledger = PrivacyLedger(None if self.epsilon is None else
-                                   Budget(epsilon=self.epsilon, delta=self.delta, unit="patient"),
-                                   accountant=self.accountant,
-                                   noise=NoiseSource.for_data(x, purpose="ehr", seed=self.seed))
-        # The cohort size plans sampling rate and steps: declared, or a DP count (1% of rho).
-        if self.expected_patients is not None:
-            planned = int(self.expected_patients)
+            budget = None if self.epsilon is None else \
+                Budget(epsilon=self.epsilon, delta=self.delta, unit="patient")
+            ledger = PrivacyLedger(budget, accountant=self.accountant, noise=NoiseSource.for_data(
+                data.events[["code"]], purpose="ehr", seed=self.seed))
+        events = data.events
+        if self.vocabulary is not None:
+            vocab = sorted(set(self.vocabulary))
         elif ledger.budget is None:
-            planned = len(x)
+            ledger.mark_non_private("the code vocabulary was read from the data")
+            vocab = sorted(set(keys(events)))
         else:
-            planned = noisy_count(len(x), ledger=ledger, share=0.01,
-                                  label="patient count (plans sampling rate and steps)")
-        seed = None if self.seed is None else int(self.seed)
-        self.arch_ = {"n_nodes": n_nodes, "chains": chains,
-                      "dec_chains": chains if self.hierarchy == "ontology" else flat}
-        with torch.random.fork_rng(devices=[]):  # seeded initialisation, global state untouched
-            if seed is not None:
-                torch.default_generator.manual_seed(seed)  # CPU only, as the fork
-            model = self._build(EHRNet)
-        trainer = DPSGD(model, ledger=ledger, n_rows=planned, epochs=self.epochs,
-                        batch_size=min(self.batch_size, planned), lr=self.lr,
-                        max_grad_norm=self.max_grad_norm, device=self.device, label="ehr_model")
-        for batch in trainer.batches(x):
-            per_patient = trainer.module(batch, v)
-            trainer.step(per_patient.mean() if len(batch) else per_patient.sum())
-        # Only what the ledger covers: no loss on real batches, no exact count.
-        self.training_ = trainer.finish()
-        self.loop_seconds_ = self.training_.pop("seconds")  # a timing: never saved
-        self.model_ = trainer.base_module.cpu().eval()
+            vocab = release_vocabulary(events, ledger=ledger,
+                                       rho=ledger.remaining_rho(self.vocabulary_share / 2),
+                                       max_codes=self.max_codes, seed=self.seed)
+        quals = self._qualifiers(events, ledger)
+        self.vocabulary_, self.qualifiers_ = vocab, quals
+        levels = path_levels(self.ontology) if self.hierarchy == "ontology" else ()
+        self.paths_ = path_table(vocab, self.ontology, levels)
+        self.descriptions_ = {k: data.descriptions.get(k.split(":", 1)[1], "") for k in vocab}
+        self.static_ = [c for c in STATIC if c in data.patients.columns]
+        ents, evs = self._encode(data.patients, events)
+        schema = _sequence.sequence_schema(
+            self._entity_schema(), self._event_schema(), max_events=self.max_events,
+            time_bounds=tuple(self.time_bounds))  # type: ignore[arg-type]
+        self.model_ = _sequence.fit(schema, ents, evs, ledger=ledger, seed=self.seed,
+                                    expected_entities=self.expected_patients,
+                                    params=dict(self.sequence or {}))
         self.ledger_ = ledger
         return self
 
-    def _build(self, cls):
-        return cls(self.arch_["n_nodes"], self.arch_["chains"], self.arch_["dec_chains"],
-                   self.schema.n_onset, self.schema.categorical_sizes(), dim=self.dim,
-                   hidden=self.hidden)
+    def _qualifiers(self, events: pd.DataFrame, ledger: PrivacyLedger) -> list[str]:
+        if self.qualifiers is not None:
+            return sorted({"", *self.qualifiers})
+        q = events.qualifier.astype(str)
+        if ledger.budget is None:
+            return sorted({"", *q})
+        frame = pd.DataFrame({"patient_id": events.patient_id, "table": "qualifier", "code": q})
+        got = release_vocabulary(frame[q != ""], ledger=ledger,
+                                 rho=ledger.remaining_rho(self.vocabulary_share / 2),
+                                 max_codes=8, seed=self.seed)
+        return sorted({""} | {k.split(":", 1)[1] for k in got if k.startswith("qualifier:")})
+
+    def _entity_schema(self) -> TableSchema:
+        lo, hi = self.birth_years
+        cols = [Column(name="birth_year", kind="numerical", lower=float(lo), upper=float(hi)),
+                Column(name="sex", kind="categorical", categories=SEXES)]
+        cols += [Column(name=c, kind="categorical", categories=STATIC[c]) for c in self.static_]
+        cols.append(Column(name="death", kind="boolean"))
+        return TableSchema(columns=cols, name="patients")
+
+    def _event_schema(self) -> TableSchema:
+        tables = tuple(t for t in TABLES if any(k.startswith(t + ":") for k in self.vocabulary_))
+        cols = [Column(name="table", kind="categorical", categories=tables)]
+        cols += [Column(name=level, kind="categorical",
+                        categories=tuple(sorted(set(self.paths_[level]))))
+                 for level in self.paths_.columns]
+        cols += [Column(name="code", kind="categorical", categories=tuple(self.vocabulary_)),
+                 Column(name="value", kind="numerical", lower=0.0, upper=1.0, nullable=True),
+                 Column(name="qualifier", kind="categorical", categories=tuple(self.qualifiers_))]
+        return TableSchema(columns=cols, name="events")
+
+    def _encode(self, patients: pd.DataFrame, events: pd.DataFrame
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Model frames: codes outside the vocabulary and qualifiers outside the released set
+        are dropped/blanked (per-event steps), ancestors joined, values scaled."""
+        k = keys(events)
+        ev = events[k.isin(set(self.vocabulary_)).to_numpy()].reset_index(drop=True)
+        k = keys(ev)
+        out = pd.DataFrame({"patient_id": ev.patient_id.astype(str), "time": ev.time,
+                            "table": ev.table.astype(str)})
+        for level in self.paths_.columns:
+            out[level] = self.paths_[level].reindex(k).to_numpy()
+        out["code"] = k.to_numpy()
+        out["value"] = np.where(ev.value.notna(), scale_values(ev, self._bounds()), np.nan)
+        q = ev.qualifier.astype(str)
+        out["qualifier"] = q.where(q.isin(set(self.qualifiers_)), "").to_numpy()
+        ents = patients[["patient_id", "birth_year", "sex", *self.static_, "death"]].copy()
+        ents["patient_id"] = ents.patient_id.astype(str)
+        ents["death"] = ents.death.astype(bool)
+        return ents.reset_index(drop=True), out
+
+    def _bounds(self) -> dict[str, tuple[float, float]]:
+        return {k: (float(a), float(b)) for k, (a, b) in (self.value_bounds or {}).items()}
 
     # ---- sampling ------------------------------------------------------------------------
-    def subtree_columns(self, condition: str) -> np.ndarray:
-        """Vocabulary columns whose code lies in the subtree of ``condition``."""
-        self._check()
-        if self.ontology is None:
-            cols = [i for i, c in enumerate(self.schema.vocabulary) if c == condition]
-        else:
-            node = self.ontology.node(condition)  # UnknownCodeError with did-you-mean
-            cols = [i for i, n in enumerate(self.nodes_) if self.ontology.is_descendant(n, node)]
-        if not cols:
-            raise ParameterError(f"no code of the vocabulary lies under {condition!r}; the "
-                                 f"vocabulary is {self.schema.vocabulary}")
-        return np.asarray(cols)
+    def _check(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("the EHR generator is not fitted yet; call fit(data) first")
 
-    def sample(self, n: int, *, condition: str | None = None, prevalence: float | None = None,
-               seed: int | None = None) -> EHRData:
-        """``n`` synthetic patients. With ``condition`` alone every patient carries a code in
-        its subtree; with ``prevalence`` too, that share does and the rest do not."""
+    def subtree(self, condition: str) -> tuple[dict | None, set[str]]:
+        """What a condition on a code, an ontology node (ICD-10-CM chapter, block, category,
+        ...) or a semantic tag becomes: the event condition passed to ``dp_sequence`` (on the
+        deepest modelled column that names it; ``None`` when none does) and the vocabulary
+        keys in its subtree (which every conditioned patient must carry)."""
+        self._check()
+        vocab = set(self.vocabulary_)
+        if condition in vocab:
+            return {"code": condition}, {condition}
+        same = [k for k in self.vocabulary_ if k.split(":", 1)[1] == condition]
+        if len(same) == 1:
+            return {"code": same[0]}, set(same)
+        for level in self.paths_.columns:
+            name = f"{level}:{condition}"
+            hit = self.paths_.index[self.paths_[level] == name]
+            if len(hit):
+                return {level: name}, set(hit)
+        if self.ontology is not None and condition in self.ontology:
+            node = self.ontology.node(condition)
+            under = {k for k in self.vocabulary_ if k.split(":", 1)[1] in self.ontology
+                     and self.ontology.is_descendant(k.split(":", 1)[1], node)}
+            if under:
+                return ({"code": next(iter(under))} if len(under) == 1 else None), under
+            raise ParameterError(f"no code of the vocabulary lies under {condition!r} ({node})")
+        raise ParameterError(f"unknown condition {condition!r}: not a code of the vocabulary "
+                             f"({len(vocab)} codes) nor an ontology node above one")
+
+    def sample(self, n: int, *, conditions: dict | None = None, seed: int | None = None
+               ) -> EHRSequences:
+        """``n`` synthetic patients, their timelines made consistent.
+
+        ``conditions``: ``{"condition": "I50"}`` (a code, an ICD-10-CM chapter/block/category
+        or a SNOMED CT semantic tag): every patient carries a code in that subtree (the model
+        is conditioned on the deepest modelled ancestor column by ``dp_sequence``'s rejection
+        sampling, so the rest of the record follows that subgroup; patients whose timeline
+        lost the code in the consistency step are drawn again). ``{"condition": {"I46": 0.2}}``:
+        that share carries one and the rest carry none. Entity columns (``{"sex": "F"}``) pass
+        to ``dp_sequence`` as they are."""
         self._check()
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ParameterError(f"n must be an int >= 1, got {n!r}")
-        if prevalence is not None and (condition is None or not 0 <= prevalence <= 1):
-            raise ParameterError("prevalence needs a condition and must lie in [0, 1]")
-        base = self.seed if seed is None else seed
-        rng = derive_rng(None if base is None else int(base), "ehr.sample")
-        if condition is None:
-            enc = self._draw(n, rng, None, True)
+        conds = dict(conditions or {})
+        cond = conds.pop("condition", None)
+        if seed is not None:
+            rng = derive_rng(int(seed), "ehr.sample")
+        elif self.seed is None:
+            rng = derive_rng(None)
+        else:  # unseeded calls differ, reproducibly from the generator's seed
+            self._calls = getattr(self, "_calls", 0) + 1
+            rng = derive_rng(int(self.seed), "ehr.sample", self._calls)
+        if cond is None:
+            return _renumber(self._draw(n, conds, None, True, rng), self.descriptions_)
+        if isinstance(cond, dict):
+            if len(cond) != 1 or not 0 <= float(next(iter(cond.values()))) <= 1:
+                raise ParameterError(f"a condition share is {{code: share in [0, 1]}}, got "
+                                     f"{cond!r}")
+            code, share = next(iter(cond.items()))
+            k = int(round(n * float(share)))
         else:
-            cols = self.subtree_columns(condition)
-            k = n if prevalence is None else int(round(n * prevalence))
-            parts = [self._draw(k, rng, cols, True)] if k else []
-            if n - k:
-                parts.append(self._draw(n - k, rng, cols, False))
-            enc = _take(_concat(parts), rng.permutation(n))
-        return decode(enc, self.schema, [code_of(c) for c in self.nodes_], rng)
+            code, k = cond, n
+        event_cond, wanted = self.subtree(str(code))
+        with_code = {**conds, "events": event_cond} if event_cond is not None else conds
+        parts = self._draw(k, with_code, wanted, True, rng) if k else []
+        if n - k:
+            parts += self._draw(n - k, conds, wanted, False, rng)
+        out = _renumber(parts, self.descriptions_)
+        order = rng.permutation(out.n_patients)  # carriers and others mixed
+        return out.subset(out.patients.patient_id.to_numpy()[order]) if k < n else out
 
-    def _draw(self, n: int, rng: np.random.Generator, cols, present: bool,
-              max_pool: int = 2_000_000) -> Encoded:
-        """``n`` patients; with ``cols``, only those with (``present``) or without a code in
-        those columns, by rejection from pools drawn from the model (exact conditionals)."""
-        if cols is None:
-            return self._generate(n, rng)
-        got, have, pool, rate = [], 0, max(4 * n, 1024), None
-        while have < n:
-            enc = self._generate(pool, rng)
-            hit = (enc.codes[:, cols] > 0).any(axis=1)
-            keep = hit if present else ~hit
-            got.append(_take(enc, np.flatnonzero(keep)))
-            have += int(keep.sum())
-            rate = max(have, 1) / (pool * len(got))
-            if have < n and pool * len(got) >= max_pool:
-                raise ParameterError(
-                    f"the model almost never produces patients {'with' if present else 'without'}"
-                    f" the condition ({have} of {n} after {pool * len(got)} draws); ask for "
-                    f"fewer patients or train with more budget")
-            pool = int(min(max((n - have) / rate * 1.3, 1024), 500_000))
-        return _take(_concat(got), np.arange(n))
+    def _draw(self, n: int, core: dict, wanted: set[str] | None, present: bool,
+              rng: np.random.Generator) -> list[EHRSequences]:
+        """``n`` patients in rounds; with ``wanted``, only those that carry (``present``) or
+        lack a code among those keys."""
+        parts, have = [], 0
+        for _ in range(MAX_ROUNDS):
+            need = n - have
+            draw = need if wanted is None or have == 0 else max(2 * need, 16)
+            ents, evs = _sequence.sample(self.model_, draw, conditions=core or None,
+                                         seed=int(rng.integers(2**31)))
+            got = self._decode(ents, evs)
+            if wanted is not None:
+                hit = set(_carriers(got, wanted))
+                ids = got.patients.patient_id.astype(str)
+                got = got.subset(ids[ids.isin(hit) == present])
+            take = got.patients.patient_id.to_numpy()[:need]
+            parts.append(got.subset(take))
+            have += len(take)
+            if have >= n:
+                return parts
+        which = "with" if present else "without"
+        raise ParameterError(f"the model rarely produces patients {which} the condition "
+                             f"({have} of {n} after {MAX_ROUNDS} rounds); ask for fewer "
+                             f"patients or fit with more budget")
 
-    def _generate(self, n: int, rng: np.random.Generator) -> Encoded:
-        """Ancestral sampling: sex, age, codes one by one, onsets, then the rest."""
-        import torch
-        from torch.nn import functional as F
-
-        from synthscape_healthcare.model import onset_one_hot
-
-        m, sizes = self.model_, self.schema.categorical_sizes()
-        v = len(self.schema.vocabulary)
-
-        def draw(logits: torch.Tensor) -> torch.Tensor:
-            probs = torch.softmax(logits, -1).numpy().astype(float)
-            return torch.as_tensor(_categorical(probs, rng))
-
-        with torch.no_grad():
-            sex = draw(m.sex_logits(torch.ones(n, 1)))
-            sex_1h = F.one_hot(sex, sizes[1]).float()
-            age = draw(m.age_head(sex_1h))
-            demo = m.demo_state(F.one_hot(age, sizes[0]).float(), sex_1h)
-            codes = torch.zeros(n, v)
-            for j in range(v):
-                logits, _ = m.code_logits(demo, codes)
-                p = torch.sigmoid(logits[:, j]).numpy()
-                codes[:, j] = torch.as_tensor(rng.uniform(size=n) < p, dtype=torch.float32)
-            _, h = m.code_logits(demo, codes)
-            onset = draw(m.onset_logits(h))
-            onset = torch.where(codes > 0, onset, torch.full_like(onset, -1))
-            rest = m.rest_logits(demo, codes, onset_one_hot(onset, codes, m.n_onset))
-            cats, start = [age, sex], 0
-            for size in sizes[2:]:
-                cats.append(draw(rest[:, start:start + size]))
-                start += size
-        return Encoded(codes.numpy(), onset.numpy(), torch.stack(cats, 1).numpy(), np.arange(n))
-
-    def _check(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError("EHRGenerator is not fitted yet; call fit(cohort) first")
+    def _decode(self, ents: pd.DataFrame, evs: pd.DataFrame) -> EHRSequences:
+        key = evs["code"].astype(str)
+        events = pd.DataFrame({
+            "patient_id": evs["patient_id"].astype(str).to_numpy(),
+            "time": pd.to_datetime(evs["time"]).to_numpy(),
+            "table": key.str.split(":", n=1).str[0].to_numpy(),
+            "code": key.str.split(":", n=1).str[1].to_numpy(),
+            "value": np.where(evs["value"].notna(),
+                              unscale_values(key, evs["value"].to_numpy(float), self._bounds()),
+                              np.nan),
+            "qualifier": evs["qualifier"].fillna("").astype(str).to_numpy()})
+        # values only where the source carries them; a declared unit follows its code
+        valued = events.table.isin(VALUED).to_numpy()
+        events["value"] = np.where(valued, events.value, np.nan)
+        unit = key.map(self.units or {})
+        events["qualifier"] = unit.where(unit.notna(), events.qualifier).fillna("").to_numpy()
+        pats = ents[["patient_id", "birth_year", "sex", *self.static_]].copy()
+        pats["patient_id"] = pats.patient_id.astype(str)
+        pats["death"] = False
+        pats, events, _ = make_consistent(pats, events)
+        return EHRSequences(pats.reset_index(drop=True), events, source="synthetic")
 
     # ---- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
-        """``model.json`` (parameters, schema, structure, ledger), ``weights.safetensors`` and
-        ``checksums.json``; written to a temporary folder, then renamed into place."""
-        from safetensors.torch import save_file
-
+        """``ehr.json`` (parameters, vocabulary, paths, ledger) and the ``dp_sequence`` model
+        in ``sequence/``; checksums over both, written atomically (an existing folder is
+        replaced)."""
         from synthscape.model_files import writing
 
         self._check()
         folder = Path(folder)
-        meta = {"format": FORMAT, "schema": self.schema.model_dump(mode="json"),
-                "params": {k: getattr(self, k) for k in ("epsilon", "delta", "epochs",
-                           "batch_size", "lr", "max_grad_norm", "dim", "hidden",
-                           "hierarchy", "accountant", "device", "seed", "expected_patients")},
-                "nodes": self.nodes_, "arch": self.arch_, "ledger": self.ledger_.to_dict(),
-                "training": self.training_}
+        meta = {"format": FORMAT, "params": self.get_params(), "vocabulary": self.vocabulary_,
+                "qualifiers": self.qualifiers_, "static": self.static_,
+                "paths": {c: self.paths_[c].tolist() for c in self.paths_.columns},
+                "descriptions": self.descriptions_, "ledger": self.ledger_.to_dict()}
         with writing(folder) as tmp:
-            (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=float))
-            save_file({k: v.contiguous() for k, v in self.model_.state_dict().items()},
-                      str(tmp / "weights.safetensors"))
+            (tmp / "ehr.json").write_text(json.dumps(meta, indent=1))
+            _sequence.save(self.model_, tmp / "sequence")
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path, ontology: Ontology | None = None) -> EHRGenerator:
-        """Check every file against ``checksums.json``, then read JSON and safetensors (no
-        pickle); any defect raises one ModelFormatError."""
+    def load(cls, folder: str | Path, ontology: Ontology | None = None
+             ) -> EHRGenerator:
+        """Verify the checksums, then read (no pickle). Pass the ontology the model was fitted
+        with (its name is recorded and checked)."""
         from synthscape.model_files import load_verified
 
         return load_verified(folder, lambda f: cls._read(f, ontology),
@@ -295,34 +352,43 @@ class EHRGenerator:
 
     @classmethod
     def _read(cls, folder: Path, ontology: Ontology | None) -> EHRGenerator:
-        from safetensors.torch import load_file
-
-        from synthscape_healthcare.model import EHRNet
-
-        meta: dict[str, Any] = json.loads((folder / "model.json").read_text())
+        meta = json.loads((folder / "ehr.json").read_text())
         if meta.get("format") != FORMAT:
             raise ModelFormatError(f"{folder}: format {meta.get('format')} is not {FORMAT}; fit "
                                    f"and save the model again with this version")
-        gen = cls(schema=CohortSchema.model_validate(meta["schema"]), ontology=ontology,
-                  **meta["params"])
-        gen.nodes_, gen.arch_, gen.training_ = meta["nodes"], meta["arch"], meta["training"]
+        params = dict(meta["params"])
+        name = params.pop("ontology")
+        if name is not None and (ontology is None or ontology.name != name):
+            raise ParameterError(f"{folder} was fitted with the ontology {name!r}; pass it: "
+                                 f"load(folder, ontology=...)")
+        for k in ("time_bounds", "birth_years"):
+            params[k] = tuple(params[k])
+        gen = cls(ontology=ontology, **params)
+        gen.vocabulary_, gen.qualifiers_ = meta["vocabulary"], meta["qualifiers"]
+        gen.static_, gen.descriptions_ = meta["static"], meta["descriptions"]
+        gen.paths_ = pd.DataFrame(meta["paths"], index=pd.Index(gen.vocabulary_, name="key"))
         gen.ledger_ = PrivacyLedger.from_dict(meta["ledger"])
-        gen.model_ = gen._build(EHRNet)
-        gen.model_.load_state_dict(load_file(str(folder / "weights.safetensors")))
-        gen.model_.eval()
+        gen.model_ = _sequence.load(folder / "sequence")
         return gen
 
 
-def _categorical(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    cum = np.cumsum(probs, axis=-1)
-    u = rng.uniform(size=probs.shape[:-1] + (1,)) * cum[..., -1:]
-    return np.minimum((u > cum).sum(axis=-1), probs.shape[-1] - 1)
+def _carriers(data: EHRSequences, wanted: set[str]) -> np.ndarray:
+    """Patients with at least one event whose key is in ``wanted``."""
+    hit = keys(data.events).isin(wanted).to_numpy()
+    return np.unique(data.events.patient_id.to_numpy()[hit])
 
 
-def _take(enc: Encoded, idx: np.ndarray) -> Encoded:
-    return Encoded(enc.codes[idx], enc.onset[idx], enc.cats[idx], enc.ids[idx])
-
-
-def _concat(parts: list[Encoded]) -> Encoded:
-    return Encoded(*(np.concatenate([getattr(p, f) for p in parts])
-                     for f in ("codes", "onset", "cats", "ids")))
+def _renumber(parts: list[EHRSequences], descriptions: dict[str, str]) -> EHRSequences:
+    """One cohort from sampling rounds, patients renumbered P0000000, P0000001, ..."""
+    pats = pd.concat([p.patients for p in parts], ignore_index=True)
+    evs = pd.concat([p.events for p in parts], ignore_index=True)
+    round_of = np.repeat(np.arange(len(parts)), [p.n_patients for p in parts])
+    old = pd.Series(round_of).astype(str) + "/" + pats.patient_id.astype(str)
+    new = pd.Series([f"P{i:07d}" for i in range(len(pats))], index=old.to_numpy())
+    ev_round = np.repeat(np.arange(len(parts)), [len(p.events) for p in parts])
+    ev_old = pd.Series(ev_round).astype(str) + "/" + evs.patient_id.astype(str)
+    pats["patient_id"] = new.to_numpy()
+    evs["patient_id"] = new.reindex(ev_old.to_numpy()).to_numpy()
+    names = {k.split(":", 1)[1]: d for k, d in descriptions.items()}
+    return EHRSequences(pats, evs.sort_values(["patient_id", "time"], kind="stable")
+                        .reset_index(drop=True), source="synthetic", descriptions=names)

@@ -64,15 +64,17 @@ def to_synthea_layout(data: EHRSequences, label: pd.Series | None = None, *,
     describe = data.descriptions
     death = e[e.table == "death"].groupby("patient_id").time.min()
     pid = p.patient_id.astype(str)
-    values = {"Id": pid, "BIRTHDATE": birth_dates(p.birth_year).dt.date.astype("string"),
-              "DEATHDATE": death.reindex(pid).dt.date.astype("string").reset_index(drop=True),
-              "GENDER": p.sex.astype(str)}
+    values = {"Id": pid, "BIRTHDATE": birth_dates(p.birth_year).astype("datetime64[us]"),
+              "DEATHDATE": death.reindex(pid).dt.floor("D").astype("datetime64[us]")
+              .reset_index(drop=True), "GENDER": p.sex.astype(str)}
     for col in ("race", "ethnicity"):
         if col in p.columns:
             values[col.upper()] = p[col].astype(str)
     patients = _frame("patients", len(p), values)
     if label is not None:
         patients["LABEL"] = label.reindex(pid).fillna(False).astype(bool).to_numpy()
+    for col in ("RACE", "ETHNICITY"):
+        patients[col] = patients[col].astype("string")
     e = e[e.table != "death"].reset_index(drop=True)
     enc, enc_of = _encounters(e, describe)
     out = {"patients": patients, "encounters": enc}
@@ -80,8 +82,8 @@ def to_synthea_layout(data: EHRSequences, label: pd.Series | None = None, *,
         rows = e[(e.table == table).to_numpy()]
         if target in out and len(rows) == 0:
             continue
-        iso = rows.time.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        v = {when: iso, "PATIENT": rows.patient_id, "ENCOUNTER": enc_of[rows.index],
+        v = {when: rows.time.astype("datetime64[us]"), "PATIENT": rows.patient_id,
+             "ENCOUNTER": enc_of[rows.index],
              "CODE": rows.code, "DESCRIPTION": rows.code.map(describe).fillna("")}
         if target in ("conditions", "procedures", "allergies"):
             v["SYSTEM"] = pd.Series([system] * len(rows))
@@ -97,9 +99,14 @@ def to_synthea_layout(data: EHRSequences, label: pd.Series | None = None, *,
         frame = _frame(target, len(rows), {k: pd.Series(np.asarray(x)) for k, x in v.items()})
         out[target] = pd.concat([out[target], frame], ignore_index=True) if target in out \
             else frame
+    from synthscape.tables import conform
+    from synthscape_healthcare.schemas import json_schema
+
     for table in HEADERS:
         out.setdefault(table, _frame(table, 0, {}))
-    return out
+    if label is None:
+        patients["LABEL"] = False
+    return {name: conform(out[name], json_schema(name), table=name) for name in HEADERS}
 
 
 def _encounters(e: pd.DataFrame, describe: dict[str, str]) -> tuple[pd.DataFrame, np.ndarray]:
@@ -118,17 +125,23 @@ def _encounters(e: pd.DataFrame, describe: dict[str, str]) -> tuple[pd.DataFrame
     cls = np.where(derived, "ambulatory", enc_rows.qualifier.astype(str).replace("", "ambulatory"))
     code = np.where(derived, DERIVED_ENCOUNTER[0], enc_rows.code.astype(str))
     desc = np.where(derived, DERIVED_ENCOUNTER[1], pd.Series(code).map(describe).fillna(""))
-    iso = enc_rows.time.dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy()
+    when = enc_rows.time.astype("datetime64[us]").to_numpy()
     table = _frame("encounters", len(enc_rows), {
-        "Id": ids, "START": iso, "STOP": iso, "PATIENT": enc_rows.patient_id.to_numpy(),
+        "Id": ids, "START": when, "STOP": when, "PATIENT": enc_rows.patient_id.to_numpy(),
         "ENCOUNTERCLASS": cls, "CODE": code, "DESCRIPTION": desc})
     return table, ids[group]
 
 
 def write_synthea_csv(tables: dict[str, pd.DataFrame], folder: str | Path) -> Path:
-    """Write the tables as ``<name>.csv`` in ``folder`` (Synthea's file names)."""
+    """Write the Synthea tables as ``<name>.csv`` in ``folder`` (Synthea's file names and
+    formats: dates of birth and death as days, other times as UTC timestamps)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
+    for name in HEADERS:
+        df = tables[name].copy()
+        for col in df.columns:
+            if pd.api.types.is_datetime64_any_dtype(df[col]):
+                fmt = "%Y-%m-%d" if col in ("BIRTHDATE", "DEATHDATE") else "%Y-%m-%dT%H:%M:%SZ"
+                df[col] = df[col].dt.strftime(fmt)
         df.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
     return folder

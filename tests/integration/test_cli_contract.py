@@ -75,7 +75,7 @@ def transactions(tmp: Path, **over) -> dict:
 
 def ehr(tmp: Path, **over) -> dict:
     s = {"kind": "ehr", "name": "t1", "output": str(tmp / "out"),
-         "cohort": {"vocabulary": ["E11.9", "I10", "I21.9"]},
+         "cohort": {"vocabulary": ["condition:E11.9", "condition:I10", "condition:I21.9"]},
          "privacy": {"epsilon": 1.0}, "evaluation": {"full": False}}
     s.update(over)
     return s

