@@ -69,6 +69,8 @@ class Execution:
                 self._client = Client(self._cluster)
             else:
                 self._client = Client(self.scheduler, timeout="30s")
+            _warm_up()  # imports once, here and on every worker, at start-up rather than in
+            self._client.run(_warm_up)  # the first task
         return self._client
 
     def workers(self) -> int:
@@ -96,6 +98,14 @@ class Execution:
 
     def __repr__(self) -> str:
         return f"Execution({self.scheduler!r})"
+
+
+def _warm_up() -> None:
+    """What every task needs, imported in each worker when the cluster is reached."""
+    import dask.dataframe  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    import synthscape.generators  # noqa: F401
 
 
 def parse(scheduler: str | None) -> str:
