@@ -19,8 +19,8 @@ from synthscape.generators.dp_sequence._encoding import SequenceEncoding
 
 @dataclass
 class Records:
-    """One row per entity: ``lengths`` (N,), ``entities`` (N, m) and ``events`` (N, L, F+1)
-    codes (the predicted fields, then the day of week)."""
+    """One row per entity: ``lengths`` (N,), ``entities`` (N, m) and ``events`` (N, L, F+2)
+    codes (the predicted fields, the day of week, the whole hours since the range's start)."""
 
     lengths: np.ndarray
     entities: np.ndarray
@@ -107,7 +107,8 @@ def build_records(events: pd.DataFrame, entities: pd.DataFrame | None, enc: Sequ
     gap, tod, dow = enc.encode_times(t, first)
     cut = pos < L
     n = len(ent_keys)
-    fields = np.column_stack([gap, tod, codes, dow])[cut]
+    elapsed = np.floor((t - enc.start) / 3600.0).astype(np.int32)  # whole hours since start
+    fields = np.column_stack([gap, tod, codes, dow, elapsed])[cut]
     out = np.zeros((n, L, fields.shape[1]), np.int32)
     out[row[cut], pos[cut]] = fields
     lengths = np.bincount(row[cut], minlength=n).astype(np.int32)

@@ -33,11 +33,11 @@ def decays(width: int) -> torch.Tensor:
 
 class SequenceNet(nn.Module):
     def __init__(self, entity_sizes: list[int], target_sizes: list[int], dow_size: int,
-                 width: int, max_events: int, n_short: int):
+                 width: int, max_events: int, n_short: int, span_hours: float):
         super().__init__()
         self.entity_sizes, self.target_sizes = list(entity_sizes), list(target_sizes)
         self.width, self.max_events, self.n_short = width, max_events, n_short
-        self.dow_size = dow_size
+        self.dow_size, self.span_hours = dow_size, float(span_hours)
         self.entity_heads = nn.ModuleList(
             mlp([1 + sum(entity_sizes[:j]), width, s]) for j, s in enumerate(entity_sizes))
         self.entity_in = nn.Linear(max(sum(entity_sizes), 1), width)
@@ -45,7 +45,7 @@ class SequenceNet(nn.Module):
         # head j sees the context plus the embeddings of the fields before j
         self.embed = nn.ModuleList(nn.Linear(s, width, bias=False)
                                    for s in [*target_sizes, dow_size])
-        self.context = mlp([2 * width + 2, width, width])
+        self.context = mlp([2 * width + 3, width, width])
         self.heads = nn.ModuleList(mlp([width, width, s]) for s in target_sizes)
         self.decay: torch.Tensor
         self.register_buffer("decay", decays(width), persistent=False)
@@ -61,10 +61,13 @@ class SequenceNet(nn.Module):
         ones = torch.ones(onehot_before.shape[0], 1, device=onehot_before.device)
         return self.entity_heads[j](torch.cat([ones, onehot_before], dim=-1))
 
-    def positions(self, steps: torch.Tensor) -> torch.Tensor:
-        """Two features of the event index: log-scaled position and first-event flag."""
+    def positions(self, steps: torch.Tensor, elapsed_hours: torch.Tensor) -> torch.Tensor:
+        """Three features of where the entity is: the log-scaled event index, a first-event
+        flag, and the share of the time range gone by at the previous event (the end of the
+        range is what ends most histories)."""
         p = steps.float()
-        return torch.stack([torch.log1p(p) / math.log1p(self.max_events), (p == 0).float()], -1)
+        return torch.stack([torch.log1p(p) / math.log1p(self.max_events), (p == 0).float(),
+                            elapsed_hours.float() / self.span_hours], -1)
 
     def contextualise(self, state: torch.Tensor, entity: torch.Tensor,
                       pos: torch.Tensor) -> torch.Tensor:
@@ -81,7 +84,8 @@ class SequenceNet(nn.Module):
                 lengths: torch.Tensor) -> torch.Tensor:
         """Per-entity negative log-likelihood.
 
-        ``entity_codes`` (B, m); ``events`` (B, T, F+1): the target fields then the day of week;
+        ``entity_codes`` (B, m); ``events`` (B, T, F+2): the target fields, the day of week, the
+        hours since the start of the range;
         ``lengths`` (B,): events per entity (<= T). Position p predicts event p (or the end)."""
         b, t, _ = events.shape
         ent_oh = self.entity_onehot(entity_codes)
@@ -92,13 +96,14 @@ class SequenceNet(nn.Module):
             loss = loss + F.cross_entropy(logits, entity_codes[:, j].long(), reduction="none")
             at += s
         entity = self.entity_in(ent_oh)
-        emb = self.embeddings([events[..., k] for k in range(events.shape[-1])])
+        emb = self.embeddings([events[..., k] for k in range(events.shape[-1] - 1)])
         x = torch.stack(emb, dim=0).sum(dim=0)  # (B, T, W): the events as inputs
         states = [torch.zeros(b, self.width, device=x.device)]
         for i in range(t - 1):
             states.append(self.decay * states[-1] + (1 - self.decay) * x[:, i])
         state = torch.stack(states, dim=1)
-        pos = self.positions(torch.arange(t, device=x.device)).expand(b, t, 2)
+        before = torch.cat([torch.zeros_like(events[:, :1, -1]), events[:, :-1, -1]], dim=1)
+        pos = self.positions(torch.arange(t, device=x.device).expand(b, t), before)
         h = self.contextualise(state, entity[:, None, :].expand(b, t, self.width), pos)
         steps = torch.arange(t, device=x.device)[None, :]
         live = steps < lengths[:, None]
@@ -118,4 +123,4 @@ class SequenceNet(nn.Module):
 
 def build(arch: dict[str, Any]) -> SequenceNet:
     return SequenceNet(arch["entity_sizes"], arch["target_sizes"], arch["dow_size"],
-                       arch["width"], arch["max_events"], arch["n_short"])
+                       arch["width"], arch["max_events"], arch["n_short"], arch["span_hours"])

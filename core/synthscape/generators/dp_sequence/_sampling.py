@@ -68,7 +68,8 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             if idx.size == 0:
                 break
             ti = torch.as_tensor(idx)
-            pos = net.positions(torch.full((idx.size,), p))
+            pos = net.positions(torch.full((idx.size,), p),
+                                torch.as_tensor(np.floor((prev[idx] - enc.start) / 3600.0)))
             h = net.contextualise(state[ti], entity[ti], pos)
             drawn: list[torch.Tensor] = []
             for j, head in enumerate(net.heads):

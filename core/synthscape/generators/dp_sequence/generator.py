@@ -184,7 +184,7 @@ class DPSequenceGenerator:
                   for k, v in defaults.items()}
         arch = {"entity_sizes": enc.entity_sizes, "target_sizes": enc.target_sizes,
                 "dow_size": 7, "width": int(chosen["width"]), "max_events": schema.max_events,
-                "n_short": enc.n_short}
+                "n_short": enc.n_short, "span_hours": schema.span_seconds / 3600.0}
         with seeded(int(rng.integers(2**31))):
             net = build(arch)
         trainer = DPSGD(net, ledger=ledger, n_rows=n_plan, epochs=int(chosen["epochs"]),
