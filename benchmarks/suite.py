@@ -226,10 +226,13 @@ def cost(args) -> None:
     out = []
     for name in [g for g in args.generators if g in ("dp_ctgan", "dp_tvae")]:
         gen = make(name, epsilon=1.0, delta=DELTA, seed=0)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         gen.fit(df, schema)
         out.append({"generator": name, "rows": len(df), "columns": df.shape[1],
                     "fit_s": time.perf_counter() - t0, "loop_s": gen.loop_seconds_,
+                    # CPU seconds of this process over its threads: the figure to compare with
+                    # "60 s on 2 cores" when the machine is shared (wall time then inflates)
+                    "cpu_s": time.process_time() - c0, "load_avg": os.getloadavg()[0],
                     "steps": gen.training_["steps_done"],
                     "sample_rate": gen.training_["sample_rate"]})
         print(json.dumps(out[-1]), flush=True)
