@@ -287,5 +287,57 @@ def main(argv=None) -> dict:
     return result
 
 
+
+
+def render(result: dict) -> str:
+    """The markdown tables of a result file (``python benchmarks/healthcare.py --render FILE``)."""
+    s, a = result["summary"], result["ablation"]
+
+    def f(d, key="mean"):
+        v = d.get(key, float("nan"))
+        return "n/a" if v != v else f"{v:.3f}"
+
+    def cell(d):
+        return f"{f(d)} [{f(d, 'min')}, {f(d, 'max')}]"
+
+    rows = [("code prevalence R2 >= 0.95", "prevalence_r2"),
+            ("pairwise co-occurrence R2 >= 0.85", "cooccurrence_r2"),
+            ("encounters per patient KS <= 0.1", "encounters_per_patient_ks"),
+            ("inter-encounter days KS <= 0.1", "inter_encounter_days_ks"),
+            ("lab slope KS (worst of hdl, chol, sbp, dbp) <= 0.15", "lab_slope_ks_max"),
+            ("TSTR/TRTR death >= 0.9", "tstr_trtr_death"),
+            ("TSTR/TRTR progression (E11 within 10 y) >= 0.9", "tstr_trtr_t2d_within_10y"),
+            ("conditioned samples satisfying >= 99%", "conditioned_min_satisfied"),
+            ("conditioned age TVD (worst of I50, I21, I46) <= 0.1", "conditioned_max_tvd_age"),
+            ("conditioned sex TVD (worst) <= 0.1", "conditioned_max_tvd_sex"),
+            ("membership AUC within 0.5 +- 0.03", "membership_auc"),
+            ("fit seconds (< 600 on 2 cores)", "fit_seconds"),
+            ("sampling patients/s (>= 2,000)", "sampling_patients_per_second")]
+    out = ["| target | mean [min, max] over seeds |", "|---|---|"]
+    out += [f"| {name} | {cell(s[key])} |" for name, key in rows]
+    big = [r["big_sample"] for r in result["runs"] if "big_sample" in r]
+    if big:
+        b = big[0]
+        out.append(f"| temporal inconsistencies in {b['patients']:,} sampled patients (0) | "
+                   f"{sum(b['inconsistencies'].values())} ({b['patients_per_second']:.0f} "
+                   f"patients/s) |")
+    out += ["", "| conditioning (seed 0) | satisfied | age TVD | sex TVD | real carriers | "
+                "resampled real: age / sex TVD |", "|---|---|---|---|---|---|"]
+    for code, c in result["runs"][0]["conditioning"].items():
+        r = c["resampled_real"]
+        out.append(f"| {code} | {c['satisfied']:.3f} | {c['tvd_age']:.3f} | {c['tvd_sex']:.3f} "
+                   f"| {c['real_carriers']:.0f} | {r['tvd_age']:.3f} / {r['tvd_sex']:.3f} |")
+    out += ["", f"Ablation on {a['train_patients']} training patients; codes held by fewer than "
+                f"50 of them: {', '.join(a['rare_codes']) or 'none'}.", "",
+            "| metric (3 seeds) | ontology | flat |", "|---|---|---|"]
+    for key in ("rare_prevalence_mae", "rare_same_chapter_cooccurrence_mae", "rare_label_tstr"):
+        vals = {h: _spread(r[key] for r in runs) for h, runs in a["runs"].items()}
+        out.append(f"| {key} | {cell(vals['ontology'])} | {cell(vals['flat'])} |")
+    return "\n".join(out) + "\n"
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--render"]:
+        print(render(json.loads(Path(sys.argv[2]).read_text())))
+    else:
+        main()
