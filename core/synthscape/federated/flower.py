@@ -101,9 +101,16 @@ class FlowerTransport:
                 [self._python, "-m", "synthscape.federated.flower", "site", "--server",
                  self.address, "--name", s.name, "--data", s.data, "--epsilon", str(s.epsilon),
                  "--delta", str(s.delta), "--accountant", s.accountant], env=env))
-        hello = json.loads(self._read())
-        if sorted(hello["sites"]) != sorted(self._names):
-            raise FederationError(f"expected sites {self._names}, got {hello['sites']}")
+        try:
+            hello = json.loads(self._read())
+            if sorted(hello["sites"]) != sorted(self._names):
+                raise FederationError(f"expected sites {self._names}, got {hello['sites']}")
+        except BaseException:  # no process outlives a failed start
+            for p in [self._server, *self._sites]:
+                if p is not None and p.poll() is None:
+                    p.kill()
+            self._server, self._sites = None, []
+            raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
