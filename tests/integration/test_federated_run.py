@@ -68,3 +68,19 @@ def test_neural_protocol_runs_from_yaml(tmp_path):
     assert fed["protocol"] == "neural" and fed["rounds"] == 2
     assert sorted(p.name for p in (folder / "release" / "ledgers").iterdir()) == \
         ["others.json", "students.json"]
+
+
+FLWR_PY = Path(__file__).parents[2] / ".venv-bench-flwr" / "bin" / "python"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FLWR_PY.exists(), reason="needs .venv-bench-flwr (docs/federated.md)")
+def test_flower_transport_from_yaml(tmp_path):
+    spec = _spec(evaluation={"pooled": False},
+                 transport={"type": "flower", "python": str(FLWR_PY)},
+                 protocol={"workload": [["default", "balance"], ["student", "income"]]})
+    folder = run(spec, output=tmp_path)
+    fed = json.loads((folder / "release" / "federation.json").read_text())
+    assert fed["transport"] == "flower" and fed["rounds"] == 1
+    assert json.loads((folder / "release" / "ledgers" / "students.json").read_text())[
+        "epsilon"] == pytest.approx(1.0, rel=1e-3)
