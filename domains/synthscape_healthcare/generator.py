@@ -11,9 +11,10 @@ the patient timelines are learned by ``dp_sequence`` under the same ledger. Each
 ``table``, the code's ontology ancestors (ICD-10-CM chapter, block, category; or the SNOMED CT
 semantic tag), ``code``, a numeric ``value`` scaled by declared bounds, and a ``qualifier``
 (unit or encounter class); within an event these are predicted in that order, so a rare code
-borrows strength from its parents. ``hierarchy="flat"`` drops the ancestor columns (the
-ablation baseline). Every sample goes through the consistency post-processing
-(:func:`~synthscape_healthcare.sequences.make_consistent`).
+borrows strength from its parents. ``hierarchy="flat"`` (the default) has no ancestor columns:
+the ablation in docs/benchmarks/healthcare.md found no gain from them at epsilon 1, so the
+simpler model is the default and ``hierarchy="ontology"`` is the option. Every sample goes
+through the consistency post-processing (:func:`~synthscape_healthcare.sequences.make_consistent`).
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ class EHRGenerator:
 
     def __init__(self, *, epsilon: float | None = 1.0, delta: float = 1e-6,
                  seed: int | None = 0, ontology: Ontology | None = None,
-                 hierarchy: str = "ontology", vocabulary: list[str] | None = None,
+                 hierarchy: str = "flat", vocabulary: list[str] | None = None,
                  vocabulary_share: float = 0.1, max_codes: int = 64, max_events: int = 64,
                  time_bounds: tuple[str, str] = ("1900-01-01", "2030-01-01"),
                  birth_years: tuple[float, float] = (1900.0, 2030.0),

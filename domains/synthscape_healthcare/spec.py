@@ -65,11 +65,12 @@ class CohortSpec(StrictModel):
 
 
 class EHRModelSpec(StrictModel):
-    """``hierarchy``: codes through their ontology ancestors (``ontology``) or ``flat``. The
+    """``hierarchy``: ``flat`` codes (the default: the ablation found no gain from ancestors at
+    epsilon 1) or codes through their ontology ancestors (``ontology``). The
     training parameters pass to ``dp_sequence`` (null: its defaults from the DP patient
     count)."""
 
-    hierarchy: Literal["ontology", "flat"] = "ontology"
+    hierarchy: Literal["ontology", "flat"] = "flat"
     vocabulary_share: float = Field(default=0.1, gt=0, lt=1)
     max_codes: int = Field(default=64, ge=1)
     epochs: int | None = Field(default=None, ge=1, le=1000)

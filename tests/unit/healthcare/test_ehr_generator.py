@@ -37,7 +37,8 @@ def fitted(icd, nafld_seq):
 
     torch.set_num_threads(1)
     return EHRGenerator(
-        epsilon=2.0, seed=0, ontology=icd, max_events=16, **nafld_generator_params(),
+        epsilon=2.0, seed=0, ontology=icd, hierarchy="ontology", max_events=16,
+        **nafld_generator_params(),
         sequence={"epochs": 1, "width": 8, "device": "cpu"}).fit(nafld_seq)
 
 
@@ -128,7 +129,8 @@ def test_synthea_export_end_to_end_with_a_dp_vocabulary(tmp_path):
     torch.set_num_threads(1)
     real = synthea_sequences(load_synthea(CURRENT))
     tags = semantic_tag_ontology(real.descriptions.items())
-    gen = EHRGenerator(epsilon=8.0, seed=0, ontology=tags, max_events=24,
+    gen = EHRGenerator(epsilon=8.0, seed=0, ontology=tags, hierarchy="ontology",
+                       max_events=24,
                                    time_bounds=("1910-01-01", "2026-01-01"),
                                    sequence={"epochs": 1, "width": 8, "device": "cpu"})
     syn = gen.fit(real).sample(30, seed=0)

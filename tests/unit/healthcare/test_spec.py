@@ -45,13 +45,13 @@ def test_packaged_scenarios_parse():
 
 def test_minimal_spec_and_defaults():
     spec = parse_spec(MINIMAL)
-    assert spec.data.source == "nafld" and spec.generator.hierarchy == "ontology"
+    assert spec.data.source == "nafld" and spec.generator.hierarchy == "flat"
     assert spec.cohort.label.type == "death" and spec.rows == 5000
     from synthscape_healthcare.spec import generator_params
 
     params = generator_params(spec)  # the NAFLD declaration fills what is left null
     assert "condition:I50.9" in params["vocabulary"] and params["max_events"] == 16
-    assert params["units"]["lab:sbp"] == "mmHg" and params["hierarchy"] == "ontology"
+    assert params["units"]["lab:sbp"] == "mmHg" and params["hierarchy"] == "flat"
 
 
 @pytest.mark.parametrize("extra, where", [
