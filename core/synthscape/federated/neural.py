@@ -5,7 +5,7 @@ Each round the coordinator sends the global VAE weights (public: post-processing
 every site trains ``local_epochs`` of DP-SGD on its records (the shared loop of
 :mod:`synthscape.generators._training`, Poisson batches and noise from the site's secret source)
 and returns its weights. The site calibrates one noise multiplier for all its planned rounds at
-once, so the rounds together spend exactly its budget (RDP composes additively), and plans from
+once, so the rounds together spend its budget (RDP composes additively over rounds), and plans from
 a DP row count. Averaging uses those DP counts.
 
 Two guarantees, each in its own ledger:
@@ -28,7 +28,7 @@ from synthscape.errors import ParameterError
 from synthscape.federated.coordinator import FederatedFit, guarantee_text
 from synthscape.federated.transport import Transport, broadcast
 from synthscape.privacy.budget import Budget
-from synthscape.privacy.events import GaussianEvent
+from synthscape.privacy.events import GaussianEvent, SubsampledGaussianEvent
 from synthscape.privacy.ledger import PrivacyLedger
 from synthscape.schema import TableSchema
 
@@ -62,28 +62,27 @@ def _load(module, weights: dict[str, np.ndarray]) -> None:
 
 # ---- site side ----------------------------------------------------------------------------------
 def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
-    """Encode the records, release a DP row count, calibrate one noise multiplier for every
-    planned round (on a scratch copy of the ledger: nothing is spent here but the count)."""
+    """Encode the records, release a DP row count, calibrate one noise multiplier that prices
+    every planned round at once (RDP adds over rounds: the rounds then spend the budget that
+    is left, each round paying its own steps as it runs)."""
     from synthscape.generators._nn_generator import ROWS_SHARE
-    from synthscape.generators._training import DPSGD
     from synthscape.privacy.mechanisms import noisy_count
 
     schema = TableSchema.from_dict(req["schema"], source="federation schema")
     data = schema.validate(site._data[schema.names], out_of_bounds="clip",
                            source=f"site {site.name}")
-    enc, vae, arch = _vae(schema, req["arch"], 0)
+    enc, _, arch = _vae(schema, req["arch"], 0)
     site._nn = {"x": enc.transform(data), "spans": enc.spans, "arch": arch, "req": req}
     n = noisy_count(len(data), ledger=site.ledger, share=ROWS_SHARE,
                     label=f"site {site.name}: row count (plans DP-SGD)")
     led = site.ledger
-    scratch = PrivacyLedger(Budget(epsilon=led.remaining_epsilon * (1 - 1e-4), delta=led.delta),
-                            accountant=led.accountant_name)
-    plan = DPSGD(vae, ledger=scratch, n_rows=n, epochs=int(req["rounds"]) * int(req["epochs"]),
-                 batch_size=min(int(req["batch_size"]), n), lr=float(req["lr"]),
-                 max_grad_norm=float(req["max_grad_norm"]), device="cpu",
-                 grad_sample_mode="bookkeeping", label="plan")
-    plan.finish()
-    site._nn.update(rows=n, sigma=plan.noise_multiplier)
+    bs = min(int(req["batch_size"]), n)
+    steps = int(req["rounds"]) * int(req["epochs"]) * max(1, math.ceil(n / bs))
+    assert led.budget is not None  # a Site always has a budget
+    sigma = led.calibrate(lambda x: SubsampledGaussianEvent(  # every round, priced at once
+        noise_multiplier=x, sample_rate=min(1.0, bs / n), steps=steps),
+        epsilon=led.budget.epsilon * (1 - 1e-4))
+    site._nn.update(rows=n, sigma=sigma)
     return {"rows": float(n)}
 
 
