@@ -287,6 +287,9 @@ class EHRGenerator:
             ents, evs = _sequence.sample(self.model_, draw, conditions=core or None,
                                          seed=int(rng.integers(2**31)))
             got = self._decode(ents, evs)
+            if isinstance(core.get("death"), bool):  # the timeline decides, after consistency
+                keep = got.patients.death.to_numpy(bool) == core["death"]
+                got = got.subset(got.patients.patient_id[keep])
             if wanted is not None:
                 hit = set(_carriers(got, wanted))
                 ids = got.patients.patient_id.astype(str)

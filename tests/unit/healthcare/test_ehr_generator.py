@@ -75,6 +75,8 @@ def test_conditioning_on_an_icd_subtree(fitted):
     out = fitted.sample(40, conditions={"condition": "I50"}, seed=2)
     carriers = set(out.events.patient_id[out.events.code.str.startswith("I50")])
     assert out.n_patients == 40 and carriers == set(out.patients.patient_id)
+    dead = fitted.sample(10, conditions={"death": True}, seed=3)
+    assert dead.patients.death.all() and (dead.events.table == "death").sum() == 10
     assert fitted.subtree("I50")[0] == {"category": "category:I50"}
     assert fitted.subtree("I30-I5A")[0] == {"block": "block:I30-I5A"}
     with pytest.raises(ParameterError, match="unknown condition"):
