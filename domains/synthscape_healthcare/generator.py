@@ -280,10 +280,12 @@ class EHRGenerator:
               rng: np.random.Generator) -> list[EHRSequences]:
         """``n`` patients in rounds; with ``wanted``, only those that carry (``present``) or
         lack a code among those keys."""
-        parts, have = [], 0
+        parts, have, drawn = [], 0, 0
         for _ in range(MAX_ROUNDS):
             need = n - have
-            draw = need if wanted is None or have == 0 else max(2 * need, 16)
+            rate = max(have, 1) / drawn if drawn else 1.0  # the share kept so far
+            draw = need if not drawn else int(min(max(need / rate * 1.3, 16), 50 * n + 16))
+            drawn += draw
             ents, evs = _sequence.sample(self.model_, draw, conditions=core or None,
                                          seed=int(rng.integers(2**31)))
             got = self._decode(ents, evs)
