@@ -114,6 +114,35 @@ def sumo_road(net_spec, base: Path | None = None) -> dict:
             "directions": [1] * n_fwd + [-1] * n_opp}
 
 
+def opendrive_to_sumo(xodr: str | Path, out: str | Path, netconvert: str | None = None) -> Path:
+    """Convert an OpenDRIVE file into a SUMO network for ``road.sumo_net`` with SUMO's
+    netconvert (shipped by the eclipse-sumo wheel; it is not a dependency of this package):
+    ``netconvert`` is its path, else it is looked up on PATH and in $SUMO_HOME/bin. The
+    right-hand lanes of OpenDRIVE road ``r`` become SUMO edge ``-r`` (driving along the
+    road's s), its left-hand lanes edge ``r`` (the ``opposite`` edge)."""
+    import os
+    import shutil
+    import subprocess
+
+    from synthscape.errors import SpecError
+
+    home = os.environ.get("SUMO_HOME")
+    exe = netconvert or shutil.which("netconvert") or (
+        str(Path(home) / "bin" / "netconvert") if home else None)
+    if not exe or not Path(exe).exists():
+        raise SpecError("netconvert not found: install eclipse-sumo (pip install eclipse-sumo) "
+                        "and pass its path, put it on PATH or set SUMO_HOME")
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp.net.xml")
+    r = subprocess.run([exe, "--opendrive-files", str(xodr), "-o", str(tmp)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SpecError(f"netconvert could not read {xodr}: "
+                        f"{(r.stderr.strip().splitlines() or ['failed'])[-1]}")
+    tmp.replace(out)
+    return out
+
+
 def _offset(points: np.ndarray, d: float) -> np.ndarray:
     """Shift a polyline by ``d`` metres to its left (negative: right)."""
     t = np.gradient(points, axis=0)

@@ -78,3 +78,36 @@ entities:
                              torch.tensor([0.0, 0.0]))
     assert abs(wx[0].item()) < 0.1 and abs(wy[0].item() + 1.75) < 0.1
     assert abs(wh[1].item() - math.pi / 2) < 0.05 and abs(wx[1].item() - 178.25) < 0.3
+
+
+def _netconvert():
+    import shutil
+
+    local = Path(__file__).parents[3] / ".venv-bench-sumo" / "bin" / "netconvert"
+    return str(local) if local.exists() else shutil.which("netconvert")
+
+
+def test_road_read_from_opendrive_through_netconvert(driving, tmp_path):
+    pytest.importorskip("sumolib")
+    exe = _netconvert()
+    if exe is None:
+        pytest.skip("needs SUMO's netconvert (eclipse-sumo, e.g. in .venv-bench-sumo)")
+    from synthscape_autonomy.frame import opendrive_to_sumo
+
+    net = opendrive_to_sumo(Path(__file__).parents[2] / "data" / "opendrive" / "bend.xodr",
+                            tmp_path / "bend.net.xml", netconvert=exe)
+    sim = driving.sim_of(f"""
+kind: driving
+family: xodr_bend
+road: {{lanes: 2, length: 250, sumo_net: {{file: {net}, edges: ["-1"], opposite: ["1"]}}}}
+entities:
+  - {{name: ego, controller: ego, position: {{lane: 0, s: 0}}, speed: 10}}
+""")
+    road = sim.scene.road
+    assert road.direction.tolist() == [1, -1]
+    # the reference line (lane 0's right edge) runs 100 m straight, then a quarter circle of
+    # radius 103.5 m: 262.6 m in all, ending northwards
+    wx, wy, wh = world_state(road, torch.tensor([0.0, 262.0]), torch.tensor([1.75, 1.75]),
+                             torch.tensor([0.0, 0.0]))
+    assert abs(wy[0].item() + 1.75) < 0.1 and abs(wh[1].item() - math.pi / 2) < 0.05
+    assert abs(wx[1].item() - 201.75) < 0.5
