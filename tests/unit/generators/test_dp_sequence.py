@@ -167,3 +167,14 @@ def test_a_recipient_replaying_the_published_fit_reproduces_no_noise(data, tmp_p
     assert "c00001" not in text and ents.cid.iloc[5] not in text
     for count in (N, len(evs)):
         assert f" {count}," not in text and f" {count}\n" not in text
+
+
+def test_gap_prior_is_fixed_by_the_schema():
+    from synthscape.generators.dp_sequence._encoding import END, SequenceEncoding
+
+    _, _, schema = sequence_conformance_data(5)
+    enc = SequenceEncoding(schema)
+    prior = enc.gap_prior()
+    assert prior.shape == (enc.gap_size,) and prior[END] == pytest.approx(-np.log(12))
+    days = prior[1 + enc.n_short:]
+    assert days[0] == 0.0 and (np.diff(days) < 0).all()

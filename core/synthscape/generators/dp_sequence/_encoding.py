@@ -117,6 +117,16 @@ class SequenceEncoding:
     def entity_sizes(self) -> list[int]:
         return [f.size for f in self.entity_fields]
 
+    def gap_prior(self) -> np.ndarray:
+        """A data-independent starting point for the gap head's biases (log scale): the end of
+        a sequence at 1 / L, gaps under an hour at 0, a day offset d at -log(1 + d). An
+        untrained head would otherwise end a sequence or jump weeks ahead at every second
+        class, and a short DP-SGD run starts far from the lengths it has to learn."""
+        prior = np.zeros(self.gap_size)
+        prior[END] = -math.log(max(self.schema.max_events, 2))
+        prior[1 + self.n_short:] = -np.log1p(np.asarray(self.days[:-1]))
+        return prior
+
     def is_short(self, gap: np.ndarray) -> np.ndarray:
         return (gap >= 1) & (gap <= self.n_short)
 

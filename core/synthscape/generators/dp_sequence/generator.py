@@ -187,6 +187,9 @@ class DPSequenceGenerator:
                 "n_short": enc.n_short, "span_hours": schema.span_seconds / 3600.0}
         with seeded(int(rng.integers(2**31))):
             net = build(arch)
+        with torch.no_grad():  # the gap head starts from a data-independent prior
+            last: Any = list(net.heads[0].children())[-1]
+            last.bias.add_(torch.as_tensor(enc.gap_prior(), dtype=torch.float32))
         trainer = DPSGD(net, ledger=ledger, n_rows=n_plan, epochs=int(chosen["epochs"]),
                         batch_size=min(int(chosen["batch_size"]), n_plan),
                         lr=float(chosen["lr"]), max_grad_norm=self.max_grad_norm,
