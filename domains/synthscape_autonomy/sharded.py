@@ -40,19 +40,17 @@ class _Shard:
     steps: bool
 
     def __call__(self, job: tuple[int, int, int]) -> dict[str, int]:
-        import torch
-
+        from synthscape.device import torch_threads
         from synthscape.tables import write_table
         from synthscape_autonomy import schemas
         from synthscape_autonomy.kind import episode_table, step_table
         from synthscape_autonomy.rollout import simulate
 
         index, start, count = job
-        if self.spec.threads:
-            torch.set_num_threads(self.spec.threads)
-        scene = _scene(self.spec)
-        r = simulate(scene, scene.draws(range(start, start + count)), record=self.steps,
-                     workers=1)
+        with torch_threads(self.spec.threads):
+            scene = _scene(self.spec)
+            r = simulate(scene, scene.draws(range(start, start + count)), record=self.steps,
+                         workers=1)
         eps = episode_table(scene, r)
         write_table(eps, Path(self.folder) / "episodes" / f"part-{index:05d}.parquet",
                     schemas.json_schema("episodes"), table="episodes")
