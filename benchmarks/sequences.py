@@ -501,6 +501,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=None,
                     help="run this seed only, into benchmarks/results/sequences_seed<K>.json "
                          "(seeds in parallel processes); --render merges them")
+    ap.add_argument("--tag", default="", help="prefix of the --seed result file")
     ap.add_argument("--render", action="store_true")
     ap.add_argument("--par-worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -519,7 +520,7 @@ def main(argv=None) -> int:
            "max_events": args.max_events, "generator": json.loads(args.generator),
            "typology_rate": 0.008, "augment_share": AUGMENT_SHARE}
     if args.seed is not None:
-        one = RESULTS.with_name(f"sequences_seed{args.seed}.json")
+        one = RESULTS.with_name(f"sequences_{args.tag}seed{args.seed}.json")
         if not one.exists():
             out = {"config": cfg, "result": run_seed(args, args.seed)}
             one.write_text(json.dumps(out, indent=1, default=float) + "\n")
@@ -532,7 +533,7 @@ def main(argv=None) -> int:
         res.setdefault("machine", f"{platform.machine()}, {os.cpu_count()} CPU cores (shared), "
                                   f"Python {platform.python_version()}")
         res.setdefault("date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
-        for one in sorted(RESULTS.parent.glob("sequences_seed*.json")):
+        for one in sorted(RESULTS.parent.glob("sequences_*seed*.json")):
             part = json.loads(one.read_text())
             if part["config"] == res.get("config", part["config"]):
                 res["config"] = part["config"]
