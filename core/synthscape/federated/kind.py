@@ -150,3 +150,6 @@ def register() -> None:
     from synthscape.scenarios.kinds import register_kind
 
     register_kind("federated", FederatedSpec, run_federated, reads_real_data=True)
+
+
+register()  # on import, as tabular does: synthscape.scenarios imports this module

@@ -145,3 +145,7 @@ class FederatedSpec(SpecBase):
         if self.protocol.type == "local_dp" and not self.protocol.workload:
             yield Problem(("protocol", "workload"), "local_dp needs a declared workload (the "
                                                     "marginals each record answers)")
+
+
+# ``kind: federated`` registers when its run module loads (here, whichever module comes first)
+from synthscape.federated import kind as _kind  # noqa: E402,F401
