@@ -50,3 +50,11 @@ def test_refuses_to_overwrite(fitted, tmp_path):
     sample_to_parquet(fitted, 10, tmp_path / "s", partitions=2)
     with pytest.raises(OutputExistsError):
         sample_to_parquet(fitted, 10, tmp_path / "s", partitions=2)
+
+
+def test_progress_reports_tasks_done_of_total(fitted, tmp_path):
+    seen = []
+    with compute.use("local", progress=lambda label, done, total: seen.append((label, done,
+                                                                               total))):
+        sample_to_parquet(fitted, 30, tmp_path / "p", partitions=3)
+    assert seen == [("sample", 0, 3), ("sample", 1, 3), ("sample", 2, 3), ("sample", 3, 3)]
