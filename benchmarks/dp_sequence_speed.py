@@ -8,7 +8,8 @@ events), a channel, a merchant group and code (hierarchical), an amount. Fits at
 the data-independent defaults (``default_training``) and ``expected_entities`` declared; reports
 fit seconds (whole fit and the DP-SGD loop; wall and process CPU seconds: on a shared machine
 the CPU seconds of a one-thread run are the better estimate of an unshared core), the defaults
-chosen, and the events per second of ``sample`` over ``--sample`` entities.
+chosen, and the events per second of ``sample`` over ``--sample`` entities; ``--report`` adds
+the sequence metrics of the sample against the log (use ``--sample`` = ``--entities``).
 Writes benchmarks/results/dp_sequence_speed_<entities>.json.
 """
 from __future__ import annotations
@@ -79,6 +80,8 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=20_000)
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--report", action="store_true",
+                    help="also compare the sample with the log (sequence_report)")
     args = ap.parse_args()
     set_torch_threads(args.threads)
     evs, ents, schema = card_log(args.entities)
@@ -87,6 +90,7 @@ def main() -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     gen.fit(evs, ents, entity_key="customer_id", time_key="ts")
     fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"fit: {fit_s:.1f} s wall, {fit_cpu:.1f} s CPU", flush=True)
     t0, c0 = time.perf_counter(), time.process_time()
     s_ents, s_evs = gen.sample(args.sample, seed=1)
     sample_s, sample_cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -99,6 +103,10 @@ def main() -> None:
            "events_per_second": round(len(s_evs) / sample_s),
            "events_per_cpu_second": round(len(s_evs) / sample_cpu),
            "machine": platform.processor() or platform.machine()}
+    if args.report:
+        from synthscape.evaluation.sequences import sequence_report
+
+        out["report"] = sequence_report(ents, evs, s_ents, s_evs, schema)
     print(json.dumps(out, indent=1))
     res = ROOT / "benchmarks" / "results"
     res.mkdir(exist_ok=True)
