@@ -178,3 +178,9 @@ def test_gap_prior_is_fixed_by_the_schema():
     assert prior.shape == (enc.gap_size,) and prior[END] == pytest.approx(-np.log(12))
     days = prior[1 + enc.n_short:]
     assert days[0] == 0.0 and (np.diff(days) < 0).all()
+
+
+def test_declared_entity_columns_need_an_entities_table(data):
+    evs, _, schema = data
+    with pytest.raises(SchemaError, match="no entities table was given"):
+        make("dp_sequence", schema=schema, **SMALL).fit(evs, entity_key="cid", time_key="ts")

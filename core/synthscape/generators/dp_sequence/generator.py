@@ -160,6 +160,9 @@ class DPSequenceGenerator:
             raise ParameterError(f"fit(entity_key={entity_key!r}, time_key={time_key!r}) does "
                                  f"not match the schema's ({schema.entity_key!r}, "
                                  f"{schema.time_key!r})")
+        if entities is None and schema.entities is not None:
+            raise SchemaError(f"the schema declares entity columns {schema.entities.names} but "
+                              f"no entities table was given: pass fit(events, entities, ...)")
         noise = NoiseSource.for_data(events, purpose=self.name, seed=self.seed)
         budget = None if self.epsilon is None else Budget(epsilon=self.epsilon, delta=self.delta)
         ledger = PrivacyLedger(budget, accountant=self.accountant, noise=noise)
