@@ -49,7 +49,7 @@ def ego_labels(sim) -> dict:
     near = ttc < sim.spec.labels.near_miss_ttc
     return {"ttc": ttc, "ttc_long": ttc_long, "thw": thw, "drac": drac,
             "drac_conflict": drac > sim.spec.labels.drac_critical, "collision": collision,
-            "near_miss": near, "off_road": off}
+            "near_miss": near, "off_road": off, "gap": gl}
 
 
 class EgoView(NamedTuple):
@@ -144,6 +144,7 @@ class EpisodeSummary:
         self.failure_kind = sim.spec.labels.failure
         self.min_ttc = torch.full((W,), math.inf, device=dev, dtype=dt)
         self.min_ttc_long = torch.full((W,), math.inf, device=dev, dtype=dt)
+        self.min_gap = torch.full((W,), math.inf, device=dev, dtype=dt)
         self.min_thw = torch.full((W,), math.inf, device=dev, dtype=dt)
         self.max_drac = torch.zeros((W,), device=dev, dtype=dt)
         self.collision = torch.zeros((W,), dtype=torch.bool, device=dev)
@@ -164,6 +165,7 @@ class EpisodeSummary:
 
         self.min_ttc = torch.minimum(self.min_ttc, lab["ttc"])
         self.min_ttc_long = torch.minimum(self.min_ttc_long, lab["ttc_long"])
+        self.min_gap = torch.minimum(self.min_gap, lab["gap"])
         self.min_thw = torch.minimum(self.min_thw, lab["thw"])
         self.drac_conflict |= lab["drac_conflict"]
         self.max_drac = torch.maximum(self.max_drac, lab["drac"])
@@ -191,12 +193,15 @@ class EpisodeSummary:
                                  else self.collision)
 
     def score(self):
-        """A continuous failure score for the search: the minimum TTC, -1 after a collision;
-        lower is worse. An episode fails when its score is below ``failure_level``."""
+        """A continuous failure score for the search, lower is worse, -1 after a collision; an
+        episode fails when its score is below ``failure_level``. Near-miss families: the
+        minimum box TTC. Collision families: the smallest bumper gap to the object in the ego's
+        path [m], which keeps falling as a crash comes nearer, whereas the minimum TTC stops at
+        about the AEB's trigger in every episode where the AEB brakes."""
         import torch
 
-        return torch.where(self.collision, torch.full_like(self.min_ttc, -1.0),
-                           self.min_ttc.clamp(max=1e3))
+        inner = self.min_gap if self.failure_kind == "collision" else self.min_ttc
+        return torch.where(self.collision, torch.full_like(inner, -1.0), inner.clamp(max=1e3))
 
     def failure_level(self, near_miss_ttc: float) -> float:
         return near_miss_ttc if self.failure_kind == "near_miss" else 0.0
