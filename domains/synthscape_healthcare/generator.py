@@ -31,7 +31,13 @@ from synthscape.random import derive_rng
 from synthscape.schema import Column, TableSchema
 from synthscape_healthcare import _sequence
 from synthscape_healthcare.ontology import Ontology
-from synthscape_healthcare.sequences import SEXES, TABLES, EHRSequences, make_consistent
+from synthscape_healthcare.sequences import (
+    DEATH,
+    SEXES,
+    TABLES,
+    EHRSequences,
+    make_consistent,
+)
 from synthscape_healthcare.synthea_events import ETHNICITIES, RACES
 from synthscape_healthcare.vocabulary import (
     keys,
@@ -185,6 +191,7 @@ class EHRGenerator:
         are dropped/blanked (per-event steps), ancestors joined, values scaled."""
         k = keys(events)
         ev = events[k.isin(set(self.vocabulary_)).to_numpy()].reset_index(drop=True)
+        ev = _keep_within_bound(ev, self.max_events)
         k = keys(ev)
         out = pd.DataFrame({"patient_id": ev.patient_id.astype(str), "time": ev.time,
                             "table": ev.table.astype(str)})
@@ -325,6 +332,7 @@ class EHRGenerator:
         pats = ents[["patient_id", "birth_year", "sex", *self.static_]].copy()
         pats["patient_id"] = pats.patient_id.astype(str)
         pats["death"] = False
+        events = _close_with_death(events, ents)
         pats, events, _ = make_consistent(pats, events)
         return EHRSequences(pats.reset_index(drop=True), events, source="synthetic")
 
@@ -398,3 +406,36 @@ def _renumber(parts: list[EHRSequences], descriptions: dict[str, str]) -> EHRSeq
     names = {k.split(":", 1)[1]: d for k, d in descriptions.items()}
     return EHRSequences(pats, evs.sort_values(["patient_id", "time"], kind="stable")
                         .reset_index(drop=True), source="synthetic", descriptions=names)
+
+
+# which events a history longer than the bound keeps first (labs and observations go first)
+PRIORITY = {"death": 0, "condition": 1, "procedure": 2, "medication": 2, "allergy": 2,
+            "careplan": 2, "immunization": 3, "encounter": 4, "observation": 5, "lab": 5}
+
+
+def _keep_within_bound(events: pd.DataFrame, max_events: int) -> pd.DataFrame:
+    """At most ``max_events`` events per patient (a per-patient step): the death, diagnoses
+    and treatments before encounters and measurements, the earliest first within a rank; then
+    back in time order. ``dp_sequence`` keeps the first L events in time, which would cut the
+    death and late diagnoses from long histories."""
+    rank = events.table.astype(str).map(PRIORITY).fillna(6).to_numpy()
+    order = np.lexsort((events.time.to_numpy(), rank, events.patient_id.astype(str).to_numpy()))
+    ev = events.iloc[order]
+    ev = ev[ev.groupby("patient_id", sort=False).cumcount().to_numpy() < max_events]
+    return ev.sort_values(["patient_id", "time"], kind="stable").reset_index(drop=True)
+
+
+def _close_with_death(events: pd.DataFrame, ents: pd.DataFrame) -> pd.DataFrame:
+    """A patient whose sampled static ``death`` is true and whose timeline holds no death event
+    dies right after its last event (the static column is learned from every patient; the
+    event can be lost when a sampled history reaches the bound first)."""
+    dead = set(ents.patient_id.astype(str)[ents["death"].astype(bool).to_numpy()])
+    has = set(events.patient_id[events.table.astype(str) == DEATH].astype(str))
+    need = sorted(dead - has)
+    if not need:
+        return events
+    last = events.groupby("patient_id").time.max().reindex(need)
+    when = last.fillna(pd.Timestamp("2000-01-01")) + pd.Timedelta(seconds=1)
+    add = pd.DataFrame({"patient_id": need, "time": when.to_numpy(), "table": DEATH,
+                        "code": DEATH, "value": np.nan, "qualifier": ""})
+    return pd.concat([events, add], ignore_index=True)

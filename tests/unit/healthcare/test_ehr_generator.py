@@ -147,3 +147,19 @@ def test_synthea_export_end_to_end_with_a_dp_vocabulary(tmp_path):
     assert len(again.events[again.events.table != "encounter"]) >= \
         len(syn.events[~syn.events.table.isin(["encounter"])]) - syn.patients.death.sum()
     assert tables["patients"].LABEL.all()
+
+
+def test_long_histories_keep_death_and_diagnoses_within_the_bound():
+    from synthscape_healthcare.generator import _close_with_death, _keep_within_bound
+    from synthscape_healthcare.sequences import make_events
+
+    t = pd.date_range("2010-01-01", periods=6, freq="D")
+    ev = make_events(["a"] * 6, t, "lab", ["hdl"] * 6, np.arange(6.0))
+    ev.loc[3, ["table", "code"]] = ["condition", "I10"]
+    ev.loc[5, ["table", "code"]] = ["death", "death"]
+    kept = _keep_within_bound(ev, 3)
+    assert list(kept.code) == ["hdl", "I10", "death"] and kept.time.is_monotonic_increasing
+    ents = pd.DataFrame({"patient_id": ["a", "b"], "death": [True, True]})
+    closed = _close_with_death(kept[kept.table != "death"], ents)
+    assert (closed.table == "death").sum() == 2
+    assert closed[closed.patient_id == "a"].time.max() > kept.time.iloc[1]
