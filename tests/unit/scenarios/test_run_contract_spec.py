@@ -84,5 +84,5 @@ def test_a_loaded_spec_knows_its_file_and_lines():
 def test_privacy_specs_finds_every_budget_with_its_path():
     spec = parse_spec(SPEC)
     assert [(loc, p.epsilon) for loc, p in privacy_specs(spec)] == [(("privacy",), 1.0)]
-    fin = parse_spec("kind: transactions\nlearned: {generator: mst, epsilon: 2}\n")
+    fin = parse_spec("kind: transactions\nlearned: {epsilon: 2, generator: {epochs: 1}}\n")
     assert [(loc, p.epsilon) for loc, p in privacy_specs(fin)] == [(("learned", "privacy"), 2.0)]
