@@ -4,6 +4,8 @@ docs/benchmarks/driving.md.
 
     .venv/bin/python benchmarks/driving.py            # full run (a few minutes on 2 cores)
     .venv/bin/python benchmarks/driving.py --quick    # smaller, for a smoke check
+    .venv/bin/python benchmarks/driving.py --junction # only the junction scene, added to the
+                                                      # results (vs intersection-v0)
 
 highway-env runs in its own virtual environment, .venv-bench-driving/ (git-ignored):
     python3 -m venv .venv-bench-driving && .venv-bench-driving/bin/pip install highway-env
@@ -29,7 +31,10 @@ import json, sys, time, warnings
 warnings.simplefilter("ignore")
 import gymnasium as gym, highway_env  # noqa: F401
 n_vehicles, seconds = int(sys.argv[1]), float(sys.argv[2])
-env = gym.make("highway-v0", config={"vehicles_count": n_vehicles, "duration": 10_000})
+env_id = sys.argv[3] if len(sys.argv) > 3 else "highway-v0"
+config = {"duration": 10_000}
+config["vehicles_count" if env_id == "highway-v0" else "initial_vehicle_count"] = n_vehicles
+env = gym.make(env_id, config=config)
 cfg = env.unwrapped.config
 env.reset(seed=0)
 best = None
@@ -38,6 +43,7 @@ for run in range(3):  # best of 3 runs, as for ours
     start = time.perf_counter()
     while time.perf_counter() - start < seconds / 3:
         obs, r, term, trunc, info = env.step(1)  # IDLE: the ego keeps its lane and speed
+        # (intersection-v0's longitudinal actions: 1 is IDLE there too)
         dt = 1.0 / cfg["policy_frequency"]
         steps += 1; sim_s += dt; veh_s += dt * len(env.unwrapped.road.vehicles)
         if term or trunc:
@@ -47,7 +53,8 @@ for run in range(3):  # best of 3 runs, as for ours
         best = (steps, sim_s, veh_s, wall)
 import highway_env as he
 steps, sim_s, veh_s, wall = best
-print(json.dumps({"version": getattr(he, "__version__", "?"), "env_steps": steps,
+print(json.dumps({"version": getattr(he, "__version__", "?"), "env": env_id,
+                  "env_steps": steps,
                   "simulated_seconds": sim_s, "vehicle_seconds": veh_s, "wall_s": wall,
                   "runs": 3, "vehicles": len(env.unwrapped.road.vehicles),
                   "simulation_frequency": cfg["simulation_frequency"],
@@ -106,13 +113,13 @@ def ours_throughput(worlds: list[int], steps: int, threads: int, workers: int = 
     return out
 
 
-def highway_env_throughput(n_vehicles: int, seconds: float) -> dict:
+def highway_env_throughput(n_vehicles: int, seconds: float, env_id: str = "highway-v0") -> dict:
     py = BENCH_VENV / "bin" / "python"
     if not py.exists():
         return {"error": f"{py} not found; create it with: python3 -m venv {BENCH_VENV.name} "
                          f"&& {BENCH_VENV.name}/bin/pip install highway-env"}
-    r = subprocess.run([str(py), "-c", HIGHWAY_ENV_SCRIPT, str(n_vehicles), str(seconds)],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run([str(py), "-c", HIGHWAY_ENV_SCRIPT, str(n_vehicles), str(seconds),
+                        env_id], capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         return {"error": r.stderr.strip().splitlines()[-1] if r.stderr else "failed"}
     res = json.loads(r.stdout.strip().splitlines()[-1])
@@ -215,13 +222,14 @@ def write_markdown(res: dict, path: Path) -> None:
                       f"{he['simulation_frequency']} Hz, the scene here at "
                       f"{1 / best['dt']:g} Hz."]
     if "error" not in he:
-        lines += ["", "Road-network scenes (one thread, same run; no signalised junction scene "
-                      "exists yet):", "", "| scene | worlds x agents | vehicle-s/s | over "
-                      "highway-env |", "|---|---|---|---|"]
+        lines += ["", "Road-network scenes (one thread, same run):", "",
+                  "| scene | worlds x agents | vehicle-s/s | over highway-env |",
+                  "|---|---|---|---|"]
         for r in res.get("network_scenes", []):
             lines.append(f"| {r['scenario']} | {r['worlds']} x {r['agents']} | "
                          f"{r['vehicle_seconds_per_s']:.3g} | "
                          f"{r['vehicle_seconds_per_s'] / he['vehicle_seconds_per_s']:.0f}x |")
+    lines += _junction_lines(res)
     if res.get("highway_env_runs"):
         lines += ["", "Measured in turns on a busy machine (`--interleaved`): highway-env runs "
                       f"{', '.join(f'{v:.3g}' for v in res['highway_env_runs'])} vehicle-s/s "
@@ -253,6 +261,45 @@ def write_markdown(res: dict, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def junction_scene(worlds: int, steps: int, seconds: float) -> dict:
+    """The signalised junction (ours, one thread) and highway-env's intersection-v0 with about
+    as many vehicles, in turns (intersection-v0, ours, intersection-v0); the ratio of the
+    throughputs when highway-env is there."""
+    from synthscape_autonomy.catalogue import load
+
+    agents = sum(t.count for t in load("signalised_junction").traffic) + 1  # vehicles
+    hes = [highway_env_throughput(agents, seconds, "intersection-v0")]
+    ours = ours_throughput([worlds], steps, threads=1, scenario="signalised_junction")[0]
+    hes.append(highway_env_throughput(agents, seconds, "intersection-v0"))
+    out = {"ours": ours, "load_average": [round(x, 2) for x in os.getloadavg()]}
+    ok = [h for h in hes if "error" not in h]
+    out["highway_env"] = max(ok, key=lambda h: h["vehicle_seconds_per_s"]) if ok else hes[0]
+    out["highway_env_runs"] = [h.get("vehicle_seconds_per_s") for h in hes]
+    out["speedup"] = (ours["vehicle_seconds_per_s"] / out["highway_env"]["vehicle_seconds_per_s"]
+                      if ok else None)
+    return out
+
+
+def _junction_lines(res: dict) -> list[str]:
+    j = res.get("junction_scene")
+    if not j:
+        return []
+    o, he = j["ours"], j["highway_env"]
+    lines = ["", f"Signalised junction (`signalised_junction`: lights, four approaches, "
+                 f"pedestrians; one thread, `{j.get('command', res['command'])}`, load average "
+                 f"{j['load_average']}): {o['worlds']} worlds x {o['agents']} agents "
+                 f"(vehicles and pedestrians), **{o['vehicle_seconds_per_s']:.3g} agent-s/s** "
+                 f"({o['world_steps_per_s']:.3g} world-steps/s)."]
+    if j.get("speedup") is not None:
+        lines[-1] += (f" highway-env {he['version']} intersection-v0 ({he['vehicles']} "
+                      f"vehicles, same run): {he['vehicle_seconds_per_s']:.3g} vehicle-s/s; "
+                      f"ratio **{j['speedup']:.0f}x** (target 500x).")
+    else:
+        lines[-1] += (f" highway-env's intersection-v0 not run ({he['error']}): no ratio "
+                      "measured (target 500x).")
+    return lines
+
+
 def interleaved() -> dict:
     """For a shared, busy machine: highway-env and the batched core measured in turns
     (highway-env, ours, highway-env, ours, highway-env; 2048 worlds on one thread and 2 workers
@@ -267,6 +314,7 @@ def interleaved() -> dict:
     res["ours"] = ours
     res["network_scenes"] = [r for sc in ("highway_merge", "rural_curve")
                              for r in ours_throughput([1024], 10, threads=1, scenario=sc)]
+    res["junction_scene"] = junction_scene(1024, 10, 10.0)
     res["highway_env_runs"] = [h.get("vehicle_seconds_per_s") for h in hes]
     res["highway_env"] = max(hes, key=lambda h: h.get("vehicle_seconds_per_s", 0))
     best = max(ours, key=lambda r: r["vehicle_seconds_per_s"])
@@ -284,9 +332,20 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--interleaved", action="store_true",
                     help="measure highway-env and ours in turns (for a busy machine)")
+    ap.add_argument("--junction", action="store_true",
+                    help="only the signalised junction scene, added to the saved results")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     sys.path.insert(0, str(ROOT / "domains"))
+    out = ROOT / "benchmarks" / "results" / "driving.json"
+    if args.junction:
+        res = json.loads(out.read_text())
+        res["junction_scene"] = junction_scene(1024, 30, 10.0)
+        res["junction_scene"]["command"] = "python benchmarks/driving.py --junction"
+        out.write_text(json.dumps(res, indent=2, default=float) + "\n")
+        write_markdown(res, ROOT / "docs" / "benchmarks" / "driving.md")
+        print(f"wrote {out} and docs/benchmarks/driving.md")
+        return
     if args.interleaved:
         res = interleaved()
         out = ROOT / "benchmarks" / "results" / "driving.json"
@@ -308,6 +367,8 @@ def main() -> None:
                              for r in ours_throughput([2048 if not args.quick else 256],
                                                       10 if args.quick else 30, threads=1,
                                                       scenario=sc)]
+    res["junction_scene"] = junction_scene(256 if args.quick else 1024, 10 if args.quick else 30,
+                                           5.0 if args.quick else 10.0)
     best = max(res["ours"], key=lambda r: r["vehicle_seconds_per_s"])
     res["ours_best"] = best
     print("highway-env", flush=True)

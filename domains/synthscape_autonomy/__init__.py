@@ -30,6 +30,7 @@ ENV_IDS = {
     "synthscape_autonomy/RuralCurve-v0": "rural_curve",
     "synthscape_autonomy/HighwayMerge-v0": "highway_merge",
     "synthscape_autonomy/PedestrianCrossing-v0": "pedestrian_crossing",
+    "synthscape_autonomy/SignalisedJunction-v0": "signalised_junction",
 }
 
 

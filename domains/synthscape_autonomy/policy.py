@@ -93,17 +93,23 @@ class RuleBasedEgo:
         gl, vl, ghost = self.sensor.measure(sim, gl, vl, has)
         return gl, vl, j, ghost
 
-    def acc(self, sim, gl, vl):
+    def acc(self, sim, gl, vl, stop=None):
         """ACC command: IDM following of the measured leader within the ACC's braking authority
         and comfort jerk limit; with ``ego.acc`` off, cruise control at the set speed (IDM's
-        free-road term), blind to leaders."""
+        free-road term), blind to leaders. ``stop`` (W,): the distance to a stop line to halt
+        at (NO_GAP for none), followed as a standing obstacle whatever the leader."""
+        import torch
+
         v, p = sim.v[:, 0], sim.params
         v0, a_max = p["desired_speed"][:, 0], p["max_accel"][:, 0]
+        T, s0, b = p["time_headway"][:, 0], p["min_gap"][:, 0], p["comfort_decel"][:, 0]
         if self.cfg.acc:
-            a = idm(v, v0, p["time_headway"][:, 0], p["min_gap"][:, 0], a_max,
-                    p["comfort_decel"][:, 0], gl, v - vl)
+            a = idm(v, v0, T, s0, a_max, b, gl, v - vl)
         else:
             a = a_max * (1.0 - (v / v0) ** 4)
+        if stop is not None:
+            a = torch.where(stop < NO_GAP, torch.minimum(a, idm(v, v0, T, s0, a_max, b, stop, v)),
+                            a)
         a = a.clamp(min=-self.cfg.acc_decel)
         step = self.cfg.acc_jerk * sim.dt
         self.acc_cmd = self.acc_cmd + (a - self.acc_cmd).clamp(-step, step)
@@ -141,7 +147,8 @@ class RuleBasedEgo:
         import torch
 
         gl, vl, j, ghost = self.leader(sim)
-        acc = self.acc(sim, gl, vl)
+        # at a signalised junction the ACC also stops at the stop line (the AEB does not)
+        acc = self.acc(sim, gl, vl, None if sim.junction is None else sim.junction.ego_stop())
         aeb = self.aeb(sim, gl, vl, j, ghost)
         command = torch.where(aeb, -self.cfg.aeb_decel, acc)
         return self.actuator(sim, command), torch.zeros_like(acc)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from synthscape_autonomy.junction import junction_labels
 from synthscape_autonomy.labels import LABEL_COLUMNS, EpisodeSummary
 from synthscape_autonomy.scenario import Draw, Scene
 from synthscape_autonomy.sim import Simulator
@@ -84,6 +85,7 @@ def _one_batch(scene, draws, record, policy):
               "first_failure_time": summ.first_failure, "impact_speed": summ.impact_speed,
               "speed_reduction": summ.speed_reduction,
               "score": score}
+        ep.update(junction_labels(sim))
         ep = {k: v.cpu().numpy() for k, v in ep.items()}
         st = {k: torch.stack(v, 1).numpy() for k, v in steps.items()} if record else {}
         tr = {k: torch.stack(v, 1).numpy() for k, v in traj.items()} if record else {}

@@ -12,6 +12,7 @@ import numpy as np
 from synthscape.scenarios.spec import Problem
 from synthscape_autonomy import _rng
 from synthscape_autonomy.distributions import Choice, Normal, ParameterSpace, Proposal, Uniform
+from synthscape_autonomy.junction import Layout
 from synthscape_autonomy.physics import AGENT_TYPES, detection_factor, weather_effects
 from synthscape_autonomy.road import compile_road, lane_graph
 from synthscape_autonomy.spec import (
@@ -99,17 +100,21 @@ class Scene:
         road, points = resolve_road(spec)
         self.graph = lane_graph(road)
         self.road = compile_road(self.graph, self.device, road, points, self.dtype)
+        self.junction = Layout(road, road.lanes, self.road.y_min, self.road.y_max) \
+            if road.signals is not None else None
+        main = road.lanes  # lanes from here on are the crossing road's
         self.space = ParameterSpace(spec.parameters)
         self.slots: list[AgentSlot] = []
         for e in spec.entities:
             _, ln, wd = AGENT_TYPES[e.type]
             self.slots.append(AgentSlot(e.name, e.type, e.controller, e.length or ln,
-                                        e.width or wd, isinstance(e.position, LanePosition), e))
+                                        e.width or wd, isinstance(e.position, LanePosition)
+                                        and e.position.lane < main, e))
         for gi, t in enumerate(spec.traffic):
             _, ln, wd = AGENT_TYPES[t.type]
             for k in range(t.count):
-                self.slots.append(AgentSlot(f"traffic{gi}_{k}", t.type, "idm", ln, wd, True,
-                                            (t, k)))
+                self.slots.append(AgentSlot(f"traffic{gi}_{k}", t.type, "idm", ln, wd,
+                                            t.lanes[k % len(t.lanes)] < main, (t, k)))
         self.names = [s.name for s in self.slots]
         self.index = {n: i for i, n in enumerate(self.names)}
         tt = lambda xs, dt=self.dtype: torch.tensor(xs, device=self.device, dtype=dt)  # noqa: E731
@@ -154,12 +159,12 @@ class Scene:
                     lane = t.lanes[k % len(t.lanes)]
                     key = (id(t), lane)
                     s = lane_s.get(key, float(_val(t.start, d.values)))
-                    y = float(self.road.center[lane])
-                    while any(abs(ty - y) < 1.0 and -12.0 < s - tx < 12.0 + 1.5 * tv
-                              for ty, tx, tv in taken):
+                    y = self._on_lane(lane, s)[1]
+                    while lane < len(dirs) and any(abs(ty - y) < 1.0 and -12.0 < s - tx < 12.0
+                                                   + 1.5 * tv for ty, tx, tv in taken):
                         s += 12.0  # keep clear of the scenario's entities (1.5 s ahead of them)
                     lane_s[key] = s + float(_val(t.gap, d.values, rng))
-                    x, h, dirn = s, (0.0 if dirs[lane] > 0 else math.pi), dirs[lane]
+                    x, y, h, dirn = self._on_lane(lane, s)
                     v = float(_val(t.speed, d.values, rng))
                     grip = 1.0
                     drv: DriverSpec = t.driver
@@ -167,10 +172,8 @@ class Scene:
                     e = slot.source
                     p = e.position
                     if isinstance(p, LanePosition):
-                        x = float(_val(p.s, d.values))
-                        y = float(self.road.center[p.lane]) + float(_val(p.offset, d.values))
-                        dirn = dirs[p.lane]
-                        h = 0.0 if dirn > 0 else math.pi
+                        x, y, h, dirn = self._on_lane(p.lane, float(_val(p.s, d.values)))
+                        y += float(_val(p.offset, d.values))
                         if p.between == "bumpers" and p.relative_to is not None:
                             x += 0.5 * (slot.length + self.slots[self.index[p.relative_to]].length)
                     else:
@@ -212,9 +215,19 @@ class Scene:
         # float64: time thresholds compare exactly with k * dt (see Simulator._condition)
         T["event_values"] = torch.tensor(np.array(events, dtype=float).reshape(W, -1),
                                          device=self.device, dtype=torch.float64)
+        if self.junction is not None:
+            T.update({k: torch.tensor(v, device=self.device, dtype=self.dtype)
+                      for k, v in self.junction.initial(self, draws).items()})
         T["episode"] = torch.tensor([d.episode for d in draws], device=self.device,
                                     dtype=torch.long)
         return T
+
+    def _on_lane(self, lane: int, s: float) -> tuple[float, float, float, int]:
+        """(x, y, heading, direction) of position s on a lane (crossing-road lanes too)."""
+        if lane >= self.road.n_lanes:
+            return self.junction.pose(lane, s)  # type: ignore[union-attr]
+        dirn = int(self.road.direction[lane])
+        return s, float(self.road.center[lane]), (0.0 if dirn > 0 else math.pi), dirn
 
     def _settle_traffic(self, cols: dict[str, np.ndarray], w: int) -> None:
         """Start background traffic near IDM equilibrium: a follower is no faster than its gap

@@ -45,6 +45,14 @@ _EPISODE: dict[str, tuple] = {
     "speed_reduction": (_NUM, False, "Euro NCAP outcome: the ego's initial speed minus its speed "
                                      "at the collision, or minus its lowest speed when it "
                                      "avoided one [m/s]."),
+    "red_light_violation": (_BOOL, False, "The ego's front crossed its stop line on red "
+                                          "(signalised junctions; else false)."),
+    "red_light_runners": (_INT, False, "Drivers (the ego included) whose front crossed their "
+                                       "stop line on red (0 without a signalised junction)."),
+    "pedestrian_violations": (_INT, False, "Pedestrians and cyclists who started to cross on "
+                                           "don't-walk (0 without a signalised junction)."),
+    "junction_conflict": (_BOOL, False, "Two agents collided in the junction area: the box, "
+                                        "crosswalks and stop lines (signalised junctions)."),
     "weather": (_STR, False, "Weather of the episode."),
     "lighting": (_STR, False, "Lighting of the episode."),
 }

@@ -15,6 +15,7 @@ import math
 from synthscape_autonomy import _rng
 from synthscape_autonomy._traffic import FAR, collide, mobil
 from synthscape_autonomy.geometry import LaneIndex, pad
+from synthscape_autonomy.junction import Control
 from synthscape_autonomy.labels import ego_labels
 from synthscape_autonomy.models import idm_scaled
 from synthscape_autonomy.motion import (
@@ -98,6 +99,7 @@ class Simulator:
         self._memo: dict = {}
         self._scratch: dict = {}
         self.reactive = Reactive(self, init)
+        self.junction = Control(self, init) if scene.junction is not None else None
         self.policy = policy or make_policy(self.spec.ego)
         self.policy.reset(self)
 
@@ -162,6 +164,8 @@ class Simulator:
         for k in self.ego:
             self.ego[k][rows] = fresh.ego[k]
         self.reactive.reset_worlds(rows, fresh.reactive)
+        if self.junction is not None:
+            self.junction.reset_worlds(rows, fresh.junction)
         self.noisy = self.noisy or fresh.noisy
         self._tables()
         if self._noise is not None:
@@ -343,6 +347,8 @@ class Simulator:
         dt = self.dt
         lane, index = self.lane_index() if self.need_index else (None, None)
         self._apply_actions(self._conditions(), lane)
+        if self.junction is not None:
+            self.junction.update(self)
         if self.reactive.agents:
             self.reactive.react(self)
         # scripted speeds: a linear transition at the action's rate, landing on the target
@@ -367,6 +373,8 @@ class Simulator:
                 padded = pad(acc_idm, 0.0)
                 a2 = torch.minimum(padded.gather(1, who), self._idm_between(who, lead2)[0])
                 acc_idm = padded.scatter_(1, who, a2)[:, :self.A]
+            if self.junction is not None:
+                acc_idm = self.junction.control(self, acc_idm)
             abort_conflicting_changes(self)
             acc_idm = changer_accelerations(self, index, acc_idm)
             if self.scene.road.merge_end is not None:
@@ -397,6 +405,8 @@ class Simulator:
         # the new state's lane index serves the collision test and the next step's drivers
         lane, index = self.lane_index() if self.need_index else (None, None)
         collide(self, index, lane)
+        if self.junction is not None:
+            self.junction.record(self)
         self.step_count += 1
         self.steps += 1
         return ego_labels(self)

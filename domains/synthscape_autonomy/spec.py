@@ -14,35 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from synthscape.scenarios import SpecBase, StrictModel
 from synthscape.scenarios.spec import Problem
-from synthscape_autonomy.distributions import Choice, Normal, Uniform
-
-
-def _check_ref(v: Any, info: ValidationInfo) -> Any:
-    if isinstance(v, str):
-        if not v.startswith("$"):
-            raise ValueError(f"expected a number or a '$parameter' reference, got {v!r}")
-        names = (info.context or {}).get("_driving_parameters")
-        if names is not None and v[1:] not in names:
-            raise ValueError(f"{v} is not declared; declare '{v[1:]}' under 'parameters' "
-                             f"(declared: {sorted(names) or 'none'})")
-    return v
-
-
-def _check_entity(v: str, info: ValidationInfo) -> str:
-    names = (info.context or {}).get("_driving_entities")
-    if names is not None and v not in names:
-        raise ValueError(f"unknown entity {v!r}; entities are {sorted(names)}")
-    return v
-
-
-Num = Annotated[float | str, AfterValidator(_check_ref)]
-Sampled = Annotated[float | str | Uniform | Normal | Choice, AfterValidator(_check_ref)]
-EntityRef = Annotated[str, AfterValidator(_check_entity)]
-Rule = Literal["less", "greater"]
+from synthscape_autonomy.distributions import Choice
+from synthscape_autonomy.spec_signals import SignalSpec
+from synthscape_autonomy.spec_types import EntityRef, Num, Rule, Sampled
 
 
 class DriverSpec(StrictModel):
@@ -60,6 +38,8 @@ class DriverSpec(StrictModel):
     change_threshold: Sampled = 0.1  # m/s^2, MOBIL delta a_th, Kesting et al. 2007
     reaction_time: Sampled = 0.3  # s, delay range studied in Treiber, Kesting & Helbing 2006
     accel_noise: Sampled = 0.0  # m/s^2 std of white acceleration noise (Treiber & Kesting 2017)
+    signal_violation: Sampled = 0.0  # probability that this road user ignores a red light (or a
+    # pedestrian's don't-walk) at a signalised junction, drawn once per agent and episode
 
 
 class LanePosition(StrictModel):
@@ -290,6 +270,9 @@ class RoadSpec(StrictModel):
     """A multi-lane road in a lane frame (s along the reference line, y across it, 0 = right
     edge of lane 0), with an optional crosswalk and crossing junction.
 
+    ``junction_x`` is the centre (along s) of a crossing road ``junction_width`` wide;
+    ``signals`` makes it a signalised four-way junction (:class:`SignalSpec`).
+
     ``geometry`` bends the reference line (straight when empty): vehicles drive in the lane
     frame and the output also gives world coordinates. ``directions`` (one per lane, +1 along
     s, -1 oncoming) makes a two-way road. ``merge_end``: lane 0 is an on-ramp that ends at that
@@ -308,13 +291,24 @@ class RoadSpec(StrictModel):
     curve_lateral_accel: float = Field(default=2.0, gt=0)  # m/s^2 drivers accept in curves
     # (Reymond et al. 2001, Human Factors 43:483: 2-4 m/s^2, lower at higher speed)
     sumo_net: SumoNetSpec | None = None
+    signals: SignalSpec | None = None  # traffic lights at the junction at ``junction_x``
 
     @model_validator(mode="after")
     def _directions_fit(self) -> RoadSpec:
         if self.directions is not None and len(self.directions) != self.lanes:
             raise ValueError(f"directions has {len(self.directions)} entries for {self.lanes} "
                              f"lanes; give one (+1 or -1) per lane")
+        if self.signals is not None and (self.junction_x is None or self.geometry
+                                         or self.sumo_net is not None):
+            raise ValueError("road.signals needs a straight road (no geometry, no sumo_net) "
+                             "with a crossing road: set road.junction_x (its centre along s)")
         return self
+
+    @property
+    def all_lanes(self) -> int:
+        """Main-road lanes plus, at a signalised junction, the crossing road's two lanes
+        (index lanes: northbound, heading +90 deg; lanes + 1: southbound)."""
+        return self.lanes + (2 if self.signals is not None else 0)
 
 
 class EnvironmentSpec(StrictModel):
@@ -438,9 +432,14 @@ class DrivingSpec(SpecBase):
         seen: set[str] = set()
         for e in self.entities:
             pos = e.position
-            if isinstance(pos, LanePosition) and pos.lane >= self.road.lanes:
+            n = self.road.all_lanes
+            if isinstance(pos, LanePosition) and pos.lane >= n:
                 raise ValueError(f"entity {e.name!r} is on lane {pos.lane} but the road "
-                                 f"has {self.road.lanes} lane(s) (0..{self.road.lanes - 1})")
+                                 f"has {n} lane(s) (0..{n - 1})")
+            if e.controller == "ego" and isinstance(pos, LanePosition) \
+                    and pos.lane >= self.road.lanes:
+                raise ValueError(f"the ego {e.name!r} must start on the main road (lanes "
+                                 f"0..{self.road.lanes - 1}), not on lane {pos.lane}")
             if pos.relative_to and pos.relative_to not in seen:
                 raise ValueError(f"entity {e.name!r} is placed relative to {pos.relative_to!r}, "
                                  f"which must be listed before it")
@@ -454,8 +453,9 @@ class DrivingSpec(SpecBase):
                                  f"scripted or static entities")
             seen.add(e.name)
         for t in self.traffic:
-            if max(t.lanes) >= self.road.lanes:
-                raise ValueError(f"traffic lanes {t.lanes} exceed the road's {self.road.lanes}")
+            if max(t.lanes) >= self.road.all_lanes:
+                raise ValueError(f"traffic lanes {t.lanes} exceed the road's "
+                                 f"{self.road.all_lanes} (main road and any crossing lanes)")
         if self.workers > 1 and (self.threads or 1) > 1:
             raise ValueError(f"workers: {self.workers} with threads: {self.threads} "
                              "oversubscribes the cores; with several workers set threads: 1")
