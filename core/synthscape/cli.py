@@ -173,7 +173,8 @@ def _summary(folder: Path) -> list[str]:
         say("  internal: none" + ("" if top["reads_real_data"] else " (no real data was read)"))
     say(f"  privacy: {top['privacy']['summary']}")
     for name, n in rows.items():
-        say(f"  release/data/{name}.parquet: {n} rows")
+        table = f"{name}/" if (release / "data" / name).is_dir() else f"{name}.parquet"
+        say(f"  release/data/{table}: {n} rows")
     say(f"  report: {release / 'report.html'}")
     if internal is not None:
         say(f"  evaluation: {internal / 'report.html'}")

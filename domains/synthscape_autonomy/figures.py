@@ -4,31 +4,45 @@ from __future__ import annotations
 import numpy as np
 
 
+def figure_episodes(spec, eps) -> list[int]:
+    """The episodes drawn in frames: the render's episodes that ran, then the first failure."""
+    ids = eps["episode"].to_numpy()
+    have = set(ids.tolist())
+    chosen = [int(e) for e in spec.render.episodes if e in have]
+    fail = eps["failure"].to_numpy()
+    if fail.any():  # also show the first failure
+        first = int(ids[np.flatnonzero(fail)[0]])
+        if first not in chosen:
+            chosen.append(first)
+    return chosen
+
+
 def run_figures(scene, r, eps, ctx) -> list[str]:
+    """Frames (and GIFs) of :func:`figure_episodes`, the TTC trace and the failure map. ``r``
+    is a recorded rollout holding at least those episodes; ``eps`` the table of every episode
+    of the run."""
     from synthscape.evaluation.figures import subplots
     from synthscape_autonomy.render import frames_figure, gif_bytes
 
     spec = scene.spec
     out = []
     ids = [d.episode for d in r.draws]
-    chosen = [ids.index(e) for e in spec.render.episodes if e in ids]
-    if eps["failure"].any():  # also show the first failure
-        first = int(np.flatnonzero(eps["failure"].to_numpy())[0])
-        if first not in chosen:
-            chosen.append(first)
-    for i in chosen:
-        e = ids[i]
+    chosen = figure_episodes(spec, eps)
+    for e in chosen:
+        i = ids.index(e)
         out.append(ctx.save_figure(f"episode_{e}_frames",
-                                   frames_figure(scene, r.traj, r.steps, i, spec.render.frames)))
+                                   frames_figure(scene, r.traj, r.steps, i, spec.render.frames,
+                                                 episode=e)))
         if spec.render.gif:
             p = ctx.path(f"figures/episode_{e}.gif")
             p.write_bytes(gif_bytes(scene, r.traj, r.steps, i, spec.render.gif_stride))
     fig, axes = subplots(1, 2, figsize=(10, 3.4))
     T = r.steps["ttc"].shape[1]
     t = (np.arange(T) + 1) * spec.dt
-    for i in chosen[:4]:
+    for e in chosen[:4]:
+        i = ids.index(e)
         ttc = np.where(np.isfinite(r.steps["ttc"][i]), r.steps["ttc"][i], np.nan)
-        axes[0].plot(t, ttc, label=f"episode {ids[i]}")
+        axes[0].plot(t, ttc, label=f"episode {e}")
     axes[0].axhline(spec.labels.near_miss_ttc, color="k", ls="--", lw=1, label="near-miss TTC")
     axes[0].set(xlabel="t [s]", ylabel="ego TTC [s]", ylim=(0, 10), title="Time-to-collision")
     axes[0].legend(fontsize=7)

@@ -12,12 +12,13 @@ parameters.
 from __future__ import annotations
 
 import math
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthscape_autonomy.junction import JUNCTION_COLUMNS
+from synthscape import compute
 from synthscape_autonomy.physics import TYPE_NAMES
 
 
@@ -48,8 +49,6 @@ def episode_table(scene, rollout, weights=None, sources=None) -> pd.DataFrame:
         "weather": [str(_val(env.weather, d.values)) for d in rollout.draws],
         "lighting": [str(_val(env.lighting, d.values)) for d in rollout.draws],
     })
-    for k in JUNCTION_COLUMNS:  # signalised junctions (False / 0 elsewhere)
-        df[k] = ep[k].astype(bool if ep[k].dtype == bool else np.int64)
     for name in scene.spec.parameters:
         vals = [d.values[name] for d in rollout.draws]
         df[f"param_{name}"] = vals if isinstance(vals[0], str) else np.asarray(vals, float)
@@ -122,25 +121,29 @@ def run_driving(spec, ctx) -> None:
 def _run(spec, ctx) -> None:
     from synthscape.device import resolve_device
     from synthscape_autonomy import figures, schemas
-    from synthscape_autonomy.rollout import simulate
+    from synthscape_autonomy.rollout import n_steps, simulate
     from synthscape_autonomy.scenario import Scene
 
     scene = Scene(spec, resolve_device(spec.device))
     draws, weights, sources, aug_info = _episodes(scene, ctx)
     with ctx.step(f"simulating {len(draws)} episodes of {spec.family} "
                   f"({scene.n_agents} agents, {spec.duration:g} s)"):
-        r = simulate(scene, draws, record=True)
-    eps = episode_table(scene, r, weights, sources)
-    ctx.write_table("episodes", eps, schema=schemas.json_schema("episodes"))
-    ctx.write_table("step_labels", step_table(scene, r),
-                    schema=schemas.json_schema("step_labels"))
-    ctx.write_table("trajectories", trajectory_table(scene, r),
-                    schema=schemas.json_schema("trajectories"))
+        if compute.sharded(spec):
+            eps, r = _sharded(scene, ctx, draws, weights, sources)
+        else:
+            r = simulate(scene, draws, record=True)
+            eps = episode_table(scene, r, weights, sources)
+            ctx.write_table("episodes", eps, schema=schemas.json_schema("episodes"))
+            ctx.write_table("step_labels", step_table(scene, r),
+                            schema=schemas.json_schema("step_labels"))
+            ctx.write_table("trajectories", trajectory_table(scene, r),
+                            schema=schemas.json_schema("trajectories"))
     w = eps["weight"].to_numpy()
+    seconds = len(eps) * n_steps(spec) * spec.dt  # as Rollout.sim_seconds
     scores: dict[str, Any] = {
         "episodes": len(eps), "agents_per_episode": scene.n_agents,
-        "simulated_seconds": round(r.sim_seconds, 6),
-        "vehicle_seconds": round(r.agent_seconds, 6),
+        "simulated_seconds": round(seconds, 6),
+        "vehicle_seconds": round(seconds * scene.n_agents, 6),
         "collision_rate": float(np.average(eps["collision"], weights=w)),
         "near_miss_rate": float(np.average(eps["near_miss"], weights=w)),
         "failure_rate": float(np.average(eps["failure"], weights=w)),
@@ -165,6 +168,28 @@ def _run(spec, ctx) -> None:
         _search_section(scene, ctx)
     ctx.meta["autonomy"] = {"family": spec.family, "agents": scene.n_agents,
                             "steps_per_episode": int(round(spec.duration / spec.dt))}
+
+
+def _sharded(scene, ctx, draws, weights, sources):
+    """``data/<table>/part-<shard>.parquet`` for every table, simulated by the workers
+    (:func:`synthscape_autonomy.sharded.run_shards`: the rows of one process, the same bytes
+    for any number of workers); shards: ``execution.partitions`` (at most one per episode) or
+    one per ``batch`` episodes. Returns the episode table and a recorded rollout of the
+    episodes the figures draw (simulated again here: an episode depends only on its draw)."""
+    from synthscape_autonomy import figures, schemas
+    from synthscape_autonomy.rollout import simulate
+    from synthscape_autonomy.sharded import default_shards, run_shards, shard_jobs
+
+    spec, n = scene.spec, len(draws)
+    asked = compute.partitions_of(spec)
+    parts = default_shards(spec, n, None if asked is None else min(asked, max(n, 1)))
+    mix = None if weights is None else (draws, weights, sources)
+    with ExitStack() as stack:
+        folders = {name: stack.enter_context(
+            ctx.table_folder(name, schema=schemas.json_schema(name))) for name in schemas.TABLES}
+        eps = run_shards(spec, folders, shard_jobs(n, parts, mix), keep=True)["table"]
+    shown = figures.figure_episodes(spec, eps)
+    return eps, simulate(scene, [draws[e] for e in shown], record=True)
 
 
 def _search_section(scene, ctx) -> None:

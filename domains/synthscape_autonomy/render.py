@@ -90,8 +90,9 @@ class Painter:
         self.title.set_text(text)
 
 
-def frames_figure(scene, traj, labels, e: int, n: int):
-    """One figure with ``n`` frames of episode ``e`` stacked vertically."""
+def frames_figure(scene, traj, labels, e: int, n: int, episode: int | None = None):
+    """One figure with ``n`` frames of row ``e`` of ``traj`` stacked vertically, titled with
+    its ``episode`` number (default ``e``: the rollout holds episodes 0, 1, ...)."""
     from synthscape.evaluation.figures import subplots
 
     T = traj["x"].shape[1]
@@ -99,7 +100,8 @@ def frames_figure(scene, traj, labels, e: int, n: int):
     fig, axes = subplots(n, 1, figsize=(10, 2.0 * n + 0.5), squeeze=False)
     for ax, k in zip(axes[:, 0], ks):
         Painter(ax, scene, traj, e, labels).show(int(k))
-    fig.suptitle(f"{scene.spec.family}: episode {e} (ego red, static grey)", fontsize=10)
+    fig.suptitle(f"{scene.spec.family}: episode {e if episode is None else episode} "
+                 f"(ego red, static grey)", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -11,6 +11,10 @@ treats this spec's simulated bank as if it were private, with the same split of 
 internal evaluation."""
 from __future__ import annotations
 
+from contextlib import ExitStack
+from typing import Any
+
+from synthscape import compute
 from synthscape_finance.spec import NOISE, TYPOLOGIES, TransactionsSpec
 
 
@@ -31,11 +35,14 @@ def run_transactions(spec: TransactionsSpec, ctx) -> None:
         ctx.write_table(name, df, schema=json_schema(name))
     with ctx.step(f"simulating {spec.population.customers} customers over "
                   f"{spec.population.days} days"):
-        rows, sample = stream(sim, ctx, sample_rows=spec.checks.sample_rows)
+        if compute.sharded(spec):
+            rows, sample, shards = _sharded(spec, sim, ctx)
+        else:
+            (rows, sample), shards = stream(sim, ctx, sample_rows=spec.checks.sample_rows), {}
     for name, df in sim.account_tables().items():
         ctx.write_table(name, df, schema=json_schema(name))
     ctx.meta["finance"] = {"rows": rows, "patterns": int(sim.labels.next_pid),
-                           "analysis_sample_rows": int(len(sample))}
+                           "analysis_sample_rows": int(len(sample)), **shards}
     _summary(ctx, sample)
     _declines(ctx, sim, sample)
     _groups(ctx, sample, sim)
@@ -47,6 +54,22 @@ def run_transactions(spec: TransactionsSpec, ctx) -> None:
         from synthscape_finance.checks import leakage_section
 
         leakage_section(ctx, sample, spec.checks.max_leak_lift)
+
+
+def _sharded(spec: TransactionsSpec, sim, ctx) -> tuple[int, Any, dict[str, int]]:
+    """``data/transactions/`` and ``data/tx_labels/`` as ``part-<chunk>-<shard>.parquet``,
+    written by the workers (:func:`synthscape_finance.sharded.simulate_shards`: the rows of
+    one process, in customer shards; the same bytes for any number of workers)."""
+    from synthscape_finance.schemas import json_schema
+    from synthscape_finance.sharded import SHARDS, STREAMED, simulate_shards
+
+    with ExitStack() as stack:
+        folders = {name: stack.enter_context(ctx.table_folder(name, schema=json_schema(name)))
+                   for name in STREAMED}
+        out = simulate_shards(spec, sim, folders, shards=compute.partitions_of(spec) or SHARDS,
+                              sample_rows=spec.checks.sample_rows)
+    return out["rows"], out["sample"], {"shards": out["shards"],
+                                        "cross_shard_transfers": out["cross_shard_transfers"]}
 
 
 def _summary(ctx, sample) -> None:

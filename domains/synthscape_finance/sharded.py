@@ -15,6 +15,7 @@ cluster.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,10 @@ from synthscape.errors import ParameterError
 from synthscape_finance import balances, simulator
 from synthscape_finance import events as E
 
-__all__ = ["customer_shard", "simulate_to_parquet"]
+__all__ = ["customer_shard", "simulate_shards", "simulate_to_parquet"]
 
 STREAMED = ("transactions", "tx_labels")
+SHARDS = 4  # customer shards when none are asked for (a constant: never the worker count)
 _SIMS: dict[str, Any] = {}  # worker-side cache: spec JSON -> Simulation (its world)
 
 
@@ -69,56 +71,90 @@ class _Events:
 
 @dataclass(frozen=True)
 class _Write:
-    """Worker task: one chunk's tables, split by customer shard, written to ``folder``."""
+    """Worker task: one chunk's tables, split by customer shard, written to ``folders``
+    (table -> folder); returns the chunk's row count and, with ``sample_rows``, its rows of
+    the analysis sample (:func:`synthscape_finance.stream.sample_part`)."""
 
     spec: Any
-    folder: str
+    folders: tuple[tuple[str, str], ...]
     shards: int
+    sample_rows: int | None = None
 
-    def __call__(self, job: tuple[int, int, dict, dict, np.ndarray]) -> int:
+    def __call__(self, job: tuple[int, int, dict, dict, np.ndarray]) -> tuple[int, Any]:
         from synthscape.tables import TableWriter
         from synthscape_finance.schemas import json_schema
+        from synthscape_finance.stream import analysis_pick, sample_part
 
         ci, offset, ev, bal, alerted = job
         sim = _sim(self.spec)
         sim.rows = offset  # transaction ids continue from the rows before this chunk
         tx, lab = sim._tables(ev, bal, alerted)[:2]
         shard = customer_shard(sim, self.shards)[ev["acc"]]
+        folders = dict(self.folders)
         for name, table in zip(STREAMED, (tx, lab)):
             for s in range(self.shards):
                 rows = np.flatnonzero(shard == s)
-                path = Path(self.folder) / name / f"part-{ci:05d}-{s:03d}.parquet"
+                path = Path(folders[name]) / f"part-{ci:05d}-{s:03d}.parquet"
                 with TableWriter(path, json_schema(name), table=name) as w:
                     w.write(table.take(rows))
-        return int(len(ev["t"]))
+        part = None if self.sample_rows is None else \
+            sample_part(tx, lab, ev, analysis_pick(sim, self.sample_rows))
+        return int(len(ev["t"])), part
 
 
-def simulate_to_parquet(spec: Any, path: str | Path, *, shards: int = 4,
+def simulate_to_parquet(spec: Any, path: str | Path, *, shards: int = SHARDS,
                         overwrite: bool = False) -> dict[str, Any]:
     """Run the finance ``spec`` on the active execution setting into the folder ``path``
     (atomically); returns a summary (rows, chunks, shards, cross-shard transfers)."""
-    if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
-        raise ParameterError(f"shards must be an int >= 1, got {shards!r}")
     from synthscape.io import atomic_folder
+    from synthscape.tables import write_table
+    from synthscape_finance.schemas import json_schema
 
+    _check(shards)
     with atomic_folder(path, overwrite=overwrite) as tmp:
-        summary = _run(spec, tmp, shards)
+        folders = {name: tmp / name for name in STREAMED}
+        for folder in folders.values():
+            folder.mkdir()
+        sim = simulator.Simulation(spec)  # the client's copy holds the carried state
+        summary = simulate_shards(spec, sim, folders, shards=shards)
+        tables = {**sim.static_tables(), **sim.account_tables()}
+        for name, df in tables.items():
+            write_table(df, tmp / f"{name}.parquet", json_schema(name), table=name)
+        summary.pop("sample")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
     return summary
 
 
-def _run(spec: Any, folder: Path, shards: int) -> dict[str, Any]:
-    from synthscape.tables import write_table
-    from synthscape_finance.schemas import json_schema
+def _check(shards: Any) -> None:
+    if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
+        raise ParameterError(f"shards must be an int >= 1, got {shards!r}")
 
-    for name in STREAMED:
-        (folder / name).mkdir()
-    sim = simulator.Simulation(spec)  # the client's copy holds the carried state
-    shard = customer_shard(sim, shards)
+
+def simulate_shards(spec: Any, sim: Any, folders: Mapping[str, Path], *, shards: int = SHARDS,
+                    sample_rows: int | None = None) -> dict[str, Any]:
+    """The streamed tables of ``spec`` written into ``folders`` (``transactions`` and
+    ``tx_labels`` -> an existing folder each) as ``part-<chunk>-<shard>.parquet``. ``sim`` is
+    the client's :class:`~synthscape_finance.simulator.Simulation` of ``spec``: it carries the
+    balances, alerts and status counts, so its account tables afterwards are those of one
+    process. Returns a summary (rows, chunks, shards, cross-shard transfers) and, under
+    ``sample``, the analysis sample that :func:`~synthscape_finance.stream.stream` keeps
+    (with ``sample_rows``; otherwise None)."""
+    import pandas as pd
+
+    _check(shards)
     n_chunks = -(-spec.population.days // spec.chunk_days)
-    write = _Write(spec, str(folder), shards)
+    write = _Write(spec, tuple((k, str(v)) for k, v in sorted(folders.items())), shards,
+                   sample_rows)
+    shard = customer_shard(sim, shards)
     pending: list[Any] = []
+    parts: list[Any] = []
     rows = cross = 0
+
+    def collect(fut: Any) -> None:
+        part = fut.result()[1]
+        if part is not None:
+            parts.append(part)
+
     for ci, (ev, state) in enumerate(compute.run_tasks(_Events(spec), list(range(n_chunks)),
                                                        label="finance chunks")):
         bal = balances.apply(ev, sim.carry, sim.limit)
@@ -130,12 +166,12 @@ def _run(spec: Any, folder: Path, shards: int) -> dict[str, Any]:
         cross += int(np.sum(has_cp & (shard[ev["acc"]] != shard[np.maximum(ev["cp"], 0)])))
         pending.append(compute.submit(write, (ci, rows, ev, bal, alerted)))
         rows += len(ev["t"])
+        sim.rows = rows
         while len(pending) > 2 * compute.workers():
-            pending.pop(0).result()
+            collect(pending.pop(0))
     for fut in pending:
-        fut.result()
-    tables = {**sim.static_tables(), **sim.account_tables()}
-    for name, df in tables.items():
-        write_table(df, folder / f"{name}.parquet", json_schema(name), table=name)
+        collect(fut)
+    sample = None if sample_rows is None else \
+        (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
     return {"rows": rows, "chunks": n_chunks, "shards": shards,
-            "cross_shard_transfers": cross, "seed": spec.seed}
+            "cross_shard_transfers": cross, "seed": spec.seed, "sample": sample}

@@ -30,7 +30,8 @@ from typing import Any
 
 from synthscape.errors import ParameterError, require
 
-__all__ = ["Execution", "current", "for_spec", "run_tasks", "submit", "use", "workers"]
+__all__ = ["Execution", "current", "for_spec", "partitions_of", "run_tasks", "sharded", "submit",
+           "use", "workers"]
 
 _log = logging.getLogger("synthscape")
 Progress = Callable[[str, int, int], None]
@@ -142,6 +143,19 @@ def for_spec(spec: Any) -> contextlib.AbstractContextManager[Any]:
     if _active is not _LOCAL or ex is None or ex.scheduler == "local":
         return contextlib.nullcontext(_active)
     return use(ex.scheduler, partitions=ex.partitions)
+
+
+def sharded(spec: Any) -> bool:
+    """Whether a run of ``spec`` takes the kinds' sharded paths: when the spec sets
+    ``execution.partitions`` or the active setting is not ``local`` (a cluster, from the spec
+    or ``--scheduler``). Otherwise the kinds run in process, exactly as without Dask."""
+    return partitions_of(spec) is not None or not _active.is_local
+
+
+def partitions_of(spec: Any) -> int | None:
+    """The spec's ``execution.partitions`` (None: each kind cuts its shards by size)."""
+    ex = getattr(spec, "execution", None)
+    return None if ex is None else ex.partitions
 
 
 def current() -> Execution:

@@ -74,7 +74,8 @@ def release_folder(run: str | Path) -> Path:
 
 
 def read_run_release(run: str | Path) -> Release:
-    """A run's release: data/*.parquet, spec.resolved.yaml, ledger.json and schema.json."""
+    """A run's release: data/*.parquet (or data/<table>/ partitions), spec.resolved.yaml,
+    ledger.json and schema.json."""
     from synthscape.scenarios.loader import load_spec
 
     rel = release_folder(run)
@@ -86,7 +87,11 @@ def read_run_release(run: str | Path) -> Release:
     spec["data"] = {k: v for k, v in spec["data"].items() if k not in ("path", "dataset")}
     ledger = json.loads((rel / "ledger.json").read_text())
     schema = TableSchema.from_json(rel / "schema.json")
-    tables = {p.stem: pd.read_parquet(p) for p in sorted((rel / "data").glob("*.parquet"))}
+    from synthscape.compute.sampling import read_folder
+
+    data = rel / "data"  # a table is a file, or a folder of partitions (a sharded run)
+    tables = {p.stem: pd.read_parquet(p) for p in sorted(data.glob("*.parquet"))}
+    tables.update({p.name: read_folder(p) for p in sorted(data.iterdir()) if p.is_dir()})
     return Release({"spec": spec, "schema": schema.to_dict()},
                    {"ledger": ledger, "schema": schema.to_dict()}, {}, tables, {}, schema, ledger)
 

@@ -41,6 +41,8 @@ class RunContext:
       :class:`~synthscape.schema.TableSchema`. A table that does not match it fails the run.
     - ``with ctx.table_writer(name, schema=...) as w: w.write(chunk)``: the same, streamed in
       chunks (DataFrames or Arrow tables) in bounded memory.
+    - ``with ctx.table_folder(name, schema=...) as folder:``: ``release/data/<name>/`` as a
+      folder of Parquet partitions (a sharded run writes them from the workers).
     - ``ctx.set_ledger(ledger)``: the ledger of every accounted event; written as ledger.json.
       A kind registered with ``reads_real_data=True`` must set it, or the run fails.
     - ``ctx.set_schema(schema)``: the :class:`~synthscape.schema.TableSchema` a generator was
@@ -156,6 +158,21 @@ class RunContext:
         finally:
             writer.close()
         self.tables[name] = writer.rows
+
+    @contextmanager
+    def table_folder(self, name: str, *, schema: Declared) -> Iterator[Path]:
+        """``data/<name>/``: a table written as Parquet partitions (``*.parquet`` files, by
+        the sharded paths of :mod:`synthscape.compute`), with its declared schema written as
+        ``schemas/<name>.json``. The folder is given empty; its row count is read from the
+        files' footers when the block ends."""
+        import pyarrow.parquet as pq
+
+        folder = self.release / "data" / name
+        folder.mkdir(parents=True)
+        self._declare(name, schema)
+        yield folder
+        self.tables[name] = sum(pq.ParquetFile(p).metadata.num_rows
+                                for p in sorted(folder.rglob("*.parquet")))
 
     def _declare(self, name: str, schema: Declared) -> dict[str, Any]:
         from synthscape.schema import TableSchema

@@ -5,7 +5,8 @@ folder that is renamed into place, so a failed run leaves nothing)::
 
     manifest.json   index: kind, name, public seed, folders, reads_real_data, privacy summary,
                     gates (name -> passed), which folders the privacy guarantee covers
-    release/        data/*.parquet  schemas/<table>.json (tabular also schema.json)  ledger.json
+    release/        data/*.parquet (sharded: data/<table>/part-*.parquet, synthscape.compute)
+                    schemas/<table>.json (tabular also schema.json)  ledger.json
                     report.json  report.html  figures/*.png  spec.resolved.yaml
                     manifest.json (versions, public seed, synthetic row counts, sha256 of files)
     internal/       README.txt  report.json  report.html  figures/*.png  manifest.json

@@ -249,13 +249,32 @@ def run_tabular(spec: TabularSpec, ctx) -> None:
     with ctx.step(f"fitting {spec.generator.type}"):
         gen.fit(train, schema)
     with ctx.step(f"sampling {spec.rows} rows"):
-        syn = gen.sample(spec.rows, conditions=spec.conditions, seed=spec.seed)
-    ctx.write_table("synthetic", syn, schema=gen.schema_)
+        syn = _sample(spec, ctx, gen)
     ctx.set_schema(gen.schema_)
     ctx.set_ledger(gen.ledger_)
     _release(spec, ctx, syn, gen.schema_)
     with ctx.step("evaluating (fidelity, utility, privacy attacks, fairness)"):
         _evaluate(spec, ctx, train, test, syn, gen)
+
+
+def _sample(spec: TabularSpec, ctx, gen) -> pd.DataFrame:
+    """The synthetic table, written to the release: ``data/synthetic.parquet`` from one call
+    of ``gen.sample`` in this process, or, when the run is sharded (``execution.partitions``
+    or a cluster), ``data/synthetic/part-*.parquet`` written by the workers from the shards
+    of :func:`~synthscape.compute.sampling.write_shards` (the same bytes for any number of
+    workers). Returns the table for the report and the evaluation."""
+    from synthscape import compute
+
+    if not compute.sharded(spec):
+        syn = gen.sample(spec.rows, conditions=spec.conditions, seed=spec.seed)
+        ctx.write_table("synthetic", syn, schema=gen.schema_)
+        return syn
+    from synthscape.compute.sampling import read_folder, write_shards
+
+    with ctx.table_folder("synthetic", schema=gen.schema_) as folder:
+        write_shards(gen, spec.rows, folder, partitions=compute.partitions_of(spec),
+                     seed=spec.seed, table="synthetic", conditions=spec.conditions)
+    return read_folder(folder)
 
 
 def _release(spec: TabularSpec, ctx, syn: pd.DataFrame, schema) -> None:
