@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from synthscape import compute
+from synthscape_autonomy.junction import JUNCTION_COLUMNS
 from synthscape_autonomy.physics import TYPE_NAMES
 
 
@@ -49,6 +50,8 @@ def episode_table(scene, rollout, weights=None, sources=None) -> pd.DataFrame:
         "weather": [str(_val(env.weather, d.values)) for d in rollout.draws],
         "lighting": [str(_val(env.lighting, d.values)) for d in rollout.draws],
     })
+    for k in JUNCTION_COLUMNS:  # signalised junctions (False / 0 elsewhere)
+        df[k] = ep[k].astype(bool if ep[k].dtype == bool else np.int64)
     for name in scene.spec.parameters:
         vals = [d.values[name] for d in rollout.draws]
         df[f"param_{name}"] = vals if isinstance(vals[0], str) else np.asarray(vals, float)
