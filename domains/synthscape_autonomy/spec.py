@@ -436,10 +436,14 @@ class DrivingSpec(SpecBase):
             if isinstance(pos, LanePosition) and pos.lane >= n:
                 raise ValueError(f"entity {e.name!r} is on lane {pos.lane} but the road "
                                  f"has {n} lane(s) (0..{n - 1})")
-            if e.controller == "ego" and isinstance(pos, LanePosition) \
-                    and pos.lane >= self.road.lanes:
-                raise ValueError(f"the ego {e.name!r} must start on the main road (lanes "
-                                 f"0..{self.road.lanes - 1}), not on lane {pos.lane}")
+            if isinstance(pos, LanePosition) and pos.lane >= self.road.lanes:
+                if e.controller == "ego":
+                    raise ValueError(f"the ego {e.name!r} must start on the main road (lanes "
+                                     f"0..{self.road.lanes - 1}), not on lane {pos.lane}")
+                if pos.relative_to is not None or pos.offset != 0.0:
+                    raise ValueError(f"entity {e.name!r} is on crossing lane {pos.lane}: give "
+                                     f"its s alone (relative_to and offset are for main-road "
+                                     f"lanes)")
             if pos.relative_to and pos.relative_to not in seen:
                 raise ValueError(f"entity {e.name!r} is placed relative to {pos.relative_to!r}, "
                                  f"which must be listed before it")

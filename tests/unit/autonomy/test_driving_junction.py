@@ -130,6 +130,20 @@ def test_violator_crosses_on_red_collides_and_is_labelled(driving):
     assert not ep["red_light_violation"].any()  # the ego had green
 
 
+def test_violator_hitting_a_main_road_car_is_detected(driving):
+    # the ego waits far back; the oncoming IDM car (green) meets the violating crossing car
+    text = JUNCTION.replace("OFFSET", "0.0").replace("VIOLATION", "1.0") \
+        .replace("position: {lane: 2, s: 60}, speed: 12", "position: {lane: 2, s: $north_s}, "
+                 "speed: 12").replace("parameters: {offset: 0.0}",
+                                      "parameters: {offset: 0.0, north_s: {uniform: [50, 75]}}") \
+        .replace("position: {lane: 0, s: 10}, speed: 13", "position: {lane: 0, s: 0}, speed: 5")
+    sim = driving.sim_of(text, range(32))
+    _run(sim, 15.0, lambda s: None)
+    both = sim.collided[:, 1] & sim.collided[:, 2]
+    assert int(both.sum()) >= 5  # 10 of these 32: the lane index pairs the crossing car
+    assert bool(sim.junction.conflict[both].all()) and not bool(sim.collided[:, 0].any())
+
+
 def test_box_labels_at_ninety_degrees(driving):
     sim = _sim(driving)
     # the ego stands at x = 100; the crossing car comes up at 5 m/s from 10 m to its right
@@ -153,6 +167,22 @@ def test_same_seed_same_episodes_and_batch_independent():
     other = Scene(load("signalised_junction", duration=12.0, seed=22))
     d = simulate(other, other.draws(range(6)), record=True)
     assert not np.array_equal(a.traj["x"], d.traj["x"])
+
+
+def test_crossing_lanes_exist_only_with_signals(driving):
+    from synthscape.errors import SynthscapeError
+
+    no_lights = JUNCTION.replace("  signals: {cycle: 58.0, main_share: 0.5, amber: 3.0, all_red: "
+                                 "2.0, offset: $offset}\n", "").replace("parameters: {offset: "
+                                                                        "OFFSET}", "")
+    with pytest.raises(SynthscapeError, match="on lane 2 but the road has 2 lane"):
+        driving.spec_from(no_lights.replace("VIOLATION", "0.0"))
+    no_crossing = JUNCTION.replace("  junction_x: 100.0\n", "")
+    with pytest.raises(SynthscapeError, match="road.signals needs a straight road"):
+        driving.spec_from(no_crossing.replace("OFFSET", "0.0").replace("VIOLATION", "0.0"))
+    relative = JUNCTION.replace("{lane: 2, s: 60}", "{lane: 2, s: 5, relative_to: ego}")
+    with pytest.raises(SynthscapeError, match="crossing lane 2: give its s alone"):
+        driving.spec_from(relative.replace("OFFSET", "0.0").replace("VIOLATION", "0.0"))
 
 
 def test_gym_id_resets_and_steps():
