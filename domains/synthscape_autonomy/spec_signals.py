@@ -23,8 +23,8 @@ class SignalSpec(StrictModel):
     """Signal timing (sampled per episode where a distribution or '$parameter' is given) and
     the layout of the stop lines and crosswalks around the junction box."""
 
-    cycle: Sampled = 60.0  # s, fixed-time cycle (short urban cycles: 60-120 s, FHWA Signal
-    # Timing Manual 2008)
+    cycle: Sampled = 60.0  # s, fixed-time cycle (a short urban cycle, FHWA Signal Timing
+    # Manual 2008)
     main_share: Sampled = 0.5  # share of the green time given to the main road
     amber: Sampled = 3.3  # s, ITE: t + v / (2a) = 1.0 + 13.9 / (2 * 3.05) at 50 km/h
     all_red: Sampled = 1.5  # s, ITE: (W + L) / v = (11.2 + 6.1) / 13.9 = 1.25, rounded up
