@@ -74,16 +74,33 @@ def _run(spec: dict, folder: Path, *args: str) -> Path:
     return folder / spec["name"] / "release"
 
 
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, schedulers):
+    """``runs(kind, how)``: the release folder of the kind's small spec run once per module,
+    ``how`` one of "plain" (no execution), "here" (partitions, in this process), "one" and
+    "two" (partitions, --scheduler on the one- and two-worker cluster)."""
+    done: dict[tuple[str, str], Path] = {}
+    shared = tmp_path_factory.mktemp("data")  # the tabular input: one path in every spec
+
+    def get(kind: str, how: str) -> Path:
+        if (kind, how) not in done:
+            root = tmp_path_factory.mktemp(f"{kind}-{how}")
+            spec = _spec(kind, shared, **({} if how == "plain" else
+                                           {"execution": {"partitions": 2}}))
+            args = {"one": ["--scheduler", schedulers[0]],
+                    "two": ["--scheduler", schedulers[1]]}.get(how, [])
+            done[kind, how] = _run(spec, root, *args)
+        return done[kind, how]
+    return get
+
+
 def _files(release: Path) -> dict[str, str]:
     return json.loads((release / "manifest.json").read_text())["files"]
 
 
 @pytest.mark.parametrize("kind", list(SHARDED))
-def test_partitions_give_the_same_bytes_with_one_or_two_workers(kind, tmp_path, schedulers):
-    spec = _spec(kind, tmp_path, execution={"partitions": 2})
-    here = _run(spec, tmp_path / "here")  # partitions alone: the shards in this process
-    one, two = (_run(spec, tmp_path / f"w{i}", "--scheduler", a)
-                for i, a in enumerate(schedulers, 1))
+def test_partitions_give_the_same_bytes_with_one_or_two_workers(kind, runs):
+    here, one, two = (runs(kind, how) for how in ("here", "one", "two"))
     assert _files(here) == _files(one) == _files(two)
     files = _files(two)
     rows = json.loads((two / "manifest.json").read_text())["rows"]
@@ -93,13 +110,13 @@ def test_partitions_give_the_same_bytes_with_one_or_two_workers(kind, tmp_path, 
         assert all(sha256(two / p) == files[p] for p in parts)  # the manifest covers each
         assert rows[table] == len(read_folder(two / "data" / table)) > 0
         assert (two / "schemas" / f"{table}.json").exists()
-    assert not list(two.parent.glob(".*tmp*"))  # written atomically: no temporary left
+    assert not list(two.parent.parent.glob(".*tmp*"))  # written atomically: no temporary left
 
 
 @pytest.mark.parametrize("kind", ["transactions", "driving"])
-def test_the_simulators_shards_hold_the_rows_of_one_process(kind, tmp_path):
-    plain = _run(_spec(kind, tmp_path), tmp_path / "plain")
-    sharded = _run(_spec(kind, tmp_path, execution={"partitions": 2}), tmp_path / "sharded")
+def test_the_simulators_shards_hold_the_rows_of_one_process(kind, runs):
+    plain, sharded = runs(kind, "plain"), runs(kind, "here")
+    assert not [p for p in (plain / "data").iterdir() if p.is_dir()]
     for table in SHARDED[kind]:
         whole = pd.read_parquet(plain / "data" / f"{table}.parquet")
         parts = read_folder(sharded / "data" / table)
@@ -112,21 +129,35 @@ def test_the_simulators_shards_hold_the_rows_of_one_process(kind, tmp_path):
     assert report == json.loads((plain / "report.json").read_text())["sections"]
 
 
-def test_without_execution_a_tabular_run_is_the_one_process_sample(tmp_path):
+def test_without_execution_a_tabular_run_is_the_one_process_sample(runs):
     from synthscape.generators import make
     from synthscape.random import train_test_split
     from synthscape.schema import TableSchema
     from synthscape.tables import row_schema_of, write_table
 
-    spec = _spec("tabular", tmp_path)
-    release = _run(spec, tmp_path / "plain")
+    release = runs("tabular", "plain")
+    root = release.parent.parent
+    spec = yaml.safe_load((release / "spec.resolved.yaml").read_text())
     assert sorted(p.name for p in (release / "data").iterdir()) == ["synthetic.parquet"]
     schema = TableSchema.from_dict({"columns": spec["schema"]["columns"], "name": "tabular"})
-    df = schema.validate(pd.read_csv(tmp_path / "t.csv"), out_of_bounds="error")
+    df = schema.validate(pd.read_csv(spec["data"]["path"]), out_of_bounds="error")
     train, _ = train_test_split(df, 0.2, 3)
     with noise_key(KEY):
         gen = make("independent", epsilon=1.0, delta=1e-6, seed=3).fit(train, schema)
-    write_table(gen.sample(90, seed=3), tmp_path / "direct.parquet",
+    write_table(gen.sample(90, seed=3), root / "direct.parquet",
                 row_schema_of(gen.schema_, table="synthetic"), table="synthetic")
-    assert (tmp_path / "direct.parquet").read_bytes() == \
+    assert (root / "direct.parquet").read_bytes() == \
         (release / "data" / "synthetic.parquet").read_bytes()
+
+
+def test_without_execution_a_transactions_run_is_the_one_process_stream(runs, tmp_path):
+    from synthscape.scenarios import parse_spec
+    from synthscape_finance.simulator import Simulation
+    from synthscape_finance.stream import stream
+
+    release = runs("transactions", "plain")
+    spec = _spec("transactions", tmp_path)
+    stream(Simulation(parse_spec(yaml.safe_dump(spec))), tmp_path / "direct")
+    for table in SHARDED["transactions"]:
+        assert (tmp_path / "direct" / f"{table}.parquet").read_bytes() == \
+            (release / "data" / f"{table}.parquet").read_bytes()
