@@ -4,7 +4,8 @@ Public names are re-exported by :mod:`synthscape.testing`; see ``check_sequence_
 A sequence generator is checked twice: through the multi-table kit (the same contract: ledger,
 seeds, secret noise, save/load, tampered files, no exact unit count), with its two frames as a
 record set, and by the sequence checks here (frame layout and types, sorting, the contribution
-bound, the time range, conditions on entity columns, shares and event content).
+bound, the time range, the number of events per entity, conditions on entity columns, shares and
+event content).
 """
 from __future__ import annotations
 
@@ -169,6 +170,24 @@ def check_sequence_frames(k: _Kit) -> None:
                 assert v.between(lo, hi).all(), f"column {c.name!r} leaves [{lo}, {hi}]"
 
 
+def check_event_counts_follow_the_data(k: _Kit) -> None:
+    """The events per entity of a sample against the training entities' (cut to the bound):
+    KS <= 0.25 (a generator that ends its sequences too early or too late is off by 0.5 or
+    more on the kit's data; DP noise on the lengths stays well below 0.25)."""
+    from synthscape.evaluation.sequences import ks
+
+    s = k.schema
+    ents, evs = k.fitted().sample(300, seed=11)
+    got = evs.groupby(s.entity_key).size().reindex(ents[s.entity_key], fill_value=0)
+    inside = k.events[k.events[s.time_key].between(s.start, s.end, inclusive="left")]
+    real = inside.groupby(s.entity_key).size().reindex(k.entities[s.entity_key],
+                                                       fill_value=0).clip(upper=s.max_events)
+    stat = ks(real.to_numpy(float), got.to_numpy(float))
+    assert stat <= 0.25, (f"events per entity: KS {stat:.3f} > 0.25 between a sample (mean "
+                          f"{got.mean():.2f}) and the training entities (mean {real.mean():.2f}, "
+                          f"cut to max_events={s.max_events})")
+
+
 def check_unseeded_samples_differ(k: _Kit) -> None:
     gen = k.fitted()
     a, b = gen.sample(k.n), gen.sample(k.n)
@@ -212,14 +231,17 @@ def check_bad_conditions_refused(k: _Kit) -> None:
 
 
 SEQUENCE_CHECKS: tuple[Callable[[_Kit], None], ...] = (
-    check_constructor_stores_only_sequence, check_sequence_frames, check_unseeded_samples_differ,
+    check_constructor_stores_only_sequence, check_sequence_frames,
+    check_event_counts_follow_the_data, check_unseeded_samples_differ,
     check_entity_conditions, check_event_condition, check_bad_conditions_refused,
 )
 
 
 def check_sequence_generator(gen_factory: Callable[[], Any], data: tuple | None = None, *,
                              n: int = 30, paid_steps: tuple[str, ...] = (
-                                 "entity count", "dp_sequence")) -> list[str]:
+                                 "entity count", "sequence lengths", "time of day",
+                                 "dp_sequence")
+                             ) -> list[str]:
     """Run the multi-table kit and the sequence checks; return the names of those that passed.
 
     ``gen_factory()`` returns a new unfitted sequence generator with a fixed public seed;

@@ -10,7 +10,8 @@ import pytest
 from synthscape.testing import MULTITABLE_CHECKS, check_multitable_generator, noise_key
 
 N_PATIENTS = 613  # no parameter shares this number: the saved JSON must not show it
-PAID = ("entity count", "dp_sequence")  # the DP count plans the steps DP-SGD then pays for
+# the DP count plans the steps DP-SGD then pays for; the length and time-of-day histograms
+PAID = ("entity count", "sequence lengths", "time of day", "dp_sequence")
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,21 @@ def test_kit_catches_a_generator_that_ignores_event_conditions():
         check_event_condition(kit)
 
 
+def test_kit_catches_sequences_of_the_wrong_length():
+    """Without the released length histogram the barely trained network of the kit's
+    parameters ends its sequences at the wrong place."""
+    pytest.importorskip("torch")
+    from synthscape._testing_sequence import _Kit, check_event_counts_follow_the_data
+    from synthscape.generators.dp_sequence import DPSequenceGenerator
+
+    params = {**DPSequenceGenerator._conformance_params(), "epsilon": 2.0, "seed": 3,
+              "schema": SCHEMA, "length_share": None}
+    events, entities, schema = sequence_conformance_data()
+    kit = _Kit(lambda: DPSequenceGenerator(**params), events, entities, schema, n=30)
+    with pytest.raises(AssertionError, match="events per entity: KS"):
+        check_event_counts_follow_the_data(kit)
+
+
 def test_kit_rejects_a_bad_argument():
     from synthscape.errors import ParameterError
 

@@ -27,10 +27,11 @@ def fitted(data):
         evs, ents, entity_key="cid", time_key="ts")
 
 
-def test_ledger_pays_the_count_and_the_training_and_notes_the_cut(fitted, data):
+def test_ledger_pays_the_count_lengths_profile_and_training_and_notes_the_cut(fitted, data):
     labels = [e.label for e in fitted.ledger_.events]
-    assert labels[0].startswith("entity count") and labels[1].startswith("dp_sequence")
-    assert "first 12 events" in labels[1]
+    assert labels[0].startswith("entity count") and labels[1].startswith("sequence lengths")
+    assert labels[2].startswith("time of day")
+    assert labels[3].startswith("dp_sequence") and "first 12 events" in labels[3]
     assert 0 < fitted.ledger_.epsilon <= 2.0 and fitted.ledger_.is_private
 
 
@@ -38,7 +39,8 @@ def test_declared_entity_count_spends_nothing_on_counting(data):
     evs, ents, schema = data
     gen = make("dp_sequence", epsilon=2.0, schema=schema, seed=1, expected_entities=300,
                **SMALL).fit(evs, ents, entity_key="cid", time_key="ts")
-    assert [e.label.split(":")[0] for e in gen.ledger_.events] == ["dp_sequence"]
+    assert [e.label.split(":")[0] for e in gen.ledger_.events] == [
+        "sequence lengths", "time of day", "dp_sequence"]
     assert gen.training_["planned_entities"] == 300
 
 
@@ -106,7 +108,7 @@ def test_conditions_on_entities_shares_and_events(fitted):
 def test_an_unreachable_event_condition_raises_after_bounded_tries(fitted, monkeypatch):
     from synthscape.generators.dp_sequence import _conditions
 
-    def empty(net, enc, ents, rng):
+    def empty(net, enc, ents, rng, lengths=None):
         n = len(ents)
         return np.zeros(n, np.int32), np.zeros((n, 12, 4), np.int32), np.zeros((n, 12))
 
@@ -161,8 +163,9 @@ def test_a_recipient_replaying_the_published_fit_reproduces_no_noise(data, tmp_p
         replay = make(meta["generator"], **params).fit(evs, ents, entity_key="cid",
                                                        time_key="ts")
         replay.save(tmp_path / "replay")
-    weights = [(tmp_path / f / "weights.safetensors").read_bytes() for f in ("release", "replay")]
-    assert weights[0] != weights[1]
+    for name in ("weights.safetensors", "arrays.npz"):  # the network and the length histogram
+        assert (tmp_path / "release" / name).read_bytes() != \
+            (tmp_path / "replay" / name).read_bytes(), name
     text = (tmp_path / "release" / "model.json").read_text()
     assert "c00001" not in text and ents.cid.iloc[5] not in text
     for count in (N, len(evs)):

@@ -1,7 +1,8 @@
 """``dp_sequence``: DP generator of entities and their event sequences (see ``generator.py``).
 
 Modules: ``_encoding`` (schema -> token fields), ``_data`` (frames -> training records),
-``_infer`` (DP inference of undeclared schema parts), ``_model`` (the torch network),
+``_infer`` (DP inference of undeclared schema parts), ``_lengths`` (the DP histograms of
+sequence lengths and of the time of day), ``_model`` (the torch network),
 ``_sampling`` (vectorised sampling), ``_conditions`` (conditions by rejection), ``_frames``
 (codes -> typed frames). Importing this package does not import torch.
 """

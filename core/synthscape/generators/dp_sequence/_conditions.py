@@ -18,6 +18,7 @@ import numpy as np
 from synthscape.errors import ParameterError
 from synthscape.generators.base import _largest_remainder
 from synthscape.generators.dp_sequence._encoding import Field, SequenceEncoding
+from synthscape.generators.dp_sequence._lengths import LengthModel
 from synthscape.generators.dp_sequence._sampling import draw_entities, draw_events
 
 MAX_BATCH = 200_000
@@ -86,25 +87,26 @@ def parse_conditions(enc: SequenceEncoding, conditions: Mapping[str, Any] | None
 
 
 def sample_codes(net, enc: SequenceEncoding, n: int, plan: Plan, rng: np.random.Generator,
-                 *, max_rounds: int) -> Drawn:
+                 *, max_rounds: int, lengths: LengthModel | None = None) -> Drawn:
+    """``lengths``: the released length distribution (``None``: the end-of-sequence head)."""
     if plan.shares is None:
-        return _draw(net, enc, n, plan.fixed, plan, rng, max_rounds)
+        return _draw(net, enc, n, plan.fixed, plan, rng, max_rounds, lengths)
     col, shares = plan.shares
     counts = _largest_remainder(n, shares)
-    parts = [_draw(net, enc, k, {**plan.fixed, col: code}, plan, rng, max_rounds)
+    parts = [_draw(net, enc, k, {**plan.fixed, col: code}, plan, rng, max_rounds, lengths)
              for code, k in counts.items() if k > 0]
     if not parts:
-        return _draw(net, enc, 0, plan.fixed, plan, rng, max_rounds)
+        return _draw(net, enc, 0, plan.fixed, plan, rng, max_rounds, lengths)
     order = rng.permutation(n)
     return Drawn(*(np.concatenate([getattr(p, a) for p in parts])[order]
                    for a in ("entities", "lengths", "columns", "times")))
 
 
 def _draw(net, enc: SequenceEncoding, n: int, fixed: dict[int, int], plan: Plan,
-          rng: np.random.Generator, max_rounds: int) -> Drawn:
+          rng: np.random.Generator, max_rounds: int, lengths: LengthModel | None) -> Drawn:
     if n == 0 or (not fixed and not plan.needs):
         ents = draw_entities(net, n, rng)
-        return Drawn(ents, *draw_events(net, enc, ents, rng))
+        return Drawn(ents, *draw_events(net, enc, ents, rng, lengths))
     got: list[Drawn] = []
     have = tried = 0
     k = max(n, 256)
@@ -116,12 +118,12 @@ def _draw(net, enc: SequenceEncoding, n: int, fixed: dict[int, int], plan: Plan,
             ok &= ents[:, i] == code
         ents = ents[ok]
         if plan.needs:
-            lengths, cols, times = draw_events(net, enc, ents, rng)
-            live = np.arange(cols.shape[1])[None, :] < lengths[:, None]
+            sizes, cols, times = draw_events(net, enc, ents, rng, lengths)
+            live = np.arange(cols.shape[1])[None, :] < sizes[:, None]
             keep = np.ones(len(ents), bool)
             for j, code in plan.needs:
                 keep &= ((cols[:, :, j] == code) & live).any(axis=1)
-            got.append(Drawn(ents[keep], lengths[keep], cols[keep], times[keep]))
+            got.append(Drawn(ents[keep], sizes[keep], cols[keep], times[keep]))
         else:
             got.append(Drawn(ents, np.zeros(0), np.zeros(0), np.zeros(0)))
         have += len(got[-1].entities)
@@ -137,5 +139,5 @@ def _draw(net, enc: SequenceEncoding, n: int, fixed: dict[int, int], plan: Plan,
     if plan.needs:
         return Drawn(ents, *(np.concatenate([getattr(g, a) for g in got])[:n]
                              for a in ("lengths", "columns", "times")))
-    return Drawn(ents, *draw_events(net, enc, ents, rng))
+    return Drawn(ents, *draw_events(net, enc, ents, rng, lengths))
 

@@ -127,6 +127,17 @@ class SequenceEncoding:
         prior[1 + self.n_short:] = -np.log1p(np.asarray(self.days[:-1]))
         return prior
 
+    def gap_hours(self) -> np.ndarray:
+        """A typical duration (hours) of each gap class, from the class edges alone: the
+        geometric middle of a short class, the middle of a day-offset range (a quarter day for
+        the same day); 0 for the end of sequence."""
+        out = np.zeros(self.gap_size)
+        e = np.asarray(_SHORT_EDGES)
+        out[1:1 + self.n_short] = np.sqrt(np.maximum(e[:-1], 1.0) * e[1:]) / HOUR
+        d = np.asarray(self.days)
+        out[1 + self.n_short:] = np.maximum((d[:-1] + d[1:]) / 2 - 0.5, 0.25) * 24.0
+        return out
+
     def is_short(self, gap: np.ndarray) -> np.ndarray:
         return (gap >= 1) & (gap <= self.n_short)
 

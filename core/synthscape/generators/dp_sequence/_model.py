@@ -8,6 +8,14 @@ fixed lambda), followed by a learned non-linear layer. Within an event, the fiel
 time of day, then the event columns in schema order) are predicted one after the other, each
 head seeing the earlier fields of the same event (teacher forcing in training).
 
+With ``length_input`` the position features also hold the entity's length, the events left and
+the hours of the range left per event left (lengths are then drawn from their own DP histogram
+at sampling, ``_lengths.py``), so the gaps are predicted knowing how many events must still fit
+in the time range; the gap head's logits then get a fixed, data-independent offset that favours
+gaps near the hours left per event left (a log-normal kernel over the classes' typical
+durations), which the trained head corrects: a short DP-SGD run moves weights too little to learn
+that scale from the features alone.
+
 Every trainable parameter sits in an ``nn.Linear`` (on 2-D or 3-D inputs) so opacus computes
 per-entity gradients for DP-SGD; entities never interact in a forward pass.
 """
@@ -33,8 +41,15 @@ def decays(width: int) -> torch.Tensor:
 
 class SequenceNet(nn.Module):
     def __init__(self, entity_sizes: list[int], target_sizes: list[int], dow_size: int,
-                 width: int, max_events: int, n_short: int, span_hours: float):
+                 width: int, max_events: int, n_short: int, span_hours: float,
+                 length_input: bool = False, gap_hours: list[float] | None = None):
         super().__init__()
+        self.length_input = bool(length_input)
+        self.log_gap_hours: torch.Tensor
+        hours = torch.as_tensor(gap_hours if gap_hours is not None else [1.0] * target_sizes[0],
+                                dtype=torch.float32)
+        self.register_buffer("log_gap_hours", torch.log(hours.clamp(min=1e-3)),
+                             persistent=False)
         self.entity_sizes, self.target_sizes = list(entity_sizes), list(target_sizes)
         self.width, self.max_events, self.n_short = width, max_events, n_short
         self.dow_size, self.span_hours = dow_size, float(span_hours)
@@ -45,7 +60,7 @@ class SequenceNet(nn.Module):
         # head j sees the context plus the embeddings of the fields before j
         self.embed = nn.ModuleList(nn.Linear(s, width, bias=False)
                                    for s in [*target_sizes, dow_size])
-        self.context = mlp([2 * width + 3, width, width])
+        self.context = mlp([2 * width + 3 + 3 * int(self.length_input), width, width])
         self.heads = nn.ModuleList(mlp([width, width, s]) for s in target_sizes)
         self.decay: torch.Tensor
         self.register_buffer("decay", decays(width), persistent=False)
@@ -61,13 +76,37 @@ class SequenceNet(nn.Module):
         ones = torch.ones(onehot_before.shape[0], 1, device=onehot_before.device)
         return self.entity_heads[j](torch.cat([ones, onehot_before], dim=-1))
 
-    def positions(self, steps: torch.Tensor, elapsed_hours: torch.Tensor) -> torch.Tensor:
-        """Three features of where the entity is: the log-scaled event index, a first-event
-        flag, and the share of the time range gone by at the previous event (the end of the
-        range is what ends most histories)."""
+    def positions(self, steps: torch.Tensor, elapsed_hours: torch.Tensor,
+                  lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Features of where the entity is: the log-scaled event index, a first-event flag, and
+        the share of the time range gone by at the previous event (the end of the range is what
+        ends most histories); with ``length_input`` also the log-scaled length, events left and
+        hours left per event left (``lengths``: (B,) per entity, broadcast over the steps)."""
         p = steps.float()
-        return torch.stack([torch.log1p(p) / math.log1p(self.max_events), (p == 0).float(),
-                            elapsed_hours.float() / self.span_hours], -1)
+        scale = math.log1p(self.max_events)
+        feats = [torch.log1p(p) / scale, (p == 0).float(), elapsed_hours.float() / self.span_hours]
+        if self.length_input:
+            assert lengths is not None, "a length-conditioned network needs the lengths"
+            n = lengths.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
+            left = torch.clamp(n - p, min=0.0)
+            hours = torch.clamp(self.span_hours - elapsed_hours.float(), min=0.0)
+            feats += [torch.log1p(n) / scale, torch.log1p(left) / scale,
+                      torch.log1p(hours / torch.clamp(left, min=1.0)) /
+                      math.log1p(self.span_hours)]
+        return torch.stack(feats, -1)
+
+    def gap_offset(self, steps: torch.Tensor, elapsed_hours: torch.Tensor,
+                   lengths: torch.Tensor) -> torch.Tensor:
+        """(..., gap classes): ``-0.5 (log(class hours) - log(expected gap))^2`` with the
+        expected gap = hours of the range left / (events left + 1); 0 for the end class."""
+        p = steps.float()
+        n = lengths.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
+        left = torch.clamp(n - p, min=0.0)
+        hours = torch.clamp(self.span_hours - elapsed_hours.float(), min=1.0)
+        expect = torch.log(hours / (left + 1.0))
+        off = -0.5 * (self.log_gap_hours - expect[..., None]) ** 2
+        off[..., 0] = 0.0
+        return off
 
     def contextualise(self, state: torch.Tensor, entity: torch.Tensor,
                       pos: torch.Tensor) -> torch.Tensor:
@@ -103,7 +142,7 @@ class SequenceNet(nn.Module):
             states.append(self.decay * states[-1] + (1 - self.decay) * x[:, i])
         state = torch.stack(states, dim=1)
         before = torch.cat([torch.zeros_like(events[:, :1, -1]), events[:, :-1, -1]], dim=1)
-        pos = self.positions(torch.arange(t, device=x.device).expand(b, t), before)
+        pos = self.positions(torch.arange(t, device=x.device).expand(b, t), before, lengths)
         h = self.contextualise(state, entity[:, None, :].expand(b, t, self.width), pos)
         steps = torch.arange(t, device=x.device)[None, :]
         live = steps < lengths[:, None]
@@ -112,6 +151,8 @@ class SequenceNet(nn.Module):
         is_day = gap_target > self.n_short
         for j, head in enumerate(self.heads):
             logits = head(h)
+            if j == 0 and self.length_input:
+                logits = logits + self.gap_offset(steps.expand(b, t), before, lengths)
             target = gap_target if j == 0 else events[..., j].long()
             ce = F.cross_entropy(logits.reshape(b * t, -1), target.reshape(-1),
                                  reduction="none").reshape(b, t)
@@ -123,4 +164,5 @@ class SequenceNet(nn.Module):
 
 def build(arch: dict[str, Any]) -> SequenceNet:
     return SequenceNet(arch["entity_sizes"], arch["target_sizes"], arch["dow_size"],
-                       arch["width"], arch["max_events"], arch["n_short"], arch["span_hours"])
+                       arch["width"], arch["max_events"], arch["n_short"], arch["span_hours"],
+                       bool(arch.get("length_input", False)), arch.get("gap_hours"))

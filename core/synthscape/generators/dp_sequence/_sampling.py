@@ -1,14 +1,27 @@
 """Sampling from a fitted ``dp_sequence`` network, vectorised over a batch of entities.
 
 All draws come from the public-seed ``numpy.random.Generator`` (post-processing of a released
-model): one uniform per categorical draw, inverse-CDF on the softmax.
+model): one uniform per categorical draw, inverse-CDF on the softmax. With a released length
+distribution (``_lengths.py``) each entity first draws its target length; the end of sequence is
+then masked before the target, generation stops at it, and gap classes that would start after
+the end of the time range are masked (so the target fits in the range where it can).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from synthscape.generators.dp_sequence._encoding import END, SequenceEncoding, dow_of, tod_of
+from synthscape.generators.dp_sequence._encoding import (
+    _SHORT_EDGES,
+    DAY,
+    END,
+    HOUR,
+    TOD_CLASSES,
+    SequenceEncoding,
+    dow_of,
+    tod_of,
+)
+from synthscape.generators.dp_sequence._lengths import LengthModel
 from synthscape.generators.dp_sequence._model import SequenceNet
 
 CHUNK = 8192  # entities per vectorised batch
@@ -39,16 +52,58 @@ def draw_entities(net: SequenceNet, n: int, rng: np.random.Generator) -> np.ndar
 
 
 def draw_events(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarray,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sequences of the given entities: (lengths (n,), codes (n, L, k), times (n, L))."""
-    parts = [_draw_chunk(net, enc, entity_codes[i:i + CHUNK], rng)
+                rng: np.random.Generator, lengths: LengthModel | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sequences of the given entities: (lengths (n,), codes (n, L, k), times (n, L));
+    ``lengths``: the released length distribution (``None``: the end-of-sequence head)."""
+    targets = None if lengths is None else lengths.draw(entity_codes, rng)
+    parts = [_draw_chunk(net, enc, entity_codes[i:i + CHUNK], rng,
+                         None if targets is None else targets[i:i + CHUNK])
              for i in range(0, max(len(entity_codes), 1), CHUNK)]
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]))
 
 
+def _in_range(enc: SequenceEncoding, prev: np.ndarray, first: bool) -> torch.Tensor:
+    """(n, gap classes): whether a gap class can still give a time before the range's end
+    (the end-of-sequence class is left out: the caller decides it)."""
+    short_lo = np.asarray(_SHORT_EDGES[:-1])
+    day_lo = np.asarray(enc.days[:-1])
+    t_short = prev[:, None] + short_lo[None, :]
+    t_day = (np.floor(prev / DAY)[:, None] + day_lo[None, :]) * DAY
+    if not first:
+        t_day = np.maximum(t_day, prev[:, None] + HOUR)
+    ok = np.concatenate([np.zeros((len(prev), 1), bool), t_short < enc.end, t_day < enc.end],
+                        axis=1)
+    return torch.as_tensor(ok)
+
+
+def _too_early(prev: np.ndarray, gap: np.ndarray, same_day: int) -> torch.Tensor:
+    """(n, half hours): for an event on the same day as the previous one, the half hours that
+    end before an hour after it (next_times would push the event there; drawn as they were,
+    times drift into the evening and past midnight)."""
+    earliest = prev % DAY + HOUR
+    ends = (np.arange(TOD_CLASSES) + 1) * (DAY / TOD_CLASSES)
+    late = (ends[None, :] <= earliest[:, None]) & (gap == same_day)[:, None]
+    return torch.as_tensor(late)
+
+
+def _room_left(net: SequenceNet, h: torch.Tensor, prev: np.ndarray,
+               same_day: int) -> torch.Tensor:
+    """log P(the time of day of a same-day event comes an hour or more after the previous
+    event), from the time-of-day head given the class "same day": added to that class's logit,
+    the pair (gap, time of day) is drawn from the model's joint restricted to the times that
+    can happen (a same-day event late in the evening becomes as rare as the model's evening
+    mass, instead of every chain of same-day events drifting past midnight)."""
+    code = torch.full((len(prev),), same_day, dtype=torch.long)
+    p_tod = torch.softmax(net.heads[1](h + _lookup(net, 0, code)), dim=-1)
+    late = _too_early(prev, np.full(len(prev), same_day), same_day)
+    return torch.log((p_tod * (~late).float()).sum(dim=-1).clamp(min=1e-30))
+
+
 def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarray,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                rng: np.random.Generator, targets: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, L = len(entity_codes), enc.schema.max_events
     k = len(enc.column_fields)
     cols = np.zeros((n, L, k), np.int32)
@@ -58,24 +113,38 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
         return lengths, cols, times
     no_short = torch.zeros(enc.gap_size, dtype=torch.bool)
     no_short[1:1 + enc.n_short] = True
+    same_day = 1 + enc.n_short  # the gap class "day offset 0"
     with torch.no_grad():
         entity = net.entity_in(net.entity_onehot(torch.as_tensor(entity_codes)))
         state = torch.zeros(n, net.width)
-        alive = np.ones(n, bool)
+        alive = np.ones(n, bool) if targets is None else targets > 0
+        want = None if targets is None else torch.as_tensor(targets)
         prev = np.full(n, enc.start)
         for p in range(L):
             idx = np.flatnonzero(alive)
             if idx.size == 0:
                 break
             ti = torch.as_tensor(idx)
-            pos = net.positions(torch.full((idx.size,), p),
-                                torch.as_tensor(np.floor((prev[idx] - enc.start) / 3600.0)))
+            elapsed = torch.as_tensor(np.floor((prev[idx] - enc.start) / 3600.0))
+            pos = net.positions(torch.full((idx.size,), p), elapsed,
+                                None if want is None else want[ti])
             h = net.contextualise(state[ti], entity[ti], pos)
             drawn: list[torch.Tensor] = []
             for j, head in enumerate(net.heads):
                 logits = head(h)
                 if j == 0 and p == 0:  # the first event is a day offset from the start
                     logits = logits.masked_fill(no_short, -torch.inf)
+                if j == 0 and p > 0:  # a same-day event needs room left in the day
+                    logits[:, same_day] += _room_left(net, h, prev[idx], same_day)
+                if j == 0 and want is not None:  # no end before the target; stay in range
+                    logits = logits + net.gap_offset(torch.full((idx.size,), p), elapsed,
+                                                     want[ti])
+                    ok = _in_range(enc, prev[idx], p == 0)
+                    ok[:, END] = ~ok.any(dim=1)  # nothing fits: the sequence ends here
+                    logits = logits.masked_fill(~ok, -torch.inf)
+                if j == 1 and p > 0:  # a same-day event comes an hour or more after the last
+                    logits = logits.masked_fill(_too_early(prev[idx], drawn[0].numpy(),
+                                                           same_day), -torch.inf)
                 c = _pick(logits, rng)
                 if j == 1:  # the time is known now: later fields see its real time of day
                     gap = drawn[0].numpy()
@@ -91,6 +160,8 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             times[idx, p] = t
             lengths[idx] = p + 1
             prev[idx] = t
+            if targets is not None:
+                alive[idx[targets[idx] <= p + 1]] = False
             keep = torch.as_tensor(np.flatnonzero(go))
             if k:
                 cols[idx, p] = torch.stack(drawn[2:], dim=1)[keep].numpy()

@@ -10,7 +10,9 @@ One entity is the unit of privacy: its static row and its whole history (cut to 
 ``max_events``) form one training record, clipped as one in DP-SGD (the shared loop of
 ``_training.py``, Poisson sampling over entities). Every data-dependent step is spent in one
 ledger (``ledger_``): undeclared schema parts (``_infer.py``), the entity count that plans the
-training (unless ``expected_entities`` is declared) and the training itself. Conditions are
+training (unless ``expected_entities`` is declared), the histogram of sequence lengths
+(``_lengths.py``: each sampled entity draws its number of events from it; ``length_share=None``
+leaves the length to the network's end-of-sequence head) and the training itself. Conditions are
 post-processing of the released model (rejection over sampled entities), so they cost nothing.
 """
 from __future__ import annotations
@@ -30,8 +32,9 @@ from synthscape.privacy import Budget, PrivacyLedger
 from synthscape.random import derive_rng
 from synthscape.schema import SequenceSchema
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the released length distribution (arrays.npz); 1 still loads
 WEIGHTS = "weights.safetensors"
+ARRAYS = "arrays.npz"
 COUNT_SHARE = 0.01  # of the budget left after schema inference, for the DP entity count
 MAX_ROUNDS = 40  # rejection rounds before a condition is called unreachable
 
@@ -63,7 +66,12 @@ class DPSequenceGenerator:
     ``epochs``/``batch_size``/``lr``/``width`` (``None``: :func:`default_training`), ``bins``
     (classes per numerical column), ``max_grad_norm``, ``noise_multiplier`` (``None``: calibrated
     to the budget), ``accountant``, ``grad_sample_mode`` (opacus' per-sample gradients),
-    ``device`` (``"auto"``: CUDA when present), ``seed`` (public: initialisation and sampling).
+    ``device`` (``"auto"``: CUDA when present), ``length_share`` (of the budget left after the
+    count, for the DP histogram of sequence lengths that sampling draws each entity's number of
+    events from; ``None``: no histogram, the end-of-sequence head decides), ``length_by`` (a
+    categorical or boolean entity column with its own length histogram), ``tod_share`` (for
+    the DP time-of-day profile the time-of-day head starts from; ``None``: a flat start),
+    ``seed`` (public: initialisation and sampling).
     """
 
     name: ClassVar[str] = "dp_sequence"
@@ -84,6 +92,9 @@ class DPSequenceGenerator:
         "grad_sample_mode": [Options(("hooks", "functorch", "ghost"))],
         "schema_share": [Interval(float, 0, 1, closed="neither")],
         "device": [STR],
+        "length_share": [Interval(float, 0, 1, closed="neither"), NONE],
+        "length_by": [STR, NONE],
+        "tod_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "seed": [SEED, NONE],
     }
 
@@ -94,13 +105,16 @@ class DPSequenceGenerator:
                  width: int | None = None, bins: int = 32, max_grad_norm: float = 1.0,
                  noise_multiplier: float | None = None, accountant: str = "prv",
                  grad_sample_mode: str = "hooks", schema_share: float = 0.1,
-                 device: str = "auto", seed: int | None = None):
+                 device: str = "auto", length_share: float | None = 0.05,
+                 length_by: str | None = None, tod_share: float | None = 0.02,
+                 seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
         self.noise_multiplier, self.accountant = noise_multiplier, accountant
         self.grad_sample_mode, self.schema_share = grad_sample_mode, schema_share
         self.device, self.seed = device, seed
+        self.length_share, self.length_by, self.tod_share = length_share, length_by, tod_share
 
     # ---- parameters ----------------------------------------------------------------------
     @classmethod
@@ -137,7 +151,7 @@ class DPSequenceGenerator:
 
         from synthscape.generators._nn import seeded
         from synthscape.generators._training import DPSGD
-        from synthscape.generators.dp_sequence import _data, _infer
+        from synthscape.generators.dp_sequence import _data, _infer, _lengths
         from synthscape.generators.dp_sequence._encoding import SequenceEncoding
         from synthscape.generators.dp_sequence._model import build
         from synthscape.privacy.mechanisms import noisy_count
@@ -173,6 +187,10 @@ class DPSequenceGenerator:
         schema = _infer.complete_schema(schema, events, entities, ledger, self.schema_share,
                                         self.seed)
         enc = SequenceEncoding(schema, bins=self.bins)
+        if self.length_share is None and self.length_by is not None:
+            raise ParameterError("length_by needs the length histogram: set length_share (e.g. "
+                                 "0.05) or drop length_by")
+        _lengths.group_field(enc, self.length_by)  # a bad column fails before any spending
         records = _data.build_records(events, entities if enc.entity_fields else None, enc,
                                       policy="error" if declared else "clip")
         if self.expected_entities is not None:
@@ -182,17 +200,29 @@ class DPSequenceGenerator:
         else:
             n_plan = noisy_count(len(records.lengths), ledger=ledger, share=COUNT_SHARE,
                                  label="entity count (plans sampling rate and steps)")
+        length_model = None if self.length_share is None else _lengths.release(
+            records.lengths, records.entities, enc, self.length_by, ledger=ledger,
+            share=self.length_share)
+        tod = None if self.tod_share is None else _lengths.tod_prior(
+            records.events, records.lengths, enc.n_short, enc.target_sizes[1], ledger=ledger,
+            share=self.tod_share)
         defaults = default_training(n_plan, schema.max_events, self.epsilon)
         chosen = {k: getattr(self, k) if getattr(self, k) is not None else v
                   for k, v in defaults.items()}
         arch = {"entity_sizes": enc.entity_sizes, "target_sizes": enc.target_sizes,
                 "dow_size": 7, "width": int(chosen["width"]), "max_events": schema.max_events,
-                "n_short": enc.n_short, "span_hours": schema.span_seconds / 3600.0}
+                "n_short": enc.n_short, "span_hours": schema.span_seconds / 3600.0,
+                "length_input": length_model is not None}
+        if length_model is not None:
+            arch["gap_hours"] = enc.gap_hours().tolist()
         with seeded(int(rng.integers(2**31))):
             net = build(arch)
         with torch.no_grad():  # the gap head starts from a data-independent prior
             last: Any = list(net.heads[0].children())[-1]
             last.bias.add_(torch.as_tensor(enc.gap_prior(), dtype=torch.float32))
+            if tod is not None:  # and the time-of-day head from the released profile
+                last = list(net.heads[1].children())[-1]
+                last.bias.add_(torch.as_tensor(tod, dtype=torch.float32))
         trainer = DPSGD(net, ledger=ledger, n_rows=n_plan, epochs=int(chosen["epochs"]),
                         batch_size=min(int(chosen["batch_size"]), n_plan),
                         lr=float(chosen["lr"]), max_grad_norm=self.max_grad_norm,
@@ -214,6 +244,7 @@ class DPSequenceGenerator:
         self.arch_ = arch
         self.model_ = trainer.base_module.to("cpu").eval()
         self.schema_, self.encoding_, self.ledger_ = schema, enc, ledger
+        self.lengths_ = length_model
         self._sample_calls = 0
         return self
 
@@ -253,13 +284,14 @@ class DPSequenceGenerator:
 
         with torch.no_grad():
             drawn = sample_codes(self.model_, self.encoding_, int(n_entities), plan, rng,
-                                 max_rounds=MAX_ROUNDS)
+                                 max_rounds=MAX_ROUNDS, lengths=self.lengths_)
         return to_frames(self.encoding_, drawn, rng)
 
     # ---- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``model.json`` (format version, params, schema, ledger, token fields, network
-        shape), ``weights.safetensors`` and ``checksums.json``; atomic; no pickle."""
+        shape), ``weights.safetensors``, ``arrays.npz`` (the length distribution) and
+        ``checksums.json``; atomic; no pickle."""
         from synthscape import __version__
         from synthscape.generators._nn import save_weights
         from synthscape.model_files import writing
@@ -276,10 +308,13 @@ class DPSequenceGenerator:
                 "generator": self.name, "params": params, "schema": self.schema_.to_dict(),
                 "ledger": self.ledger_.to_dict(),
                 "state": {"encoding": self.encoding_.get_state(), "arch": self.arch_,
-                          "training": self.training_}}
+                          "training": self.training_,
+                          "lengths_by": None if self.lengths_ is None else self.lengths_.by}}
         with writing(folder) as tmp:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
             save_weights(self.model_, tmp / WEIGHTS)
+            if self.lengths_ is not None:
+                np.savez(tmp / ARRAYS, lengths=self.lengths_.to_array())
         return folder
 
     @classmethod
@@ -300,7 +335,8 @@ class DPSequenceGenerator:
             meta = json.loads((folder / "model.json").read_text())
         except json.JSONDecodeError as exc:
             raise ModelFormatError(f"{folder / 'model.json'} is not valid JSON: {exc}") from None
-        if meta.get("format_version") != FORMAT_VERSION or meta.get("generator") != cls.name:
+        if meta.get("format_version") not in (1, FORMAT_VERSION) or \
+                meta.get("generator") != cls.name:
             raise ModelFormatError(f"{folder / 'model.json'} is not a {cls.name} model of format "
                                    f"version {FORMAT_VERSION}; fit and save it again")
         params = dict(meta["params"])
@@ -313,5 +349,16 @@ class DPSequenceGenerator:
         gen.encoding_ = SequenceEncoding.from_state(gen.schema_, state["encoding"])
         gen.arch_, gen.training_ = state["arch"], state["training"]
         gen.model_ = load_weights(build(gen.arch_), folder / WEIGHTS).eval()
+        gen.lengths_ = None
+        if gen.arch_.get("length_input"):
+            from synthscape.generators.dp_sequence._lengths import LengthModel
+
+            if not (folder / ARRAYS).is_file():
+                raise ModelFormatError(f"{folder / ARRAYS} is missing: the model draws sequence "
+                                       f"lengths from it; copy the whole folder")
+            with np.load(folder / ARRAYS, allow_pickle=False) as z:
+                probs = z["lengths"]
+            gen.lengths_ = LengthModel.from_array(probs, state.get("lengths_by"),
+                                                  gen.schema_.max_events)
         gen._sample_calls = 0
         return gen

@@ -1,0 +1,157 @@
+"""The number of events of each entity: a DP histogram released at fit, drawn at sampling.
+
+A short DP-SGD run learns the end-of-sequence head poorly (its sequences came out about half as
+long as the real ones), so the length is released on its own and the network only fills it in:
+
+- **fit**: the histogram of the training entities' lengths ``0..L`` (after the cut to the bound
+  L), optionally one histogram per value of one categorical or boolean entity column
+  (``length_by``). Each entity sits in exactly one cell of the (groups x (L + 1)) table, so adding
+  or removing one entity changes one count by one: L2 sensitivity 1, whatever the number of
+  groups. Gaussian mechanism from ``share`` of the budget left, through the fit's ledger; each
+  noisy histogram is projected onto the simplex (least squares, non-negative). With groups, each
+  group's distribution is shrunk towards the pooled one in proportion to how much of it is noise
+  (weight ``n_g / (n_g + (L + 1) sigma)`` from the noisy group size ``n_g``): post-processing.
+- **sample**: each entity draws its target length from its group's distribution; generation
+  forbids the end of sequence before the target and stops at it (post-processing).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from synthscape.errors import ParameterError
+from synthscape.generators._marginal import project_simplex
+from synthscape.generators.dp_sequence._encoding import SequenceEncoding
+from synthscape.privacy import PrivacyLedger
+from synthscape.privacy.mechanisms import gaussian_mechanism
+
+LABEL = "sequence lengths"
+MAX_GROUPS = 16
+
+
+@dataclass
+class LengthModel:
+    """``probs`` (groups, L + 1): the distribution of lengths per group; ``by``: the index of
+    the entity field that picks the group (``None``: one group)."""
+
+    probs: np.ndarray
+    by: int | None = None
+
+    def draw(self, entity_codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One target length per entity (``entity_codes``: (n, m) entity field codes)."""
+        n = len(entity_codes)
+        group = (np.zeros(n, np.int64) if self.by is None
+                 else entity_codes[:, self.by].astype(np.int64))
+        cdf = np.cumsum(self.probs, axis=1)
+        cdf /= cdf[:, -1:]
+        u = rng.random(n)
+        out = (cdf[group] < u[:, None]).sum(axis=1)
+        return np.minimum(out, self.probs.shape[1] - 1).astype(np.int32)
+
+    def to_array(self) -> np.ndarray:
+        return np.asarray(self.probs, dtype=float)
+
+    @classmethod
+    def from_array(cls, probs: np.ndarray, by: int | None, max_events: int) -> LengthModel:
+        p = np.asarray(probs, dtype=float)
+        if p.ndim != 2 or p.shape[1] != max_events + 1 or not np.isfinite(p).all() or \
+                (p < 0).any() or (p.sum(axis=1) <= 0).any():
+            raise ValueError(f"the length distribution must be (groups, {max_events + 1}) "
+                             f"non-negative weights, got shape {p.shape}")
+        return cls(p, by)
+
+
+def group_field(enc: SequenceEncoding, by: str | None) -> int | None:
+    """The entity field index of ``length_by``, checked."""
+    if by is None:
+        return None
+    names = [f.name for f in enc.entity_fields]
+    if by not in names:
+        raise ParameterError(f"length_by={by!r} is not an entity column; entity columns: "
+                             f"{names}")
+    j = names.index(by)
+    f = enc.entity_fields[j]
+    if f.kind not in ("categorical", "boolean") or f.size > MAX_GROUPS:
+        raise ParameterError(f"length_by={by!r} must be a categorical or boolean entity column "
+                             f"with at most {MAX_GROUPS} values ({f.kind}, {f.size} classes); "
+                             f"pick another column or length_by=None")
+    return j
+
+
+def release(lengths: np.ndarray, entity_codes: np.ndarray, enc: SequenceEncoding,
+            by: str | None, *, ledger: PrivacyLedger, share: float) -> LengthModel:
+    """The (DP, when the ledger has a budget) length distributions of the training entities."""
+    L = enc.schema.max_events
+    j = group_field(enc, by)
+    groups = 1 if j is None else enc.entity_fields[j].size
+    g = np.zeros(len(lengths), np.int64) if j is None else entity_codes[:, j].astype(np.int64)
+    hist = np.zeros((groups, L + 1))
+    np.add.at(hist, (g, np.clip(lengths, 0, L)), 1.0)
+    if ledger.budget is None:  # not private: the exact shares (the ledger says NOT PRIVATE)
+        totals = hist.sum(axis=1, keepdims=True)
+        pooled = hist.sum(axis=0) / max(hist.sum(), 1.0)
+        probs = np.where(totals > 0, hist / np.maximum(totals, 1.0), pooled)
+        return LengthModel(_floor(probs), j)
+    sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
+    cut = f"0..{L} after the cut to the first {L} events"
+    label = (f"{LABEL}: histogram of events per entity ({cut}" +
+             ("" if j is None else f", one per value of {by!r}") +
+             "), Gaussian, L2 sensitivity 1 (one entity, one count)")
+    noisy = gaussian_mechanism(hist, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
+                               label=label).reshape(groups, L + 1)
+    pooled_total = max(float(noisy.sum()), 1.0)
+    pooled = project_simplex(noisy.sum(axis=0), pooled_total) / pooled_total
+    probs = np.empty_like(noisy)
+    for k in range(groups):
+        n_k = max(float(noisy[k].sum()), 0.0)
+        own = project_simplex(noisy[k], max(n_k, 1.0)) / max(n_k, 1.0)
+        w = 1.0 if groups == 1 else n_k / (n_k + (L + 1) * sigma)
+        probs[k] = w * own + (1.0 - w) * pooled
+    return LengthModel(_floor(probs), j)
+
+
+def _floor(probs: np.ndarray) -> np.ndarray:
+    """Rows that sum to one (an empty row becomes uniform)."""
+    p = np.maximum(np.asarray(probs, dtype=float), 0.0)
+    s = p.sum(axis=1, keepdims=True)
+    return np.where(s > 0, p / np.where(s > 0, s, 1.0), 1.0 / p.shape[1])
+
+
+# ---- the time-of-day profile ------------------------------------------------------------------
+TOD_LABEL = "time of day"
+
+
+def tod_prior(records_events: np.ndarray, lengths: np.ndarray, n_short: int, classes: int, *,
+              ledger: PrivacyLedger, share: float) -> np.ndarray:
+    """Log-probabilities (``classes``,) of the time of day of events that come at a day offset,
+    to start the time-of-day head from (its output bias): a short DP-SGD run moves a bias by
+    about lr per step, too little to learn a day/night contrast of several nats.
+
+    Each entity contributes its own shares over the classes (its day-offset events only), a
+    vector of L1 norm 1, so adding or removing one entity moves the sum by at most 1 in L2:
+    Gaussian mechanism with sensitivity 1 from ``share`` of the budget left; projected onto the
+    simplex and mixed with 10% uniform (post-processing)."""
+    L = records_events.shape[1]
+    live = np.arange(L)[None, :] < lengths[:, None]
+    day = live & (records_events[:, :, 0] > n_short)
+    tod = records_events[:, :, 1]
+    per = np.zeros((len(lengths), classes))
+    rows, cols = np.nonzero(day)
+    np.add.at(per, (rows, tod[rows, cols]), 1.0)
+    per /= np.maximum(per.sum(axis=1, keepdims=True), 1.0)
+    hist = per.sum(axis=0)
+    if ledger.budget is None:
+        p = hist / max(hist.sum(), 1.0)
+    else:
+        sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
+        noisy = gaussian_mechanism(hist, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
+                                   label=f"{TOD_LABEL}: profile of day-offset events, each "
+                                         f"entity's own shares (L1 1), Gaussian, L2 "
+                                         f"sensitivity 1")
+        total = max(float(noisy.sum()), 1.0)
+        p = project_simplex(noisy, total) / total
+    p = 0.9 * p / max(p.sum(), 1e-12) + 0.1 / classes
+    logp = np.log(p)
+    return logp - logp.mean()

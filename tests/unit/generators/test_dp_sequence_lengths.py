@@ -1,0 +1,126 @@
+"""dp_sequence: the DP histogram of sequence lengths (released, drawn at sampling, persisted),
+the DP time-of-day profile, and the same-day time constraint of sampling."""
+import numpy as np
+import pytest
+
+from synthscape.errors import ModelFormatError, ParameterError
+from synthscape.generators import load, make
+from synthscape.privacy import Budget, PrivacyLedger
+from synthscape.testing import sequence_conformance_data
+
+pytest.importorskip("torch")
+SMALL = {"epochs": 1, "batch_size": 64, "width": 8, "bins": 8, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return sequence_conformance_data(263, seed=7)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    evs, ents, schema = data
+    return make("dp_sequence", epsilon=2.0, schema=schema, seed=2, length_by="flagged",
+                **SMALL).fit(evs, ents, entity_key="cid", time_key="ts")
+
+
+def _encoding():
+    from synthscape.generators.dp_sequence._encoding import SequenceEncoding
+
+    return SequenceEncoding(sequence_conformance_data(5)[2], bins=8)
+
+
+def test_the_released_histogram_is_close_and_paid_once_per_fit():
+    from synthscape.generators.dp_sequence._lengths import release
+
+    enc = _encoding()  # L = 12; entity fields: segment, flagged
+    rng = np.random.default_rng(0)
+    n = 40_000
+    flagged = rng.random(n) < 0.3
+    lengths = np.where(flagged, rng.integers(8, 13, n), rng.integers(0, 5, n))
+    codes = np.column_stack([rng.integers(0, 2, n), flagged.astype(int)]).astype(np.int32)
+    ledger = PrivacyLedger(Budget(epsilon=1.0, delta=1e-5), accountant="prv")
+    pooled = release(lengths, codes, enc, None, ledger=ledger, share=0.05)
+    truth = np.bincount(lengths, minlength=13) / n
+    assert pooled.probs.shape == (1, 13) and 0.5 * np.abs(pooled.probs[0] - truth).sum() < 0.03
+    by = release(lengths, codes, enc, "flagged", ledger=ledger, share=0.05)
+    assert by.by == 1 and by.probs.shape == (2, 13)
+    assert by.probs[0, :5].sum() > 0.9 and by.probs[1, 8:].sum() > 0.9  # each group its own
+    labels = [e.label for e in ledger.events]
+    assert len(labels) == 2 and all(lb.startswith("sequence lengths") for lb in labels)
+    assert "L2 sensitivity 1" in labels[1] and "'flagged'" in labels[1]
+    draws = by.draw(codes[:2000], np.random.default_rng(1))
+    assert (draws[flagged[:2000]] >= 8).mean() > 0.9 and (draws[~flagged[:2000]] <= 4).mean() > 0.9
+
+
+def test_every_entity_gets_the_length_it_drew(fitted):
+    from synthscape.generators.dp_sequence._lengths import LengthModel
+
+    assert fitted.lengths_ is not None and fitted.arch_["length_input"]
+    saved = fitted.lengths_
+    try:
+        fitted.lengths_ = LengthModel(np.eye(13)[[5, 0]], by=1)  # not flagged: 5; flagged: 0
+        ents, evs = fitted.sample(60, seed=4)
+        count = evs.groupby("cid").size().reindex(ents.cid, fill_value=0).to_numpy()
+        assert (count == np.where(ents.flagged, 0, 5)).all()
+    finally:
+        fitted.lengths_ = saved
+    labels = [e.label for e in fitted.ledger_.events]
+    assert [lb.split(":")[0].split(" (")[0] for lb in labels] == [
+        "entity count", "sequence lengths", "time of day", "dp_sequence"]
+
+
+def test_lengths_and_profile_can_be_turned_off(data):
+    evs, ents, schema = data
+    gen = make("dp_sequence", epsilon=2.0, schema=schema, seed=2, length_share=None,
+               tod_share=None, **SMALL).fit(evs, ents, entity_key="cid", time_key="ts")
+    assert gen.lengths_ is None and not gen.arch_["length_input"]
+    assert [e.label.split(" (")[0] for e in gen.ledger_.events][:1] == ["entity count"]
+    assert len(gen.ledger_.events) == 2 and gen.ledger_.events[1].label.startswith("dp_seq")
+    ents_s, evs_s = gen.sample(20, seed=0)
+    assert len(ents_s) == 20 and evs_s.groupby("cid").size().max() <= 12
+
+
+def test_bad_length_settings_fail_before_any_spending(data):
+    evs, ents, schema = data
+    for params, match in (({"length_by": "no_such"}, "not an entity column"),
+                          ({"length_by": "segment", "length_share": None}, "needs the length")):
+        gen = make("dp_sequence", epsilon=2.0, schema=schema, **SMALL, **params)
+        with pytest.raises(ParameterError, match=match):
+            gen.fit(evs, ents, entity_key="cid", time_key="ts")
+        assert not hasattr(gen, "ledger_")
+
+
+def test_the_length_histogram_is_saved_and_checked(fitted, tmp_path):
+    fitted.save(tmp_path / "m")
+    again = load(tmp_path / "m")
+    assert again.lengths_.by == fitted.lengths_.by == 1
+    np.testing.assert_array_equal(again.lengths_.probs, fitted.lengths_.probs)
+    a, b = fitted.sample(25, seed=6), again.sample(25, seed=6)
+    assert a[1].equals(b[1])
+    (tmp_path / "m" / "arrays.npz").unlink()
+    with pytest.raises(ModelFormatError, match="arrays.npz"):
+        load(tmp_path / "m")
+
+
+def test_time_of_day_profile_starts_the_head_where_the_data_are():
+    from synthscape.generators.dp_sequence._lengths import tod_prior
+
+    n, L = 5000, 4
+    events = np.zeros((n, L, 3), np.int32)
+    events[:, :, 0] = 20  # a day-offset gap class (> n_short = 12)
+    events[:, :, 1] = np.random.default_rng(0).choice([20, 21, 22], (n, L))  # 10:00 to 11:30
+    ledger = PrivacyLedger(Budget(epsilon=1.0, delta=1e-5), accountant="prv")
+    prior = tod_prior(events, np.full(n, L), 12, 48, ledger=ledger, share=0.02)
+    assert prior.shape == (48,) and set(np.argsort(prior)[-3:]) == {20, 21, 22}
+    assert prior[20] - prior[0] > 3  # several nats of day/night contrast
+    assert ledger.events[0].label.startswith("time of day")
+
+
+def test_a_same_day_event_cannot_come_before_the_last_one():
+    from synthscape.generators.dp_sequence._sampling import _too_early
+
+    prev = np.array([10 * 3600.0, 10 * 3600.0, 23.5 * 3600.0])
+    late = _too_early(prev, np.array([13, 14, 13]), same_day=13).numpy()
+    assert late[0].sum() == 22 and not late[0, 22] and not late[1].any()
+    assert late[2].all()  # no room left in the day (the gap head gives that class no mass)
