@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 GENERATOR = "dp_sequence"
+LENGTH_BY = "is_fraud"  # victims' histories are longer: their own DP length histogram
 
 
 def available() -> bool:
@@ -22,14 +23,18 @@ def available() -> bool:
 
 def make(schema, *, epsilon: float, delta: float, seed: int, expected_entities: int | None,
          params: dict[str, Any] | None = None):
-    """An unfitted generator with the declared ``schema`` and a customer-level budget."""
+    """An unfitted generator with the declared ``schema`` and a customer-level budget; the
+    number of transactions per customer is drawn from a DP histogram per value of the customer
+    label (``length_by``, unless ``params`` says otherwise)."""
     from synthscape.errors import UnknownNameError
     from synthscape.generators import make as make_generator
 
+    labelled = schema.entities is not None and LENGTH_BY in schema.entities.names
+    params = {**({"length_by": LENGTH_BY} if labelled else {}), **(params or {})}
     try:
         return make_generator(GENERATOR, epsilon=float(epsilon), delta=float(delta),
                               seed=int(seed), schema=schema,
-                              expected_entities=expected_entities, **(params or {}))
+                              expected_entities=expected_entities, **params)
     except UnknownNameError:
         raise UnknownNameError(
             f"the finance learned path needs the core generator '{GENERATOR}', which this "
@@ -106,7 +111,14 @@ def _concat(parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFram
 def report(real_entities: pd.DataFrame, real_events: pd.DataFrame, syn_entities: pd.DataFrame,
            syn_events: pd.DataFrame, schema) -> dict[str, Any]:
     """The core's sequence metrics (event-column TVDs, per-customer count and inter-event
-    time KS, hour-of-day and day-of-week TVD, bigram distance, entity-level membership)."""
+    time KS, hour-of-day and day-of-week TVD, bigram distance) of the synthetic log against
+    real customers (internal evaluation), whose transactions are first cut as the generator
+    cuts its training histories: inside ``schema``'s time range, the first ``max_events`` of
+    each customer in time order (what the generator can represent)."""
     from synthscape.evaluation.sequences import sequence_report
 
-    return sequence_report(real_entities, real_events, syn_entities, syn_events, schema)
+    t = pd.to_datetime(real_events[schema.time_key])
+    inside = real_events[(t >= schema.start) & (t < schema.end)]
+    cut = (inside.sort_values([schema.entity_key, schema.time_key], kind="stable")
+           .groupby(schema.entity_key, sort=False).head(schema.max_events))
+    return sequence_report(real_entities, cut, syn_entities, syn_events, schema)

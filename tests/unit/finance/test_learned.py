@@ -144,3 +144,40 @@ def test_learn_fits_at_customer_level_and_reaches_the_fraud_share(tables, tmp_pa
         synthscape_finance.learn(tmp_path / "tx.parquet", tmp_path / "customers.csv",
                                  labels=tmp_path / "labels.csv",
                                  accounts=tmp_path / "accounts.parquet")
+
+
+def test_internal_evaluation_scores_realism_on_held_out_customers(tables):
+    """The learned path's internal section compares the synthetic log with the held-out real
+    customers (sequence_report), never the release."""
+    from types import SimpleNamespace
+
+    from synthscape_finance import learn_run, sequence_model
+    from synthscape_finance.evaluate import restrict
+    from synthscape_finance.learned import fit_and_sample
+
+    few = restrict(tables, tables["customers"]["customer_id"].iloc[:240])
+    log = {k: few[k] for k in learn_run.TABLES}
+    ents, evs = _sequences(few)
+    train = ents.index < 180
+    train_ids, test_ids = ents["customer_id"][train], ents["customer_id"][~train]
+    schema = sequence_log.sequence_schema(start="2025-01-06", end="2025-01-27", max_events=32)
+    out = fit_and_sample(ents[train], evs[evs["customer_id"].isin(train_ids)], schema,
+                         epsilon=1.0, delta=1e-5, customers_out=60, fraud_share=0.25, seed=0,
+                         generator={"epochs": 1, "width": 8, "bins": 8, "device": "cpu"})
+    sections = {}
+    ctx = SimpleNamespace(internal_meta={}, internal_report=SimpleNamespace(
+        add_section=lambda name, **kw: sections.__setitem__(name, kw)))
+    learn_run._internal(ctx, SimpleNamespace(seed=0), log, out, ents, evs, train, train_ids,
+                        test_ids)
+    scores = sections["learned"]["scores"]
+    assert "realism_skipped" not in scores and scores["test_customers"] == 60
+    syn = sequence_log.to_sequences(out.tables["transactions"], out.tables["tx_labels"],
+                                    out.tables["accounts"], out.tables["customers"])
+    held = sequence_model.report(ents[~train], evs[evs["customer_id"].isin(test_ids)], *syn,
+                                 schema)
+    on_train = sequence_model.report(ents[train], evs[evs["customer_id"].isin(train_ids)],
+                                     *syn, schema)
+    for k in ("count_ks", "gap_ks", "hour_tvd", "dow_tvd", "max_event_tvd"):
+        assert scores[f"realism_{k}"] == pytest.approx(held[k]) and 0 <= held[k] <= 1, k
+    assert scores["realism_event_tvd_channel"] == pytest.approx(held["event_tvd"]["channel"])
+    assert held["count_ks"] != on_train["count_ks"] or held["gap_ks"] != on_train["gap_ks"]
