@@ -59,7 +59,7 @@ def test_every_entity_gets_the_length_it_drew(fitted):
     assert fitted.lengths_ is not None and fitted.arch_["length_input"]
     saved = fitted.lengths_
     try:
-        fitted.lengths_ = LengthModel(np.eye(13)[[5, 0]], by=1)  # not flagged: 5; flagged: 0
+        fitted.lengths_ = LengthModel(np.eye(13)[[5, 0]], 12, by=1)  # not flagged: 5; flagged: 0
         ents, evs = fitted.sample(60, seed=4)
         count = evs.groupby("cid").size().reindex(ents.cid, fill_value=0).to_numpy()
         assert (count == np.where(ents.flagged, 0, 5)).all()
@@ -124,3 +124,15 @@ def test_a_same_day_event_cannot_come_before_the_last_one():
     late = _too_early(prev, np.array([13, 14, 13]), same_day=13).numpy()
     assert late[0].sum() == 22 and not late[0, 22] and not late[1].any()
     assert late[2].all()  # no room left in the day (the gap head gives that class no mass)
+
+
+def test_length_classes_cover_zero_to_the_bound_with_the_bound_alone():
+    from synthscape.generators.dp_sequence._lengths import LengthModel, length_edges
+
+    for L in (1, 12, 17, 64, 128, 1000):
+        e = length_edges(L)
+        assert e[0] == 0 and e[-1] == L + 1 and e[-2] == L and (np.diff(e) >= 1).all()
+        assert len(e) - 1 == L + 1 if L <= 17 else len(e) - 1 < L // 2
+    model = LengthModel(np.eye(len(length_edges(64)) - 1)[[-3, -1]], 64)  # [50, 63) and 64
+    got = model.draw(np.zeros((500, 0), np.int32), np.random.default_rng(0))
+    assert set(got) <= set(range(50, 63)) and len(set(got)) > 8

@@ -204,8 +204,10 @@ class SequenceEncoding:
         return np.where(null, np.nan, x)
 
     def next_times(self, prev: np.ndarray, gap: np.ndarray, tod: np.ndarray, first: bool,
-                   rng: np.random.Generator) -> np.ndarray:
-        """Event times from the previous ones and the sampled (gap, tod) classes."""
+                   rng: np.random.Generator, *, in_range: bool = False) -> np.ndarray:
+        """Event times from the previous ones and the sampled (gap, tod) classes; with
+        ``in_range`` the day within a day-offset class is drawn among the days before the
+        range's end only (when the class starts before it)."""
         n = len(prev)
         u = rng.random(n)
         short = self.is_short(gap)
@@ -216,6 +218,9 @@ class SequenceEncoding:
                                   u * hi)
         j = np.clip(gap - 1 - self.n_short, 0, len(self.days) - 2)
         dlo, dhi = np.asarray(self.days)[j], np.asarray(self.days)[j + 1]
+        if in_range:
+            last = math.floor((self.end - 1.0) / DAY) - np.floor(prev / DAY)
+            dhi = np.where(dlo <= last, np.minimum(dhi, last + 1), dhi)
         day = np.floor(prev / DAY) + dlo + np.floor(rng.random(n) * (dhi - dlo))
         t_day = day * DAY + (tod + rng.random(n)) * (DAY / TOD_CLASSES)
         if not first:

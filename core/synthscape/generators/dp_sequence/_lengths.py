@@ -4,15 +4,18 @@ A short DP-SGD run learns the end-of-sequence head poorly (its sequences came ou
 long as the real ones), so the length is released on its own and the network only fills it in:
 
 - **fit**: the histogram of the training entities' lengths ``0..L`` (after the cut to the bound
-  L), optionally one histogram per value of one categorical or boolean entity column
-  (``length_by``). Each entity sits in exactly one cell of the (groups x (L + 1)) table, so adding
-  or removing one entity changes one count by one: L2 sensitivity 1, whatever the number of
-  groups. Gaussian mechanism from ``share`` of the budget left, through the fit's ledger; each
-  noisy histogram is projected onto the simplex (least squares, non-negative). With groups, each
-  group's distribution is shrunk towards the pooled one in proportion to how much of it is noise
-  (weight ``n_g / (n_g + (L + 1) sigma)`` from the noisy group size ``n_g``): post-processing.
-- **sample**: each entity draws its target length from its group's distribution; generation
-  forbids the end of sequence before the target and stops at it (post-processing).
+  L) over fixed classes (one per length up to 16, then ranges growing by a quarter, and L alone:
+  fewer noisy cells for a large L), optionally one histogram per value of one categorical or
+  boolean entity column (``length_by``). Each entity sits in exactly one cell of the (groups x
+  classes) table, so adding or removing one entity changes one count by one: L2 sensitivity 1,
+  whatever the number of groups. Gaussian mechanism from ``share`` of the budget left, through
+  the fit's ledger; each noisy histogram is projected onto the simplex (least squares,
+  non-negative). With groups, each group's distribution is shrunk towards the pooled one in
+  proportion to how much of it is noise (weight ``n_g / (n_g + classes x sigma)`` from the
+  noisy group size ``n_g``): post-processing.
+- **sample**: each entity draws its target length from its group's distribution (a class, then
+  a length uniformly within it); generation forbids the end of sequence before the target and
+  stops at it (post-processing).
 """
 from __future__ import annotations
 
@@ -29,14 +32,26 @@ from synthscape.privacy.mechanisms import gaussian_mechanism
 
 LABEL = "sequence lengths"
 MAX_GROUPS = 16
+SINGLE = 16  # lengths up to this one get a class each
+
+
+def length_edges(max_events: int) -> np.ndarray:
+    """Class edges over ``0..max_events``: class k holds lengths ``[e_k, e_k+1)``; fixed by L.
+    The bound L has a class of its own (every history cut to L lands there)."""
+    edges = list(range(min(SINGLE, max_events) + 1))
+    while edges[-1] < max_events:
+        edges.append(min(max(edges[-1] + 1, math.ceil(edges[-1] * 1.25)), max_events))
+    return np.asarray([*edges, max_events + 1], dtype=np.int64)
 
 
 @dataclass
 class LengthModel:
-    """``probs`` (groups, L + 1): the distribution of lengths per group; ``by``: the index of
-    the entity field that picks the group (``None``: one group)."""
+    """``probs`` (groups, classes of :func:`length_edges` for ``max_events``): the distribution
+    of lengths per group; ``by``: the index of the entity field that picks the group (``None``:
+    one group)."""
 
     probs: np.ndarray
+    max_events: int
     by: int | None = None
 
     def draw(self, entity_codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -44,11 +59,13 @@ class LengthModel:
         n = len(entity_codes)
         group = (np.zeros(n, np.int64) if self.by is None
                  else entity_codes[:, self.by].astype(np.int64))
+        edges = length_edges(self.max_events)
         cdf = np.cumsum(self.probs, axis=1)
         cdf /= cdf[:, -1:]
-        u = rng.random(n)
-        out = (cdf[group] < u[:, None]).sum(axis=1)
-        return np.minimum(out, self.probs.shape[1] - 1).astype(np.int32)
+        k = np.minimum((cdf[group] < rng.random(n)[:, None]).sum(axis=1),
+                       self.probs.shape[1] - 1)
+        lo, hi = edges[k], edges[k + 1]
+        return (lo + np.floor(rng.random(n) * (hi - lo))).astype(np.int32)
 
     def to_array(self) -> np.ndarray:
         return np.asarray(self.probs, dtype=float)
@@ -56,11 +73,12 @@ class LengthModel:
     @classmethod
     def from_array(cls, probs: np.ndarray, by: int | None, max_events: int) -> LengthModel:
         p = np.asarray(probs, dtype=float)
-        if p.ndim != 2 or p.shape[1] != max_events + 1 or not np.isfinite(p).all() or \
-                (p < 0).any() or (p.sum(axis=1) <= 0).any():
-            raise ValueError(f"the length distribution must be (groups, {max_events + 1}) "
-                             f"non-negative weights, got shape {p.shape}")
-        return cls(p, by)
+        k = len(length_edges(max_events)) - 1
+        if p.ndim != 2 or p.shape[1] != k or not np.isfinite(p).all() or (p < 0).any() or \
+                (p.sum(axis=1) <= 0).any():
+            raise ValueError(f"the length distribution must be (groups, {k}) non-negative "
+                             f"weights, got shape {p.shape}")
+        return cls(p, max_events, by)
 
 
 def group_field(enc: SequenceEncoding, by: str | None) -> int | None:
@@ -87,29 +105,31 @@ def release(lengths: np.ndarray, entity_codes: np.ndarray, enc: SequenceEncoding
     j = group_field(enc, by)
     groups = 1 if j is None else enc.entity_fields[j].size
     g = np.zeros(len(lengths), np.int64) if j is None else entity_codes[:, j].astype(np.int64)
-    hist = np.zeros((groups, L + 1))
-    np.add.at(hist, (g, np.clip(lengths, 0, L)), 1.0)
+    edges = length_edges(L)
+    cls = np.searchsorted(edges, np.clip(lengths, 0, L), side="right") - 1
+    hist = np.zeros((groups, len(edges) - 1))
+    np.add.at(hist, (g, cls), 1.0)
     if ledger.budget is None:  # not private: the exact shares (the ledger says NOT PRIVATE)
         totals = hist.sum(axis=1, keepdims=True)
         pooled = hist.sum(axis=0) / max(hist.sum(), 1.0)
         probs = np.where(totals > 0, hist / np.maximum(totals, 1.0), pooled)
-        return LengthModel(_floor(probs), j)
+        return LengthModel(_floor(probs), L, j)
     sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
-    cut = f"0..{L} after the cut to the first {L} events"
+    cut = f"0..{L} after the cut to the first {L} events, {hist.shape[1]} classes"
     label = (f"{LABEL}: histogram of events per entity ({cut}" +
              ("" if j is None else f", one per value of {by!r}") +
              "), Gaussian, L2 sensitivity 1 (one entity, one count)")
     noisy = gaussian_mechanism(hist, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
-                               label=label).reshape(groups, L + 1)
+                               label=label).reshape(hist.shape)
     pooled_total = max(float(noisy.sum()), 1.0)
     pooled = project_simplex(noisy.sum(axis=0), pooled_total) / pooled_total
     probs = np.empty_like(noisy)
     for k in range(groups):
         n_k = max(float(noisy[k].sum()), 0.0)
         own = project_simplex(noisy[k], max(n_k, 1.0)) / max(n_k, 1.0)
-        w = 1.0 if groups == 1 else n_k / (n_k + (L + 1) * sigma)
+        w = 1.0 if groups == 1 else n_k / (n_k + hist.shape[1] * sigma)
         probs[k] = w * own + (1.0 - w) * pooled
-    return LengthModel(_floor(probs), j)
+    return LengthModel(_floor(probs), L, j)
 
 
 def _floor(probs: np.ndarray) -> np.ndarray:

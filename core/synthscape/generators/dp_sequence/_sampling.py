@@ -148,7 +148,8 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
                 c = _pick(logits, rng)
                 if j == 1:  # the time is known now: later fields see its real time of day
                     gap = drawn[0].numpy()
-                    t = enc.next_times(prev[idx], gap, c.numpy(), p == 0, rng)
+                    t = enc.next_times(prev[idx], gap, c.numpy(), p == 0, rng,
+                                       in_range=want is not None)
                     c = torch.as_tensor(tod_of(t)).long()
                 drawn.append(c)
                 h = h + _lookup(net, j, c)
