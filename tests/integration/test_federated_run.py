@@ -59,13 +59,27 @@ def test_spec_problems_name_the_field():
         _spec(sites=[{"name": "a", "privacy": {"epsilon": 1.0}}] * 2)
 
 
+def test_protocol_and_generator_combinations_are_checked():
+    for protocol, fragment in [
+            ({"type": "marginal", "generator": "dp_ctgan"}, "cannot run with protocol.type "
+                                                            "'marginal'"),
+            ({"type": "neural", "generator": "dp_sequence"}, "federates dp_tvae or dp_ctgan"),
+            ({"type": "neural", "generator": "dp_ctgan", "site_level": {"epsilon": 2.0}},
+             "dp_tvae only")]:
+        with pytest.raises(SpecError, match=fragment):
+            _spec(protocol=protocol)
+
+
 @pytest.mark.slow
-def test_neural_protocol_runs_from_yaml(tmp_path):
+@pytest.mark.parametrize("generator", ["dp_tvae", "dp_ctgan"])
+def test_neural_protocol_runs_from_yaml(tmp_path, generator):
     spec = _spec(evaluation={"pooled": False},
-                 protocol={"type": "neural", "rounds": 2, "batch_size": 200})
+                 protocol={"type": "neural", "generator": generator, "rounds": 2,
+                           "batch_size": 200})
     folder = run(spec, output=tmp_path)
     fed = json.loads((folder / "release" / "federation.json").read_text())
     assert fed["protocol"] == "neural" and fed["rounds"] == 2
+    assert fed["generator"] == generator
     assert sorted(p.name for p in (folder / "release" / "ledgers").iterdir()) == \
         ["others.json", "students.json"]
 

@@ -17,6 +17,7 @@ _NAMES = {
     "FederatedFit": "coordinator", "fit_federated": "coordinator",
     "guarantee_text": "coordinator", "Site": "site", "InProcessTransport": "transport",
     "Transport": "transport", "fit_local_dp": "local", "fit_neural": "neural",
+    "fit_gan": "gan",
 }
 
 __all__ = sorted(_NAMES)

@@ -52,6 +52,7 @@ def _schema(spec: FederatedSpec):
 
 def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
     from synthscape.federated.coordinator import fit_federated
+    from synthscape.federated.gan import fit_gan
     from synthscape.federated.local import fit_local_dp
     from synthscape.federated.neural import fit_neural
     from synthscape.federated.site import Site
@@ -61,14 +62,18 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
     p = spec.protocol
     fits: dict[str, Callable[..., FederatedFit]] = {
         "marginal": fit_federated, "local_dp": fit_local_dp, "neural": fit_neural}
-    fit = fits[p.type]
+    fit = fit_gan if p.type == "neural" and p.generator == "dp_ctgan" else fits[p.type]
     kw: dict[str, Any] = dict(
         workload=None if p.workload is None else [tuple(w) for w in p.workload],
         bins=p.bins, iters=p.iters, seed=spec.seed)
-    if p.type == "neural":
+    if fit is fit_gan:
+        kw = dict(rounds=p.rounds or 10, local_epochs=p.local_epochs or 4,
+                  batch_size=p.batch_size, seed=spec.seed)
+    elif p.type == "neural":
         sl = p.site_level
-        kw = dict(rounds=p.rounds or 5, local_epochs=p.local_epochs, batch_size=p.batch_size,
-                  seed=spec.seed, site_budget=None if sl is None else Budget(
+        kw = dict(rounds=p.rounds or 5, local_epochs=p.local_epochs or 1,
+                  batch_size=p.batch_size or 256, seed=spec.seed,
+                  site_budget=None if sl is None else Budget(
                       epsilon=sl.epsilon, delta=sl.delta, unit="site"))
     if p.type == "marginal":
         kw.update(discover=p.discover, keys_share=p.keys_share, degree=p.degree,
@@ -111,7 +116,7 @@ def run_federated(spec: FederatedSpec, ctx) -> None:
     for name, led in fit.ledgers.items():
         ctx.write_json(f"ledgers/{name}.json", led.to_dict())
     ctx.write_json("federation.json", {
-        "guarantee": fit.guarantee, "protocol": spec.protocol.type,
+        "guarantee": fit.guarantee, "protocol": spec.protocol.type, "generator": gen.name,
         "transport": spec.transport.type, "sites": list(fit.ledgers), "rounds": fit.rounds,
         "cliques": fit.cliques})
     ctx.report.add_section("federation", title="Federation", scores={"rounds": fit.rounds})

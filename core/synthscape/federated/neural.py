@@ -1,5 +1,6 @@
 """Neural federation: DP-FedAvg of ``dp_tvae`` (McMahan et al. 2018, "Learning differentially
-private recurrent language models", with per-site DP-SGD as in Abadi et al. 2016).
+private recurrent language models", with per-site DP-SGD as in Abadi et al. 2016); the same for
+``dp_ctgan`` in :mod:`.gan`, which shares the helpers here.
 
 Each round the coordinator sends the global VAE weights (public: post-processing of DP outputs);
 every site trains ``local_epochs`` of DP-SGD on its records (the shared loop of
@@ -48,16 +49,42 @@ def _vae(schema: TableSchema, arch: dict[str, Any], seed: int):
     return enc, vae, arch
 
 
-def _weights(module) -> dict[str, np.ndarray]:
+def weights_of(module) -> dict[str, np.ndarray]:
     return {k: v.detach().cpu().numpy().astype(np.float64) for k, v in
             module.state_dict().items()}
 
 
-def _load(module, weights: dict[str, np.ndarray]) -> None:
+def load_weights(module, weights: dict[str, np.ndarray]) -> None:
     import torch
 
     module.load_state_dict({k: torch.as_tensor(np.asarray(v), dtype=torch.float32)
                             for k, v in weights.items()})
+
+
+def average(parts: list[tuple[float, dict[str, np.ndarray]]]) -> dict[str, np.ndarray]:
+    """The weighted average of the sites' weights (FedAvg); ``parts``: (weight, weights)."""
+    return {k: np.sum([w * ws[k] for w, ws in parts], axis=0) for k in parts[0][1]}
+
+
+def collect_ledgers(transport: Transport) -> dict[str, PrivacyLedger]:
+    """Every site's ledger (public: part of the release)."""
+    return {n: PrivacyLedger.from_dict(a["ledger"])
+            for n, a in broadcast(transport, {"op": "ledger"}).items()}
+
+
+def released_generator(transport: Transport, cls, schema: TableSchema, enc, arch: dict,
+                       model, calibration, training: dict[str, Any], **params):
+    """Collect every site's ledger; the fitted generator ``cls(**params)`` that samples from
+    ``model``, its ledger the worst site's (parallel composition over disjoint sites)."""
+    ledgers = collect_ledgers(transport)
+    worst = max(ledgers.values(), key=lambda led: led.epsilon)
+    gen = cls(epsilon=worst.budget.epsilon if worst.budget else None, delta=worst.delta,
+              accountant=worst.accountant_name, **params)
+    gen.schema_, gen.ledger_, gen.encoder_, gen.arch_ = schema, worst, enc, arch
+    gen.model_, gen.calibration_ = model.eval(), calibration
+    gen.training_ = training
+    gen._sample_calls = 0
+    return gen, ledgers
 
 
 # ---- site side ----------------------------------------------------------------------------------
@@ -98,7 +125,7 @@ def site_train(site, req: dict[str, Any]) -> dict[str, Any]:
         raise ParameterError(f"site {site.name!r}: send 'nn_setup' before 'nn_train'")
     p, arch = st["req"], st["arch"]
     _, vae, _ = _vae(TableSchema.from_dict(p["schema"]), p["arch"], 0)
-    _load(vae, req["weights"])
+    load_weights(vae, req["weights"])
     trainer = DPSGD(vae, ledger=site.ledger, n_rows=st["rows"], epochs=int(p["epochs"]),
                     batch_size=min(int(p["batch_size"]), st["rows"]), lr=float(p["lr"]),
                     max_grad_norm=float(p["max_grad_norm"]), device="cpu",
@@ -112,7 +139,7 @@ def site_train(site, req: dict[str, Any]) -> dict[str, Any]:
         kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(dim=1)
         trainer.step(float(p["loss_factor"]) * rec + kl)
     trainer.finish()
-    return {"weights": _weights(trainer.base_module)}
+    return {"weights": weights_of(trainer.base_module)}
 
 
 # ---- coordinator --------------------------------------------------------------------------------
@@ -137,14 +164,12 @@ def fit_neural(transport: Transport, schema: TableSchema, *, rounds: int = 5,
         z = central.calibrate(lambda x: GaussianEvent(noise_multiplier=x, count=rounds))
         central.spend(GaussianEvent(noise_multiplier=z, count=rounds,
                                     label=f"clipped site updates, {rounds} rounds (unit: site)"))
-    glob = _weights(vae)
+    glob = weights_of(vae)
     for r in range(1, rounds + 1):
         answers = broadcast(transport, {"op": "nn_train", "weights": glob, "round": r})
         if central is None:
-            w = np.array([rows[n] for n in answers])
-            w = w / w.sum()
-            glob = {k: sum(wi * a["weights"][k] for wi, a in zip(w, answers.values()))
-                    for k in glob}
+            total = sum(rows[n] for n in answers)
+            glob = average([(rows[n] / total, a["weights"]) for n, a in answers.items()])
             continue
         deltas = []
         for a in answers.values():  # clip each site's whole update to site_clip (L2)
@@ -154,19 +179,13 @@ def fit_neural(transport: Transport, schema: TableSchema, *, rounds: int = 5,
         glob = {k: glob[k] + (sum(d[k] for d in deltas) + z * site_clip *
                               central.noise.standard_normal(glob[k].shape)) / len(deltas)
                 for k in glob}
-    _load(vae, glob)
-    ledgers = {n: PrivacyLedger.from_dict(a["ledger"])
-               for n, a in broadcast(transport, {"op": "ledger"}).items()}
-    worst = max(ledgers.values(), key=lambda led: led.epsilon)
-    gen = DPTVAE(epsilon=worst.budget.epsilon if worst.budget else None, delta=worst.delta,
-                 epochs=rounds * local_epochs, batch_size=batch_size, lr=lr,
-                 max_grad_norm=max_grad_norm, latent_dim=latent_dim, hidden_dim=hidden_dim,
-                 depth=depth, loss_factor=loss_factor, numerical="minmax", calibrate=False,
-                 accountant=worst.accountant_name, seed=seed)
-    gen.schema_, gen.ledger_, gen.encoder_, gen.arch_ = schema, worst, enc, arch
-    gen.model_, gen.calibration_ = vae.dec.eval(), None
-    gen.training_ = {"rounds": rounds, "local_epochs": local_epochs, "sites": len(rows)}
-    gen._sample_calls = 0
+    load_weights(vae, glob)
+    gen, ledgers = released_generator(
+        transport, DPTVAE, schema, enc, arch, vae.dec, None,
+        {"rounds": rounds, "local_epochs": local_epochs, "sites": len(rows)},
+        epochs=rounds * local_epochs, batch_size=batch_size, lr=lr,
+        max_grad_norm=max_grad_norm, latent_dim=latent_dim, hidden_dim=hidden_dim,
+        depth=depth, loss_factor=loss_factor, numerical="minmax", calibrate=False, seed=seed)
     text = guarantee_text(ledgers)
     if central is not None:
         text += (f" Site level: the released model is {central.describe()} for the whole data "

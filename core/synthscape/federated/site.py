@@ -15,6 +15,7 @@ Requests (one dict each, see :mod:`synthscape.federated.messages`):
   as one Gaussian vector (each score moves by at most 1 per record: L2 sensitivity sqrt(#cands));
 - ``ldp``: k-ary randomised response of every record (local DP, :mod:`.local`);
 - ``nn_setup`` / ``nn_train``: DP-FedAvg rounds of ``dp_tvae`` (:mod:`.neural`);
+- ``gan_setup`` / ``gan_encode`` / ``gan_train``: DP-FedAvg rounds of ``dp_ctgan`` (:mod:`.gan`);
 - ``ledger``: the site's ledger as JSON (public: it is part of the release).
 
 The site never sends a record, an exact count or an exact total.
@@ -73,7 +74,9 @@ class Site:
         op = request.get("op")
         handlers = {"keys": self._keys, "setup": self._setup, "measure": self._measure,
                     "score": self._score, "ledger": self._ledger, "ldp": self._ldp,
-                    "nn_setup": self._neural, "nn_train": self._neural}
+                    "nn_setup": self._neural, "nn_train": self._neural,
+                    "gan_setup": self._neural, "gan_encode": self._neural,
+                    "gan_train": self._neural}
         if op not in handlers:
             raise ParameterError(f"site {self.name!r}: unknown request {op!r}; expected one of "
                                  f"{sorted(handlers)}")
@@ -180,10 +183,13 @@ class Site:
         return {"reports": out, "epsilon": eps}
 
     def _neural(self, req: dict[str, Any]) -> dict[str, Any]:
-        """DP-FedAvg rounds (:mod:`synthscape.federated.neural`: torch only when asked)."""
-        from synthscape.federated import neural
+        """DP-FedAvg rounds (:mod:`synthscape.federated.neural` for dp_tvae,
+        :mod:`synthscape.federated.gan` for dp_ctgan: torch only when asked)."""
+        from synthscape.federated import gan, neural
 
-        return (neural.site_setup if req["op"] == "nn_setup" else neural.site_train)(self, req)
+        return {"nn_setup": neural.site_setup, "nn_train": neural.site_train,
+                "gan_setup": gan.site_setup, "gan_encode": gan.site_encode,
+                "gan_train": gan.site_train}[req["op"]](self, req)
 
     def _ledger(self, req: dict[str, Any]) -> dict[str, Any]:
         return {"ledger": self.ledger.to_dict()}

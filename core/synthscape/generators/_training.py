@@ -32,7 +32,7 @@ import contextlib
 import math
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from synthscape.errors import BudgetExceededError, ParameterError
@@ -156,57 +156,9 @@ class DPSGD:
                                   f"remaining budget ({self.ledger.describe()})")
 
     def _fit_sigma(self) -> float:
-        """opacus' RDP calibration against the remaining epsilon (fast), then, for the PRV and
-        PLD ledgers (tighter, ~0.1 s per evaluation), secant steps on log epsilon against
-        log sigma from below it; only a sigma whose cost fits is ever returned."""
-        hi = self._proxy_sigma() * self.record_sensitivity
-        if self.ledger.accountant_name == "rdp":
-            return hi
-        budget = self.ledger.budget
-        assert budget is not None  # only a private trainer (one with a budget) calibrates
-        target = budget.epsilon * (1 - 1e-6)
-
-        def cost(sigma: float) -> float:
-            return self.ledger.cost_with(self._event(sigma))
-
-        c_hi = cost(hi)
-        if c_hi > target:
-            return hi
-        best, aim = hi, target * (1 - 0.003)
-        x0, f0 = hi, math.log(c_hi)
-        x1 = hi * c_hi / target  # epsilon falls about like 1 / sigma here
-        for _ in range(4):
-            c1 = cost(x1)
-            if c1 <= target:
-                best = min(best, x1)
-                if c1 >= target * 0.99:
-                    break
-            f1 = math.log(c1)
-            slope = (f1 - f0) / (math.log(x1) - math.log(x0)) if x1 != x0 else -1.0
-            if not slope < 0:
-                break
-            x0, f0, x1 = x1, f1, math.exp(math.log(x1) + (math.log(aim) - f1) / slope)
-        return best
-
-    def _proxy_sigma(self) -> float:
-        """A first guess, calibrated by bisection on ``_integer_order_epsilon`` (fast, and never
-        looser than the ledger, whose orders include these)."""
-        from synthscape.privacy.analysis.calibration import bisect_decreasing
-
-        remaining = self.ledger.remaining_epsilon
-        if remaining <= 0:
-            raise BudgetExceededError(f"{self.label}: the budget is already spent "
-                                      f"({self.ledger.describe()}); nothing is left for training")
-
-        def eps(sigma: float) -> float:
-            return _integer_order_epsilon(self.sample_rate, sigma, self.steps, self.ledger.delta)
-
-        try:
-            return bisect_decreasing(eps, remaining, 0.05, 1e4, rel_tol=0.002)
-        except ValueError as exc:
-            raise BudgetExceededError(f"{self.label}: cannot fit {self.steps} steps at sample "
-                                      f"rate {self.sample_rate:.3g} into epsilon {remaining:.3g}: "
-                                      f"{exc}; use fewer epochs or a larger budget") from None
+        return calibrate_noise(self.ledger, self._event, self.sample_rate, self.steps,
+                               record_sensitivity=self.record_sensitivity, label=self.label,
+                               refine=self.ledger.accountant_name != "rdp")
 
     # ---- training ------------------------------------------------------------------------
     def batches(self, data) -> Iterator[Any]:
@@ -357,6 +309,61 @@ class DPSGD:
             "grad_sample_mode": self.grad_sample_mode if self.private else None,
             "seconds": time.perf_counter() - self._t0,
         }
+
+
+def calibrate_noise(ledger: PrivacyLedger, event: Callable[[float], Any], sample_rate: float,
+                    steps: int, *, record_sensitivity: float = 1.0, label: str = "dp_sgd",
+                    refine: bool = True) -> float:
+    """The noise multiplier of ``steps`` Poisson-subsampled Gaussian steps (``event(sigma)``)
+    that fits what ``ledger`` has left.
+
+    opacus-style RDP calibration against the remaining epsilon first (integer orders, fast, and
+    never looser than the ledger); with ``refine``, secant steps on log epsilon against log
+    sigma from below it, each checked on the ledger (about 0.1 s per evaluation): only a sigma
+    whose cost fits is ever returned."""
+    from synthscape.privacy.analysis.calibration import bisect_decreasing
+
+    remaining = ledger.remaining_epsilon
+    if remaining <= 0:
+        raise BudgetExceededError(f"{label}: the budget is already spent "
+                                  f"({ledger.describe()}); nothing is left for training")
+
+    def proxy(sigma: float) -> float:
+        return _integer_order_epsilon(sample_rate, sigma, steps, ledger.delta)
+
+    try:
+        hi = bisect_decreasing(proxy, remaining, 0.05, 1e4, rel_tol=0.002) * record_sensitivity
+    except ValueError as exc:
+        raise BudgetExceededError(f"{label}: cannot fit {steps} steps at sample rate "
+                                  f"{sample_rate:.3g} into epsilon {remaining:.3g}: {exc}; use "
+                                  f"fewer epochs or a larger budget") from None
+    if not refine:
+        return hi
+    budget = ledger.budget
+    assert budget is not None  # only a private trainer (one with a budget) calibrates
+    target = budget.epsilon * (1 - 1e-6)
+
+    def cost(sigma: float) -> float:
+        return ledger.cost_with(event(sigma))
+
+    c_hi = cost(hi)
+    if c_hi > target:
+        return hi
+    best, aim = hi, target * (1 - 0.003)
+    x0, f0 = hi, math.log(c_hi)
+    x1 = hi * c_hi / target  # epsilon falls about like 1 / sigma here
+    for _ in range(4):
+        c1 = cost(x1)
+        if c1 <= target:
+            best = min(best, x1)
+            if c1 >= target * 0.99:
+                break
+        f1 = math.log(c1)
+        slope = (f1 - f0) / (math.log(x1) - math.log(x0)) if x1 != x0 else -1.0
+        if not slope < 0:
+            break
+        x0, f0, x1 = x1, f1, math.exp(math.log(x1) + (math.log(aim) - f1) / slope)
+    return best
 
 
 def _integer_order_epsilon(q: float, sigma: float, steps: int, delta: float) -> float:

@@ -123,127 +123,29 @@ class DPCTGAN(NeuralGenerator):
     # ---- conditional vectors ---------------------------------------------------------------
     def _cond_tables(self):
         """Per discrete column: (offset in the cond vector, width, DP frequencies)."""
-        tables, off = [], 0
-        for s in self.encoder_.discrete_spans:
-            width = s.end - s.start
-            tables.append((off, width, s.start, self.encoder_.freqs_[s.column]))
-            off += width
-        return tables, off
+        return condition_tables(self.encoder_)
 
     def _fit(self, data: pd.DataFrame, schema: TableSchema, ledger: PrivacyLedger,
              rng: np.random.Generator) -> None:
-        import torch
-        from torch import nn
-
-        from synthscape.generators._nn import activate, mlp, seeded, torch_generator
+        from synthscape.generators._nn import torch_generator
 
         n = self._planned_rows(data, ledger)
         enc, x = self._encode(data, schema, ledger)
-        tables, cond_dim = self._cond_tables()
-        width = x.shape[1]
+        _, cond_dim = self._cond_tables()
         self.arch_ = {"noise_dim": self.noise_dim, "cond_dim": cond_dim,
-                      "hidden": self.generator_dim, "depth": self.depth, "out": width}
-        CTGenerator = _generator_class()
-        with seeded(int(rng.integers(2**31))):
-            gen = CTGenerator(self.noise_dim, cond_dim, self.generator_dim, self.depth, width)
-            disc = mlp([self.pac * (width + cond_dim)] + [self.discriminator_dim] * 2 + [1],
-                       act=lambda: nn.LeakyReLU(0.2))
+                      "hidden": self.generator_dim, "depth": self.depth, "out": x.shape[1]}
+        gen, disc = networks(self.arch_, self.pac, self.discriminator_dim,
+                             int(rng.integers(2**31)))
         trainer = self._trainer(disc, ledger, n, betas=(0.5, 0.9),
                                 record_sensitivity=3.0 if self.pac > 1 else 1.0)
-        dev = trainer.device
-        gen = gen.to(dev)
-        g_opt = torch.optim.Adam(gen.parameters(), lr=self.generator_lr, betas=(0.5, 0.9))
-        ema = None
-        if self.generator_ema > 0:  # weight averaging of the generator: post-processing
-            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-            ema = AveragedModel(gen, multi_avg_fn=get_ema_multi_avg_fn(self.generator_ema),
-                                use_buffers=True)
-        tg = torch_generator(rng, dev)  # noise, conditions, pack order (all data-independent)
-        n_fake = max(1, round(trainer.expected_batch_size / self.pac)) * self.pac
-
-        # Per column: the generator's log-frequency conditions, the discriminator's fake
-        # conditions and the importance weights that make its real rows match them.
-        samp, fake_dist, weights = [], [], []
-        for *_, f in tables:
-            lf, d, w = _condition_distributions(f, n, self.max_condition_weight)
-            samp.append(torch.as_tensor(lf, dtype=torch.float32, device=dev))
-            fake_dist.append(torch.as_tensor(d, dtype=torch.float32, device=dev))
-            weights.append(torch.as_tensor(w, dtype=torch.float32, device=dev))
-        bce = nn.BCEWithLogitsLoss(reduction="none")
-
-        def fake_conditions(m: int, dist=samp):
-            cond = torch.zeros(m, cond_dim, device=dev)
-            if not tables:
-                return cond, None, None
-            col = torch.randint(len(tables), (m,), generator=tg, device=dev)
-            slot = torch.zeros(m, dtype=torch.long, device=dev)
-            for j in range(len(tables)):
-                sel = col == j
-                k = int(sel.sum())
-                if k:
-                    slot[sel] = torch.multinomial(dist[j], k, replacement=True, generator=tg)
-            offs = torch.as_tensor([t[0] for t in tables], device=dev)
-            cond[torch.arange(m, device=dev), offs[col] + slot] = 1.0
-            return cond, col, slot
-
-        def real_conditions(batch):
-            m = batch.shape[0]
-            cond = torch.zeros(m, cond_dim, device=dev)
-            w = torch.ones(m, device=dev)
-            if not tables or m == 0:
-                return cond, w
-            col = torch.randint(len(tables), (m,), generator=tg, device=dev)
-            for j, (off, wd, start, _) in enumerate(tables):
-                sel = col == j
-                if sel.any():
-                    onehot = batch[sel, start:start + wd]
-                    cond[sel, off:off + wd] = onehot
-                    w[sel] = weights[j][onehot.argmax(dim=1)]
-            return cond, w
-
-        def generate(m: int, dist=samp):
-            cond, col, slot = fake_conditions(m, dist)
-            z = torch.randn(m, self.noise_dim, generator=tg, device=dev)
-            raw = gen(z, cond)
-            return raw, activate(raw, enc.spans, gumbel_tau=_GUMBEL_TAU, generator=tg), \
-                cond, col, slot
-
-        def pack(rows):
-            return rows.reshape(rows.shape[0] // self.pac, -1)
-
-        for batch in trainer.batches(torch.as_tensor(x)):
-            # Discriminator step (DP-SGD): real packs and fake packs, one unit each.
-            m = batch.shape[0]
-            order = torch.randperm(m, generator=tg, device=dev)[: m - m % self.pac]
-            rc, rw = real_conditions(batch)
-            real = pack(torch.cat([batch, rc], dim=1)[order])
-            real_w = pack(rw[order][:, None]).mean(dim=1)
-            with torch.no_grad():
-                _, fake, fc, _, _ = generate(n_fake, fake_dist)
-            fakes = pack(torch.cat([fake, fc], dim=1))
-            logits = trainer.module(torch.cat([real, fakes], dim=0)).squeeze(1)
-            r = real.shape[0]
-            target = torch.cat([torch.ones(r, device=dev), torch.zeros(fakes.shape[0],
-                                                                        device=dev)])
-            unit_w = torch.cat([real_w, torch.ones(fakes.shape[0], device=dev)])
-            trainer.step(unit_w * bce(logits, target))
-
-            # Generator step: fool the privatised discriminator and honour the conditions.
-            raw, fake, fc, col, slot = generate(n_fake)
-            with trainer.public() as d:
-                logits = d(pack(torch.cat([fake, fc], dim=1))).squeeze(1)
-            g_loss = bce(logits, torch.ones_like(logits)).mean()
-            if tables:
-                g_loss = g_loss + _condition_loss(raw, tables, col, slot)
-            g_opt.zero_grad(set_to_none=True)
-            g_loss.backward()
-            g_opt.step()
-            if ema is not None:
-                ema.update_parameters(gen)
+        tg = torch_generator(rng, trainer.device)  # noise, conditions, pack order (public)
+        gen, sampler = train_gan(trainer, gen, x, enc, n, tg, noise_dim=self.noise_dim,
+                                 pac=self.pac, generator_lr=self.generator_lr,
+                                 generator_ema=self.generator_ema,
+                                 max_condition_weight=self.max_condition_weight)
         self.training_ = trainer.finish()
         self.loop_seconds_ = self.training_.pop("seconds")  # a timing: never saved
-        self.model_ = (gen if ema is None else ema.module).to("cpu").eval()
+        self.model_ = sampler.to("cpu").eval()
 
     def _build_sampler(self):
         a = self.arch_
@@ -288,6 +190,137 @@ class DPCTGAN(NeuralGenerator):
                 parts.append(sample_groups(raw, self.encoder_.spans, tg).numpy())
         x = np.concatenate(parts) if parts else np.zeros((0, self.encoder_.output_dim))
         return self._to_frame(x)
+
+
+def condition_tables(enc):
+    """Per discrete column of a fitted encoder: (offset in the cond vector, width, start of its
+    one-hot group, DP frequencies); and the width of the cond vector."""
+    tables, off = [], 0
+    for s in enc.discrete_spans:
+        width = s.end - s.start
+        tables.append((off, width, s.start, enc.freqs_[s.column]))
+        off += width
+    return tables, off
+
+
+def networks(arch: dict[str, int], pac: int, discriminator_dim: int, seed: int):
+    """The generator and the (PacGAN) discriminator of ``arch``, initialised from ``seed``."""
+    from torch import nn
+
+    from synthscape.generators._nn import mlp, seeded
+
+    width, cond_dim = arch["out"], arch["cond_dim"]
+    with seeded(seed):
+        gen = _generator_class()(arch["noise_dim"], cond_dim, arch["hidden"], arch["depth"],
+                                 width)
+        disc = mlp([pac * (width + cond_dim)] + [discriminator_dim] * 2 + [1],
+                   act=lambda: nn.LeakyReLU(0.2))
+    return gen, disc
+
+
+def train_gan(trainer, gen, x: np.ndarray, enc, n: int, tg, *, noise_dim: int, pac: int,
+              generator_lr: float, generator_ema: float, max_condition_weight: float):
+    """The GAN loop over ``trainer``'s paid batches of ``x``: a DP-SGD step of the
+    discriminator (``trainer.module``), then an Adam step of ``gen`` against it (post-processing);
+    ``n`` is the planned row count (condition frequencies), ``tg`` the torch generator of the
+    data-independent draws. Returns ``(gen, sampler)``: the trained generator and the one that
+    samples (its weight average when ``generator_ema > 0``)."""
+    import torch
+    from torch import nn
+
+    from synthscape.generators._nn import activate
+
+    tables, cond_dim = condition_tables(enc)
+    dev = trainer.device
+    gen = gen.to(dev)
+    g_opt = torch.optim.Adam(gen.parameters(), lr=generator_lr, betas=(0.5, 0.9))
+    ema = None
+    if generator_ema > 0:  # weight averaging of the generator: post-processing
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(gen, multi_avg_fn=get_ema_multi_avg_fn(generator_ema),
+                            use_buffers=True)
+    n_fake = max(1, round(trainer.expected_batch_size / pac)) * pac
+
+    # Per column: the generator's log-frequency conditions, the discriminator's fake
+    # conditions and the importance weights that make its real rows match them.
+    samp, fake_dist, weights = [], [], []
+    for *_, f in tables:
+        lf, d, w = _condition_distributions(f, n, max_condition_weight)
+        samp.append(torch.as_tensor(lf, dtype=torch.float32, device=dev))
+        fake_dist.append(torch.as_tensor(d, dtype=torch.float32, device=dev))
+        weights.append(torch.as_tensor(w, dtype=torch.float32, device=dev))
+    bce = nn.BCEWithLogitsLoss(reduction="none")
+
+    def fake_conditions(m: int, dist=samp):
+        cond = torch.zeros(m, cond_dim, device=dev)
+        if not tables:
+            return cond, None, None
+        col = torch.randint(len(tables), (m,), generator=tg, device=dev)
+        slot = torch.zeros(m, dtype=torch.long, device=dev)
+        for j in range(len(tables)):
+            sel = col == j
+            k = int(sel.sum())
+            if k:
+                slot[sel] = torch.multinomial(dist[j], k, replacement=True, generator=tg)
+        offs = torch.as_tensor([t[0] for t in tables], device=dev)
+        cond[torch.arange(m, device=dev), offs[col] + slot] = 1.0
+        return cond, col, slot
+
+    def real_conditions(batch):
+        m = batch.shape[0]
+        cond = torch.zeros(m, cond_dim, device=dev)
+        w = torch.ones(m, device=dev)
+        if not tables or m == 0:
+            return cond, w
+        col = torch.randint(len(tables), (m,), generator=tg, device=dev)
+        for j, (off, wd, start, _) in enumerate(tables):
+            sel = col == j
+            if sel.any():
+                onehot = batch[sel, start:start + wd]
+                cond[sel, off:off + wd] = onehot
+                w[sel] = weights[j][onehot.argmax(dim=1)]
+        return cond, w
+
+    def generate(m: int, dist=samp):
+        cond, col, slot = fake_conditions(m, dist)
+        z = torch.randn(m, noise_dim, generator=tg, device=dev)
+        raw = gen(z, cond)
+        return raw, activate(raw, enc.spans, gumbel_tau=_GUMBEL_TAU, generator=tg), \
+            cond, col, slot
+
+    def pack(rows):
+        return rows.reshape(rows.shape[0] // pac, -1)
+
+    for batch in trainer.batches(torch.as_tensor(x)):
+        # Discriminator step (DP-SGD): real packs and fake packs, one unit each.
+        m = batch.shape[0]
+        order = torch.randperm(m, generator=tg, device=dev)[: m - m % pac]
+        rc, rw = real_conditions(batch)
+        real = pack(torch.cat([batch, rc], dim=1)[order])
+        real_w = pack(rw[order][:, None]).mean(dim=1)
+        with torch.no_grad():
+            _, fake, fc, _, _ = generate(n_fake, fake_dist)
+        fakes = pack(torch.cat([fake, fc], dim=1))
+        logits = trainer.module(torch.cat([real, fakes], dim=0)).squeeze(1)
+        r = real.shape[0]
+        target = torch.cat([torch.ones(r, device=dev), torch.zeros(fakes.shape[0], device=dev)])
+        unit_w = torch.cat([real_w, torch.ones(fakes.shape[0], device=dev)])
+        trainer.step(unit_w * bce(logits, target))
+
+        # Generator step: fool the privatised discriminator and honour the conditions.
+        raw, fake, fc, col, slot = generate(n_fake)
+        with trainer.public() as d:
+            logits = d(pack(torch.cat([fake, fc], dim=1))).squeeze(1)
+        g_loss = bce(logits, torch.ones_like(logits)).mean()
+        if tables:
+            g_loss = g_loss + _condition_loss(raw, tables, col, slot)
+        g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        g_opt.step()
+        if ema is not None:
+            ema.update_parameters(gen)
+    return gen, (gen if ema is None else ema.module)
 
 
 def _log_freq(freqs: np.ndarray, n: int) -> np.ndarray:

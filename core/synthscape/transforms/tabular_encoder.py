@@ -85,13 +85,26 @@ class TabularEncoder:
         ``noise_multiplier`` is the Gaussian noise of the release relative to its sensitivity
         (see ``calibrate``); a ledger without a budget uses exact counts (the ledger already says
         the run is not private)."""
+        if self.needs_budget:
+            return self.fit_released(self._noisy_histograms(data, ledger, noise_multiplier))
+        return self.fit_released({})
+
+    def fit_released(self, noisy: dict[str, np.ndarray]) -> TabularEncoder:
+        """Build the encoding from already released noisy histograms, one per column of
+        ``released()`` (post-processing only: no data, no ledger). ``fit`` calls it with its
+        own release; a federation calls it with the sum of the sites' releases."""
+        missing = [c.name for c in self.released() if c.name not in noisy]
+        if missing:
+            raise ParameterError(f"no released histogram for column(s) {missing}")
         self.modes_: dict[str, list[tuple[float, float]]] = {}
         self.freqs_: dict[str, np.ndarray] = {}
         self.cdfs_: dict[str, np.ndarray] = {}
-        self.hists_: dict[str, np.ndarray] = {}  # the noisy release, before post-processing
-        if self.needs_budget:
-            hists = self._noisy_histograms(data, ledger, noise_multiplier)
-            for c in self._released():
+        self.hists_: dict[str, np.ndarray] = {  # the noisy release, before post-processing
+            c.name: np.asarray(noisy[c.name], float) for c in self.released()}
+        if self.hists_:
+            # Post-processing: non-negative, at least a little mass everywhere.
+            hists = {k: np.maximum(v, 0.0) + 1e-3 for k, v in self.hists_.items()}
+            for c in self.released():
                 h = hists[c.name]
                 if c.kind in ("numerical", "datetime") and self.numerical == "modes":
                     self.modes_[c.name] = _fit_modes(h[:_HIST_BINS], c.bounds, self.n_modes)
@@ -122,7 +135,7 @@ class TabularEncoder:
                                           f"budget ({ledger.describe()})")
         return bisect_decreasing(cost, target, hi / 4, hi, rel_tol=0.05)
 
-    def _released(self) -> list:
+    def released(self) -> list:
         """The columns whose histograms this encoding uses (and only those are released: each
         one more would raise the sensitivity, hence the noise, of all the others)."""
         numeric = ("numerical", "datetime")
@@ -132,7 +145,7 @@ class TabularEncoder:
                 or (c.kind not in numeric and self.frequencies)]
 
     def _noisy_histograms(self, data, ledger, sigma) -> dict[str, np.ndarray]:
-        exact = {c.name: self._histogram(data[c.name], c) for c in self._released()}
+        exact = {c.name: self._histogram(data[c.name], c) for c in self.released()}
         if ledger.budget is None:
             noisy = exact
         else:
@@ -147,9 +160,7 @@ class TabularEncoder:
             for name, h in exact.items():
                 noisy[name] = released[i:i + len(h)]
                 i += len(h)
-        self.hists_ = dict(noisy)
-        # Post-processing: non-negative, at least a little mass everywhere.
-        return {k: np.maximum(v, 0.0) + 1e-3 for k, v in noisy.items()}
+        return noisy
 
     def _histogram(self, s: pd.Series, c) -> np.ndarray:
         """One count per record per column: bins (+ a missing bin) or values (+ missing)."""

@@ -7,7 +7,7 @@ import pytest
 FED = Path(__file__).resolve().parents[3] / "core" / "synthscape" / "federated"
 
 
-@pytest.mark.parametrize("name", ["site.py", "local.py", "coordinator.py", "neural.py"])
+@pytest.mark.parametrize("name", ["site.py", "local.py", "coordinator.py", "neural.py", "gan.py"])
 def test_no_seeded_numpy_generator_in_the_federation(name):
     text = (FED / name).read_text()
     assert not re.findall(r"np\.random|default_rng|RandomState", text)
