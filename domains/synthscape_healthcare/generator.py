@@ -15,6 +15,8 @@ borrows strength from its parents. ``hierarchy="flat"`` (the default) has no anc
 the ablation in docs/benchmarks/healthcare.md found no gain from them at epsilon 1, so the
 simpler model is the default and ``hierarchy="ontology"`` is the option. Every sample goes
 through the consistency post-processing (:func:`~synthscape_healthcare.sequences.make_consistent`).
+Conditioned patients follow their subgroup's age and sex through a DP release of each ontology
+subgroup's demographics (``subgroup_share`` of the budget; subgroups.py).
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from synthscape_healthcare.sequences import (
     EHRSequences,
     make_consistent,
 )
+from synthscape_healthcare.subgroups import SubgroupRelease, draw_following, release_subgroups
 from synthscape_healthcare.synthea_events import ETHNICITIES, RACES
 from synthscape_healthcare.vocabulary import (
     keys,
@@ -48,10 +51,11 @@ from synthscape_healthcare.vocabulary import (
     unscale_values,
 )
 
-FORMAT = 1
+FORMAT = 2  # 2: the subgroup release (subgroups.npz); 1 still loads, without it
 PARAMS = ("epsilon", "delta", "seed", "hierarchy", "vocabulary", "vocabulary_share",
           "max_codes", "max_events", "time_bounds", "birth_years", "value_bounds", "qualifiers",
-          "units", "expected_patients", "accountant", "sequence")
+          "units", "expected_patients", "accountant", "sequence", "subgroup_share",
+          "subgroup_bound")
 STATIC = {"race": RACES, "ethnicity": ETHNICITIES}
 MAX_ROUNDS = 20
 VALUED = ("observation", "lab")  # event tables whose events carry numeric values
@@ -71,6 +75,9 @@ class EHRGenerator:
       released under DP); ``units``: a declared unit per key, written on every sampled event
       of that key.
     - ``sequence``: further keyword parameters of ``dp_sequence`` (epochs, width, ...).
+    - ``subgroup_share``: of the budget left after the vocabulary, for the age and sex of each
+      ontology subgroup's patients (``None``: no release; conditioned patients are the model's
+      carriers as drawn); ``subgroup_bound``: subgroups a patient is counted in at most.
     """
 
     def __init__(self, *, epsilon: float | None = 1.0, delta: float = 1e-6,
@@ -82,7 +89,8 @@ class EHRGenerator:
                  value_bounds: dict[str, tuple[float, float]] | None = None,
                  qualifiers: list[str] | None = None, expected_patients: int | None = None,
                  units: dict[str, str] | None = None, accountant: str = "prv",
-                 sequence: dict[str, Any] | None = None):
+                 sequence: dict[str, Any] | None = None,
+                 subgroup_share: float | None = 0.1, subgroup_bound: int = 16):
         self.epsilon, self.delta, self.seed = epsilon, delta, seed
         self.ontology, self.hierarchy = ontology, hierarchy
         self.vocabulary, self.vocabulary_share, self.max_codes = vocabulary, vocabulary_share, \
@@ -92,6 +100,7 @@ class EHRGenerator:
         self.value_bounds, self.qualifiers = value_bounds, qualifiers
         self.expected_patients, self.sequence = expected_patients, sequence
         self.units, self.accountant = units, accountant
+        self.subgroup_share, self.subgroup_bound = subgroup_share, subgroup_bound
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's parameters (the ontology by name)."""
@@ -111,6 +120,9 @@ class EHRGenerator:
         if not 0 < self.vocabulary_share < 1:
             raise ParameterError(f"vocabulary_share must be in (0, 1), got "
                                  f"{self.vocabulary_share!r}")
+        if self.subgroup_share is not None and not 0 < self.subgroup_share < 1:
+            raise ParameterError(f"subgroup_share must be in (0, 1) or None, got "
+                                 f"{self.subgroup_share!r}")
         if self.max_events < 1:
             raise ParameterError(f"max_events must be >= 1, got {self.max_events!r}")
 
@@ -144,6 +156,11 @@ class EHRGenerator:
         self.paths_ = path_table(vocab, self.ontology, levels)
         self.descriptions_ = {k: data.descriptions.get(k.split(":", 1)[1], "") for k in vocab}
         self.static_ = [c for c in STATIC if c in data.patients.columns]
+        self.subgroups_: SubgroupRelease | None = None if self.subgroup_share is None else \
+            release_subgroups(data, vocab, self.ontology, ledger=ledger,
+                              share=self.subgroup_share, bound=self.subgroup_bound,
+                              birth_years=tuple(self.birth_years),  # type: ignore[arg-type]
+                              seed=self.seed)
         ents, evs = self._encode(data.patients, events)
         schema = _sequence.sequence_schema(
             self._entity_schema(), self._event_schema(), max_events=self.max_events,
@@ -248,8 +265,9 @@ class EHRGenerator:
         ``conditions``: ``{"condition": "I50"}`` (a code, an ICD-10-CM chapter/block/category
         or a SNOMED CT semantic tag): every patient carries a code in that subtree (the model
         is conditioned on the deepest modelled ancestor column by ``dp_sequence``'s rejection
-        sampling, so the rest of the record follows that subgroup; patients whose timeline
-        lost the code in the consistency step are drawn again). ``{"condition": {"I46": 0.2}}``:
+        sampling; patients whose timeline lost the code in the consistency step are drawn
+        again), and carriers are accepted so that their age and sex follow the released
+        subgroup (subgroups.py). ``{"condition": {"I46": 0.2}}``:
         that share carries one and the rest carry none. Entity columns (``{"sex": "F"}``) pass
         to ``dp_sequence`` as they are."""
         self._check()
@@ -276,12 +294,23 @@ class EHRGenerator:
             code, k = cond, n
         event_cond, wanted = self.subtree(str(code))
         with_code = {**conds, "events": event_cond} if event_cond is not None else conds
-        parts = self._draw(k, with_code, wanted, True, rng) if k else []
+        parts = self._draw_carriers(k, with_code, wanted, rng) if k else []
         if n - k:
             parts += self._draw(n - k, conds, wanted, False, rng)
         out = _renumber(parts, self.descriptions_)
         order = rng.permutation(out.n_patients)  # carriers and others mixed
         return out.subset(out.patients.patient_id.to_numpy()[order]) if k < n else out
+
+    def _draw_carriers(self, n: int, core: dict, wanted: set[str],
+                       rng: np.random.Generator) -> list[EHRSequences]:
+        """``n`` patients carrying ``wanted``: the model's carriers, accepted so that their age
+        and sex follow the released subgroup (when there is one)."""
+        def draw(k: int) -> EHRSequences:
+            return _renumber(self._draw(k, core, wanted, True, rng), self.descriptions_)
+
+        if getattr(self, "subgroups_", None) is None:
+            return self._draw(n, core, wanted, True, rng)
+        return draw_following(draw, n, self.subgroups_, wanted, rng)  # type: ignore[arg-type]
 
     def _draw(self, n: int, core: dict, wanted: set[str] | None, present: bool,
               rng: np.random.Generator) -> list[EHRSequences]:
@@ -349,8 +378,12 @@ class EHRGenerator:
                 "qualifiers": self.qualifiers_, "static": self.static_,
                 "paths": {c: self.paths_[c].tolist() for c in self.paths_.columns},
                 "descriptions": self.descriptions_, "ledger": self.ledger_.to_dict()}
+        groups = getattr(self, "subgroups_", None)
+        meta["subgroups"] = None if groups is None else groups.to_meta()
         with writing(folder) as tmp:
             (tmp / "ehr.json").write_text(json.dumps(meta, indent=1))
+            if groups is not None:
+                np.savez(tmp / "subgroups.npz", stats=groups.stats)
             _sequence.save(self.model_, tmp / "sequence")
         return folder
 
@@ -367,7 +400,7 @@ class EHRGenerator:
     @classmethod
     def _read(cls, folder: Path, ontology: Ontology | None) -> EHRGenerator:
         meta = json.loads((folder / "ehr.json").read_text())
-        if meta.get("format") != FORMAT:
+        if meta.get("format") not in (1, FORMAT):
             raise ModelFormatError(f"{folder}: format {meta.get('format')} is not {FORMAT}; fit "
                                    f"and save the model again with this version")
         params = dict(meta["params"])
@@ -383,6 +416,14 @@ class EHRGenerator:
         gen.paths_ = pd.DataFrame(meta["paths"], index=pd.Index(gen.vocabulary_, name="key"))
         gen.ledger_ = PrivacyLedger.from_dict(meta["ledger"])
         gen.model_ = _sequence.load(folder / "sequence")
+        gen.subgroups_ = None
+        if meta.get("subgroups") is not None:
+            if not (folder / "subgroups.npz").is_file():
+                raise ModelFormatError(f"{folder / 'subgroups.npz'} is missing: conditioned "
+                                       f"sampling reads the subgroup release; copy the whole "
+                                       f"folder")
+            with np.load(folder / "subgroups.npz", allow_pickle=False) as z:
+                gen.subgroups_ = SubgroupRelease.from_meta(meta["subgroups"], z["stats"])
         return gen
 
 

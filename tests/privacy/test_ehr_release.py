@@ -48,4 +48,9 @@ def test_replayed_ehr_fit_reproduces_no_noise_and_stores_no_count(cohort, tmp_pa
         text = (first / f).read_text()
         assert float(N) not in numbers_in_text(text) and "loss" not in text
     kinds = [e["kind"] for e in meta["ledger"]["events"]]
-    assert kinds == ["gaussian", "subsampled_gaussian"]  # the DP patient count, then DP-SGD
+    # the subgroup age/sex sums, dp_sequence's Gaussian releases (patient count, lengths,
+    # time of day), then DP-SGD
+    assert kinds[0] == "gaussian" and "subgroup" in meta["ledger"]["events"][0]["label"]
+    assert set(kinds[1:-1]) == {"gaussian"} and kinds[-1] == "subsampled_gaussian"
+    sa, sb = (np.load(f / "subgroups.npz")["stats"] for f in (first, second))
+    assert not np.array_equal(sa, sb)  # fresh noise on the replay

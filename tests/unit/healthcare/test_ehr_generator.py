@@ -113,7 +113,7 @@ def test_save_load_round_trip_and_tampering(fitted, icd, tmp_path):
     with pytest.raises(ModelFormatError, match="fitted with the ontology"):
         EHRGenerator.load(folder)
     meta = folder / "ehr.json"
-    meta.write_text(meta.read_text().replace('"format": 1', '"format": 1 '))
+    meta.write_text(meta.read_text().replace('"format": ', '"format":  '))
     with pytest.raises(ModelFormatError):
         EHRGenerator.load(folder, ontology=icd)
 
