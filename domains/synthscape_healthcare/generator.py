@@ -32,9 +32,14 @@ from synthscape.privacy import Budget, PrivacyLedger
 from synthscape.random import derive_rng
 from synthscape.schema import Column, TableSchema
 from synthscape_healthcare import _sequence
+from synthscape_healthcare._timelines import (
+    _carriers,
+    _close_with_death,
+    _keep_within_bound,
+    _renumber,
+)
 from synthscape_healthcare.ontology import Ontology
 from synthscape_healthcare.sequences import (
-    DEATH,
     SEXES,
     TABLES,
     EHRSequences,
@@ -425,58 +430,3 @@ class EHRGenerator:
             with np.load(folder / "subgroups.npz", allow_pickle=False) as z:
                 gen.subgroups_ = SubgroupRelease.from_meta(meta["subgroups"], z["stats"])
         return gen
-
-
-def _carriers(data: EHRSequences, wanted: set[str]) -> np.ndarray:
-    """Patients with at least one event whose key is in ``wanted``."""
-    hit = keys(data.events).isin(wanted).to_numpy()
-    return np.unique(data.events.patient_id.to_numpy()[hit])
-
-
-def _renumber(parts: list[EHRSequences], descriptions: dict[str, str]) -> EHRSequences:
-    """One cohort from sampling rounds, patients renumbered P0000000, P0000001, ..."""
-    pats = pd.concat([p.patients for p in parts], ignore_index=True)
-    evs = pd.concat([p.events for p in parts], ignore_index=True)
-    round_of = np.repeat(np.arange(len(parts)), [p.n_patients for p in parts])
-    old = pd.Series(round_of).astype(str) + "/" + pats.patient_id.astype(str)
-    new = pd.Series([f"P{i:07d}" for i in range(len(pats))], index=old.to_numpy())
-    ev_round = np.repeat(np.arange(len(parts)), [len(p.events) for p in parts])
-    ev_old = pd.Series(ev_round).astype(str) + "/" + evs.patient_id.astype(str)
-    pats["patient_id"] = new.to_numpy()
-    evs["patient_id"] = new.reindex(ev_old.to_numpy()).to_numpy()
-    names = {k.split(":", 1)[1]: d for k, d in descriptions.items()}
-    return EHRSequences(pats, evs.sort_values(["patient_id", "time"], kind="stable")
-                        .reset_index(drop=True), source="synthetic", descriptions=names)
-
-
-# which events a history longer than the bound keeps first (labs and observations go first)
-PRIORITY = {"death": 0, "condition": 1, "procedure": 2, "medication": 2, "allergy": 2,
-            "careplan": 2, "immunization": 3, "encounter": 4, "observation": 5, "lab": 5}
-
-
-def _keep_within_bound(events: pd.DataFrame, max_events: int) -> pd.DataFrame:
-    """At most ``max_events`` events per patient (a per-patient step): the death, diagnoses
-    and treatments before encounters and measurements, the earliest first within a rank; then
-    back in time order. ``dp_sequence`` keeps the first L events in time, which would cut the
-    death and late diagnoses from long histories."""
-    rank = events.table.astype(str).map(PRIORITY).fillna(6).to_numpy()
-    order = np.lexsort((events.time.to_numpy(), rank, events.patient_id.astype(str).to_numpy()))
-    ev = events.iloc[order]
-    ev = ev[ev.groupby("patient_id", sort=False).cumcount().to_numpy() < max_events]
-    return ev.sort_values(["patient_id", "time"], kind="stable").reset_index(drop=True)
-
-
-def _close_with_death(events: pd.DataFrame, ents: pd.DataFrame) -> pd.DataFrame:
-    """A patient whose sampled static ``death`` is true and whose timeline holds no death event
-    dies right after its last event (the static column is learned from every patient; the
-    event can be lost when a sampled history reaches the bound first)."""
-    dead = set(ents.patient_id.astype(str)[ents["death"].astype(bool).to_numpy()])
-    has = set(events.patient_id[events.table.astype(str) == DEATH].astype(str))
-    need = sorted(dead - has)
-    if not need:
-        return events
-    last = events.groupby("patient_id").time.max().reindex(need)
-    when = last.fillna(pd.Timestamp("2000-01-01")) + pd.Timedelta(seconds=1)
-    add = pd.DataFrame({"patient_id": need, "time": when.to_numpy(), "table": DEATH,
-                        "code": DEATH, "value": np.nan, "qualifier": ""})
-    return pd.concat([events, add], ignore_index=True)

@@ -150,7 +150,7 @@ def test_synthea_export_end_to_end_with_a_dp_vocabulary(tmp_path):
 
 
 def test_long_histories_keep_death_and_diagnoses_within_the_bound():
-    from synthscape_healthcare.generator import _close_with_death, _keep_within_bound
+    from synthscape_healthcare._timelines import _close_with_death, _keep_within_bound
     from synthscape_healthcare.sequences import make_events
 
     t = pd.date_range("2010-01-01", periods=6, freq="D")
