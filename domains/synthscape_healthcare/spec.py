@@ -68,11 +68,13 @@ class EHRModelSpec(StrictModel):
     """``hierarchy``: ``flat`` codes (the default: the ablation found no gain from ancestors at
     epsilon 1) or codes through their ontology ancestors (``ontology``). The
     training parameters pass to ``dp_sequence`` (null: its defaults from the DP patient
-    count)."""
+    count). ``subgroup_share``: of the budget left after the vocabulary, for the age and sex of
+    each ontology subgroup, which conditioned samples follow (null: no release)."""
 
     hierarchy: Literal["ontology", "flat"] = "flat"
     vocabulary_share: float = Field(default=0.1, gt=0, lt=1)
     max_codes: int = Field(default=64, ge=1)
+    subgroup_share: float | None = Field(default=0.1, gt=0, lt=1)
     epochs: int | None = Field(default=None, ge=1, le=1000)
     batch_size: int | None = Field(default=None, ge=8)
     lr: float | None = Field(default=None, gt=0)
@@ -235,4 +237,4 @@ def generator_params(spec: EHRSpec) -> dict:
     sequence["device"] = g.device
     return {**base, "max_events": c.max_events, "hierarchy": g.hierarchy,
             "vocabulary_share": g.vocabulary_share, "max_codes": g.max_codes,
-            "sequence": sequence}
+            "subgroup_share": g.subgroup_share, "sequence": sequence}
