@@ -149,17 +149,21 @@ def tod_prior(records_events: np.ndarray, lengths: np.ndarray, n_short: int, cla
     to start the time-of-day head from (its output bias): a short DP-SGD run moves a bias by
     about lr per step, too little to learn a day/night contrast of several nats.
 
-    Each entity contributes its own shares over the classes (its day-offset events only), a
-    vector of L1 norm 1, so adding or removing one entity moves the sum by at most 1 in L2:
-    Gaussian mechanism with sensitivity 1 from ``share`` of the budget left; projected onto the
-    simplex and mixed with 10% uniform (post-processing)."""
+    Each entity contributes its own shares over the hours of the day (its day-offset events
+    only), a vector of L1 norm 1, so adding or removing one entity moves the sum by at most 1
+    in L2: Gaussian mechanism with sensitivity 1 from ``share`` of the budget left. Post-
+    processing: projected onto the simplex, mixed with the uniform profile in proportion to its
+    noise (weight ``n / (n + 24 sigma)`` on the released one, ``n`` its noisy total: at a few
+    thousand entities the noise would otherwise set contrasts of its own), then 10% uniform;
+    each hour's mass is split evenly between its half hours."""
     L = records_events.shape[1]
+    per_hour = classes // 24
     live = np.arange(L)[None, :] < lengths[:, None]
     day = live & (records_events[:, :, 0] > n_short)
-    tod = records_events[:, :, 1]
-    per = np.zeros((len(lengths), classes))
+    hour = records_events[:, :, 1] // per_hour
+    per = np.zeros((len(lengths), 24))
     rows, cols = np.nonzero(day)
-    np.add.at(per, (rows, tod[rows, cols]), 1.0)
+    np.add.at(per, (rows, hour[rows, cols]), 1.0)
     per /= np.maximum(per.sum(axis=1, keepdims=True), 1.0)
     hist = per.sum(axis=0)
     if ledger.budget is None:
@@ -167,11 +171,12 @@ def tod_prior(records_events: np.ndarray, lengths: np.ndarray, n_short: int, cla
     else:
         sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
         noisy = gaussian_mechanism(hist, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
-                                   label=f"{TOD_LABEL}: profile of day-offset events, each "
-                                         f"entity's own shares (L1 1), Gaussian, L2 "
-                                         f"sensitivity 1")
+                                   label=f"{TOD_LABEL}: hour-of-day profile of day-offset "
+                                         f"events, each entity's own shares (L1 1), Gaussian, "
+                                         f"L2 sensitivity 1")
         total = max(float(noisy.sum()), 1.0)
-        p = project_simplex(noisy, total) / total
-    p = 0.9 * p / max(p.sum(), 1e-12) + 0.1 / classes
-    logp = np.log(p)
+        w = total / (total + 24 * sigma)
+        p = w * project_simplex(noisy, total) / total + (1.0 - w) / 24
+    p = 0.9 * p / max(p.sum(), 1e-12) + 0.1 / 24
+    logp = np.log(np.repeat(p / per_hour, per_hour))
     return logp - logp.mean()
