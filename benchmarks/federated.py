@@ -231,7 +231,9 @@ def markdown(results: list[dict], meta: dict) -> str:
     lines = ["# Federated synthesis: 5 sites vs pooled data", "",
              f"Measured {meta['date']} on {meta['machine']} ({meta['note']}). Reproduce: "
              "`nice -n 10 .venv/bin/python benchmarks/federated.py`. Epsilon 1 (delta 1e-6) "
-             "per record at every site; one seed.", ""]
+             "per record at every site; one seed. DP-FedAvg of dp_tvae and dp_ctgan beside "
+             "their central fits (`--neural-only`): "
+             "[federated-neural.md](federated-neural.md).", ""]
     for t in results:
         lines += [f"## {t['table']} ({t['rows']} training rows; sites by {t['split']} band: "
                   + ", ".join(str(v) for v in t["site_rows"].values()) + " rows; TRTR "
@@ -249,6 +251,29 @@ def markdown(results: list[dict], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def neural_markdown(results: list[dict], meta: dict) -> str:
+    """docs/benchmarks/federated-neural.md from the ``--neural-only`` rows."""
+    lines = ["# Neural federation: DP-FedAvg of dp_tvae and dp_ctgan vs central fits", "",
+             f"Measured {meta['date']} on {meta['machine']} ({meta['note']}). Reproduce: "
+             "`OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/federated.py "
+             "--neural-only`. 5 sites split by band (as in [federated.md](federated.md)), "
+             "epsilon 1 (delta 1e-6) per record at every site; one seed; in-process transport. "
+             "Central fits: the generator's defaults on the pooled training rows.", ""]
+    for t in results:
+        lines += [f"## {t['table']} (sites: " + ", ".join(str(v) for v in t["site_rows"].values())
+                  + f" rows; TRTR {t['trtr']:.3f})", "",
+                  "| method | TSTR/TRTR | two-way TVD | fit s | rounds x local epochs | "
+                  "DP-SGD steps (central) | largest site epsilon spent |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in t["results"]:
+            plan = f"{r['rounds']} x {r['local_epochs']}" if "rounds" in r else ""
+            eps = f"{r['epsilon_max']:.4f}" if "epsilon_max" in r else ""
+            lines.append(f"| {r['method']} | {r['tstr_trtr']:.3f} | {r['two_way_tvd']:.4f} | "
+                         f"{r['fit_s']:.1f} | {plan} | {r.get('dp_sgd_steps', '')} | {eps} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="ISLR/Default only")
@@ -263,15 +288,18 @@ def main() -> None:
                          "results/federated-neural.json")
     a = ap.parse_args()
     tables = a.tables or (["ISLR/Default"] if a.quick else list(SPLITS))
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 shared "
+            "CPU cores", "note": "timings measured while other jobs shared the cores"}
     if a.ldp or a.neural_only:
         out = [(run_ldp if a.ldp else run_neural)(t, a.seed) for t in tables]
         name = "federated-ldp" if a.ldp else "federated-neural"
         (ROOT / "benchmarks" / "results" / f"{name}.json").write_text(
-            json.dumps({"date": time.strftime("%Y-%m-%d"), "tables": out}, indent=1) + "\n")
+            json.dumps({"date": meta["date"], "tables": out}, indent=1) + "\n")
+        if a.neural_only and a.seed == 0 and not a.tables and not a.quick:
+            (ROOT / "docs" / "benchmarks" / "federated-neural.md").write_text(
+                neural_markdown(out, meta))
         return
     results = [run_table(t, a.seed, not a.no_flower, not a.no_neural) for t in tables]
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 shared "
-            "CPU cores", "note": "timings measured while other jobs shared the cores"}
     name = "federated-quick" if a.quick else "federated" if a.seed == 0 else \
         f"federated-seed{a.seed}"
     (ROOT / "benchmarks" / "results" / f"{name}.json").write_text(
