@@ -227,13 +227,17 @@ def run_neural(table: str, seed: int) -> dict:
             "results": rows}
 
 
+def _intro(title: str, meta: dict, command: str, text: str) -> list[str]:
+    return [f"# {title}", "", f"Measured {meta['date']} on {meta['machine']} ({meta['note']}). "
+            f"Reproduce: `{command}`. {text}", ""]
+
+
 def markdown(results: list[dict], meta: dict) -> str:
-    lines = ["# Federated synthesis: 5 sites vs pooled data", "",
-             f"Measured {meta['date']} on {meta['machine']} ({meta['note']}). Reproduce: "
-             "`nice -n 10 .venv/bin/python benchmarks/federated.py`. Epsilon 1 (delta 1e-6) "
-             "per record at every site; one seed. DP-FedAvg of dp_tvae and dp_ctgan beside "
-             "their central fits (`--neural-only`): "
-             "[federated-neural.md](federated-neural.md).", ""]
+    lines = _intro("Federated synthesis: 5 sites vs pooled data", meta,
+                   "nice -n 10 .venv/bin/python benchmarks/federated.py",
+                   "Epsilon 1 (delta 1e-6) per record at every site; one seed. DP-FedAvg of "
+                   "dp_tvae and dp_ctgan beside their central fits (`--neural-only`): "
+                   "[federated-neural.md](federated-neural.md).")
     for t in results:
         lines += [f"## {t['table']} ({t['rows']} training rows; sites by {t['split']} band: "
                   + ", ".join(str(v) for v in t["site_rows"].values()) + " rows; TRTR "
@@ -253,12 +257,11 @@ def markdown(results: list[dict], meta: dict) -> str:
 
 def neural_markdown(results: list[dict], meta: dict) -> str:
     """docs/benchmarks/federated-neural.md from the ``--neural-only`` rows."""
-    lines = ["# Neural federation: DP-FedAvg of dp_tvae and dp_ctgan vs central fits", "",
-             f"Measured {meta['date']} on {meta['machine']} ({meta['note']}). Reproduce: "
-             "`OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/federated.py "
-             "--neural-only`. 5 sites split by band (as in [federated.md](federated.md)), "
-             "epsilon 1 (delta 1e-6) per record at every site; one seed; in-process transport. "
-             "Central fits: the generator's defaults on the pooled training rows.", ""]
+    lines = _intro("Neural federation: DP-FedAvg of dp_tvae and dp_ctgan vs central fits",
+                   meta, "OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/federated.py "
+                   "--neural-only", "5 sites split by band (as in [federated.md](federated.md)), "
+                   "epsilon 1 (delta 1e-6) per record at every site; one seed; in-process "
+                   "transport. Central fits: the generator's defaults on the pooled training rows.")
     for t in results:
         lines += [f"## {t['table']} (sites: " + ", ".join(str(v) for v in t["site_rows"].values())
                   + f" rows; TRTR {t['trtr']:.3f})", "",
