@@ -7,6 +7,7 @@ from test_federated_messages import _walk
 
 from synthscape.federated import InProcessTransport, Site, fit_gan
 from synthscape.federated.messages import decode
+from synthscape.generators.base import load
 from synthscape.privacy import Budget
 from synthscape.schema import Column, TableSchema
 
@@ -23,7 +24,7 @@ def _fit(parts, tap=None, seed=0):
     return fit_gan(InProcessTransport(sites, tap=tap), SCHEMA, seed=seed, **TINY)
 
 
-def test_two_sites_spend_within_budget_and_send_no_raw_value(parts, monkeypatch):
+def test_two_sites_spend_within_budget_and_send_no_raw_value(parts, monkeypatch, tmp_path):
     monkeypatch.setenv("SYNTHSCAPE_NOISE_KEY", KEY)
     parts = parts[:2]
     messages: list = []
@@ -52,6 +53,9 @@ def test_two_sites_spend_within_budget_and_send_no_raw_value(parts, monkeypatch)
     syn = fit.generator.sample(200, seed=0)
     assert list(syn.columns) == ["x", "z"] and syn["z"].between(-3, 6).all()
     assert set(syn["x"]) <= {"x0", "x1", "x2", "x3"}
+    fit.generator.save(tmp_path / "model")  # the federated model saves and loads like a central one
+    pd.testing.assert_frame_equal(load(tmp_path / "model").sample(50, seed=2),
+                                  fit.generator.sample(50, seed=2))
 
 
 def test_same_seed_and_noise_key_same_result(parts, monkeypatch):
