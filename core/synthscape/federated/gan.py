@@ -63,6 +63,9 @@ def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
     from synthscape.privacy.mechanisms import noisy_count
 
     schema = TableSchema.from_dict(req["schema"], source="federation schema")
+    missing = [c for c in schema.names if c not in site._data.columns]
+    if missing:
+        raise ParameterError(f"site {site.name!r} has no column(s) {missing} of the schema")
     data = schema.validate(site._data[schema.names], out_of_bounds="clip",
                            source=f"site {site.name}")
     led = site.ledger

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from test_federated_messages import _walk
 
+from synthscape.errors import ParameterError
 from synthscape.federated import InProcessTransport, Site, fit_gan
 from synthscape.federated.messages import decode
 from synthscape.generators.base import load
@@ -82,7 +83,10 @@ def test_encoder_comes_from_the_summed_site_histograms(parts, monkeypatch):
     assert max(abs(freqs[v] - pooled[v]) for v in pooled.index) < 0.1
 
 
-def test_rounds_must_be_positive(parts):
-    with pytest.raises(Exception, match="rounds and local_epochs"):
+def test_bad_plans_and_missing_columns_are_refused(parts):
+    with pytest.raises(ParameterError, match="rounds and local_epochs"):
         fit_gan(InProcessTransport([Site("a", parts[0], budget=Budget(epsilon=1.0))]), SCHEMA,
                 rounds=0)
+    site = Site("a", parts[0].drop(columns="z"), budget=Budget(epsilon=1.0))
+    with pytest.raises(ParameterError, match=r"site 'a' has no column\(s\) \['z'\]"):
+        fit_gan(InProcessTransport([site]), SCHEMA, **TINY)
