@@ -49,7 +49,7 @@ PEERS = ("smartnoise-dpctgan", "smartnoise-aim")
 # Variants for ablations (not in the default run): name -> (generator, parameters)
 VARIANTS = {"aim-uncoarsened": ("aim", {"coarsen": False})}
 # Bumped when a generator's code changes what it fits, so that cached cells are not mixed in.
-TAGS = {"dp_ctgan": "4", "dp_tvae": "4", "aim": "3", "aim-uncoarsened": "1", "mst": "1",
+TAGS = {"dp_ctgan": "5", "dp_tvae": "5", "aim": "3", "aim-uncoarsened": "1", "mst": "1",
         "independent": "1",
         "smartnoise-dpctgan": "2", "smartnoise-aim": "1"}
 DELTA = 1e-6

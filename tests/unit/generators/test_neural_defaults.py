@@ -70,3 +70,48 @@ def test_calibration_brings_marginals_to_the_targets():
     assert out["x"].isna().mean() == pytest.approx(0.1, abs=0.03)
     again = MarginalCalibration.from_state(*cal.get_state())
     assert all(np.array_equal(a, b) for a, b in zip(again.targets, cal.targets))
+
+
+def test_quantile_map_reaches_bins_the_generator_never_emits_and_keeps_the_order():
+    df = _frame()
+    enc = TabularEncoder(SCHEMA, numerical="quantile", all_columns=True)
+    enc.fit(df, ledger=PrivacyLedger(None))  # exact counts: targets are the real marginals
+    cal = MarginalCalibration.from_encoder(enc)
+    rng = np.random.default_rng(3)
+    collapsed = _frame(8000, seed=4)
+    collapsed["x"] = np.where(collapsed["x"].isna(), np.nan, rng.uniform(60, 61, len(collapsed)))
+    raked_only = MarginalCalibration(cal.disc, cal.targets, cal.integer, map_numerical=False)
+    before = raked_only.resample(collapsed, 4000, np.random.default_rng(5))
+    after = cal.resample(collapsed, 4000, np.random.default_rng(5))
+    edges = cal.disc.columns[0].bin_edges
+    target = cal.targets[0][:-1] / cal.targets[0][:-1].sum()
+
+    def tvd(frame):
+        x = frame["x"].dropna().to_numpy(float)
+        h = np.histogram(x, bins=edges)[0] / len(x)
+        return 0.5 * np.abs(h - target).sum()
+
+    assert tvd(before) > 0.8 and tvd(after) < 0.02  # raking cannot move mass; the map does
+    ok = before["x"].notna().to_numpy()
+    assert np.array_equal(ok, after["x"].notna().to_numpy())  # missing cells stay missing
+    assert np.all(np.diff(after["x"].to_numpy(float)[ok][np.argsort(
+        before["x"].to_numpy(float)[ok], kind="stable")]) >= 0)  # order kept
+    k = after["k"].to_numpy(float)
+    assert np.array_equal(k, np.round(k)) and k.min() >= 0 and k.max() <= 10  # integers stay
+    codes = cal.disc.encode(after)[:, 1]  # an integer column stays on its target's integers
+    h = np.bincount(codes, minlength=len(cal.targets[1])) / len(codes)
+    assert 0.5 * np.abs(h - cal.targets[1]).sum() < 0.03
+
+
+def test_quantile_map_keeps_integers_in_their_bins():
+    from synthscape.transforms.discretizer import ColumnBins, Discretizer
+
+    edges = np.arange(21.0)  # bins of width one: integer k sits on bin k's left edge
+    target = np.zeros(20)
+    target[[12, 16]] = [0.7, 0.3]
+    cal = MarginalCalibration(Discretizer([ColumnBins("e", "numerical", False, edges=edges)]),
+                              [target], integer=("e",))
+    out = cal.quantile_map(pd.DataFrame({"e": np.linspace(0, 20, 1000)}),
+                           np.random.default_rng(0))
+    share = out["e"].value_counts(normalize=True)
+    assert set(share.index) == {12.0, 16.0} and share[12.0] == pytest.approx(0.7, abs=0.01)
