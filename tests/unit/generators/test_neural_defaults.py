@@ -55,11 +55,14 @@ def test_quantile_encoding_spreads_a_crowded_column_and_inverts():
     assert np.allclose(again.transform(df), z)
 
 
-def test_calibration_brings_marginals_to_the_targets():
-    df = _frame()
+def _exact_calibration() -> MarginalCalibration:
     enc = TabularEncoder(SCHEMA, numerical="quantile", all_columns=True)
-    enc.fit(df, ledger=PrivacyLedger(None))  # exact counts: targets are the real marginals
-    cal = MarginalCalibration.from_encoder(enc)
+    enc.fit(_frame(), ledger=PrivacyLedger(None))  # exact counts: targets are the real ones
+    return MarginalCalibration.from_encoder(enc)
+
+
+def test_calibration_brings_marginals_to_the_targets():
+    cal = _exact_calibration()
     rng = np.random.default_rng(1)
     skewed = _frame(16_000, seed=2)
     skewed["c"] = rng.choice(["u", "v", "w"], len(skewed), p=[0.2, 0.3, 0.5])
@@ -73,10 +76,7 @@ def test_calibration_brings_marginals_to_the_targets():
 
 
 def test_quantile_map_reaches_bins_the_generator_never_emits_and_keeps_the_order():
-    df = _frame()
-    enc = TabularEncoder(SCHEMA, numerical="quantile", all_columns=True)
-    enc.fit(df, ledger=PrivacyLedger(None))  # exact counts: targets are the real marginals
-    cal = MarginalCalibration.from_encoder(enc)
+    cal = _exact_calibration()
     rng = np.random.default_rng(3)
     collapsed = _frame(8000, seed=4)
     collapsed["x"] = np.where(collapsed["x"].isna(), np.nan, rng.uniform(60, 61, len(collapsed)))
