@@ -33,27 +33,57 @@ def fit(schema, entities: pd.DataFrame, events: pd.DataFrame, *, ledger, seed: i
     """A ``dp_sequence`` model fitted under what is left of ``ledger``'s budget, whose events
     are then composed into ``ledger`` (one ledger per release: the vocabulary release and the
     training sit in it together). A non-private ``ledger`` trains without DP."""
-    from synthscape.generators import make as make_generator
+    from synthscape.errors import BudgetExceededError
 
     if ledger.budget is None:
-        epsilon, delta = None, ledger.delta
-    else:
-        # RDP composition of the two parts is no worse than the sum of their epsilons at the
-        # same delta; a small margin covers the delta the thresholded release holds
-        epsilon, delta = ledger.remaining_epsilon * 0.97, ledger.delta
-        if not epsilon > 0:
-            raise ParameterError("the vocabulary release left no budget for training; lower "
-                                 "vocabulary_share or declare the vocabulary")
+        gen = _fit_at(None, schema, entities, events, ledger=ledger, seed=seed,
+                      expected_entities=expected_entities, params=params)
+        ledger.absorb(gen.ledger_, label="dp_sequence training")
+        return gen
+    # the sum of the parts' epsilons bounds their composition, but wastes what the releases
+    # before the training cost alone beyond their share of the composition; so the training
+    # first takes the epsilon of a Gaussian mechanism holding all the zCDP rho left (DP-SGD
+    # over many steps composes much like one), and falls back to the sum rule when the
+    # composition checked on absorbing would pass the budget (nothing is spent then)
+    safe = ledger.remaining_epsilon * 0.97  # the margin covers the thresholded release's delta
+    if not safe > 0:
+        raise ParameterError("the releases before training left no budget for it; lower "
+                             "vocabulary_share or subgroup_share, or declare the vocabulary")
+    for epsilon in sorted({max(_gaussian_epsilon(ledger) * 0.97, safe), safe}, reverse=True):
+        gen = _fit_at(epsilon, schema, entities, events, ledger=ledger, seed=seed,
+                      expected_entities=expected_entities, params=params)
+        try:
+            ledger.absorb(gen.ledger_, label="dp_sequence training")
+            return gen
+        except BudgetExceededError:
+            if epsilon == safe:
+                raise
+    raise AssertionError("unreachable: the sum rule's epsilon is always tried")
+
+
+def _gaussian_epsilon(ledger) -> float:
+    """The epsilon, alone, of a Gaussian mechanism with all the zCDP rho ``ledger`` has left."""
+    from synthscape.privacy import Budget, PrivacyLedger
+    from synthscape.privacy.events import ZCdpEvent
+
+    alone = PrivacyLedger(Budget(epsilon=1e6, delta=ledger.delta),
+                          accountant=ledger.accountant_name)
+    alone.spend(ZCdpEvent(rho=ledger.remaining_rho(1.0)))
+    return alone.epsilon
+
+
+def _fit_at(epsilon: float | None, schema, entities: pd.DataFrame, events: pd.DataFrame, *,
+            ledger, seed: int | None, expected_entities: int | None, params: dict[str, Any]):
+    from synthscape.generators import make as make_generator
+
     try:
-        gen = make_generator("dp_sequence", epsilon=epsilon, delta=delta, seed=seed,
+        gen = make_generator("dp_sequence", epsilon=epsilon, delta=ledger.delta, seed=seed,
                              schema=schema, expected_entities=expected_entities,
                              accountant=ledger.accountant_name, **params)
     except TypeError as exc:
         raise ParameterError(f"the sequence parameters hold one dp_sequence does not take: "
                              f"{exc}") from None
-    gen.fit(events, entities, entity_key=ENTITY_KEY, time_key=TIME_KEY)
-    ledger.absorb(gen.ledger_, label="dp_sequence training")
-    return gen
+    return gen.fit(events, entities, entity_key=ENTITY_KEY, time_key=TIME_KEY)
 
 
 def sample(gen, n: int, *, conditions: dict | None, seed: int | None

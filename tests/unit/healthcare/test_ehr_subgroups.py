@@ -130,3 +130,16 @@ def test_without_the_release_carriers_are_the_models(planted):
     out = gen.sample(100, conditions={"condition": "I50"}, seed=3)
     assert out.n_patients == 100
     assert out.patients.birth_year.mean() > 1940  # the defect the release corrects
+
+
+def test_the_release_leaves_the_training_its_share_of_the_composition(planted):
+    """The training's epsilon comes from the zCDP rho left, not the budget minus what the
+    release costs alone (that would leave ~0.7 of epsilon 1 used)."""
+    from synthscape_healthcare.generator import EHRGenerator
+
+    data, _, params = planted
+    gen = EHRGenerator(**{**params, "epsilon": 1.0}).fit(data)
+    labels = [e.label for e in gen.ledger_.events]
+    assert any(x.startswith("subgroup age and sex") for x in labels)
+    assert labels[-1].startswith("dp_sequence")
+    assert 0.9 <= gen.ledger_.epsilon <= 1.0
