@@ -327,6 +327,24 @@ def interleaved() -> dict:
     return res
 
 
+def throughput_check() -> dict:
+    """highway-env and the batched core (2048 worlds, one thread) in turns, three of each, then
+    the single-world gymnasium env: the throughput targets without the searches."""
+    ours, hes = [], []
+    for _ in range(3):
+        hes.append(highway_env_throughput(40, 10.0))
+        ours += ours_throughput([2048], 10, threads=1)
+    best = max(ours, key=lambda r: r["vehicle_seconds_per_s"])
+    he = max(hes, key=lambda h: h.get("vehicle_seconds_per_s", 0))
+    return {"command": "python benchmarks/driving.py --throughput",
+            "ours": ours, "ours_runs": [r["vehicle_seconds_per_s"] for r in ours],
+            "highway_env_runs": [h.get("vehicle_seconds_per_s") for h in hes],
+            "speedup": best["vehicle_seconds_per_s"] / he["vehicle_seconds_per_s"],
+            "speedups_paired": [o["vehicle_seconds_per_s"] / h["vehicle_seconds_per_s"]
+                                for o, h in zip(ours, hes)],
+            "env": env_speed(15.0), "load_average": list(os.getloadavg())}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -334,6 +352,9 @@ def main() -> None:
                     help="measure highway-env and ours in turns (for a busy machine)")
     ap.add_argument("--junction", action="store_true",
                     help="only the signalised junction scene, added to the saved results")
+    ap.add_argument("--throughput", action="store_true",
+                    help="only the straight highway against highway-env (in turns) and the "
+                         "single-world env, added to the saved results as throughput_check")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     sys.path.insert(0, str(ROOT / "domains"))
@@ -345,6 +366,13 @@ def main() -> None:
         out.write_text(json.dumps(res, indent=2, default=float) + "\n")
         write_markdown(res, ROOT / "docs" / "benchmarks" / "driving.md")
         print(f"wrote {out} and docs/benchmarks/driving.md")
+        return
+    if args.throughput:
+        res = json.loads(out.read_text())
+        res["throughput_check"] = throughput_check()
+        out.write_text(json.dumps(res, indent=2, default=float) + "\n")
+        print(json.dumps({k: v for k, v in res["throughput_check"].items()
+                          if k not in ("ours", "env")}, default=float))
         return
     if args.interleaved:
         res = interleaved()
