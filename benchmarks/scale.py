@@ -230,6 +230,13 @@ def report(results: dict) -> str:
 
 
 # ---- the plan -----------------------------------------------------------------------------
+def overhead(runs, path: str, rows: int) -> None:
+    """The small mst fit in process, on one and two workers, in process again (for drift)."""
+    for sched in ("local", "local:1", "local:2", "local"):
+        runs.append(run_job({"what": "fit", "name": "overhead", "generator": "mst",
+                             "path": path, "rows": rows, "scheduler": sched}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--job")
@@ -241,9 +248,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the large out-of-core fits")
     ap.add_argument("--work", default=None, help="folder for the data (default: a temp folder)")
     ap.add_argument("--report", action="store_true", help="print the tables of the last run")
-    ap.add_argument("--only", choices=("throughput",), default=None,
-                    help="throughput: only sampling and simulation on 1 and 2 workers, "
-                         "appended to the last results (a repeat, for spreads)")
+    ap.add_argument("--only", choices=("throughput", "overhead"), default=None,
+                    help="throughput: only sampling and simulation on 1 and 2 workers; "
+                         "overhead: only the small mst fit in process and on 1 and 2 "
+                         "workers; either appended to the last results (a repeat, for spreads)")
     a = ap.parse_args()
     if a.report:
         print(report(json.loads(RESULTS.read_text())))
@@ -252,11 +260,17 @@ def main() -> None:
         print(json.dumps(job(json.loads(a.job))))
         return
     work = Path(a.work or tempfile.mkdtemp(prefix="synthscape-scale-"))
-    if a.only == "throughput":
+    if a.only is not None:
         results = json.loads(RESULTS.read_text())
         runs = _Runs(results)
         runs.extend(results["runs"])
-        throughput(runs, work, a, str(work / f"table-{a.small_rows}"))
+        small_folder = work / f"table-{a.small_rows}"
+        if a.only == "throughput":
+            throughput(runs, work, a, str(small_folder))
+        else:
+            if not small_folder.exists():
+                write_table(small_folder, a.small_rows)
+            overhead(runs, str(small_folder), a.small_rows)
         runs.save()
         return
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -275,9 +289,7 @@ def main() -> None:
     aim = {"rounds": 30, "iters": 50}
     # 1. overhead of the Dask path on a small job: local vs one and two workers
     small = table(a.small_rows)
-    for sched in ("local", "local:1", "local:2", "local"):
-        runs.append(run_job({"what": "fit", "name": "overhead", "generator": "mst",
-                             "path": small, "rows": a.small_rows, "scheduler": sched}))
+    overhead(runs, small, a.small_rows)
     # 2. in-memory baseline vs out-of-core on the same table
     mid = table(a.memory_rows)
     for gen, params in (("mst", {}), ("aim", aim)):
