@@ -24,11 +24,12 @@ to every entry.
 Sampling (post-processing): a pool of the model's carriers is drawn; the target mean and variance
 of ``a`` and the male share start at the pool's and move toward each released subgroup above or
 equal to the condition's, from the most general (a chapter) to the condition itself, by the
-part of the difference that the release's noise does not explain (``max(0, 1 - s^2 / d^2)``:
-a rare code borrows its parents' demographics). Carriers are then accepted with probability
-proportional to ``exp(theta . (a, a^2, m))``, ``theta`` solved so that the pool's tilted
-moments meet the target: the distribution closest in KL to the model's carriers with those
-moments, so age and sex keep the model's shape and their joint with the rest of the record.
+part of the difference that the release's noise does not explain (``max(0, 1 - 4 s^2 / d^2)``,
+nothing under two noise stds: a rare code borrows its parents' demographics). Carriers are
+then accepted with probability proportional to ``exp(theta . (a, a^2, m))``, ``theta``
+solved so that the pool's tilted moments meet the target: the distribution closest in KL to
+the model's carriers with those moments, so age and sex keep the model's shape and their joint
+with the rest of the record.
 """
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ from synthscape_healthcare.vocabulary import ancestor_path, keys, path_levels
 CLINICAL = ("condition", "procedure", "medication", "allergy", "careplan", "immunization")
 # count, scaled birth year, its square, male
 WEIGHTS = (math.sqrt(0.25), math.sqrt(0.35), math.sqrt(0.2), math.sqrt(0.2))
+SHRINK = 4.0  # a step moves only where the difference passes 2 noise stds, and partly
 MIN_VARIANCE = 0.1  # of the model's carriers' birth-year variance, the least a target keeps
 TOP_SHARE = 0.01  # the largest tilted weights are capped at this upper quantile
 MAX_ROUNDS = 20
@@ -187,7 +189,7 @@ def target(release: SubgroupRelease, wanted: set[str], start: np.ndarray) -> np.
         for j in range(3):
             d = est[g, j] - t[j]
             if d != 0 and np.isfinite(std[g, j]):
-                t[j] += max(0.0, 1.0 - (std[g, j] / d) ** 2) * d
+                t[j] += max(0.0, 1.0 - SHRINK * (std[g, j] / d) ** 2) * d
     var = max(t[1], MIN_VARIANCE * float(start[1]))  # no collapse onto a few patients
     return np.array([t[0], var + t[0] ** 2, t[2]])
 
@@ -225,19 +227,26 @@ def draw_following(draw: Callable[[int], EHRSequences], n: int, release: Subgrou
     if goal is None:
         return [pool.subset(pool.patients.patient_id.to_numpy()[:n])]
     theta = tilt(feats, goal)
-    z = feats @ theta
-    cap = float(np.quantile(z, 1 - TOP_SHARE))
-    parts, have = [], 0
+    cap = float(np.quantile(feats @ theta, 1 - TOP_SHARE))
+    parts, left, have = [], [], 0
     for _ in range(MAX_ROUNDS):
-        z = release.features(pool.patients) @ theta
-        keep = rng.random(len(z)) < np.exp(np.minimum(z - cap, 0.0))
-        take = pool.patients.patient_id.to_numpy()[keep][:n - have]
-        parts.append(pool.subset(take))
-        have += len(take)
+        w = np.exp(np.minimum(release.features(pool.patients) @ theta - cap, 0.0))
+        keep = rng.random(len(w)) < w
+        ids = pool.patients.patient_id.to_numpy()
+        parts.append(pool.subset(ids[keep][:n - have]))
+        left.append((pool, ids[~keep], w[~keep]))
+        have += int(min(keep.sum(), n - have))
         if have >= n:
             return parts
         rate = max(keep.mean(), 0.01)
-        pool = draw(int(min(max((n - have) / rate * 1.2, 64), 50 * n + 64)))
-    raise ParameterError(f"the model's carriers of the condition rarely have the subgroup's "
-                         f"age and sex ({have} of {n} after {MAX_ROUNDS} rounds); ask for fewer "
-                         f"patients")
+        pool = draw(int(min(max((n - have) / rate * 1.2, 64), 4 * n + 64)))
+    # rarely accepted (a strong tilt): the rest by weight, without replacement, from the
+    # carriers drawn and not accepted (close to the tilted distribution, not exact)
+    w = np.concatenate([x[2] for x in left]) + 1e-12
+    pick = rng.choice(len(w), n - have, replace=False, p=w / w.sum())
+    at = np.cumsum([0] + [len(x[1]) for x in left])
+    for r, (pool_r, ids_r, _) in enumerate(left):
+        mine = pick[(pick >= at[r]) & (pick < at[r + 1])] - at[r]
+        if len(mine):
+            parts.append(pool_r.subset(ids_r[mine]))
+    return parts

@@ -143,3 +143,15 @@ def test_the_release_leaves_the_training_its_share_of_the_composition(planted):
     assert any(x.startswith("subgroup age and sex") for x in labels)
     assert labels[-1].startswith("dp_sequence")
     assert 0.9 <= gen.ledger_.epsilon <= 1.0
+
+
+def test_a_rarely_accepted_tilt_fills_by_weight(planted, monkeypatch):
+    from synthscape_healthcare import subgroups
+
+    _, gen, _ = planted
+    monkeypatch.setattr(subgroups, "MAX_ROUNDS", 1)  # the rest comes from the weighted fill
+    out = gen.sample(60, conditions={"condition": "I50"}, seed=6)
+    assert out.n_patients == 60 and out.patients.patient_id.is_unique
+    assert set(out.events.patient_id[out.events.code == "I50.9"]) == \
+        set(out.patients.patient_id)
+    assert (out.patients.birth_year < 1945).mean() >= 0.7
