@@ -88,8 +88,16 @@ def text_files(folder: Path) -> list[Path]:
             (".json", ".yaml", ".yml", ".html", ".txt", ".csv", ".md")]
 
 
+_EMBEDDED = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")
+
+
 def numbers_in_text(text: str) -> set[float]:
-    """Every number written in a text file (JSON, YAML, HTML)."""
+    """Every number written in a text file (JSON, YAML, HTML).
+
+    Embedded images (base64 data URIs in the HTML report) are binary, not text: digit runs
+    inside their encoding are no published value, so they are dropped before the scan.
+    """
+    text = _EMBEDDED.sub(" ", text)
     return {float(m.replace(",", "")) for m in
             re.findall(r"(?<![\w.])-?\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?", text)
             if _parses(m.replace(",", ""))}
