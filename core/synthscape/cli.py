@@ -20,7 +20,7 @@ from pathlib import Path
 
 import typer
 
-from synthscape.errors import SynthscapeError
+from synthscape.errors import SpecError, SynthscapeError
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_CODES = """\b
@@ -118,6 +118,9 @@ def run(
         s = load_spec(spec)
         from synthscape import compute
 
+        if scheduler and (why := s.unsharded()) is not None:
+            raise SpecError(f"--scheduler {scheduler}: {why}, so the scheduler would have no "
+                            f"effect; run without --scheduler")
         with compute.use(scheduler) if scheduler else compute.for_spec(s):
             folder = run_spec(s, output=output, overwrite=overwrite, quiet=quiet)
     except (SynthscapeError, *_PATH_ERRORS) as exc:

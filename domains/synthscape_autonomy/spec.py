@@ -388,6 +388,9 @@ class DrivingSpec(SpecBase):
     """Simulate a logical driving scenario: labelled trajectories, edge-case search, figures."""
 
     kind: Literal["driving"] = "driving"
+
+    def unsharded(self) -> str | None:
+        return None  # episode shards on the workers (sharded.run_shards)
     family: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     episodes: int = Field(default=64, ge=1)
     batch: int = Field(default=256, ge=1)

@@ -342,6 +342,11 @@ class TransactionsSpec(SpecBase):
                              f"at most one); lower some of: {top}")
         return v
 
+    def unsharded(self) -> str | None:
+        """Simulation runs in customer shards on the workers; the learned path does not."""
+        return ("a 'transactions' run with learned: fits and samples the event-sequence "
+                "generator in one process") if self.learned is not None else None
+
     def reads_real_data(self) -> bool:
         """A learned source with files reads real data (the run must then set a ledger)."""
         return self.learned is not None and self.learned.data is not None

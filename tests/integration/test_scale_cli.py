@@ -2,6 +2,9 @@
 that names the field and the fix; an explicit setting wins over the spec's."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -52,3 +55,27 @@ def test_the_package_is_callable_as_a_setter():
             "assert ex is synthscape.compute.current() and ex.workers() == 1; ex.close(); "
             "assert 'dask' not in sys.modules and 'distributed' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_execution_on_a_kind_that_would_ignore_it_is_refused(tmp_path):
+    """A learned transactions run, an EHR run and a federated run fit in one process: a
+    scheduler or partitions there is an error naming the field, never silently dropped."""
+    from synthscape.errors import SpecError
+    from synthscape.scenarios import load_spec
+    from synthscape.scenarios.spec import ExecutionSpec
+    from synthscape.scenarios.validate import check_spec
+
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    for path in ("finance/card_fraud_learned.yaml", "healthcare/nafld_dp_cohort.yaml",
+                 "federated/default_two_sites.yaml"):
+        spec = load_spec(root / path)
+        spec = spec.model_copy(update={"execution": ExecutionSpec(partitions=4)})
+        with pytest.raises(SpecError, match=r"field 'execution'.*remove the execution block"):
+            check_spec(spec)
+        r = CliRunner().invoke(app, ["run", str(root / path), "--scheduler", "local:2",
+                                     "--output", str(tmp_path / "out")])
+        assert r.exit_code == 2 and "run without --scheduler" in r.output, (path, r.output)
+    assert not (tmp_path / "out").exists()
+    # the sharded kinds accept it
+    r = CliRunner().invoke(app, ["validate", str(_write(tmp_path, execution={"partitions": 4}))])
+    assert r.exit_code == 0, r.output

@@ -179,6 +179,13 @@ class SpecBase(StrictModel):
         """Checks that need no real data; the default has none."""
         return ()
 
+    def unsharded(self) -> str | None:
+        """Why a run of this spec would ignore ``execution`` (its scheduler and partitions),
+        or None when the kind runs its work on the active setting. The default: the kind runs
+        in one process. Kinds with sharded paths override this (``None``, or a reason for the
+        settings they cannot shard)."""
+        return f"a '{self.kind}' run fits and samples in one process"
+
     # ---- where a field is, for messages ------------------------------------------------------
     @property
     def source(self) -> str | None:

@@ -63,6 +63,9 @@ class TabularSpec(SpecBase):
     """Fit a generator to a real table and release synthetic rows with a report."""
 
     kind: Literal["tabular"] = "tabular"
+
+    def unsharded(self) -> str | None:
+        return None  # sampled in shards on the workers (write_shards)
     data: DataSpec
     schema_: SchemaSpec = Field(alias="schema")
     privacy: PrivacySpec | None = None  # before generator: it fills epsilon, delta, accountant

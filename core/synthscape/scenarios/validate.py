@@ -49,10 +49,20 @@ def check_spec(spec: SpecBase, *, kind: Any = None) -> list[Problem]:
 
 # ---- execution ---------------------------------------------------------------------------------
 def execution_problems(spec: SpecBase) -> Iterator[Problem]:
-    """A cluster scheduler needs the ``dask`` extra; more local workers than cores only adds
+    """``execution`` on a kind that would ignore it is an error (never silently dropped); a
+    cluster scheduler needs the ``dask`` extra; more local workers than cores only adds
     overhead (a warning)."""
     ex = getattr(spec, "execution", None)
-    if ex is None or ex.scheduler == "local":
+    if ex is None:
+        return
+    if ex.scheduler != "local" or ex.partitions is not None:
+        why = spec.unsharded()
+        if why is not None:
+            yield Problem(("execution",), f"{why}, so execution (scheduler "
+                          f"{ex.scheduler!r}, partitions {ex.partitions}) would have no "
+                          f"effect; remove the execution block")
+            return
+    if ex.scheduler == "local":
         return
     import importlib.util
     import os
