@@ -328,20 +328,30 @@ def interleaved() -> dict:
 
 
 def throughput_check() -> dict:
-    """highway-env and the batched core (2048 worlds, one thread) in turns, three of each, then
-    the single-world gymnasium env: the throughput targets without the searches."""
+    """highway-env and the batched core in turns, three of each, then the single-world
+    gymnasium env: the throughput targets without the searches. Each turn of ours measures 2048
+    and 8192 worlds on one thread (highway-env's single process is one thread too) and 2 workers
+    x 4096 worlds (both cores); the one-thread figures are the like-for-like comparison."""
     ours, hes = [], []
     for _ in range(3):
         hes.append(highway_env_throughput(40, 10.0))
-        ours += ours_throughput([2048], 10, threads=1)
-    best = max(ours, key=lambda r: r["vehicle_seconds_per_s"])
+        ours += ours_throughput([2048, 8192], 10, threads=1)
+        ours += ours_throughput([4096], 10, threads=2, workers=2)
+    one = [r for r in ours if r["threads"] == 1]
     he = max(hes, key=lambda h: h.get("vehicle_seconds_per_s", 0))
+
+    def ratio(rows: list[dict]) -> float:
+        return max(r["vehicle_seconds_per_s"] for r in rows) / he["vehicle_seconds_per_s"]
+
     return {"command": "python benchmarks/driving.py --throughput",
-            "ours": ours, "ours_runs": [r["vehicle_seconds_per_s"] for r in ours],
+            "ours": ours, "ours_runs": [(r["worlds"], r["threads"], r["vehicle_seconds_per_s"])
+                                        for r in ours],
             "highway_env_runs": [h.get("vehicle_seconds_per_s") for h in hes],
-            "speedup": best["vehicle_seconds_per_s"] / he["vehicle_seconds_per_s"],
+            "speedup": ratio(one), "speedup_2048_one_thread":
+                ratio([r for r in one if r["worlds"] == 2048]),
+            "speedup_two_workers": ratio([r for r in ours if r["workers"] == 2]),
             "speedups_paired": [o["vehicle_seconds_per_s"] / h["vehicle_seconds_per_s"]
-                                for o, h in zip(ours, hes)],
+                                for o, h in zip(one[1::2], hes)],
             "env": env_speed(15.0), "load_average": list(os.getloadavg())}
 
 
