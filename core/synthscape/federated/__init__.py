@@ -17,7 +17,7 @@ _NAMES = {
     "FederatedFit": "coordinator", "fit_federated": "coordinator",
     "guarantee_text": "coordinator", "Site": "site", "InProcessTransport": "transport",
     "Transport": "transport", "fit_local_dp": "local", "fit_neural": "neural",
-    "fit_gan": "gan",
+    "fit_gan": "gan", "fit_sequence": "sequence",
 }
 
 __all__ = sorted(_NAMES)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,13 +41,17 @@ from synthscape.schema import TableSchema
 from synthscape.schema.column import Column
 from synthscape.transforms.discretizer import Discretizer
 
+if TYPE_CHECKING:
+    from synthscape.generators.dp_sequence.generator import DPSequenceGenerator
+
 
 @dataclass
 class FederatedFit:
-    """What a federated fit leaves: the fitted generator (an ``aim`` or ``dp_tvae`` model:
-    sample, save), each site's ledger and the plain statement of the combined guarantee."""
+    """What a federated fit leaves: the fitted generator (an ``aim``, ``dp_tvae``, ``dp_ctgan``
+    or ``dp_sequence`` model: sample, save), each site's ledger and the plain statement of the
+    combined guarantee."""
 
-    generator: Generator
+    generator: Generator | DPSequenceGenerator
     ledgers: dict[str, PrivacyLedger]
     guarantee: str
     rounds: int

@@ -31,9 +31,15 @@ import numpy as np
 
 from synthscape.errors import ParameterError
 from synthscape.federated.coordinator import FederatedFit, guarantee_text
-from synthscape.federated.neural import average, load_weights, released_generator, weights_of
+from synthscape.federated.neural import (
+    average,
+    load_weights,
+    price_rounds,
+    released_generator,
+    site_state,
+    weights_of,
+)
 from synthscape.federated.transport import Transport, broadcast
-from synthscape.privacy.events import SubsampledGaussianEvent
 from synthscape.schema import TableSchema
 
 PARTS = ("generator", "discriminator", "sampler")
@@ -47,10 +53,7 @@ def _encoder(schema: TableSchema):
 
 
 def _state(site) -> dict[str, Any]:
-    st = getattr(site, "_gan", None)
-    if st is None:
-        raise ParameterError(f"site {site.name!r}: send 'gan_setup' first")
-    return st
+    return site_state(site, "_gan", "gan_setup")
 
 
 # ---- site side ----------------------------------------------------------------------------------
@@ -59,7 +62,6 @@ def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
     planned round (calibrated on what the two releases left)."""
     from synthscape.generators._defaults import training_plan
     from synthscape.generators._nn_generator import ROWS_SHARE
-    from synthscape.generators._training import calibrate_noise
     from synthscape.privacy.mechanisms import noisy_count
 
     schema = TableSchema.from_dict(req["schema"], source="federation schema")
@@ -75,14 +77,7 @@ def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
     enc.fit(data, ledger=led, noise_multiplier=enc.calibrate(led, float(req["encoder_share"])))
     bs = min(int(req["batch_size"] or training_plan(n)["batch_size"]), n)
     steps = int(req["rounds"]) * int(req["epochs"]) * max(1, math.ceil(n / bs))
-
-    def rounds(x: float) -> SubsampledGaussianEvent:  # every round, priced at once
-        return SubsampledGaussianEvent(noise_multiplier=x, sample_rate=min(1.0, bs / n),
-                                       steps=steps)
-
-    sigma = calibrate_noise(led, rounds, min(1.0, bs / n), steps, label=f"site {site.name}")
-    while led.would_exceed(rounds(sigma)):  # the proxy of an overspent ledger: raise it
-        sigma *= 1.05
+    sigma = price_rounds(site, n, bs, steps)
     site._gan = {"data": data, "rows": n, "batch": bs, "sigma": sigma, "req": req}
     return {"rows": float(n), "hists": {c.name: enc.hists_[c.name] for c in enc.released()}}
 

@@ -87,6 +87,32 @@ def released_generator(transport: Transport, cls, schema: TableSchema, enc, arch
     return gen, ledgers
 
 
+def site_state(site, attr: str, setup_op: str) -> dict[str, Any]:
+    """What ``setup_op`` left on ``site`` (at ``attr``), or one error saying to send it first."""
+    st = getattr(site, attr, None)
+    if st is None:
+        raise ParameterError(f"site {site.name!r}: send {setup_op!r} first")
+    return st
+
+
+def price_rounds(site, n: int, batch: int, steps: int) -> float:
+    """The one DP-SGD noise multiplier that prices every planned round of ``site`` at once
+    (``steps`` Poisson-subsampled steps at rate ``batch / n``) on what its ledger has left.
+    RDP adds over rounds, so each round then pays its own steps within the budget."""
+    from synthscape.generators._training import calibrate_noise
+
+    led = site.ledger
+
+    def rounds(x: float) -> SubsampledGaussianEvent:
+        return SubsampledGaussianEvent(noise_multiplier=x, sample_rate=min(1.0, batch / n),
+                                       steps=steps)
+
+    sigma = calibrate_noise(led, rounds, min(1.0, batch / n), steps, label=f"site {site.name}")
+    while led.would_exceed(rounds(sigma)):  # the proxy of an overspent ledger: raise it
+        sigma *= 1.05
+    return sigma
+
+
 # ---- site side ----------------------------------------------------------------------------------
 def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
     """Encode the records, release a DP row count, calibrate one noise multiplier that prices

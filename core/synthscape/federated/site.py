@@ -16,6 +16,8 @@ Requests (one dict each, see :mod:`synthscape.federated.messages`):
 - ``ldp``: k-ary randomised response of every record (local DP, :mod:`.local`);
 - ``nn_setup`` / ``nn_train``: DP-FedAvg rounds of ``dp_tvae`` (:mod:`.neural`);
 - ``gan_setup`` / ``gan_encode`` / ``gan_train``: DP-FedAvg rounds of ``dp_ctgan`` (:mod:`.gan`);
+- ``seq_setup`` / ``seq_train``: DP-FedAvg rounds of ``dp_sequence`` (:mod:`.sequence`; the site
+  holds an events table and an entities table);
 - ``ledger``: the site's ledger as JSON (public: it is part of the release).
 
 The site never sends a record, an exact count or an exact total.
@@ -57,11 +59,13 @@ class Site:
     """
 
     def __init__(self, name: str, data: pd.DataFrame, *, budget: Budget,
-                 accountant: str = "rdp", noise: NoiseSource | None = None):
+                 accountant: str = "rdp", noise: NoiseSource | None = None,
+                 entities: pd.DataFrame | None = None):
         if len(data) == 0:
             raise ParameterError(f"site {name!r} has no rows; every site needs data")
         self.name = name
-        self._data = data
+        self._data = data  # the records (for dp_sequence: the events table)
+        self.entities = entities  # dp_sequence only: one row per entity, static columns
         noise = noise or NoiseSource.for_data(data, purpose=f"federated site {name}")
         self.ledger = PrivacyLedger(budget, accountant=accountant, noise=noise)
         self._codes: np.ndarray | None = None
@@ -76,7 +80,8 @@ class Site:
                     "score": self._score, "ledger": self._ledger, "ldp": self._ldp,
                     "nn_setup": self._neural, "nn_train": self._neural,
                     "gan_setup": self._neural, "gan_encode": self._neural,
-                    "gan_train": self._neural}
+                    "gan_train": self._neural, "seq_setup": self._neural,
+                    "seq_train": self._neural}
         if op not in handlers:
             raise ParameterError(f"site {self.name!r}: unknown request {op!r}; expected one of "
                                  f"{sorted(handlers)}")
@@ -185,11 +190,12 @@ class Site:
     def _neural(self, req: dict[str, Any]) -> dict[str, Any]:
         """DP-FedAvg rounds (:mod:`synthscape.federated.neural` for dp_tvae,
         :mod:`synthscape.federated.gan` for dp_ctgan: torch only when asked)."""
-        from synthscape.federated import gan, neural
+        from synthscape.federated import gan, neural, sequence
 
         return {"nn_setup": neural.site_setup, "nn_train": neural.site_train,
                 "gan_setup": gan.site_setup, "gan_encode": gan.site_encode,
-                "gan_train": gan.site_train}[req["op"]](self, req)
+                "gan_train": gan.site_train, "seq_setup": sequence.site_setup,
+                "seq_train": sequence.site_train}[req["op"]](self, req)
 
     def _ledger(self, req: dict[str, Any]) -> dict[str, Any]:
         return {"ledger": self.ledger.to_dict()}

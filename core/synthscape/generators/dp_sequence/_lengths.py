@@ -103,33 +103,58 @@ def release(lengths: np.ndarray, entity_codes: np.ndarray, enc: SequenceEncoding
     """The (DP, when the ledger has a budget) length distributions of the training entities."""
     L = enc.schema.max_events
     j = group_field(enc, by)
+    hist = length_hist(lengths, entity_codes, enc, j)
+    if ledger.budget is None:  # not private: the exact shares (the ledger says NOT PRIVATE)
+        totals = hist.sum(axis=1, keepdims=True)
+        pooled = hist.sum(axis=0) / max(hist.sum(), 1.0)
+        probs = np.where(totals > 0, hist / np.maximum(totals, 1.0), pooled)
+        return LengthModel(_floor(probs), L, j)
+    noisy, sigma = noisy_length_hist(hist, enc, by, ledger=ledger, share=share)
+    return length_model(noisy, sigma, enc, j)
+
+
+def length_hist(lengths: np.ndarray, entity_codes: np.ndarray, enc: SequenceEncoding,
+                j: int | None) -> np.ndarray:
+    """(groups, classes): the entities per length class (and group of entity field ``j``)."""
+    L = enc.schema.max_events
     groups = 1 if j is None else enc.entity_fields[j].size
     g = np.zeros(len(lengths), np.int64) if j is None else entity_codes[:, j].astype(np.int64)
     edges = length_edges(L)
     cls = np.searchsorted(edges, np.clip(lengths, 0, L), side="right") - 1
     hist = np.zeros((groups, len(edges) - 1))
     np.add.at(hist, (g, cls), 1.0)
-    if ledger.budget is None:  # not private: the exact shares (the ledger says NOT PRIVATE)
-        totals = hist.sum(axis=1, keepdims=True)
-        pooled = hist.sum(axis=0) / max(hist.sum(), 1.0)
-        probs = np.where(totals > 0, hist / np.maximum(totals, 1.0), pooled)
-        return LengthModel(_floor(probs), L, j)
+    return hist
+
+
+def noisy_length_hist(hist: np.ndarray, enc: SequenceEncoding, by: str | None, *,
+                      ledger: PrivacyLedger, share: float) -> tuple[np.ndarray, float]:
+    """The Gaussian release of :func:`length_hist` from ``share`` of the budget left, and its
+    noise standard deviation."""
+    L = enc.schema.max_events
     sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
     cut = f"0..{L} after the cut to the first {L} events, {hist.shape[1]} classes"
     label = (f"{LABEL}: histogram of events per entity ({cut}" +
-             ("" if j is None else f", one per value of {by!r}") +
+             ("" if by is None else f", one per value of {by!r}") +
              "), Gaussian, L2 sensitivity 1 (one entity, one count)")
     noisy = gaussian_mechanism(hist, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
                                label=label).reshape(hist.shape)
+    return noisy, sigma
+
+
+def length_model(noisy: np.ndarray, sigma: float, enc: SequenceEncoding,
+                 j: int | None) -> LengthModel:
+    """Post-processing of a noisy length histogram with noise sd ``sigma`` (a sum of K sites'
+    releases is one release with sd ``sqrt(sum sigma_k^2)``)."""
+    groups = noisy.shape[0]
     pooled_total = max(float(noisy.sum()), 1.0)
     pooled = project_simplex(noisy.sum(axis=0), pooled_total) / pooled_total
     probs = np.empty_like(noisy)
     for k in range(groups):
         n_k = max(float(noisy[k].sum()), 0.0)
         own = project_simplex(noisy[k], max(n_k, 1.0)) / max(n_k, 1.0)
-        w = 1.0 if groups == 1 else n_k / (n_k + hist.shape[1] * sigma)
+        w = 1.0 if groups == 1 else n_k / (n_k + noisy.shape[1] * sigma)
         probs[k] = w * own + (1.0 - w) * pooled
-    return LengthModel(_floor(probs), L, j)
+    return LengthModel(_floor(probs), enc.schema.max_events, j)
 
 
 def _floor(probs: np.ndarray) -> np.ndarray:
@@ -156,6 +181,15 @@ def tod_prior(records_events: np.ndarray, lengths: np.ndarray, n_short: int, cla
     noise (weight ``n / (n + 24 sigma)`` on the released one, ``n`` its noisy total: at a few
     thousand entities the noise would otherwise set contrasts of its own), then 10% uniform;
     each hour's mass is split evenly between its half hours."""
+    hist = tod_hist(records_events, lengths, n_short, classes)
+    if ledger.budget is None:
+        return tod_logp(hist, None, classes)
+    return tod_logp(*noisy_tod(hist, ledger=ledger, share=share), classes)
+
+
+def tod_hist(records_events: np.ndarray, lengths: np.ndarray, n_short: int,
+             classes: int) -> np.ndarray:
+    """(24,): the sum over entities of each entity's shares of its day-offset events by hour."""
     L = records_events.shape[1]
     per_hour = classes // 24
     live = np.arange(L)[None, :] < lengths[:, None]
@@ -165,18 +199,30 @@ def tod_prior(records_events: np.ndarray, lengths: np.ndarray, n_short: int, cla
     rows, cols = np.nonzero(day)
     np.add.at(per, (rows, hour[rows, cols]), 1.0)
     per /= np.maximum(per.sum(axis=1, keepdims=True), 1.0)
-    hist = per.sum(axis=0)
-    if ledger.budget is None:
+    return per.sum(axis=0)
+
+
+def noisy_tod(hist: np.ndarray, *, ledger: PrivacyLedger,
+              share: float) -> tuple[np.ndarray, float]:
+    """The Gaussian release of :func:`tod_hist` and its noise standard deviation."""
+    sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
+    noisy = gaussian_mechanism(hist, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
+                               label=f"{TOD_LABEL}: hour-of-day profile of day-offset "
+                                     f"events, each entity's own shares (L1 1), Gaussian, "
+                                     f"L2 sensitivity 1")
+    return noisy, sigma
+
+
+def tod_logp(hist: np.ndarray, sigma: float | None, classes: int) -> np.ndarray:
+    """Post-processing of a (noisy, sd ``sigma``; ``None``: exact) hour profile into the
+    head's log-prior over ``classes`` times of day."""
+    per_hour = classes // 24
+    if sigma is None:
         p = hist / max(hist.sum(), 1.0)
     else:
-        sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
-        noisy = gaussian_mechanism(hist, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
-                                   label=f"{TOD_LABEL}: hour-of-day profile of day-offset "
-                                         f"events, each entity's own shares (L1 1), Gaussian, "
-                                         f"L2 sensitivity 1")
-        total = max(float(noisy.sum()), 1.0)
+        total = max(float(hist.sum()), 1.0)
         w = total / (total + 24 * sigma)
-        p = w * project_simplex(noisy, total) / total + (1.0 - w) / 24
+        p = w * project_simplex(hist, total) / total + (1.0 - w) / 24
     p = 0.9 * p / max(p.sum(), 1e-12) + 0.1 / 24
     logp = np.log(np.repeat(p / per_hour, per_hour))
     return logp - logp.mean()
