@@ -63,7 +63,7 @@ def test_protocol_and_generator_combinations_are_checked():
     for protocol, fragment in [
             ({"type": "marginal", "generator": "dp_ctgan"}, "cannot run with protocol.type "
                                                             "'marginal'"),
-            ({"type": "neural", "generator": "dp_sequence"}, "federates dp_tvae or dp_ctgan"),
+            ({"type": "neural", "generator": "mst"}, "federates dp_tvae, dp_ctgan, dp_sequence"),
             ({"type": "neural", "generator": "dp_ctgan", "site_level": {"epsilon": 2.0}},
              "dp_tvae only")]:
         with pytest.raises(SpecError, match=fragment):
@@ -98,3 +98,51 @@ def test_flower_transport_from_yaml(tmp_path):
     assert fed["transport"] == "flower" and fed["rounds"] == 1
     assert json.loads((folder / "release" / "ledgers" / "students.json").read_text())[
         "epsilon"] == pytest.approx(1.0, rel=1e-3)
+
+
+@pytest.mark.slow
+def test_dp_sequence_protocol_runs_from_yaml(tmp_path):
+    """Two sites, each with its events and entities files and a sequence schema file: entities
+    and events released with their row schemas, a ledger per site, the pooled comparison in
+    internal/ only."""
+    from synthscape.testing import sequence_conformance_data
+
+    evs, ents, schema = sequence_conformance_data(240, seed=3)
+    schema.to_yaml(tmp_path / "cards.sequence.yaml")
+    sites = []
+    for name, mask in (("north", ents.segment == "retail"), ("south", ents.segment != "retail")):
+        e = ents[mask.to_numpy()]
+        e.to_csv(tmp_path / f"{name}_customers.csv", index=False)
+        evs[evs.cid.isin(e.cid)].to_csv(tmp_path / f"{name}_events.csv", index=False)
+        sites.append({"name": name, "path": f"{name}_events.csv",
+                      "entities": f"{name}_customers.csv", "privacy": {"epsilon": 1.0}})
+    spec_file = tmp_path / "fed.yaml"
+    spec_file.write_text(yaml.safe_dump({
+        "kind": "federated", "name": "cards", "seed": 1,
+        "schema": {"file": "cards.sequence.yaml"}, "sites": sites,
+        "protocol": {"type": "neural", "generator": "dp_sequence", "rounds": 2,
+                     "local_epochs": 1, "batch_size": 64},
+        "rows": 80, "evaluation": {"pooled": True}}))
+    spec = parse_spec(spec_file.read_text(), source=str(spec_file), base_dir=tmp_path)
+    folder = run(spec, output=tmp_path / "out")
+    rel = folder / "release"
+    assert sorted(p.name for p in (rel / "data").iterdir()) == ["entities.parquet",
+                                                                "events.parquet"]
+    assert sorted(p.name for p in (rel / "ledgers").iterdir()) == ["north.json", "south.json"]
+    for site in ("north", "south"):
+        led = json.loads((rel / "ledgers" / f"{site}.json").read_text())
+        assert 0.95 <= led["epsilon"] <= 1.0 + 1e-6
+        assert any("per-entity DP-SGD" in e["label"] for e in led["events"])
+    row = json.loads((rel / "schemas" / "events.json").read_text())
+    assert list(row["properties"])[:2] == ["cid", "ts"]
+    fed = json.loads((rel / "federation.json").read_text())
+    assert fed["generator"] == "dp_sequence" and fed["rounds"] == 2
+    internal = json.loads((folder / "internal" / "report.json").read_text())
+    scores = internal["sections"]["sequences"]["scores"]
+    assert 0.0 <= scores["count_ks"] <= 1.0 and "pooled records" in json.dumps(internal)
+    bad = yaml.safe_load(spec_file.read_text())
+    bad["transport"] = {"type": "flower"}
+    with pytest.raises(SpecError, match="in process only"):
+        from synthscape.scenarios.validate import check_spec
+
+        check_spec(parse_spec(yaml.safe_dump(bad), source=str(spec_file), base_dir=tmp_path))

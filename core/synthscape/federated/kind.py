@@ -1,9 +1,10 @@
 """The run function of ``kind: federated`` and its registration.
 
-Release: ``data/synthetic.parquet``, the schema, ``ledger.json`` (the ledger of the site with
-the largest epsilon: parallel composition over disjoint sites), ``ledgers/<site>.json`` for
-every site and ``federation.json`` with the combined guarantee in words. Internal: only with
-``evaluation.pooled: true`` (a test harness that may read every site), the comparison with
+Release: ``data/synthetic.parquet`` (with ``dp_sequence``: ``data/entities.parquet`` and
+``data/events.parquet``, ``rows`` entities), the schema, ``ledger.json`` (the ledger of the
+site with the largest epsilon: parallel composition over disjoint sites), ``ledgers/<site>.json``
+for every site and ``federation.json`` with the combined guarantee in words. Internal: only
+with ``evaluation.pooled: true`` (a test harness that may read every site), the comparison with
 the pooled records, labelled as such.
 """
 from __future__ import annotations
@@ -40,10 +41,16 @@ def _site_data(spec: FederatedSpec, site: SiteSpec) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def _sequential(spec: FederatedSpec) -> bool:
+    return spec.protocol.type == "neural" and spec.protocol.generator == "dp_sequence"
+
+
 def _schema(spec: FederatedSpec):
     from synthscape.scenarios.validate import load_schema_file
-    from synthscape.schema import TableSchema
+    from synthscape.schema import SequenceSchema, TableSchema
 
+    if _sequential(spec):
+        return SequenceSchema.from_yaml(spec.resolve(str(spec.schema_.file)))
     if spec.schema_.file:
         return load_schema_file(spec.resolve(spec.schema_.file))
     return TableSchema.from_dict({"columns": spec.schema_.columns, "name": spec.name},
@@ -66,6 +73,8 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
     kw: dict[str, Any] = dict(
         workload=None if p.workload is None else [tuple(w) for w in p.workload],
         bins=p.bins, iters=p.iters, seed=spec.seed)
+    if _sequential(spec):
+        return _fit_sequence(spec, schema, data)
     if fit is fit_gan:
         kw = dict(rounds=p.rounds or 10, local_epochs=p.local_epochs or 4,
                   batch_size=p.batch_size, seed=spec.seed)
@@ -100,6 +109,39 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
         return fit(transport, schema, **kw)
 
 
+def _fit_sequence(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame]):
+    from synthscape.federated.sequence import fit_sequence
+    from synthscape.federated.site import Site
+    from synthscape.federated.transport import InProcessTransport
+    from synthscape.io import read_table
+    from synthscape.privacy import Budget
+
+    p = spec.protocol
+    sites = [Site(s.name, data[s.name], accountant=s.privacy.accountant,
+                  entities=None if s.entities is None else read_table(spec.resolve(s.entities)),
+                  budget=Budget(epsilon=s.privacy.epsilon, delta=s.privacy.delta,
+                                unit="entity"))
+             for s in spec.sites]
+    return fit_sequence(InProcessTransport(sites), schema, rounds=p.rounds or 5,
+                        local_epochs=p.local_epochs, batch_size=p.batch_size, seed=spec.seed)
+
+
+def _release_sequences(spec: FederatedSpec, ctx, gen) -> tuple:
+    """``rows`` synthetic entities and their events, each table with its row schema."""
+    from synthscape.schema import Column, TableSchema
+
+    schema = gen.schema_
+    key = Column(name=schema.entity_key, kind="id", description="synthetic entity id")
+    lo, hi = schema.time_bounds
+    when = Column(name=schema.time_key, kind="datetime", lower=lo, upper=hi)
+    ents, evs = gen.sample(spec.rows, seed=spec.seed)
+    own = tuple(schema.entities.columns) if schema.entities is not None else ()
+    ctx.write_table("entities", ents, schema=TableSchema(columns=(key, *own), name="entities"))
+    ev = tuple(schema.events.columns) if schema.events is not None else ()
+    ctx.write_table("events", evs, schema=TableSchema(columns=(key, when, *ev), name="events"))
+    return ents, evs
+
+
 def run_federated(spec: FederatedSpec, ctx) -> None:
     """Fit across the sites, release the synthetic table with every site's ledger."""
     schema = _schema(spec)
@@ -108,10 +150,14 @@ def run_federated(spec: FederatedSpec, ctx) -> None:
                   f"{spec.transport.type})"), tempfile.TemporaryDirectory() as tmp:
         fit = _fit(spec, schema, dict(data), Path(tmp))
     gen = fit.generator
-    with ctx.step(f"sampling {spec.rows} rows"):
-        syn = gen.sample(spec.rows, seed=spec.seed)
-    ctx.write_table("synthetic", syn, schema=gen.schema_)
-    ctx.set_schema(gen.schema_)
+    if _sequential(spec):
+        with ctx.step(f"sampling {spec.rows} entities"):
+            syn = _release_sequences(spec, ctx, gen)
+    else:
+        with ctx.step(f"sampling {spec.rows} rows"):
+            syn = gen.sample(spec.rows, seed=spec.seed)
+        ctx.write_table("synthetic", syn, schema=gen.schema_)
+        ctx.set_schema(gen.schema_)
     ctx.set_ledger(gen.ledger_)
     for name, led in fit.ledgers.items():
         ctx.write_json(f"ledgers/{name}.json", led.to_dict())
@@ -121,7 +167,9 @@ def run_federated(spec: FederatedSpec, ctx) -> None:
         "cliques": fit.cliques})
     ctx.report.add_section("federation", title="Federation", scores={"rounds": fit.rounds})
     ctx.report.section("federation").notes.append(fit.guarantee)
-    if spec.evaluation.pooled:
+    if spec.evaluation.pooled and _sequential(spec):
+        _evaluate_pooled_sequences(spec, ctx, data, syn, gen.schema_)
+    elif spec.evaluation.pooled:
         _evaluate_pooled(ctx, data, syn, gen.schema_)
     else:
         ctx.report.section("federation").notes.append(
@@ -147,6 +195,25 @@ def _evaluate_pooled(ctx, data: dict[str, pd.DataFrame], syn: pd.DataFrame, sche
         "Compared with the pooled records of every site: evaluation.pooled is true, so the "
         "runner read every site's data (a test harness). A real coordinator never sees them.")
     rep.meta["rows"] = {"pooled": len(real), "synthetic": len(syn)}
+    ctx.internal_meta["rows"] = dict(rep.meta["rows"])
+
+
+def _evaluate_pooled_sequences(spec: FederatedSpec, ctx, data: dict[str, pd.DataFrame],
+                               syn: tuple, schema) -> None:
+    from synthscape.evaluation.sequences import sequence_report
+    from synthscape.io import read_table
+
+    events = pd.concat(list(data.values()), ignore_index=True)
+    ents = [read_table(spec.resolve(s.entities)) for s in spec.sites if s.entities]
+    entities = pd.concat(ents, ignore_index=True) if ents else None
+    rep = ctx.internal_report
+    scores = sequence_report(entities, events, syn[0], syn[1], schema)
+    rep.add_section("sequences", title="Sequences against the pooled records of every site",
+                    scores={k: v for k, v in scores.items() if isinstance(v, (int, float))})
+    rep.section("sequences").notes.append(
+        "Compared with the pooled records of every site: evaluation.pooled is true, so the "
+        "runner read every site's data (a test harness). A real coordinator never sees them.")
+    rep.meta["rows"] = {"pooled_events": len(events), "synthetic_events": len(syn[1])}
     ctx.internal_meta["rows"] = dict(rep.meta["rows"])
 
 

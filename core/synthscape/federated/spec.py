@@ -25,16 +25,19 @@ from pydantic import Field, model_validator
 from synthscape.scenarios.spec import GateSpec, PrivacySpec, Problem, SpecBase, StrictModel
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-NEURAL_GENERATORS = ("dp_tvae", "dp_ctgan")
+NEURAL_GENERATORS = ("dp_tvae", "dp_ctgan", "dp_sequence")
 
 
 class SiteSpec(StrictModel):
     """One site: its records (``path``, or a built-in ``dataset`` with the rows ``where`` a
     column takes the listed values, for demonstrations), or ``remote: true`` for a site that
-    runs ``python -m synthscape.federated.flower site`` itself; and its per-record budget."""
+    runs ``python -m synthscape.federated.flower site`` itself; and its per-record budget.
+    With ``protocol.generator: dp_sequence``, ``path`` is the site's events table and
+    ``entities`` its entities table (one row per entity; the budget is then per entity)."""
 
     name: str = Field(pattern=_NAME)
     path: str | None = None
+    entities: str | None = None
     dataset: str | None = None
     where: dict[str, list[Any]] | None = None
     remote: bool = False
@@ -54,15 +57,16 @@ class ProtocolSpec(StrictModel):
     """``marginal``: sites answer marginal queries under central DP at each site (AIM-style
     private rounds, or one round of a declared ``workload``). ``local_dp``: every record is
     randomised before it leaves (randomised response on its cell of each workload marginal).
-    ``neural``: DP-FedAvg of ``generator`` (``dp_tvae``, the default, or ``dp_ctgan``):
-    ``rounds`` of ``local_epochs`` DP-SGD at each site; ``site_level`` (``dp_tvae`` only) adds
-    site-level DP at the coordinator. Left unset: ``dp_tvae`` 5 rounds of 1 epoch, batch 256;
-    ``dp_ctgan`` 10 rounds of 4 epochs, each site's batch from central ``dp_ctgan``'s rule
-    (about 5% of its rows: about its 800 DP-SGD steps)."""
+    ``neural``: DP-FedAvg of ``generator`` (``dp_tvae``, the default, ``dp_ctgan`` or
+    ``dp_sequence``): ``rounds`` of ``local_epochs`` DP-SGD at each site; ``site_level``
+    (``dp_tvae`` only) adds site-level DP at the coordinator. Left unset: ``dp_tvae`` 5 rounds of
+    1 epoch, batch 256; ``dp_ctgan`` 10 rounds of 4 epochs, each site's batch from central
+    ``dp_ctgan``'s rule (about 5% of its rows: about its 800 DP-SGD steps); ``dp_sequence`` 5
+    rounds, each site's batch and ~200 steps from central ``dp_sequence``'s rule."""
 
     type: Literal["marginal", "local_dp", "neural"] = "marginal"
     generator: str | None = Field(default=None, description=(
-        "neural: dp_tvae (default) or dp_ctgan; marginal and local_dp fit aim"))
+        "neural: dp_tvae (default), dp_ctgan or dp_sequence; marginal and local_dp fit aim"))
     workload: list[list[str]] | None = None
     discover: list[str] = Field(default_factory=list)
     rounds: int | None = Field(default=None, ge=2)
@@ -81,9 +85,9 @@ class ProtocolSpec(StrictModel):
         if gen is not None and gen not in ok:
             raise ValueError(
                 f"protocol.generator {gen!r} cannot run with protocol.type {self.type!r}: the "
-                f"neural protocol federates {' or '.join(NEURAL_GENERATORS)}; the marginal and "
+                f"neural protocol federates {', '.join(NEURAL_GENERATORS)}; the marginal and "
                 f"local_dp protocols fit aim (leave 'generator' out or pick one of these)")
-        if self.site_level is not None and (self.type != "neural" or gen == "dp_ctgan"):
+        if self.site_level is not None and (self.type != "neural" or gen not in (None, "dp_tvae")):
             raise ValueError("protocol.site_level (site-level DP at the coordinator) is "
                              "available for the neural protocol with dp_tvae only")
         return self
@@ -99,7 +103,9 @@ class TransportSpec(StrictModel):
 
 
 class FederatedSchemaSpec(StrictModel):
-    """The public schema: a ``file`` or inline ``columns`` (never inferred from a site)."""
+    """The public schema: a ``file`` or inline ``columns`` (never inferred from a site). For
+    ``dp_sequence`` a ``file`` holding a sequence schema (``SequenceSchema.to_yaml``: entities
+    and events tables, keys, ``max_events``, ``time_bounds``)."""
 
     file: str | None = None
     columns: list[dict[str, Any]] | None = None
@@ -162,9 +168,37 @@ class FederatedSpec(SpecBase):
                              suffixes=(".yaml", ".yml", ".json"))
         if bad is not None:
             yield bad
+        yield from self._sequence_problems()
         if self.protocol.type == "local_dp" and not self.protocol.workload:
             yield Problem(("protocol", "workload"), "local_dp needs a declared workload (the "
                                                     "marginals each record answers)")
+
+
+    def _sequence_problems(self) -> Iterator[Problem]:
+        from synthscape.scenarios import validate as v
+
+        if self.protocol.generator != "dp_sequence":
+            for i, s in enumerate(self.sites):
+                if s.entities is not None:
+                    yield Problem(("sites", i, "entities"), "an entities table is read only by "
+                                  "protocol.generator: dp_sequence; remove it")
+            return
+        if self.schema_.file is None:
+            yield Problem(("schema", "columns"), "dp_sequence needs a sequence schema file "
+                          "(schema: {file: ...}, written by SequenceSchema.to_yaml)")
+        if self.transport.type != "in_process":
+            yield Problem(("transport", "type"), "dp_sequence federates in process only; "
+                          "set transport.type: in_process")
+        for i, s in enumerate(self.sites):
+            if s.path is None:
+                yield Problem(("sites", i), f"site {s.name!r}: dp_sequence reads 'path' (the "
+                              f"events table) and 'entities' (the entities table)")
+            if s.entities is not None:
+                bad = v.file_problem(self, ("sites", i, "entities"), s.entities,
+                                     what="site entities file",
+                                     suffixes=(".csv", ".gz", ".parquet", ".pq"))
+                if bad is not None:
+                    yield bad
 
 
 # ``kind: federated`` registers when its run module loads (here, whichever module comes first)
