@@ -174,8 +174,7 @@ def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 
     if length_share is not None:
         j = _lengths.group_field(enc, length_by)
         lengths = _lengths.length_model(*_pooled(answers, "lengths"), enc, j)
-    tod = None if tod_share is None else _lengths.tod_logp(*_pooled(answers, "tod"),
-                                                           enc.target_sizes[1])
+    tod = None if tod_share is None else _lengths.tod_profile(*_pooled(answers, "tod"))
     arch = {"entity_sizes": enc.entity_sizes, "target_sizes": enc.target_sizes,
             "dow_size": 7, "width": int(width or plan["width"]),
             "max_events": schema.max_events, "n_short": enc.n_short,
@@ -189,7 +188,8 @@ def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 
         last.bias.add_(torch.as_tensor(enc.gap_prior(), dtype=torch.float32))
         if tod is not None:
             last = list(net.heads[1].children())[-1]
-            last.bias.add_(torch.as_tensor(tod, dtype=torch.float32))
+            last.bias.add_(torch.as_tensor(_lengths.tod_logp(tod, enc.target_sizes[1]),
+                                           dtype=torch.float32))
     glob = weights_of(net)
     share = {name: r / sum(rows.values()) for name, r in rows.items()}
     for r in range(1, rounds + 1):
@@ -197,6 +197,13 @@ def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 
                                     "weights": glob, "lr": float(lr or plan["lr"])})
         glob = average([(share[name], a["weights"]) for name, a in out.items()])
     load_weights(net, glob)
+    if tod is not None:  # post-processing: sampled hours onto the pooled released profile
+        from synthscape.generators.dp_sequence._tod import calibrate
+        from synthscape.random import derive_rng
+
+        with torch.no_grad():
+            tod_fit = calibrate(net.eval(), enc, tod, lengths, derive_rng(seed, "time of day")
+                                if seed is not None else derive_rng(None))
     ledgers = collect_ledgers(transport)
     worst = max(ledgers.values(), key=lambda led: led.epsilon)
     gen = DPSequenceGenerator(
@@ -210,5 +217,7 @@ def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 
     gen.model_, gen.lengths_ = net.eval(), lengths
     gen.training_ = {"rounds": rounds, "sites": len(rows), "planned_entities": n,
                      "local_epochs": {name: int(a["epochs"]) for name, a in answers.items()}}
+    if tod is not None:
+        gen.training_["time_of_day"] = tod_fit
     gen._sample_calls = 0
     return FederatedFit(gen, ledgers, guarantee_text(ledgers), rounds, [])

@@ -104,14 +104,16 @@ def test_the_length_histogram_is_saved_and_checked(fitted, tmp_path):
 
 
 def test_time_of_day_profile_starts_the_head_where_the_data_are():
-    from synthscape.generators.dp_sequence._lengths import tod_prior
+    from synthscape.generators.dp_sequence._lengths import tod_logp, tod_prior
 
     n, L = 5000, 4
     events = np.zeros((n, L, 3), np.int32)
     events[:, :, 0] = 20  # a day-offset gap class (> n_short = 12)
     events[:, :, 1] = np.random.default_rng(0).choice([20, 21, 22], (n, L))  # 10:00 to 11:30
     ledger = PrivacyLedger(Budget(epsilon=1.0, delta=1e-5), accountant="prv")
-    prior = tod_prior(events, np.full(n, L), 12, 48, ledger=ledger, share=0.02)
+    profile = tod_prior(events, np.full(n, L), 12, 48, ledger=ledger, share=0.02)
+    assert profile.shape == (24,) and abs(profile.sum() - 1) < 1e-9 and profile[10] > 0.5
+    prior = tod_logp(profile, 48)
     assert prior.shape == (48,) and set(np.argsort(prior)[-3:]) == {20, 21, 22}
     assert prior[20] - prior[0] > 3  # several nats of day/night contrast
     assert ledger.events[0].label.startswith("time of day")

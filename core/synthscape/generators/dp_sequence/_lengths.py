@@ -170,21 +170,19 @@ TOD_LABEL = "time of day"
 
 def tod_prior(records_events: np.ndarray, lengths: np.ndarray, n_short: int, classes: int, *,
               ledger: PrivacyLedger, share: float) -> np.ndarray:
-    """Log-probabilities (``classes``,) of the time of day of events that come at a day offset,
-    to start the time-of-day head from (its output bias): a short DP-SGD run moves a bias by
-    about lr per step, too little to learn a day/night contrast of several nats.
+    """The released hour-of-day profile (24,) of the events that come at a day offset (the
+    first event and every event an hour or more after the previous one), as
+    :func:`tod_profile` makes it: it sets the time-of-day head's start (:func:`tod_logp`; a
+    short DP-SGD run moves a bias by about lr per step, too little to learn a day/night contrast
+    of several nats) and the target of the calibration at sampling (``_tod.py``).
 
     Each entity contributes its own shares over the hours of the day (its day-offset events
     only), a vector of L1 norm 1, so adding or removing one entity moves the sum by at most 1
-    in L2: Gaussian mechanism with sensitivity 1 from ``share`` of the budget left. Post-
-    processing: projected onto the simplex, mixed with the uniform profile in proportion to its
-    noise (weight ``n / (n + 24 sigma)`` on the released one, ``n`` its noisy total: at a few
-    thousand entities the noise would otherwise set contrasts of its own), then 10% uniform;
-    each hour's mass is split evenly between its half hours."""
+    in L2: Gaussian mechanism with sensitivity 1 from ``share`` of the budget left."""
     hist = tod_hist(records_events, lengths, n_short, classes)
     if ledger.budget is None:
-        return tod_logp(hist, None, classes)
-    return tod_logp(*noisy_tod(hist, ledger=ledger, share=share), classes)
+        return tod_profile(hist, None)
+    return tod_profile(*noisy_tod(hist, ledger=ledger, share=share))
 
 
 def tod_hist(records_events: np.ndarray, lengths: np.ndarray, n_short: int,
@@ -213,16 +211,23 @@ def noisy_tod(hist: np.ndarray, *, ledger: PrivacyLedger,
     return noisy, sigma
 
 
-def tod_logp(hist: np.ndarray, sigma: float | None, classes: int) -> np.ndarray:
-    """Post-processing of a (noisy, sd ``sigma``; ``None``: exact) hour profile into the
-    head's log-prior over ``classes`` times of day."""
-    per_hour = classes // 24
+def tod_profile(hist: np.ndarray, sigma: float | None) -> np.ndarray:
+    """Post-processing of a (noisy, sd ``sigma``; ``None``: exact) hour histogram into a
+    distribution over the 24 hours: projected onto the simplex and mixed with the uniform
+    profile in proportion to its noise (weight ``n / (n + 24 sigma)`` on the released one, ``n``
+    its noisy total: at a few thousand entities the noise would otherwise set contrasts of its
+    own)."""
     if sigma is None:
-        p = hist / max(hist.sum(), 1.0)
-    else:
-        total = max(float(hist.sum()), 1.0)
-        w = total / (total + 24 * sigma)
-        p = w * project_simplex(hist, total) / total + (1.0 - w) / 24
-    p = 0.9 * p / max(p.sum(), 1e-12) + 0.1 / 24
+        return hist / max(float(hist.sum()), 1.0)
+    total = max(float(hist.sum()), 1.0)
+    w = total / (total + 24 * sigma)
+    return w * project_simplex(hist, total) / total + (1.0 - w) / 24
+
+
+def tod_logp(profile: np.ndarray, classes: int) -> np.ndarray:
+    """The head's log-prior over ``classes`` times of day from an hour profile: 10% uniform
+    mixed in, each hour's mass split evenly between its half hours, centred."""
+    per_hour = classes // 24
+    p = 0.9 * profile / max(float(profile.sum()), 1e-12) + 0.1 / 24
     logp = np.log(np.repeat(p / per_hour, per_hour))
     return logp - logp.mean()

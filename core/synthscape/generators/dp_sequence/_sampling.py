@@ -88,6 +88,14 @@ def _too_early(prev: np.ndarray, gap: np.ndarray, same_day: int) -> torch.Tensor
     return torch.as_tensor(late)
 
 
+def tod_logits(net: SequenceNet, h: torch.Tensor) -> torch.Tensor:
+    """The time-of-day head's logits plus the calibration shift of sampling (``_tod.py``;
+    ``net.tod_shift``, absent before calibration)."""
+    logits = net.heads[1](h)
+    shift = getattr(net, "tod_shift", None)
+    return logits if shift is None else logits + shift
+
+
 def _room_left(net: SequenceNet, h: torch.Tensor, prev: np.ndarray,
                same_day: int) -> torch.Tensor:
     """log P(the time of day of a same-day event comes an hour or more after the previous
@@ -96,7 +104,7 @@ def _room_left(net: SequenceNet, h: torch.Tensor, prev: np.ndarray,
     can happen (a same-day event late in the evening becomes as rare as the model's evening
     mass, instead of every chain of same-day events drifting past midnight)."""
     code = torch.full((len(prev),), same_day, dtype=torch.long)
-    p_tod = torch.softmax(net.heads[1](h + _lookup(net, 0, code)), dim=-1)
+    p_tod = torch.softmax(tod_logits(net, h + _lookup(net, 0, code)), dim=-1)
     late = _too_early(prev, np.full(len(prev), same_day), same_day)
     return torch.log((p_tod * (~late).float()).sum(dim=-1).clamp(min=1e-30))
 
@@ -131,7 +139,7 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             h = net.contextualise(state[ti], entity[ti], pos)
             drawn: list[torch.Tensor] = []
             for j, head in enumerate(net.heads):
-                logits = head(h)
+                logits = tod_logits(net, h) if j == 1 else head(h)
                 if j == 0 and p == 0:  # the first event is a day offset from the start
                     logits = logits.masked_fill(no_short, -torch.inf)
                 if j == 0 and p > 0:  # a same-day event needs room left in the day

@@ -32,7 +32,7 @@ from synthscape.privacy import Budget, PrivacyLedger
 from synthscape.random import derive_rng
 from synthscape.schema import SequenceSchema
 
-FORMAT_VERSION = 2  # 2: the released length distribution (arrays.npz); 1 still loads
+FORMAT_VERSION = 3  # 3: the time-of-day shift; 2: the length distribution; 1 and 2 still load
 WEIGHTS = "weights.safetensors"
 ARRAYS = "arrays.npz"
 COUNT_SHARE = 0.01  # of the budget left after schema inference, for the DP entity count
@@ -222,7 +222,8 @@ class DPSequenceGenerator:
             last.bias.add_(torch.as_tensor(enc.gap_prior(), dtype=torch.float32))
             if tod is not None:  # and the time-of-day head from the released profile
                 last = list(net.heads[1].children())[-1]
-                last.bias.add_(torch.as_tensor(tod, dtype=torch.float32))
+                last.bias.add_(torch.as_tensor(_lengths.tod_logp(tod, enc.target_sizes[1]),
+                                               dtype=torch.float32))
         trainer = DPSGD(net, ledger=ledger, n_rows=n_plan, epochs=int(chosen["epochs"]),
                         batch_size=min(int(chosen["batch_size"]), n_plan),
                         lr=float(chosen["lr"]), max_grad_norm=self.max_grad_norm,
@@ -245,6 +246,14 @@ class DPSequenceGenerator:
         self.model_ = trainer.base_module.to("cpu").eval()
         self.schema_, self.encoding_, self.ledger_ = schema, enc, ledger
         self.lengths_ = length_model
+        if tod is not None:  # post-processing: sampled hours onto the released profile
+            from synthscape.generators.dp_sequence._tod import calibrate
+
+            with torch.no_grad():
+                self.training_["time_of_day"] = calibrate(
+                    self.model_, enc, tod, length_model,
+                    derive_rng(self.seed, "time of day") if self.seed is not None
+                    else derive_rng(None))
         self._sample_calls = 0
         return self
 
@@ -290,8 +299,8 @@ class DPSequenceGenerator:
     # ---- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``model.json`` (format version, params, schema, ledger, token fields, network
-        shape), ``weights.safetensors``, ``arrays.npz`` (the length distribution) and
-        ``checksums.json``; atomic; no pickle."""
+        shape), ``weights.safetensors``, ``arrays.npz`` (the length distribution, the time-of-day
+        shift) and ``checksums.json``; atomic; no pickle."""
         from synthscape import __version__
         from synthscape.generators._nn import save_weights
         from synthscape.model_files import writing
@@ -313,8 +322,12 @@ class DPSequenceGenerator:
         with writing(folder) as tmp:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
             save_weights(self.model_, tmp / WEIGHTS)
-            if self.lengths_ is not None:
-                np.savez(tmp / ARRAYS, lengths=self.lengths_.to_array())
+            arrays = {} if self.lengths_ is None else {"lengths": self.lengths_.to_array()}
+            shift = getattr(self.model_, "tod_shift", None)
+            if shift is not None:
+                arrays["tod_shift"] = shift.numpy()
+            if arrays:
+                np.savez(tmp / ARRAYS, **arrays)  # type: ignore[arg-type]
         return folder
 
     @classmethod
@@ -335,7 +348,7 @@ class DPSequenceGenerator:
             meta = json.loads((folder / "model.json").read_text())
         except json.JSONDecodeError as exc:
             raise ModelFormatError(f"{folder / 'model.json'} is not valid JSON: {exc}") from None
-        if meta.get("format_version") not in (1, FORMAT_VERSION) or \
+        if meta.get("format_version") not in (1, 2, FORMAT_VERSION) or \
                 meta.get("generator") != cls.name:
             raise ModelFormatError(f"{folder / 'model.json'} is not a {cls.name} model of format "
                                    f"version {FORMAT_VERSION}; fit and save it again")
@@ -360,5 +373,17 @@ class DPSequenceGenerator:
                 probs = z["lengths"]
             gen.lengths_ = LengthModel.from_array(probs, state.get("lengths_by"),
                                                   gen.schema_.max_events)
+        if (folder / ARRAYS).is_file():
+            import torch
+
+            with np.load(folder / ARRAYS, allow_pickle=False) as z:
+                shift = z["tod_shift"] if "tod_shift" in z.files else None
+            if shift is not None:
+                classes = int(gen.arch_["target_sizes"][1])  # type: ignore[index]
+                if shift.shape != (classes,) or \
+                        not np.isfinite(shift).all():
+                    raise ModelFormatError(f"{folder / ARRAYS}: tod_shift must hold one finite "
+                                           f"value per time-of-day class")
+                gen.model_.tod_shift = torch.as_tensor(shift, dtype=torch.float32)
         gen._sample_calls = 0
         return gen

@@ -1,0 +1,69 @@
+"""Calibration of the time of day at sampling: post-processing that pulls the sampled hours of
+day-offset events onto the released hour profile.
+
+Under DP-SGD the time-of-day head learns little beyond its start (the released profile), and
+sampling then bends it: a same-day event must come an hour or more after the previous one, so
+chains of same-day events drift into the evening and short gaps carry them past midnight (on a
+simulated card log at epsilon 1, 2,000 customers, the hour-of-day TVD to the real log was 0.24,
+with 11% of same-day events at 21-22 h against 4% real). The released profile
+(:func:`~synthscape.generators.dp_sequence._lengths.tod_prior`: each entity's shares over the
+hours of its day-offset events, the first event and every event an hour or more after the
+previous one) is the target; the sampler adds a shift to the head's logits
+(``net.tod_shift``, one value per half hour), and a few pilot samples fit it by iterative
+proportional fitting: ``shift += damping * log(target / produced)`` per hour, where ``produced``
+is the same statistic of the pilot sample. Only released values and the released model are
+used, so it costs no budget.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from synthscape.generators.dp_sequence._encoding import DAY, HOUR, TOD_CLASSES, SequenceEncoding
+from synthscape.generators.dp_sequence._lengths import LengthModel
+from synthscape.generators.dp_sequence._model import SequenceNet
+
+PILOT = 2000  # entities per pilot sample
+ROUNDS = 6
+DAMPING = 0.8
+MAX_SHIFT = 4.0  # nats
+
+
+def day_offset_profile(lengths: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """(24,): the sum over entities of each entity's shares of its day-offset events (the first
+    event, and events an hour or more after the previous one) by hour of day."""
+    n, L = times.shape
+    live = np.arange(L)[None, :] < lengths[:, None]
+    gap = np.diff(times, axis=1, prepend=-np.inf)
+    day = live & (gap >= HOUR)
+    hour = np.floor((times % DAY) / HOUR).astype(np.int64).clip(0, 23)
+    per = np.zeros((n, 24))
+    rows, cols = np.nonzero(day)
+    np.add.at(per, (rows, hour[rows, cols]), 1.0)
+    per /= np.maximum(per.sum(axis=1, keepdims=True), 1.0)
+    return per.sum(axis=0)
+
+
+def calibrate(net: SequenceNet, enc: SequenceEncoding, target: np.ndarray,
+              lengths: LengthModel | None, rng: np.random.Generator) -> dict[str, float]:
+    """Fit ``net.tod_shift`` so that pilot samples' day-offset hour profile meets ``target``
+    (24,): the shift of the best of ``ROUNDS + 1`` pilots (the first has no shift). Returns the
+    pilots' TVD to the target without and with the kept shift (public: from released values)."""
+    from synthscape.generators.dp_sequence._sampling import draw_entities, draw_events
+
+    per_hour = TOD_CLASSES // 24
+    goal = np.asarray(target, float) / max(float(np.sum(target)), 1e-12)
+    shift = np.zeros(24)
+    tried: list[tuple[float, np.ndarray]] = []
+    for _ in range(ROUNDS + 1):
+        net.tod_shift = torch.as_tensor(np.repeat(shift, per_hour), dtype=torch.float32)
+        ents = draw_entities(net, PILOT, rng)
+        sizes, _, times = draw_events(net, enc, ents, rng, lengths)
+        got = day_offset_profile(sizes, times)
+        got = got / max(float(got.sum()), 1e-12)
+        tried.append((float(0.5 * np.abs(got - goal).sum()), shift))
+        shift = np.clip(shift + DAMPING * np.log((goal + 1e-4) / (got + 1e-4)),
+                        -MAX_SHIFT, MAX_SHIFT)
+    tvd, best = min(tried, key=lambda t: t[0])
+    net.tod_shift = torch.as_tensor(np.repeat(best, per_hour), dtype=torch.float32)
+    return {"pilot_tvd_before": tried[0][0], "pilot_tvd_after": tvd}
