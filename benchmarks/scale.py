@@ -248,10 +248,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the large out-of-core fits")
     ap.add_argument("--work", default=None, help="folder for the data (default: a temp folder)")
     ap.add_argument("--report", action="store_true", help="print the tables of the last run")
-    ap.add_argument("--only", choices=("throughput", "overhead"), default=None,
+    ap.add_argument("--only", choices=("throughput", "overhead", "large"), default=None,
                     help="throughput: only sampling and simulation on 1 and 2 workers; "
                          "overhead: only the small mst fit in process and on 1 and 2 "
-                         "workers; either appended to the last results (a repeat, for spreads)")
+                         "workers; large: only the --rows table's out-of-core mst and aim fits "
+                         "on 2 workers; each appended to the last results")
     a = ap.parse_args()
     if a.report:
         print(report(json.loads(RESULTS.read_text())))
@@ -267,6 +268,8 @@ def main() -> None:
         small_folder = work / f"table-{a.small_rows}"
         if a.only == "throughput":
             throughput(runs, work, a, str(small_folder))
+        elif a.only == "large":
+            large(runs, work, a.rows)
         else:
             if not small_folder.exists():
                 write_table(small_folder, a.small_rows)
@@ -311,6 +314,20 @@ def main() -> None:
     results["machine"]["load_at_end"] = os.getloadavg()
     runs.save()
     print(f"wrote {RESULTS}")
+
+
+def large(runs: list, work: Path, rows: int) -> None:
+    """Only the large table (written here if missing), mst and aim out of core on 2 workers."""
+    folder = work / f"table-{rows}"
+    if not folder.exists():
+        t0 = time.perf_counter()
+        write_table(folder, rows)
+        print(f"wrote {rows} rows in {time.perf_counter() - t0:.1f} s", flush=True)
+    for gen, params in (("mst", {}), ("aim", {"rounds": 30, "iters": 50})):
+        runs.append(run_job({"what": "fit", "name": "large", "generator": gen,
+                             "params": params, "path": str(folder), "rows": rows,
+                             "scheduler": "local:2"}))
+        runs.save()
 
 
 def throughput(runs: list, work: Path, a: argparse.Namespace, small: str) -> None:
