@@ -96,17 +96,13 @@ def tod_logits(net: SequenceNet, h: torch.Tensor) -> torch.Tensor:
     return logits if shift is None else logits + shift
 
 
-def _room_left(net: SequenceNet, h: torch.Tensor, prev: np.ndarray,
-               same_day: int) -> torch.Tensor:
-    """log P(the time of day of a same-day event comes an hour or more after the previous
-    event), from the time-of-day head given the class "same day": added to that class's logit,
-    the pair (gap, time of day) is drawn from the model's joint restricted to the times that
-    can happen (a same-day event late in the evening becomes as rare as the model's evening
-    mass, instead of every chain of same-day events drifting past midnight)."""
-    code = torch.full((len(prev),), same_day, dtype=torch.long)
-    p_tod = torch.softmax(tod_logits(net, h + _lookup(net, 0, code)), dim=-1)
-    late = _too_early(prev, np.full(len(prev), same_day), same_day)
-    return torch.log((p_tod * (~late).float()).sum(dim=-1).clamp(min=1e-30))
+def _no_room(prev: np.ndarray, same_day: int) -> torch.Tensor:
+    """(n,): whether no half hour of the day is left an hour after the previous event, so the
+    class "same day" cannot happen. Only this hard limit is applied to the gap head: it already
+    sees the previous event's time of day, and a soft penalty on top (the probability of room
+    under the time-of-day head, tried before) counted the evening twice and moved the same-day
+    mass to gaps under an hour (45% of sampled gaps against 15% real on a card log)."""
+    return _too_early(prev, np.full(len(prev), same_day), same_day).all(dim=1)
 
 
 def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarray,
@@ -143,7 +139,8 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
                 if j == 0 and p == 0:  # the first event is a day offset from the start
                     logits = logits.masked_fill(no_short, -torch.inf)
                 if j == 0 and p > 0:  # a same-day event needs room left in the day
-                    logits[:, same_day] += _room_left(net, h, prev[idx], same_day)
+                    logits[:, same_day] = logits[:, same_day].masked_fill(
+                        _no_room(prev[idx], same_day), -torch.inf)
                 if j == 0 and want is not None:  # no end before the target; stay in range
                     logits = logits + net.gap_offset(torch.full((idx.size,), p), elapsed,
                                                      want[ti])
