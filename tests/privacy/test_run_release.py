@@ -16,6 +16,7 @@ from _recipient import OUTLIER, numbers_in_text, table, text_files
 from typer.testing import CliRunner
 
 from synthscape.cli import app
+from synthscape.schema._infer import GRID
 
 pytestmark = pytest.mark.usefixtures("no_noise_key")
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,10 +78,13 @@ def test_release_holds_no_exact_count_and_no_real_extreme(dp_runs):
         assert not real & found
         assert not any(np.isclose(v, OUTLIER) for v in found)
         syn = pd.read_parquet(rel / "data" / "synthetic.parquet")
-        assert syn["income"].max() < OUTLIER
+        assert not np.isclose(syn["income"].to_numpy(), OUTLIER, rtol=1e-9).any()
         schema = json.loads((rel / "schema.json").read_text())
         income = next(c for c in schema["columns"] if c["name"] == "income")
-        assert income["upper"] != OUTLIER
+        # the bound is an edge of the data-independent grid, never the real extreme; the
+        # inference admits a false bin anywhere on the grid with probability 0.05 by design,
+        # so the bound (and the synthetic maximum) may lie far above the outlier
+        assert income["upper"] != OUTLIER and np.isclose(GRID, income["upper"]).any()
         # the internal evaluation may hold them: it says it is not covered
         assert (run / "internal" / "README.txt").read_text().startswith("NOT COVERED")
 
