@@ -40,20 +40,14 @@ def _row(name: str, real: tuple, syn: tuple, hold: tuple, fit_s: float, seed: in
 
 
 def run(args) -> dict:
-    from sequences import bank, sequences
+    from sequences import logs
 
     from synthscape.federated import InProcessTransport, Site, fit_sequence
     from synthscape.privacy import Budget
-    from synthscape_finance import sequence_log, sequence_model
+    from synthscape_finance import sequence_model
 
-    private, holdout = bank(args.customers, args.days, 1000 + args.seed), \
-        bank(args.customers, args.days, 2000 + args.seed)
-    ents, evs = sequences(private)
-    hold = sequences(holdout)
-    start = pd.Timestamp("2025-03-03")
-    schema = sequence_log.sequence_schema(
-        start=str(start.date()), end=str((start + pd.Timedelta(days=args.days)).date()),
-        max_events=args.max_events)
+    _, _, (ents, evs), hold, schema = logs(args.customers, args.days, args.seed,
+                                           args.max_events)
     parts = []
     for band in sorted(ents["age_band"].astype(str).unique()):
         e = ents[ents["age_band"].astype(str) == band]

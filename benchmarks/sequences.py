@@ -77,6 +77,19 @@ def bank(customers: int, days: int, seed: int) -> dict[str, pd.DataFrame]:
     return simulate(spec)
 
 
+def logs(customers: int, days: int, seed: int, max_events: int):
+    """The private bank (seed 1000 + ``seed``), a fresh one as the hold-out (2000 + ``seed``),
+    the private log as (entities, events), the hold-out's, and the declared sequence schema."""
+    from synthscape_finance import sequence_log
+
+    private, holdout = bank(customers, days, 1000 + seed), bank(customers, days, 2000 + seed)
+    start = pd.Timestamp("2025-03-03")
+    schema = sequence_log.sequence_schema(
+        start=str(start.date()), end=str((start + pd.Timedelta(days=days)).date()),
+        max_events=max_events)
+    return private, holdout, sequences(private), sequences(holdout), schema
+
+
 def sequences(t: dict[str, pd.DataFrame]):
     from synthscape_finance.sequence_log import to_sequences
 
@@ -245,14 +258,8 @@ def run_seed(args, seed: int) -> dict:
     from synthscape_finance import sequence_log, sequence_model
 
     t0 = time.perf_counter()
-    private, holdout = bank(args.customers, args.days, 1000 + seed), \
-        bank(args.customers, args.days, 2000 + seed)
-    ents, evs = sequences(private)
-    hold = sequences(holdout)
-    start = pd.Timestamp("2025-03-03")
-    schema = sequence_log.sequence_schema(
-        start=str(start.date()), end=str((start + pd.Timedelta(days=args.days)).date()),
-        max_events=args.max_events)
+    private, holdout, (ents, evs), hold, schema = logs(args.customers, args.days, seed,
+                                                       args.max_events)
     out: dict = {"seed": seed, "customers": len(ents), "events": len(evs),
                  "fraud_customer_share": float((ents["is_fraud"] == "yes").mean()),
                  "fraud_event_share": float(evs["is_fraud"].mean()),

@@ -103,10 +103,9 @@ def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
 
 def site_train(site, req: dict[str, Any]) -> dict[str, Any]:
     """One round of per-entity DP-SGD from the global weights; returns the new weights."""
-    import torch
 
     from synthscape.generators._training import DPSGD
-    from synthscape.generators.dp_sequence._model import build
+    from synthscape.generators.dp_sequence._model import build, train_epochs
 
     st = _state(site)
     p, records = st["req"], st["records"]
@@ -119,12 +118,7 @@ def site_train(site, req: dict[str, Any]) -> dict[str, Any]:
                     noise_multiplier=st["sigma"], grad_sample_mode="hooks",
                     label=f"site {site.name}: per-entity DP-SGD round {req['round']}; "
                           f"histories cut to their first {L} events")
-    m, width = records.entities.shape[1], records.events.shape[2]
-    for batch in trainer.batches(torch.as_tensor(records.packed())):
-        lengths = batch[:, 0].long()
-        t = max(1, min(L, int(lengths.max().item()) + 1)) if batch.shape[0] else 1
-        evs = batch[:, 1 + m:].reshape(-1, L, width)[:, :t]
-        trainer.step(trainer.module(batch[:, 1:1 + m], evs, lengths))
+    train_epochs(trainer, records, L)
     trainer.finish()
     return {"weights": weights_of(trainer.base_module)}
 
@@ -152,7 +146,7 @@ def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 
 
     from synthscape.generators._nn import seeded
     from synthscape.generators.dp_sequence import _lengths
-    from synthscape.generators.dp_sequence._model import build
+    from synthscape.generators.dp_sequence._model import architecture, build, start_heads
     from synthscape.generators.dp_sequence.generator import DPSequenceGenerator, default_training
 
     if not schema.complete:
@@ -175,21 +169,10 @@ def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 
         j = _lengths.group_field(enc, length_by)
         lengths = _lengths.length_model(*_pooled(answers, "lengths"), enc, j)
     tod = None if tod_share is None else _lengths.tod_profile(*_pooled(answers, "tod"))
-    arch = {"entity_sizes": enc.entity_sizes, "target_sizes": enc.target_sizes,
-            "dow_size": 7, "width": int(width or plan["width"]),
-            "max_events": schema.max_events, "n_short": enc.n_short,
-            "span_hours": schema.span_seconds / 3600.0, "length_input": lengths is not None}
-    if lengths is not None:
-        arch["gap_hours"] = enc.gap_hours().tolist()
+    arch = architecture(enc, int(width or plan["width"]), lengths is not None)
     with seeded(int(seed or 0)):
         net = build(arch)
-    with torch.no_grad():  # the heads start from the data-independent gap prior and the DP hours
-        last: Any = list(net.heads[0].children())[-1]
-        last.bias.add_(torch.as_tensor(enc.gap_prior(), dtype=torch.float32))
-        if tod is not None:
-            last = list(net.heads[1].children())[-1]
-            last.bias.add_(torch.as_tensor(_lengths.tod_logp(tod, enc.target_sizes[1]),
-                                           dtype=torch.float32))
+    start_heads(net, enc, None if tod is None else _lengths.tod_logp(tod, enc.target_sizes[1]))
     glob = weights_of(net)
     share = {name: r / sum(rows.values()) for name, r in rows.items()}
     for r in range(1, rounds + 1):

@@ -12,12 +12,14 @@ pytest.importorskip("torch")
 
 
 def test_day_offset_profile_counts_each_entity_once_over_its_day_offset_events():
+    from synthscape.generators.dp_sequence._encoding import SequenceEncoding
     from synthscape.generators.dp_sequence._tod import day_offset_profile
 
+    enc = SequenceEncoding(sequence_conformance_data(10)[2], bins=8)
     day = 86400.0
     times = np.array([[8 * 3600, 8 * 3600 + 600, 20 * 3600, 0.0],  # second event: a short gap
                       [day + 9 * 3600, 2 * day + 9 * 3600, 0.0, 0.0]])
-    prof = day_offset_profile(np.array([3, 2]), times)
+    prof = day_offset_profile(np.array([3, 2]), times, enc)
     assert prof[8] == pytest.approx(0.5) and prof[20] == pytest.approx(0.5)
     assert prof[9] == pytest.approx(1.0) and prof.sum() == pytest.approx(2.0)
 
@@ -31,7 +33,7 @@ def skewed():
     return evs.assign(ts=t), ents, schema
 
 
-def _profile(evs: pd.DataFrame) -> np.ndarray:
+def _profile(evs: pd.DataFrame, enc) -> np.ndarray:
     from synthscape.generators.dp_sequence._tod import day_offset_profile
 
     seconds = (evs.ts - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy()
@@ -40,7 +42,7 @@ def _profile(evs: pd.DataFrame) -> np.ndarray:
     times = np.zeros((len(groups), L))
     for i, g in enumerate(groups):
         times[i, :len(g)] = np.sort(g)
-    prof = day_offset_profile(np.array([len(g) for g in groups]), times)
+    prof = day_offset_profile(np.array([len(g) for g in groups]), times, enc)
     return prof / prof.sum()
 
 
@@ -58,11 +60,11 @@ def test_calibration_pulls_sampled_hours_onto_the_released_profile(skewed, tmp_p
     assert cal["pilot_tvd_after"] < 0.6 * cal["pilot_tvd_before"]
     assert not any("time of day" in e.label and "calibrat" in e.label
                    for e in gen.ledger_.events)  # post-processing: nothing spent
-    real = _profile(evs)
-    with_shift = _tvd(_profile(gen.sample(400, seed=0)[1]), real)
+    real = _profile(evs, gen.encoding_)
+    with_shift = _tvd(_profile(gen.sample(400, seed=0)[1], gen.encoding_), real)
     shift = gen.model_.tod_shift
     del gen.model_.tod_shift  # the same model without the shift
-    without = _tvd(_profile(gen.sample(400, seed=0)[1]), real)
+    without = _tvd(_profile(gen.sample(400, seed=0)[1], gen.encoding_), real)
     assert with_shift < without - 0.03  # closer to the real hours than the model alone
     gen.model_.tod_shift = shift
     gen.fit(evs, ents, entity_key="cid", time_key="ts").save(tmp_path / "m")

@@ -166,3 +166,37 @@ def build(arch: dict[str, Any]) -> SequenceNet:
     return SequenceNet(arch["entity_sizes"], arch["target_sizes"], arch["dow_size"],
                        arch["width"], arch["max_events"], arch["n_short"], arch["span_hours"],
                        bool(arch.get("length_input", False)), arch.get("gap_hours"))
+
+
+def architecture(enc: Any, width: int, with_lengths: bool) -> dict[str, Any]:
+    """The network shape of an encoding (``SequenceEncoding``): public, saved in model.json."""
+    schema = enc.schema
+    arch = {"entity_sizes": enc.entity_sizes, "target_sizes": enc.target_sizes,
+            "dow_size": 7, "width": int(width), "max_events": schema.max_events,
+            "n_short": enc.n_short, "span_hours": schema.span_seconds / 3600.0,
+            "length_input": with_lengths}
+    if with_lengths:
+        arch["gap_hours"] = enc.gap_hours().tolist()
+    return arch
+
+
+def start_heads(net: SequenceNet, enc: Any, tod_logp: Any | None) -> None:
+    """The gap head starts from the encoding's data-independent prior; the time-of-day head
+    from ``tod_logp`` (the released profile's log-prior), when given."""
+    with torch.no_grad():
+        last: Any = list(net.heads[0].children())[-1]
+        last.bias.add_(torch.as_tensor(enc.gap_prior(), dtype=torch.float32))
+        if tod_logp is not None:
+            last = list(net.heads[1].children())[-1]
+            last.bias.add_(torch.as_tensor(tod_logp, dtype=torch.float32))
+
+
+def train_epochs(trainer: Any, records: Any, max_events: int) -> None:
+    """Every planned DP-SGD step of ``trainer`` over the packed entity ``records``, each
+    batch cut to its longest history."""
+    m, L, width = records.entities.shape[1], max_events, records.events.shape[2]
+    for batch in trainer.batches(torch.as_tensor(records.packed())):
+        lengths = batch[:, 0].long()
+        t = max(1, min(L, int(lengths.max().item()) + 1)) if batch.shape[0] else 1
+        evs = batch[:, 1 + m:].reshape(-1, L, width)[:, :t]
+        trainer.step(trainer.module(batch[:, 1:1 + m], evs, lengths))

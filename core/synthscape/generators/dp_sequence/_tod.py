@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from synthscape.generators.dp_sequence._encoding import DAY, HOUR, TOD_CLASSES, SequenceEncoding
-from synthscape.generators.dp_sequence._lengths import LengthModel
+from synthscape.generators.dp_sequence._encoding import TOD_CLASSES, SequenceEncoding
+from synthscape.generators.dp_sequence._lengths import LengthModel, tod_hist
 from synthscape.generators.dp_sequence._model import SequenceNet
 
 PILOT = 2000  # entities per pilot sample
@@ -29,19 +29,19 @@ DAMPING = 0.8
 MAX_SHIFT = 4.0  # nats
 
 
-def day_offset_profile(lengths: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """(24,): the sum over entities of each entity's shares of its day-offset events (the first
-    event, and events an hour or more after the previous one) by hour of day."""
+def day_offset_profile(lengths: np.ndarray, times: np.ndarray,
+                       enc: SequenceEncoding) -> np.ndarray:
+    """(24,): the released statistic (:func:`._lengths.tod_hist`) of sampled sequences: their
+    times encoded as the training records were, each entity's shares of its day-offset events
+    (the first event, and events an hour or more after the previous one) by hour of day."""
     n, L = times.shape
-    live = np.arange(L)[None, :] < lengths[:, None]
-    gap = np.diff(times, axis=1, prepend=-np.inf)
-    day = live & (gap >= HOUR)
-    hour = np.floor((times % DAY) / HOUR).astype(np.int64).clip(0, 23)
-    per = np.zeros((n, 24))
-    rows, cols = np.nonzero(day)
-    np.add.at(per, (rows, hour[rows, cols]), 1.0)
-    per /= np.maximum(per.sum(axis=1, keepdims=True), 1.0)
-    return per.sum(axis=0)
+    pos = np.arange(L)[None, :]
+    live = pos < lengths[:, None]
+    events = np.zeros((n, L, 2), np.int64)
+    if live.any():
+        gap, tod, _ = enc.encode_times(times[live], np.broadcast_to(pos == 0, (n, L))[live])
+        events[live] = np.stack([gap, tod], axis=1)
+    return tod_hist(events, lengths, enc.n_short, enc.target_sizes[1])
 
 
 def calibrate(net: SequenceNet, enc: SequenceEncoding, target: np.ndarray,
@@ -59,7 +59,7 @@ def calibrate(net: SequenceNet, enc: SequenceEncoding, target: np.ndarray,
         net.tod_shift = torch.as_tensor(np.repeat(shift, per_hour), dtype=torch.float32)
         ents = draw_entities(net, PILOT, rng)
         sizes, _, times = draw_events(net, enc, ents, rng, lengths)
-        got = day_offset_profile(sizes, times)
+        got = day_offset_profile(sizes, times, enc)
         got = got / max(float(got.sum()), 1e-12)
         tried.append((float(0.5 * np.abs(got - goal).sum()), shift))
         shift = np.clip(shift + DAMPING * np.log((goal + 1e-4) / (got + 1e-4)),

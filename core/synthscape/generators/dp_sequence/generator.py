@@ -153,7 +153,12 @@ class DPSequenceGenerator:
         from synthscape.generators._training import DPSGD
         from synthscape.generators.dp_sequence import _data, _infer, _lengths
         from synthscape.generators.dp_sequence._encoding import SequenceEncoding
-        from synthscape.generators.dp_sequence._model import build
+        from synthscape.generators.dp_sequence._model import (
+            architecture,
+            build,
+            start_heads,
+            train_epochs,
+        )
         from synthscape.privacy.mechanisms import noisy_count
         from synthscape.privacy.noise import NoiseSource
 
@@ -209,21 +214,11 @@ class DPSequenceGenerator:
         defaults = default_training(n_plan, schema.max_events, self.epsilon)
         chosen = {k: getattr(self, k) if getattr(self, k) is not None else v
                   for k, v in defaults.items()}
-        arch = {"entity_sizes": enc.entity_sizes, "target_sizes": enc.target_sizes,
-                "dow_size": 7, "width": int(chosen["width"]), "max_events": schema.max_events,
-                "n_short": enc.n_short, "span_hours": schema.span_seconds / 3600.0,
-                "length_input": length_model is not None}
-        if length_model is not None:
-            arch["gap_hours"] = enc.gap_hours().tolist()
+        arch = architecture(enc, int(chosen["width"]), length_model is not None)
         with seeded(int(rng.integers(2**31))):
             net = build(arch)
-        with torch.no_grad():  # the gap head starts from a data-independent prior
-            last: Any = list(net.heads[0].children())[-1]
-            last.bias.add_(torch.as_tensor(enc.gap_prior(), dtype=torch.float32))
-            if tod is not None:  # and the time-of-day head from the released profile
-                last = list(net.heads[1].children())[-1]
-                last.bias.add_(torch.as_tensor(_lengths.tod_logp(tod, enc.target_sizes[1]),
-                                               dtype=torch.float32))
+        start_heads(net, enc, None if tod is None else
+                    _lengths.tod_logp(tod, enc.target_sizes[1]))
         trainer = DPSGD(net, ledger=ledger, n_rows=n_plan, epochs=int(chosen["epochs"]),
                         batch_size=min(int(chosen["batch_size"]), n_plan),
                         lr=float(chosen["lr"]), max_grad_norm=self.max_grad_norm,
@@ -231,13 +226,7 @@ class DPSequenceGenerator:
                         grad_sample_mode=self.grad_sample_mode,
                         label=f"dp_sequence: per-entity DP-SGD; histories cut to their first "
                               f"{schema.max_events} events, events outside time_bounds dropped")
-        m, L, width = records.entities.shape[1], schema.max_events, records.events.shape[2]
-        for batch in trainer.batches(torch.as_tensor(records.packed())):
-            lengths = batch[:, 0].long()
-            t = max(1, min(L, int(lengths.max().item()) + 1)) if batch.shape[0] else 1
-            ents = batch[:, 1:1 + m]
-            evs = batch[:, 1 + m:].reshape(-1, L, width)[:, :t]
-            trainer.step(trainer.module(ents, evs, lengths))
+        train_epochs(trainer, records, schema.max_events)
         self.training_ = trainer.finish()
         self.loop_seconds_ = self.training_.pop("seconds")  # a timing: never saved
         self.training_.update({k: chosen[k] for k in ("epochs", "batch_size", "lr")},
@@ -379,7 +368,7 @@ class DPSequenceGenerator:
             with np.load(folder / ARRAYS, allow_pickle=False) as z:
                 shift = z["tod_shift"] if "tod_shift" in z.files else None
             if shift is not None:
-                classes = int(gen.arch_["target_sizes"][1])  # type: ignore[index]
+                classes = int(gen.arch_["target_sizes"][1])
                 if shift.shape != (classes,) or \
                         not np.isfinite(shift).all():
                     raise ModelFormatError(f"{folder / ARRAYS}: tod_shift must hold one finite "
