@@ -38,6 +38,22 @@ def test_federated_scenario_releases_a_ledger_per_site_and_the_guarantee(tmp_pat
     assert 0.0 < tvd < 0.3
 
 
+def test_secure_aggregation_from_yaml_states_its_trust_and_the_fallback(tmp_path):
+    folder = run(_spec(protocol={"secure_aggregation": {"colluding_sites": 0}}), output=tmp_path)
+    fed = json.loads((folder / "release" / "federation.json").read_text())
+    assert "secure aggregation" in fed["guarantee"] and "at most 0 site(s)" in fed["guarantee"]
+    led = json.loads((folder / "release" / "ledgers" / "students.json").read_text())
+    assert 0.9 <= led["epsilon"] <= 1.0 + 1e-6
+    assert any(e["kind"] == "skellam" for e in led["events"])
+    with pytest.raises(SpecError, match="marginal protocol only"):
+        _spec(protocol={"type": "local_dp", "workload": [["default", "balance"]],
+                        "secure_aggregation": {}})
+    bad = _spec(protocol={"secure_aggregation": {"colluding_sites": 2}})
+    found = {p.loc: p.message for p in bad.problems()}
+    assert "below the number of sites" in found[("protocol", "secure_aggregation",
+                                                 "colluding_sites")]
+
+
 def test_without_pooled_evaluation_nothing_is_compared_with_real_rows(tmp_path):
     spec = _spec(evaluation={"pooled": False},
                  protocol={"type": "local_dp", "workload": [["default", "balance"]]})

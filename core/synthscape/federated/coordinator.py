@@ -19,6 +19,11 @@ Marginal selection is private in one of two ways:
 
 Shares are fractions of each site's zCDP rho, so sites with different budgets follow one
 schedule and each spends exactly its own budget.
+
+With ``secure_aggregation`` (:mod:`synthscape.federated.secagg`) the coordinator sees only the
+masked sums of the sites' answers: the pooled measurements carry the central noise instead of K
+times it, and the selection rounds score every site against the pooled model at the site's own
+size (the per-site noisy one-way marginals that raking needs are not released).
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from synthscape.errors import ParameterError
+from synthscape.federated.secagg import unmask
 from synthscape.federated.transport import Transport, broadcast
 from synthscape.generators._marginal import project_simplex
 from synthscape.generators._marginal_pgm import CliqueModel, Measurement, estimate_total
@@ -76,8 +82,10 @@ def unite_vocabularies(transport: Transport, schema: TableSchema, columns: list[
     return TableSchema(columns=tuple(cols[n] for n in order), name=schema.name)
 
 
-def guarantee_text(ledgers: dict[str, PrivacyLedger], *, local: bool = False) -> str:
-    """The combined guarantee, stated plainly from the ledgers."""
+def guarantee_text(ledgers: dict[str, PrivacyLedger], *, local: bool = False,
+                   secure: dict[str, dict[str, int]] | None = None) -> str:
+    """The combined guarantee, stated plainly from the ledgers (and, under secure aggregation,
+    the trust it rests on and what is left without it)."""
     if local:
         return ("Local DP: every record was randomised where it is held, before anything left "
                 "(randomised response on its cell of each measured marginal), so its guarantee "
@@ -87,24 +95,53 @@ def guarantee_text(ledgers: dict[str, PrivacyLedger], *, local: bool = False) ->
     parts = [f"site {n}: epsilon = {led.epsilon:.4g} at delta = {led.delta:g}"
              for n, led in ledgers.items()]
     worst = max(ledgers.values(), key=lambda led: led.epsilon)
-    return ("Each record is protected by the ledger of the site that holds it, against the "
+    text = ("Each record is protected by the ledger of the site that holds it, against the "
             "coordinator, the other sites and every recipient of the release: "
             + "; ".join(parts) + ". The sites hold disjoint records, so every record's "
             f"guarantee is at most epsilon = {worst.epsilon:.4g} at delta = {worst.delta:g} "
             "(parallel composition). A person whose records sit at several sites is covered by "
             "the sum of those sites' epsilons.")
+    if not secure:
+        return text
+    from synthscape.federated.secagg import fallback_epsilon
+
+    t = max(s["colluding"] for s in secure.values())
+    alone = "; ".join(
+        f"site {n}: epsilon = "
+        f"{fallback_epsilon(ledgers[n].to_dict(), s['sites'] - s['colluding']):.4g}"
+        for n, s in secure.items())
+    return (text + " These guarantees rest on secure aggregation: the coordinator saw only "
+            "masked sums of the sites' answers, each site adding its share of the noise, and "
+            f"they hold while the coordinator follows the protocol and at most {t} site(s) "
+            "collude with it. If more sites colluded with the coordinator, a record would keep "
+            "only its own site's share of the noise: " + alone + ".")
 
 
 class _Pool:
     """The summed noisy measurements and the current model."""
 
-    def __init__(self, sizes: list[int], iters: int):
-        self.sizes, self.iters = sizes, iters
+    def __init__(self, sizes: list[int], iters: int, masked: bool = False):
+        self.sizes, self.iters, self.masked = sizes, iters, masked
+        self._messages = 0
         self.measurements: list[Measurement] = []
         self.site_ones: dict[str, list[Measurement]] = {}
         self.model = CliqueModel(sizes, [(j,) for j in range(len(sizes))])
 
+    def message(self) -> str:
+        """A fresh message id (every site masks one message id once)."""
+        self._messages += 1
+        return f"m{self._messages}"
+
+    def request(self, op: str, **fields: Any) -> dict[str, Any]:
+        return {"op": op, **fields, **({"message": self.message()} if self.masked else {})}
+
     def add(self, cliques: list[tuple[int, ...]], answers: dict[str, dict[str, Any]]) -> None:
+        if self.masked:
+            sd = math.sqrt(sum(float(a["sd"]) ** 2 for a in answers.values()))
+            for i, cl in enumerate(cliques):
+                y = unmask([a["masked"][i] for a in answers.values()]).astype(float)
+                self.measurements.append(Measurement(cl, y, sd))
+            return
         for i, cl in enumerate(cliques):
             y = np.sum([a["y"][i] for a in answers.values()], axis=0)
             sigma = math.sqrt(sum(float(a["sigma"]) ** 2 for a in answers.values()))
@@ -144,20 +181,25 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
                   workload: list[tuple[str, ...]] | None = None, degree: int = 2,
                   rounds: int | None = None, bins: int = 32, iters: int = 100,
                   keys_share: float = 0.1, max_model_size: float = 80.0,
-                  seed: int | None = None) -> FederatedFit:
+                  seed: int | None = None, secure_aggregation: bool = False) -> FederatedFit:
     """Fit one ``aim`` model from the sites behind ``transport``.
 
     ``schema`` is public and shared; ``discover`` names categorical columns whose categories
     the sites release under DP (``keys_share`` of each budget) and the coordinator unites.
     ``workload`` (column-name tuples) declares the marginals to measure; without it, AIM-style
-    private rounds choose them among all ``degree``-way marginals."""
+    private rounds choose them among all ``degree``-way marginals. ``secure_aggregation`` runs
+    every measurement and score through masked sums (every site must be set up for it)."""
     mbi = _mbi()
     schema = unite_vocabularies(transport, schema, list(discover or []), keys_share)
-    broadcast(transport, {"op": "setup", "schema": schema.to_dict(), "bins": bins})
+    setup: dict[str, Any] = {"op": "setup", "schema": schema.to_dict(), "bins": bins}
+    if secure_aggregation:
+        setup["peers"] = {n: a["public_key"] for n, a in
+                          broadcast(transport, {"op": "secagg_keys"}).items()}
+    broadcast(transport, setup)
     disc = Discretizer.fit(pd.DataFrame(), schema, bins=bins, method="uniform")
     names, sizes = disc.names, disc.sizes
     d = len(names)
-    pool = _Pool(sizes, iters)
+    pool = _Pool(sizes, iters, masked=secure_aggregation)
     ones: list[tuple[int, ...]] = [(j,) for j in range(d)]
     if workload is not None:
         unknown = [c for w in workload for c in w if c not in names]
@@ -170,8 +212,8 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
             raise ParameterError(f"the workload's graphical model would take {size:.0f} MB > "
                                  f"max_model_size={max_model_size:g}; declare fewer or smaller "
                                  f"marginals (e.g. the pairs with one target column) or fewer bins")
-        pool.add(cliques, broadcast(transport, {"op": "measure", "cliques": cliques,
-                                                "share": 1.0 / len(cliques)}))
+        pool.add(cliques, broadcast(transport, pool.request(
+            "measure", cliques=cliques, share=1.0 / len(cliques))))
         pool.refit(cliques[d:], 5 * iters)
         n_rounds = 1
     else:
@@ -189,8 +231,9 @@ def finish(transport: Transport, model: CliqueModel, disc: Discretizer, schema: 
     whose ledger is the worst site's (parallel composition over disjoint sites)."""
     mbi = _mbi()
     names, sizes = disc.names, disc.sizes
-    ledgers = {n: PrivacyLedger.from_dict(a["ledger"])
-               for n, a in broadcast(transport, {"op": "ledger"}).items()}
+    answers = broadcast(transport, {"op": "ledger"})
+    ledgers = {n: PrivacyLedger.from_dict(a["ledger"]) for n, a in answers.items()}
+    secure = {n: a["secure_aggregation"] for n, a in answers.items() if "secure_aggregation" in a}
     worst = max(ledgers.values(), key=lambda led: led.epsilon)
     gen = AIMGenerator(epsilon=worst.budget.epsilon if worst.budget else None,
                        delta=worst.delta, seed=seed, **params)
@@ -198,8 +241,8 @@ def finish(transport: Transport, model: CliqueModel, disc: Discretizer, schema: 
     gen.cliques_ = [[names[a] for a in c] for c in model.cliques]
     gen._plan(mbi, model, mbi.Domain(names, sizes))
     gen._sample_calls = 0
-    return FederatedFit(gen, ledgers, guarantee_text(ledgers, local=local), n_rounds,
-                        gen.cliques_)
+    return FederatedFit(gen, ledgers, guarantee_text(ledgers, local=local, secure=secure),
+                        n_rounds, gen.cliques_)
 
 
 def _aim_rounds(transport: Transport, pool: _Pool, d: int, degree: int, rounds: int | None,
@@ -210,7 +253,7 @@ def _aim_rounds(transport: Transport, pool: _Pool, d: int, degree: int, rounds: 
         raise ParameterError(f"rounds={rounds} must exceed the number of modelled columns ({d})")
     measure, select = _ALPHA / rounds, (1 - _ALPHA) / rounds
     ones: list[tuple[int, ...]] = [(j,) for j in range(d)]
-    pool.add(ones, broadcast(transport, {"op": "measure", "cliques": ones, "share": measure}))
+    pool.add(ones, broadcast(transport, pool.request("measure", cliques=ones, share=measure)))
     pool.refit([], iters)
     var_share = pool.measurements[0].sigma ** 2 * measure  # sum_k sigma_k^2 x share: constant
     used = d * measure
@@ -232,18 +275,23 @@ def _aim_rounds(transport: Transport, pool: _Pool, d: int, degree: int, rounds: 
         used += measure + select
         args = pool.model._operands(pool.model.theta)
         pooled = [pool.model.marginal(c, args=args) / pool.model.total for c in small]
-        answers = transport.exchange({
-            n: {"op": "score", "cliques": small, "share": select, "total": pool.site_total(n),
-                "targets": [pool.site_target(n, p, c) for p, c in zip(pooled, small)]}
-            for n in transport.names})
         targets = pooled
-        score = np.sum([a["scores"] for a in answers.values()], axis=0)
+        if pool.masked:
+            answers = broadcast(transport, pool.request("score", cliques=small, share=select,
+                                                        targets=pooled))
+            score = unmask([a["masked"] for a in answers.values()]).astype(float)
+        else:
+            answers = transport.exchange({
+                n: {"op": "score", "cliques": small, "share": select, "total": pool.site_total(n),
+                    "targets": [pool.site_target(n, p, c) for p, c in zip(pooled, small)]}
+                for n in transport.names})
+            score = np.sum([a["scores"] for a in answers.values()], axis=0)
         sigma = math.sqrt(var_share / measure)  # the combined noise of the coming measurement
         score = score - math.sqrt(2 / math.pi) * sigma * np.array([t.size for t in targets])
         pick = small[int(np.argmax(score))]
         before = pool.model.marginal(pick)
-        pool.add([pick], broadcast(transport, {"op": "measure", "cliques": [pick],
-                                               "share": measure}))
+        pool.add([pick], broadcast(transport, pool.request("measure", cliques=[pick],
+                                                           share=measure)))
         pool.refit([pick], iters)
         y_size = pool.measurements[-1].y.size
         if np.abs(pool.model.marginal(pick) - before).sum() <= \

@@ -45,6 +45,7 @@ class SiteProcess:
     epsilon: float
     delta: float = 1e-6
     accountant: str = "rdp"
+    secure_aggregation: tuple[int, int] | None = None  # (sites, colluding), the site's setting
 
 
 def _write_frame(out: IO[bytes], payload: bytes) -> None:
@@ -100,7 +101,9 @@ class FlowerTransport:
             self._sites.append(subprocess.Popen(
                 [self._python, "-m", "synthscape.federated.flower", "site", "--server",
                  self.address, "--name", s.name, "--data", s.data, "--epsilon", str(s.epsilon),
-                 "--delta", str(s.delta), "--accountant", s.accountant], env=env))
+                 "--delta", str(s.delta), "--accountant", s.accountant,
+                 *(["--secure-aggregation", f"{s.secure_aggregation[0]},"
+                    f"{s.secure_aggregation[1]}"] if s.secure_aggregation else [])], env=env))
         try:
             hello = json.loads(self._read())
             if sorted(hello["sites"]) != sorted(self._names):
@@ -212,7 +215,7 @@ def run_server(address: str, sites: list[str], wait: float) -> None:
 
 
 def run_site(server: str, name: str, data: str, epsilon: float, delta: float,
-             accountant: str) -> None:
+             accountant: str, secure_aggregation: tuple[int, int] | None = None) -> None:
     """One site as a Flower client: answers the relayed requests from its own records."""
     import pandas as pd
     from flwr.client import Client  # type: ignore[import-not-found, unused-ignore]
@@ -225,11 +228,13 @@ def run_site(server: str, name: str, data: str, epsilon: float, delta: float,
     )
     from flwr.compat.client.app import start_client  # type: ignore[import-not-found, unused-ignore]
 
+    from synthscape.federated.secagg import SecureAggregation
     from synthscape.federated.site import Site
     from synthscape.privacy.budget import Budget
 
     site = Site(name, pd.read_parquet(data), budget=Budget(epsilon=epsilon, delta=delta),
-                accountant=accountant)
+                accountant=accountant, secure_aggregation=None if secure_aggregation is None
+                else SecureAggregation(*secure_aggregation))
     ok = Status(code=Code.OK, message="")
 
     class SiteClient(Client):
@@ -277,11 +282,15 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--epsilon", required=True, type=float)
     c.add_argument("--delta", type=float, default=1e-6)
     c.add_argument("--accountant", default="rdp")
+    c.add_argument("--secure-aggregation", default=None, help="SITES,COLLUDING")
     a = p.parse_args(argv)
     if a.role == "server":
         run_server(a.address, a.sites.split(","), a.timeout)
     else:
-        run_site(a.server, a.name, str(a.data), a.epsilon, a.delta, a.accountant)
+        sec = None if a.secure_aggregation is None else \
+            tuple(int(v) for v in a.secure_aggregation.split(","))
+        run_site(a.server, a.name, str(a.data), a.epsilon, a.delta, a.accountant,
+                 sec)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
     from synthscape.federated.gan import fit_gan
     from synthscape.federated.local import fit_local_dp
     from synthscape.federated.neural import fit_neural
+    from synthscape.federated.secagg import SecureAggregation
     from synthscape.federated.site import Site
     from synthscape.federated.transport import InProcessTransport
     from synthscape.privacy import Budget
@@ -84,12 +85,16 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
                   batch_size=p.batch_size or 256, seed=spec.seed,
                   site_budget=None if sl is None else Budget(
                       epsilon=sl.epsilon, delta=sl.delta, unit="site"))
+    sa = None
     if p.type == "marginal":
         kw.update(discover=p.discover, keys_share=p.keys_share, degree=p.degree,
-                  rounds=p.rounds)
+                  rounds=p.rounds, secure_aggregation=p.secure_aggregation is not None)
+        if p.secure_aggregation is not None:
+            sa = (len(spec.sites), p.secure_aggregation.colluding_sites)
     if spec.transport.type == "in_process":
         sites = [Site(s.name, data[s.name], accountant=s.privacy.accountant,
-                      budget=Budget(epsilon=s.privacy.epsilon, delta=s.privacy.delta))
+                      budget=Budget(epsilon=s.privacy.epsilon, delta=s.privacy.delta),
+                      secure_aggregation=None if sa is None else SecureAggregation(*sa))
                  for s in spec.sites]
         return fit(InProcessTransport(sites), schema, **kw)
     from synthscape.federated.flower import FlowerTransport, SiteProcess
@@ -102,7 +107,7 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
         f = tmp / f"{s.name}.parquet"
         data[s.name].to_parquet(f)
         members.append(SiteProcess(s.name, str(f), s.privacy.epsilon, s.privacy.delta,
-                                   s.privacy.accountant))
+                                   s.privacy.accountant, sa))
     host, _, port = spec.transport.address.rpartition(":")
     with FlowerTransport(members, python=spec.transport.python, host=host,
                          port=int(port) or None) as transport:

@@ -18,6 +18,9 @@ Requests (one dict each, see :mod:`synthscape.federated.messages`):
 - ``gan_setup`` / ``gan_encode`` / ``gan_train``: DP-FedAvg rounds of ``dp_ctgan`` (:mod:`.gan`);
 - ``seq_setup`` / ``seq_train``: DP-FedAvg rounds of ``dp_sequence`` (:mod:`.sequence`; the site
   holds an events table and an entities table);
+- ``secagg_keys``: the site's X25519 public key for secure aggregation (:mod:`.secagg`); with
+  it configured, ``setup`` carries every site's key and ``measure`` / ``score`` answer masked
+  integers with the site's share of Skellam noise;
 - ``ledger``: the site's ledger as JSON (public: it is part of the release).
 
 The site never sends a record, an exact count or an exact total.
@@ -32,8 +35,9 @@ import pandas as pd
 from scipy.special import ndtri
 
 from synthscape.errors import ParameterError
+from synthscape.federated.secagg import Masker, SecureAggregation, skellam_mu
 from synthscape.privacy.budget import Budget
-from synthscape.privacy.events import LaplaceEvent, ThresholdGaussianEvent
+from synthscape.privacy.events import LaplaceEvent, SkellamEvent, ThresholdGaussianEvent
 from synthscape.privacy.ledger import PrivacyLedger
 from synthscape.privacy.mechanisms import gaussian_mechanism
 from synthscape.privacy.noise import NoiseSource
@@ -60,7 +64,8 @@ class Site:
 
     def __init__(self, name: str, data: pd.DataFrame, *, budget: Budget,
                  accountant: str = "rdp", noise: NoiseSource | None = None,
-                 entities: pd.DataFrame | None = None):
+                 entities: pd.DataFrame | None = None,
+                 secure_aggregation: SecureAggregation | None = None):
         if len(data) == 0:
             raise ParameterError(f"site {name!r} has no rows; every site needs data")
         self.name = name
@@ -71,6 +76,8 @@ class Site:
         self._codes: np.ndarray | None = None
         self._sizes: list[int] = []
         self._rho = 0.0
+        self.secure_aggregation = secure_aggregation
+        self._masker = Masker(name, secure_aggregation) if secure_aggregation else None
 
     # ---- dispatch ----------------------------------------------------------------------
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +88,7 @@ class Site:
                     "nn_setup": self._neural, "nn_train": self._neural,
                     "gan_setup": self._neural, "gan_encode": self._neural,
                     "gan_train": self._neural, "seq_setup": self._neural,
-                    "seq_train": self._neural}
+                    "seq_train": self._neural, "secagg_keys": self._secagg_keys}
         if op not in handlers:
             raise ParameterError(f"site {self.name!r}: unknown request {op!r}; expected one of "
                                  f"{sorted(handlers)}")
@@ -106,7 +113,20 @@ class Site:
             out[c] = sorted(counts.index[noisy > tau].tolist())
         return {"keys": out}
 
+    def _secagg_keys(self, req: dict[str, Any]) -> dict[str, Any]:
+        if self._masker is None:
+            raise ParameterError(f"site {self.name!r} is not set up for secure aggregation")
+        return {"public_key": self._masker.public_key()}
+
     def _setup(self, req: dict[str, Any]) -> dict[str, Any]:
+        peers = req.get("peers")
+        if self._masker is None and peers is not None:
+            raise ParameterError(f"site {self.name!r} is not set up for secure aggregation")
+        if self._masker is not None:
+            if peers is None:  # this site's noise share is only safe inside a masked sum
+                raise ParameterError(f"site {self.name!r} answers only under secure "
+                                     f"aggregation; the coordinator must run it")
+            self._masker.connect(peers)
         schema = TableSchema.from_dict(req["schema"], source="federation schema")
         missing = [n for n in schema.names if n not in self._data.columns]
         if missing:
@@ -136,6 +156,11 @@ class Site:
     def _measure(self, req: dict[str, Any]) -> dict[str, Any]:
         codes = self._need_setup()
         sigma = 1.0 / math.sqrt(2 * float(req["share"]) * self._rho)
+        if self._masker is not None:
+            cls = [tuple(int(a) for a in cl) for cl in req["cliques"]]
+            return self._masked([marginal_counts(codes, self._sizes, cl) for cl in cls], sigma,
+                                1.0, 1.0, str(req["message"]),
+                                [f"marginal {list(cl)}" for cl in cls])
         ys = []
         for cl in req["cliques"]:
             cl = tuple(int(a) for a in cl)
@@ -145,9 +170,37 @@ class Site:
                 label=f"site {self.name}: marginal {list(cl)}"))
         return {"y": ys, "sigma": sigma}
 
+    def _masked(self, values: list[np.ndarray], nm: float, l1: float, l2: float, message: str,
+                labels: list[str]) -> dict[str, Any]:
+        """Integer answers with this site's share of Skellam noise, masked: the site spends the
+        Skellam mechanism of the whole honest noise (mu), the trust assumption of :mod:`.secagg`."""
+        assert self._masker is not None and self.secure_aggregation is not None
+        honest = self.secure_aggregation.honest
+        mu = skellam_mu(nm, l1, l2)
+        out = []
+        for i, (v, label) in enumerate(zip(values, labels)):
+            self.ledger.spend(SkellamEvent(mu=mu, l1=l1, l2=l2, label=(
+                f"site {self.name}: {label} under secure aggregation (Skellam noise shared by "
+                f"{honest} non-colluding sites)")))
+            y = np.floor(np.asarray(v, float)).astype(np.int64) + \
+                self.ledger.noise.skellam(mu / honest, np.shape(v))
+            out.append(self._masker.mask(y, f"{message}/{i}"))
+        return {"masked": out, "sd": math.sqrt(2 * mu / honest)}
+
     def _score(self, req: dict[str, Any]) -> dict[str, Any]:
         codes = self._need_setup()
         cliques = [tuple(int(a) for a in cl) for cl in req["cliques"]]
+        if self._masker is not None:
+            # against the pooled model's marginals at this site's exact size: a record moves
+            # each score by at most 2 (its cell, and n * p by p), flooring keeps that bound
+            n = float(len(codes))
+            raw = np.array([np.abs(marginal_counts(codes, self._sizes, cl) - n * np.ravel(p)).sum()
+                            for cl, p in zip(cliques, req["targets"])])
+            nm = 1.0 / math.sqrt(2 * float(req["share"]) * self._rho)
+            k = len(cliques)
+            ans = self._masked([raw], nm, 2.0 * k, 2.0 * math.sqrt(k), str(req["message"]),
+                               [f"selection scores of {k} candidates"])
+            return {"masked": ans["masked"][0], "sd": ans["sd"]}
         total = float(req["total"])
         raw = np.array([np.abs(marginal_counts(codes, self._sizes, cl) - total * np.ravel(p)).sum()
                         for cl, p in zip(cliques, req["targets"])])
@@ -198,4 +251,8 @@ class Site:
                 "seq_train": sequence.site_train}[req["op"]](self, req)
 
     def _ledger(self, req: dict[str, Any]) -> dict[str, Any]:
-        return {"ledger": self.ledger.to_dict()}
+        out: dict[str, Any] = {"ledger": self.ledger.to_dict()}
+        if self.secure_aggregation is not None:
+            out["secure_aggregation"] = {"sites": self.secure_aggregation.sites,
+                                         "colluding": self.secure_aggregation.colluding}
+        return out

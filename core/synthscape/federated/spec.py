@@ -53,6 +53,15 @@ class SiteSpec(StrictModel):
         return self
 
 
+class SecureAggregationSpec(StrictModel):
+    """Masked sums with distributed Skellam noise (marginal protocol): the coordinator sees only
+    sums, each site adds its share of the noise; ``colluding_sites`` is how many sites may
+    collude with the coordinator (0: only the coordinator is curious). The release states the
+    guarantee under that assumption and the weaker one without it."""
+
+    colluding_sites: int = Field(default=0, ge=0)
+
+
 class ProtocolSpec(StrictModel):
     """``marginal``: sites answer marginal queries under central DP at each site (AIM-style
     private rounds, or one round of a declared ``workload``). ``local_dp``: every record is
@@ -77,10 +86,14 @@ class ProtocolSpec(StrictModel):
     local_epochs: int | None = Field(default=None, ge=1)
     batch_size: int | None = Field(default=None, ge=2)
     site_level: PrivacySpec | None = None
+    secure_aggregation: SecureAggregationSpec | None = None
 
     @model_validator(mode="after")
     def _combination(self) -> ProtocolSpec:
         gen = self.generator
+        if self.secure_aggregation is not None and self.type != "marginal":
+            raise ValueError("protocol.secure_aggregation runs with the marginal protocol only; "
+                             "remove it or set protocol.type: marginal")
         ok = NEURAL_GENERATORS if self.type == "neural" else ("aim",)
         if gen is not None and gen not in ok:
             raise ValueError(
@@ -172,6 +185,11 @@ class FederatedSpec(SpecBase):
         if self.protocol.type == "local_dp" and not self.protocol.workload:
             yield Problem(("protocol", "workload"), "local_dp needs a declared workload (the "
                                                     "marginals each record answers)")
+        sa = self.protocol.secure_aggregation
+        if sa is not None and sa.colluding_sites >= len(self.sites):
+            yield Problem(("protocol", "secure_aggregation", "colluding_sites"),
+                          f"colluding_sites={sa.colluding_sites} must be below the number of "
+                          f"sites ({len(self.sites)})")
 
 
     def _sequence_problems(self) -> Iterator[Problem]:

@@ -22,6 +22,7 @@ from synthscape.privacy.events import (
     GaussianEvent,
     LaplaceEvent,
     NonPrivateEvent,
+    SkellamEvent,
     SubsampledGaussianEvent,
     ThresholdGaussianEvent,
     ZCdpEvent,
@@ -102,6 +103,8 @@ def event_rdp(event: DpEvent) -> tuple[float, ...]:
                 ),
                 dtype=float,
             ))
+    elif isinstance(event, SkellamEvent):
+        curve = event.count * rdp_maths.skellam_rdp(event.mu, event.l1, event.l2, o)
     elif isinstance(event, NonPrivateEvent):
         curve = np.full_like(o, np.inf)
     else:
@@ -165,9 +168,9 @@ class PldAccountant(Accountant):
         raise ParameterError(f"the PLD accountant does not know event kind {event.kind!r}")
 
     def method(self, events: Sequence[DpEvent]) -> str:
-        # PLD under add/remove cannot represent a bare zCDP or bounded-range guarantee; the RDP
-        # accountant handles such ledgers whole.
-        bare = any(isinstance(e, (ZCdpEvent, ExponentialEvent)) for e in events)
+        # PLD under add/remove cannot represent a bare zCDP or bounded-range guarantee, nor the
+        # Skellam mechanism's RDP bound; the RDP accountant handles such ledgers whole.
+        bare = any(isinstance(e, (ZCdpEvent, ExponentialEvent, SkellamEvent)) for e in events)
         return "rdp" if bare else self.name
 
     def _epsilon(self, events: Sequence[DpEvent], delta: float) -> float:

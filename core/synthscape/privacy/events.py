@@ -120,6 +120,28 @@ class ThresholdGaussianEvent(DpEvent):
 
 
 @dataclass(frozen=True)
+class SkellamEvent(DpEvent):
+    """``count`` releases of an integer query with Skellam noise Poisson(``mu``) -
+    Poisson(``mu``) (variance 2 ``mu``), the query moving by at most ``l1`` in L1 and ``l2`` in
+    L2 norm per record. Sums of Skellam noises are Skellam, which is what distributed noise
+    under secure aggregation needs (:mod:`synthscape.federated.secagg`)."""
+
+    kind: ClassVar[str] = "skellam"
+    mu: float
+    l1: float = 1.0
+    l2: float = 1.0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        _positive("mu", self.mu)
+        _positive("l1", self.l1)
+        _positive("l2", self.l2)
+        if self.l2 > self.l1 * (1 + 1e-12):
+            raise ValueError(f"l2 sensitivity {self.l2!r} cannot exceed l1 {self.l1!r}")
+        _count(self.count)
+
+
+@dataclass(frozen=True)
 class NonPrivateEvent(DpEvent):
     """Real data was used without a privacy guarantee; the ledger's epsilon becomes infinite."""
 
@@ -140,6 +162,7 @@ EVENT_TYPES: dict[str, type[DpEvent]] = {
         ZCdpEvent,
         SubsampledGaussianEvent,
         ThresholdGaussianEvent,
+        SkellamEvent,
         NonPrivateEvent,
     )
 }

@@ -15,7 +15,8 @@ independent stream. The key is never written into a model, a run folder or a log
 ``seed`` drives only post-processing and simulation.
 
 Draws: uniforms with 53 random bits in (0, 1); normals by the inverse CDF; Laplace by inverse
-CDF; Gumbel for the exponential mechanism; Bernoulli masks for Poisson subsampling. Floating
+CDF; Gumbel for the exponential mechanism; Bernoulli masks for Poisson subsampling; integer
+Skellam noise (a difference of inverse-CDF Poisson draws) for secure aggregation. Floating
 point noise is not a discrete mechanism: the classical floating-point attacks are mitigated
 (53-bit uniforms; DP-SGD sums four normals, as opacus' secure mode), not excluded.
 """
@@ -171,6 +172,15 @@ class NoiseSource:
 
     def gumbel(self, shape) -> np.ndarray:
         return -np.log(-np.log(self.uniform(shape)))
+
+    def skellam(self, mu: float, shape) -> np.ndarray:
+        """Integer Skellam draws Poisson(``mu``) - Poisson(``mu``) (variance 2 ``mu``), each
+        Poisson by the inverse CDF of a 53-bit uniform."""
+        from scipy.stats import poisson
+
+        a = poisson.ppf(self.uniform(shape), mu)
+        b = poisson.ppf(self.uniform(shape), mu)
+        return (a - b).astype(np.int64)
 
     def bernoulli(self, p: float, shape) -> np.ndarray:
         """Independent Bernoulli(``p``) draws: the Poisson subsampling mask."""

@@ -32,8 +32,9 @@ def _walk(value, floats: list, strings: list) -> None:
         floats.append(float(value))
 
 
-def check_messages(messages, parts) -> None:
-    """No raw numeric value, no exact count or size, no unreleased category in any answer."""
+def check_messages(messages, parts, answer_keys=ANSWER_KEYS) -> None:
+    """No raw numeric value, no exact count or size, no unreleased category in any answer;
+    masked answers (secure aggregation) are 64-bit words far from any count."""
     raw_z = set(np.concatenate([p["z"].to_numpy() for p in parts]).tolist())
     sizes = {float(len(p)) for p in parts}
     assert any(d == "from" for d, _, _ in messages) and any(d == "to" for d, _, _ in messages)
@@ -45,7 +46,10 @@ def check_messages(messages, parts) -> None:
         assert not raw_z & set(floats)
         assert "a-single-record" not in strings
         if direction == "from":
-            assert set(msg) <= ANSWER_KEYS, set(msg)
+            assert set(msg) <= answer_keys, set(msg)
+            masked = msg.get("masked", [])
+            for m in masked if isinstance(masked, list) else [masked]:
+                assert m.dtype == np.uint64 and np.all(m.astype(float) > 2.0**20)
             for y in msg.get("y", []):  # noisy counts: never a whole number, never a site size
                 assert not np.any(np.mod(y, 1) == 0)
             if "ledger" not in msg:
