@@ -23,6 +23,7 @@ ENV_IDS = {
     "synthscape_autonomy/PedestrianDartOut-v0": "pedestrian_dart_out",
     "synthscape_autonomy/PedestrianNightRain-v0": "pedestrian_night_rain",
     "synthscape_autonomy/LeadBrakingWet-v0": "lead_braking_wet",
+    "synthscape_autonomy/LeadBrakingDry-v0": "lead_braking_dry",
     "synthscape_autonomy/RedLightRunner-v0": "red_light_runner",
     "synthscape_autonomy/Highway-v0": "highway",
     "synthscape_autonomy/CarToPedestrianFarside-v0": "cpfa",
