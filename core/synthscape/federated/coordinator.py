@@ -39,7 +39,8 @@ import pandas as pd
 from synthscape.errors import ParameterError
 from synthscape.federated.secagg import unmask
 from synthscape.federated.transport import Transport, broadcast
-from synthscape.generators._marginal import project_simplex
+from synthscape.generators._coarsen import coarsen
+from synthscape.generators._marginal import bin_lookup, project_simplex
 from synthscape.generators._marginal_pgm import CliqueModel, Measurement, estimate_total
 from synthscape.generators.aim import _ALPHA, AIMGenerator, _mbi
 from synthscape.generators.base import Generator
@@ -219,8 +220,8 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
         pool.refit(cliques[d:], 5 * iters)
         n_rounds = 1
     else:
-        n_rounds = _aim_rounds(transport, pool, d, degree, rounds, iters, max_model_size, mbi,
-                               mbi.Domain(names, sizes), names)
+        n_rounds, disc = _aim_rounds(transport, pool, disc, degree, rounds, iters,
+                                     max_model_size, mbi, bins)
     return finish(transport, pool.model, disc, schema, n_rounds, seed=seed,
                   params=dict(degree=degree, rounds=rounds, bins=bins, iters=iters,
                               max_model_size=max_model_size))
@@ -247,9 +248,42 @@ def finish(transport: Transport, model: CliqueModel, disc: Discretizer, schema: 
                         n_rounds, gen.cliques_)
 
 
-def _aim_rounds(transport: Transport, pool: _Pool, d: int, degree: int, rounds: int | None,
-                iters: int, max_model_size: float, mbi, domain, names: list[str]) -> int:
-    """AIM's loop in shares of each site's rho (total 1); returns the number of rounds run."""
+def _coarsen(transport: Transport, pool: _Pool, disc: Discretizer, bins: int) -> Discretizer:
+    """Central ``aim``'s coarsening (:mod:`synthscape.generators._coarsen`) of the numerical
+    columns from the pooled noisy one-way marginals (post-processing); the sites recode their
+    records to the merged bins, and every one-way measurement (pooled and per site) is merged."""
+    d = len(disc.names)
+    main = pool.measurements[-d:]  # the pooled one-way measurement of the first round
+    coarse, _, _, _ = coarsen(disc, np.zeros((0, d), np.int64), [m.y for m in main],
+                              float(np.max(main[0].sigma)), bins)
+    lookups = bin_lookup(disc, coarse)
+    if all(lk is None for lk in lookups):
+        return disc
+    broadcast(transport, {"op": "recode", "lookup": [None if lk is None else lk.tolist()
+                                                     for lk in lookups]})
+    sizes = coarse.sizes
+
+    def merged(m: Measurement) -> Measurement:
+        lk = lookups[m.clique[0]]
+        if lk is None:
+            return m
+        y = np.bincount(lk, weights=m.y, minlength=sizes[m.clique[0]])
+        var = np.bincount(lk, weights=m.var, minlength=sizes[m.clique[0]])
+        return Measurement(m.clique, y, np.sqrt(var))
+
+    pool.measurements = [merged(m) for m in pool.measurements]
+    pool.site_ones = {n: [merged(m) for m in ms] for n, ms in pool.site_ones.items()}
+    pool.sizes = sizes
+    pool.model = CliqueModel(sizes, [(j,) for j in range(d)])
+    return coarse
+
+
+def _aim_rounds(transport: Transport, pool: _Pool, disc: Discretizer, degree: int,
+                rounds: int | None, iters: int, max_model_size: float, mbi,
+                bins: int) -> tuple[int, Discretizer]:
+    """AIM's loop in shares of each site's rho (total 1); returns the number of rounds run and
+    the (coarsened) discretizer."""
+    d = len(disc.names)
     rounds = rounds or 16 * d
     if rounds <= d:
         raise ParameterError(f"rounds={rounds} must exceed the number of modelled columns ({d})")
@@ -262,8 +296,11 @@ def _aim_rounds(transport: Transport, pool: _Pool, d: int, degree: int, rounds: 
                                              "share": measure / 2, "plain": True}), plain=True)
         used += d * measure / 2
     pool.add(ones, broadcast(transport, pool.request("measure", cliques=ones, share=measure)))
+    var_share = float(pool.measurements[-1].sigma) ** 2 * measure  # pooled variance x share
+    disc = _coarsen(transport, pool, disc, bins)
     pool.refit([], iters)
-    var_share = pool.measurements[-1].sigma ** 2 * measure  # the pooled variance x share
+    names = disc.names
+    domain = mbi.Domain(names, disc.sizes)
     used += d * measure
     workload = list(combinations(range(d), min(degree, d)))
     # every one-way marginal is measured already: candidates are the workload's 2+ -way ones
@@ -303,4 +340,4 @@ def _aim_rounds(transport: Transport, pool: _Pool, d: int, degree: int, rounds: 
                 math.sqrt(2 / math.pi) * pool.measurements[-1].sigma * y_size:
             measure, select = measure * 4, select * 4  # sigma halves (AIM, Sec. 4.3)
     pool.model.fit(pool.measurements, 5 * iters)
-    return r
+    return r, disc

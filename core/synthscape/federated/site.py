@@ -10,6 +10,7 @@ Requests (one dict each, see :mod:`synthscape.federated.messages`):
   the rest of the protocol divides in shares;
 - ``measure``: noisy counts of the listed marginals, each from ``share`` of that rho
   (Gaussian, L2 sensitivity 1 under add/remove one record: Bun and Steinke 2016, Prop. 1.6);
+- ``recode``: merge bins of numerical columns (the coordinator's coarsening, public lookups);
 - ``score``: AIM-style selection scores ``||M_r(D_site) - total * p_r||_1`` of candidate
   marginals against public model marginals ``p_r`` and the site's public noisy total, released
   as one Gaussian vector (each score moves by at most 1 per record: L2 sensitivity sqrt(#cands));
@@ -88,7 +89,8 @@ class Site:
                     "nn_setup": self._neural, "nn_train": self._neural,
                     "gan_setup": self._neural, "gan_encode": self._neural,
                     "gan_train": self._neural, "seq_setup": self._neural,
-                    "seq_train": self._neural, "secagg_keys": self._secagg_keys}
+                    "seq_train": self._neural, "secagg_keys": self._secagg_keys,
+                    "recode": self._recode}
         if op not in handlers:
             raise ParameterError(f"site {self.name!r}: unknown request {op!r}; expected one of "
                                  f"{sorted(handlers)}")
@@ -146,6 +148,17 @@ class Site:
         disc = Discretizer.fit(data, schema, bins=int(req["bins"]), method="uniform")
         self._codes, self._sizes = disc.encode(data), disc.sizes
         self._rho = self.ledger.remaining_rho() * (1 - 1e-6)
+        return {"ok": True}
+
+    def _recode(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Merge bins (public lookups from the coordinator's coarsening: post-processing of
+        released marginals); nothing is released."""
+        codes = self._need_setup()
+        for j, lk in enumerate(req["lookup"]):
+            if lk is not None:
+                table = np.asarray(lk, np.int64)
+                codes[:, j] = table[codes[:, j]]
+                self._sizes[j] = int(table.max()) + 1
         return {"ok": True}
 
     def _need_setup(self) -> np.ndarray:

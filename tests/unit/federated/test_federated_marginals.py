@@ -86,3 +86,16 @@ def test_site_refuses_unknown_requests_and_measuring_before_setup(parts):
     with pytest.raises(ParameterError, match="send 'setup'"):
         site.handle({"op": "measure", "cliques": [[0]], "share": 0.5})
     assert site.ledger.epsilon == 0.0
+
+
+def test_rounds_coarsen_numerical_bins_like_central_aim(parts, schema):
+    messages: list = []
+    sites = [Site(f"s{i}", p, budget=Budget(epsilon=0.3)) for i, p in enumerate(parts)]
+    fit = fit_federated(InProcessTransport(sites, tap=lambda *m: messages.append(m)), schema,
+                        bins=32, rounds=8, iters=20, seed=0)
+    z = fit.generator.disc_.columns[fit.generator.disc_.names.index("z")]
+    assert 8 <= z.n_values < 32 and z.fine_weights is not None
+    recode = [decode(b) for d, _, b in messages if d == "to" and b'"recode"' in b]
+    assert len(recode) == len(sites)  # every site merges the same public bins
+    out = fit.generator.sample(500, seed=1)
+    assert out["z"].between(-3, 6).all() and out["z"].nunique() > 50
