@@ -40,7 +40,7 @@ from synthscape.errors import ParameterError
 from synthscape.federated.secagg import unmask
 from synthscape.federated.transport import Transport, broadcast
 from synthscape.generators._coarsen import coarsen
-from synthscape.generators._marginal import bin_lookup, project_simplex
+from synthscape.generators._marginal import bin_lookup
 from synthscape.generators._marginal_pgm import CliqueModel, Measurement, estimate_total
 from synthscape.generators.aim import _ALPHA, AIMGenerator, _mbi
 from synthscape.generators.base import Generator
@@ -48,6 +48,8 @@ from synthscape.privacy.ledger import PrivacyLedger
 from synthscape.schema import TableSchema
 from synthscape.schema.column import Column
 from synthscape.transforms.discretizer import Discretizer
+
+SITE = "__site__"  # the hidden column of the private rounds' model: the site of each record
 
 if TYPE_CHECKING:
     from synthscape.generators.dp_sequence.generator import DPSequenceGenerator
@@ -120,14 +122,24 @@ def guarantee_text(ledgers: dict[str, PrivacyLedger], *, local: bool = False,
 
 
 class _Pool:
-    """The summed noisy measurements and the current model."""
+    """The noisy measurements and the current model.
 
-    def __init__(self, sizes: list[int], iters: int, masked: bool = False):
-        self.sizes, self.iters, self.masked = sizes, iters, masked
+    With ``sites`` (the private rounds) the model holds one hidden column more, the site of each
+    record (index ``d``, one value per site): the sites' own answers are measurements of
+    (clique, site) tables, so the model learns each site's distribution and every dependence
+    that runs across sites (a column that separates the sites, such as the band they were
+    split by, carries its dependence on every other column through the site). Each site is
+    then scored against the model's conditional given that site, and the sampler draws the
+    site and drops it (``AIMGenerator.latent_``). Without ``sites`` (a declared workload, local
+    DP) answers are summed into pooled measurements."""
+
+    def __init__(self, sizes: list[int], iters: int, masked: bool = False,
+                 sites: list[str] | None = None):
+        self.d, self.iters, self.masked, self.sites = len(sizes), iters, masked, sites
+        self.sizes = [*sizes, len(sites)] if sites else list(sizes)
         self._messages = 0
         self.measurements: list[Measurement] = []
-        self.site_ones: dict[str, list[Measurement]] = {}
-        self.model = CliqueModel(sizes, [(j,) for j in range(len(sizes))])
+        self.model = CliqueModel(self.sizes, [(j,) for j in range(len(self.sizes))])
 
     def message(self) -> str:
         """A fresh message id (every site masks one message id once)."""
@@ -138,46 +150,49 @@ class _Pool:
         return {"op": op, **fields, **({"message": self.message()} if self.masked else {})}
 
     def add(self, cliques: list[tuple[int, ...]], answers: dict[str, dict[str, Any]],
-            plain: bool = False) -> None:
-        if self.masked and not plain:
+            by_site: bool = False) -> list[tuple[int, ...]]:
+        """Record the answers (masked sums, plain sums, or with ``by_site`` one table over the
+        sites per clique); returns the model cliques they measure."""
+        if by_site:
+            assert self.sites is not None  # by-site tables need the site column
+            out = []
+            for i, cl in enumerate(cliques):
+                y = np.stack([np.ravel(answers[n]["y"][i]) for n in self.sites], axis=-1)
+                sds = np.broadcast_to([float(answers[n]["sigma"]) for n in self.sites], y.shape)
+                out.append((*cl, self.d))
+                self.measurements.append(Measurement(out[-1], y.ravel(), sds.ravel().copy()))
+            return out
+        if self.masked:
             sd = math.sqrt(sum(float(a["sd"]) ** 2 for a in answers.values()))
             for i, cl in enumerate(cliques):
                 y = unmask([a["masked"][i] for a in answers.values()]).astype(float)
                 self.measurements.append(Measurement(cl, y, sd))
-            return
+            return list(cliques)
         for i, cl in enumerate(cliques):
             y = np.sum([a["y"][i] for a in answers.values()], axis=0)
             sigma = math.sqrt(sum(float(a["sigma"]) ** 2 for a in answers.values()))
             self.measurements.append(Measurement(cl, y, sigma))
-            if len(cl) == 1:
-                for name, a in answers.items():
-                    self.site_ones.setdefault(name, []).append(
-                        Measurement(cl, a["y"][i], float(a["sigma"])))
+        return list(cliques)
 
     def refit(self, cliques: list[tuple[int, ...]], iters: int) -> None:
-        self.model = CliqueModel(self.sizes, [*self.model.cliques, *cliques], self.model.theta,
+        new = [c for c in cliques if c not in self.model.cliques]
+        self.model = CliqueModel(self.sizes, [*self.model.cliques, *new], self.model.theta,
                                  total=estimate_total(self.measurements)
                                  ).fit(self.measurements, iters)
 
-    def site_total(self, name: str) -> float:
-        return estimate_total(self.site_ones[name])
-
-    def site_target(self, name: str, p: np.ndarray, clique: tuple[int, ...]) -> np.ndarray:
-        """The pooled model's marginal ``p`` raked (iterative proportional fitting) to the
-        site's own noisy one-way marginals: a site is scored on the dependence the model
-        misses, not on how its own distribution differs from the pool's (the heterogeneity
-        that a plain sum of site errors counts; Maddock et al. 2024, Sec. 4)."""
-        t = np.asarray(p, float).reshape([self.sizes[a] for a in clique]) + 1e-12
-        ones = {m.clique[0]: m.y for m in self.site_ones[name]}
-        total = max(float(ones[clique[0]].sum()), 1.0)
-        margins = [project_simplex(ones[a], total) + 1e-9 for a in clique]
-        for _ in range(10 if len(clique) > 1 else 1):
-            for ax, m in enumerate(margins):
-                cur = t.sum(axis=tuple(k for k in range(t.ndim) if k != ax))
-                shape = [1] * t.ndim
-                shape[ax] = -1
-                t = t * (m / m.sum() / np.maximum(cur, 1e-300)).reshape(shape)
-        return (t / t.sum()).ravel()
+    def site_requests(self, cliques: list[tuple[int, ...]]) -> dict[str, dict[str, Any]]:
+        """Per site: its model size (the model's count at that site) and the model's marginal
+        of each candidate given the site, the public targets the site scores itself against."""
+        assert self.sites is not None  # scoring by site needs the site column
+        args = self.model._operands(self.model.theta)
+        totals = self.model.marginal((self.d,), args=args)
+        tables = [self.model.marginal((*c, self.d), args=args).reshape(-1, len(self.sites))
+                  for c in cliques]
+        out = {}
+        for k, n in enumerate(self.sites):
+            targets = [t[:, k] / max(float(t[:, k].sum()), 1e-300) for t in tables]
+            out[n] = {"total": max(float(totals[k]), 1.0), "targets": targets}
+        return out
 
 
 def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[str] | None = None,
@@ -202,7 +217,8 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
     disc = Discretizer.fit(pd.DataFrame(), schema, bins=bins, method="uniform")
     names, sizes = disc.names, disc.sizes
     d = len(names)
-    pool = _Pool(sizes, iters, masked=secure_aggregation)
+    pool = _Pool(sizes, iters, masked=secure_aggregation,
+                 sites=None if workload is not None else list(transport.names))
     ones: list[tuple[int, ...]] = [(j,) for j in range(d)]
     if workload is not None:
         unknown = [c for w in workload for c in w if c not in names]
@@ -224,23 +240,27 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
                                      max_model_size, mbi, bins)
     return finish(transport, pool.model, disc, schema, n_rounds, seed=seed,
                   params=dict(degree=degree, rounds=rounds, bins=bins, iters=iters,
-                              max_model_size=max_model_size))
+                              max_model_size=max_model_size),
+                  latent=[] if pool.sites is None else [(SITE, len(pool.sites))])
 
 
 def finish(transport: Transport, model: CliqueModel, disc: Discretizer, schema: TableSchema,
            n_rounds: int, *, seed: int | None, params: dict[str, Any],
-           local: bool = False) -> FederatedFit:
+           local: bool = False, latent: list[tuple[str, int]] | None = None) -> FederatedFit:
     """Collect every site's ledger and turn the fitted model into a sampling ``aim`` model
-    whose ledger is the worst site's (parallel composition over disjoint sites)."""
+    whose ledger is the worst site's (parallel composition over disjoint sites); ``latent``
+    columns (the site) follow the discretizer's in the model and are dropped when sampling."""
     mbi = _mbi()
-    names, sizes = disc.names, disc.sizes
+    latent = list(latent or [])
+    names = [*disc.names, *(n for n, _ in latent)]
+    sizes = [*disc.sizes, *(k for _, k in latent)]
     answers = broadcast(transport, {"op": "ledger"})
     ledgers = {n: PrivacyLedger.from_dict(a["ledger"]) for n, a in answers.items()}
     secure = {n: a["secure_aggregation"] for n, a in answers.items() if "secure_aggregation" in a}
     worst = max(ledgers.values(), key=lambda led: led.epsilon)
     gen = AIMGenerator(epsilon=worst.budget.epsilon if worst.budget else None,
                        delta=worst.delta, seed=seed, **params)
-    gen.disc_, gen.schema_, gen.ledger_ = disc, schema, worst
+    gen.disc_, gen.schema_, gen.ledger_, gen.latent_ = disc, schema, worst, latent
     gen.cliques_ = [[names[a] for a in c] for c in model.cliques]
     gen._plan(mbi, model, mbi.Domain(names, sizes))
     gen._sample_calls = 0
@@ -248,33 +268,35 @@ def finish(transport: Transport, model: CliqueModel, disc: Discretizer, schema: 
                         n_rounds, gen.cliques_)
 
 
-def _coarsen(transport: Transport, pool: _Pool, disc: Discretizer, bins: int) -> Discretizer:
+def _coarsen(transport: Transport, pool: _Pool, disc: Discretizer, bins: int,
+             ys: list[np.ndarray], sigma: float) -> Discretizer:
     """Central ``aim``'s coarsening (:mod:`synthscape.generators._coarsen`) of the numerical
-    columns from the pooled noisy one-way marginals (post-processing); the sites recode their
-    records to the merged bins, and every one-way measurement (pooled and per site) is merged."""
+    columns from the pooled noisy one-way marginals ``ys`` (post-processing); the sites recode
+    their records to the merged bins, and every measurement so far (one-way marginals, pooled
+    or by site) is merged."""
     d = len(disc.names)
-    main = pool.measurements[-d:]  # the pooled one-way measurement of the first round
-    coarse, _, _, _ = coarsen(disc, np.zeros((0, d), np.int64), [m.y for m in main],
-                              float(np.max(main[0].sigma)), bins)
+    coarse, _, _, _ = coarsen(disc, np.zeros((0, d), np.int64), ys, sigma, bins)
     lookups = bin_lookup(disc, coarse)
     if all(lk is None for lk in lookups):
         return disc
     broadcast(transport, {"op": "recode", "lookup": [None if lk is None else lk.tolist()
                                                      for lk in lookups]})
-    sizes = coarse.sizes
+    sizes = [*coarse.sizes, *pool.sizes[d:]]
 
     def merged(m: Measurement) -> Measurement:
-        lk = lookups[m.clique[0]]
+        j, lk = m.clique[0], lookups[m.clique[0]]
         if lk is None:
             return m
-        y = np.bincount(lk, weights=m.y, minlength=sizes[m.clique[0]])
-        var = np.bincount(lk, weights=m.var, minlength=sizes[m.clique[0]])
-        return Measurement(m.clique, y, np.sqrt(var))
+        onehot = np.zeros((sizes[j], len(lk)))
+        onehot[lk, np.arange(len(lk))] = 1.0
+        shape = [pool.sizes[a] for a in m.clique]
+        y = np.tensordot(onehot, m.y.reshape(shape), axes=(1, 0))
+        var = np.tensordot(onehot, m.var.reshape(shape), axes=(1, 0))
+        return Measurement(m.clique, y.ravel(), np.sqrt(var).ravel())
 
     pool.measurements = [merged(m) for m in pool.measurements]
-    pool.site_ones = {n: [merged(m) for m in ms] for n, ms in pool.site_ones.items()}
     pool.sizes = sizes
-    pool.model = CliqueModel(sizes, [(j,) for j in range(d)])
+    pool.model = CliqueModel(sizes, [(j,) for j in range(len(sizes))])
     return coarse
 
 
@@ -290,22 +312,34 @@ def _aim_rounds(transport: Transport, pool: _Pool, disc: Discretizer, degree: in
     measure, select = _ALPHA / rounds, (1 - _ALPHA) / rounds
     ones: list[tuple[int, ...]] = [(j,) for j in range(d)]
     used = 0.0
-    if pool.masked:  # per-site one-way marginals in the clear (full noise at each site): the
-        # selection targets are raked to them; their sum is one more pooled measurement
-        pool.add(ones, broadcast(transport, {"op": "measure", "cliques": ones,
-                                             "share": measure / 2, "plain": True}), plain=True)
+    if pool.masked:  # each site's one-way marginals in the clear (its full noise), for the
+        # site column of the model, and the masked sums (the central noise)
+        by_site = broadcast(transport, {"op": "measure", "cliques": ones,
+                                        "share": measure / 2, "plain": True})
         used += d * measure / 2
-    pool.add(ones, broadcast(transport, pool.request("measure", cliques=ones, share=measure)))
-    var_share = float(pool.measurements[-1].sigma) ** 2 * measure  # pooled variance x share
-    disc = _coarsen(transport, pool, disc, bins)
-    pool.refit([], iters)
-    names = disc.names
-    domain = mbi.Domain(names, disc.sizes)
+        model_cl = pool.add(ones, by_site, by_site=True)
+        pool.add(ones, broadcast(transport, pool.request("measure", cliques=ones,
+                                                         share=measure)))
+        ys = [m.y for m in pool.measurements[-d:]]
+        sigma1 = float(pool.measurements[-1].sigma)
+    else:  # each site's answers are its table of the site column; their sums shape the bins
+        answers = broadcast(transport, pool.request("measure", cliques=ones, share=measure))
+        model_cl = pool.add(ones, answers, by_site=True)
+        ys = [np.sum([a["y"][j] for a in answers.values()], axis=0) for j in range(d)]
+        sigma1 = math.sqrt(sum(float(a["sigma"]) ** 2 for a in answers.values()))
+    var_share = sigma1 ** 2 * measure  # the pooled variance x share: constant
+    disc = _coarsen(transport, pool, disc, bins, ys, sigma1)
+    pool.refit(model_cl, iters)
+    names = [*disc.names, SITE]
+    domain = mbi.Domain(names, pool.sizes)
     used += d * measure
     workload = list(combinations(range(d), min(degree, d)))
     # every one-way marginal is measured already: candidates are the workload's 2+ -way ones
     cands = list(dict.fromkeys(c for w in workload for k in range(min(2, len(w)), len(w) + 1)
                                for c in combinations(w, k)))
+    def grown(c: tuple[int, ...]) -> tuple[int, ...]:  # the model clique a pick adds
+        return c if pool.masked else (*c, d)
+
     r, done = 0, d == 1
     while not done:
         r += 1
@@ -314,30 +348,25 @@ def _aim_rounds(transport: Transport, pool: _Pool, disc: Discretizer, degree: in
             measure, select, done = _ALPHA * left, (1 - _ALPHA) * left, True
         limit = max_model_size * (used + measure + select)
         small = [c for c in cands if mbi.junction_tree.hypothetical_model_size(
-            domain, [tuple(names[a] for a in cl) for cl in [*pool.model.cliques, c]]) <= limit]
+            domain, [tuple(names[a] for a in cl) for cl in [*pool.model.cliques, grown(c)]])
+            <= limit]
         if not small:
             break
         used += measure + select
-        args = pool.model._operands(pool.model.theta)
-        pooled = [pool.model.marginal(c, args=args) / pool.model.total for c in small]
-        targets = pooled
+        sizes_of = [int(np.prod([pool.sizes[a] for a in c])) for c in small]
         req = pool.request("score", cliques=small, share=select)  # one message id for all
-        answers = transport.exchange({
-            n: {**req, "total": pool.site_total(n),
-                "targets": [pool.site_target(n, p, c) for p, c in zip(pooled, small)]}
-            for n in transport.names})
+        answers = transport.exchange({n: {**req, **t}
+                                      for n, t in pool.site_requests(small).items()})
         score = unmask([a["masked"] for a in answers.values()]).astype(float) if pool.masked \
             else np.sum([a["scores"] for a in answers.values()], axis=0)
         sigma = math.sqrt(var_share / measure)  # the combined noise of the coming measurement
-        score = score - math.sqrt(2 / math.pi) * sigma * np.array([t.size for t in targets])
+        score = score - math.sqrt(2 / math.pi) * sigma * np.array(sizes_of)
         pick = small[int(np.argmax(score))]
         before = pool.model.marginal(pick)
-        pool.add([pick], broadcast(transport, pool.request("measure", cliques=[pick],
-                                                           share=measure)))
-        pool.refit([pick], iters)
-        y_size = pool.measurements[-1].y.size
+        ans = broadcast(transport, pool.request("measure", cliques=[pick], share=measure))
+        pool.refit(pool.add([pick], ans, by_site=not pool.masked), iters)
         if np.abs(pool.model.marginal(pick) - before).sum() <= \
-                math.sqrt(2 / math.pi) * pool.measurements[-1].sigma * y_size:
+                math.sqrt(2 / math.pi) * sigma * sizes_of[small.index(pick)]:
             measure, select = measure * 4, select * 4  # sigma halves (AIM, Sec. 4.3)
     pool.model.fit(pool.measurements, 5 * iters)
     return r, disc

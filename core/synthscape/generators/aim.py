@@ -164,9 +164,18 @@ class AIMGenerator(MarginalGenerator):
         self.cliques_ = [[names[a] for a in c] for c in model.cliques]
         self._plan(mbi, model, domain)
 
+    # Hidden columns sampled with the others and dropped from the output: (name, size) pairs
+    # after the discretizer's columns. Federated aim models the site of each record this way
+    # (synthscape.federated.coordinator); a central fit has none.
+    latent_: list[tuple[str, int]] = []
+
+    def _names_sizes(self) -> tuple[list[str], list[int]]:
+        return ([*self.disc_.names, *(n for n, _ in self.latent_)],
+                [*self.disc_.sizes, *(k for _, k in self.latent_)])
+
     def _plan(self, mbi, model: CliqueModel, domain) -> None:
         """One conditional table per column, in reverse elimination order of a junction tree."""
-        names = self.disc_.names
+        names = self._names_sizes()[0]
         jtree, elim = mbi.junction_tree.make_junction_tree(domain,
                                                            [tuple(c) for c in self.cliques_])
         maximal = [set(c) for c in jtree.nodes]
@@ -184,7 +193,7 @@ class AIMGenerator(MarginalGenerator):
 
     # ---- sampling ----------------------------------------------------------------------
     def _draw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
-        sizes = self.disc_.sizes
+        sizes = self._names_sizes()[1]
         codes = np.zeros((n, len(sizes)), dtype=np.int64, order="F")
         for v, parents, table in zip(self.order_, self.parents_, self.tables_):
             if not parents:
@@ -193,7 +202,7 @@ class AIMGenerator(MarginalGenerator):
                 idx = np.ravel_multi_index([codes[:, p] for p in parents],
                                            [sizes[p] for p in parents])
                 codes[:, v] = sample_conditional(table, idx, rng)
-        return self.disc_.decode(codes, rng)
+        return self.disc_.decode(codes[:, :len(self.disc_.sizes)], rng)
 
     def _sample(self, n: int, rng: np.random.Generator, conditions: dict[str, Any]) -> pd.DataFrame:
         return self._sample_by_rejection(n, rng, conditions, self._draw)
@@ -203,11 +212,12 @@ class AIMGenerator(MarginalGenerator):
         state, arrays = self._disc_state()
         arrays.update({f"table_{i}": t for i, t in enumerate(self.tables_)})
         return {"disc": state, "order": self.order_, "parents": self.parents_,
-                "cliques": self.cliques_}, arrays
+                "cliques": self.cliques_, "latent": [list(x) for x in self.latent_]}, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._set_disc_state(state, arrays)
         self.order_ = [int(v) for v in state["order"]]
         self.parents_ = [[int(p) for p in ps] for ps in state["parents"]]
         self.cliques_ = [list(c) for c in state["cliques"]]
+        self.latent_ = [(str(n), int(k)) for n, k in state.get("latent", [])]
         self.tables_ = [arrays[f"table_{i}"] for i in range(len(self.order_))]
