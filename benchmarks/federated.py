@@ -309,6 +309,25 @@ def run_neural(table: str, seed: int) -> dict:
         rows.append(measure(f"DP-FedAvg {name} (in-process)", time.perf_counter() - t0,
                             fit.generator.sample(n, seed=seed), train, test, schema, spec, trtr,
                             **kw, epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
+        central_s = rows[-2]["fit_s"]
+        if FLWR_PY.exists():  # the same protocol with 5 site processes over Flower (loopback)
+            from synthscape.federated.flower import FlowerTransport, SiteProcess
+
+            with tempfile.TemporaryDirectory() as tmp:
+                procs = []
+                for nm, p in parts.items():
+                    p.to_parquet(Path(tmp) / f"{nm}.parquet")
+                    procs.append(SiteProcess(nm, str(Path(tmp) / f"{nm}.parquet"), EPS, DELTA))
+                t0 = time.perf_counter()
+                with FlowerTransport(procs, python=str(FLWR_PY)) as tr:
+                    up = time.perf_counter() - t0
+                    fit = fit_fn(tr, schema, seed=seed, **kw)
+                wall = time.perf_counter() - t0
+            rows.append(measure(f"DP-FedAvg {name} (5 Flower clients, loopback)", wall,
+                                fit.generator.sample(n, seed=seed), train, test, schema, spec,
+                                trtr, **kw, startup_s=round(up, 2),
+                                wall_over_central=wall / central_s,
+                                epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
     return {"table": table, "trtr": trtr, "site_rows": {k: len(v) for k, v in parts.items()},
             "results": rows}
 
@@ -352,13 +371,16 @@ def neural_markdown(results: list[dict], meta: dict) -> str:
         lines += [f"## {t['table']} (sites: " + ", ".join(str(v) for v in t["site_rows"].values())
                   + f" rows; TRTR {t['trtr']:.3f})", "",
                   "| method | TSTR/TRTR | two-way TVD | fit s | rounds x local epochs | "
-                  "DP-SGD steps (central) | largest site epsilon spent |",
-                  "|---|---|---|---|---|---|---|"]
+                  "DP-SGD steps (central) | largest site epsilon spent | wall / central |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in t["results"]:
             plan = f"{r['rounds']} x {r['local_epochs']}" if "rounds" in r else ""
             eps = f"{r['epsilon_max']:.4f}" if "epsilon_max" in r else ""
+            ratio = f"{r['wall_over_central']:.2f} (start {r['startup_s']:.1f} s)" \
+                if "wall_over_central" in r else ""
             lines.append(f"| {r['method']} | {r['tstr_trtr']:.3f} | {r['two_way_tvd']:.4f} | "
-                         f"{r['fit_s']:.1f} | {plan} | {r.get('dp_sgd_steps', '')} | {eps} |")
+                         f"{r['fit_s']:.1f} | {plan} | {r.get('dp_sgd_steps', '')} | {eps} | "
+                         f"{ratio} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from test_federated_messages import _schema_and_parts, check_messages
+from test_federated_messages import FLWR_PY, _schema_and_parts, check_messages
 
 from synthscape.errors import ParameterError
 from synthscape.federated import InProcessTransport, Site, fit_federated
@@ -124,3 +124,23 @@ def test_same_noise_key_same_model_despite_fresh_masks(parts, schema, monkeypatc
     a = _fit(parts, schema, True).generator.sample(200)
     b = _fit(parts, schema, True).generator.sample(200)
     assert a.equals(b)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FLWR_PY.exists(), reason="needs flwr: .venv-bench-flwr (docs/federated.md)")
+def test_secure_aggregation_over_flower_site_processes(parts, schema, tmp_path):
+    from synthscape.federated.flower import FlowerTransport, SiteProcess
+
+    procs = []
+    for i, p in enumerate(parts):
+        p.to_parquet(tmp_path / f"s{i}.parquet")
+        procs.append(SiteProcess(f"s{i}", str(tmp_path / f"s{i}.parquet"), epsilon=1.0,
+                                 secure_aggregation=(len(parts), 0)))
+    messages: list = []
+    with FlowerTransport(procs, python=str(FLWR_PY), tap=lambda *m: messages.append(m)) as tr:
+        fit = fit_federated(tr, schema, discover=["x"], bins=8, rounds=8, iters=20,
+                            secure_aggregation=True)
+    check_messages(messages, parts, {"keys", "ok", "masked", "sd", "public_key", "ledger",
+                                     "secure_aggregation", "y", "sigma"})
+    assert "at most 0 site(s) collude" in fit.guarantee
+    assert all(0.9 <= led.epsilon <= 1.0 + 1e-9 for led in fit.ledgers.values())
