@@ -245,6 +245,8 @@ def main() -> None:
                     help="rows of the in-memory baseline (and the out-of-core fit beside it)")
     ap.add_argument("--small-rows", type=int, default=1_000_000, help="the overhead job")
     ap.add_argument("--sample-rows", type=int, default=4_000_000)
+    ap.add_argument("--customers", type=int, default=20_000, help="finance throughput job")
+    ap.add_argument("--episodes", type=int, default=512, help="driving throughput job")
     ap.add_argument("--quick", action="store_true", help="skip the large out-of-core fits")
     ap.add_argument("--work", default=None, help="folder for the data (default: a temp folder)")
     ap.add_argument("--report", action="store_true", help="print the tables of the last run")
@@ -344,10 +346,10 @@ def throughput(runs: list, work: Path, a: argparse.Namespace, small: str) -> Non
         runs.append(run_job({"what": "sample", "name": "sampling", "model": str(model),
                              "rows": a.sample_rows, "partitions": 8, "scheduler": sched,
                              "out": str(work / "sample")}))
-        runs.append(run_job({"what": "finance", "name": "finance", "customers": 20_000,
+        runs.append(run_job({"what": "finance", "name": "finance", "customers": a.customers,
                              "days": 28, "chunk_days": 7, "shards": 4, "scheduler": sched,
                              "out": str(work / "finance")}))
-        runs.append(run_job({"what": "driving", "name": "driving", "episodes": 512,
+        runs.append(run_job({"what": "driving", "name": "driving", "episodes": a.episodes,
                              "batch": 64, "duration": 4.0, "shards": 8, "scheduler": sched,
                              "out": str(work / "driving")}))
 
