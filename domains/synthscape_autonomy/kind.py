@@ -222,7 +222,12 @@ def _search_section(scene, ctx) -> None:
         notes=["Importance-sampling estimate: mean of w * 1[failure] over a fresh sample from the "
                "final proposal (unbiased); CI from its standard error. Monte Carlo CI: Wilson.",
                "Acceleration with search cost: Monte Carlo episodes needed for the relative "
-               "error importance sampling reached, over all episodes the search simulated."])
+               "error importance sampling reached, over all episodes the search simulated.",
+               *([] if s["ce_reached_failure"] else [
+                   "WARNING: the last cross-entropy stage's elite level did not reach the "
+                   "failure level, so the proposal may miss part of the failure region and the "
+                   "importance-sampling interval may understate the rate; raise "
+                   "search.ce_iterations or search.ce_episodes."])])
 
 
 def register() -> None:

@@ -135,6 +135,9 @@ def compare(scene: Scene) -> dict[str, Any]:
         out["acceleration_asymptotic"] = out["acceleration_with_search_cost"] = math.nan
     overlap = mc["ci_low"] <= imp["ci_high"] and imp["ci_low"] <= mc["ci_high"]
     out["estimates_agree"] = bool(overlap)
+    # the proposal reached the failure region only if the last elite level got there: a
+    # proposal that stopped short misses part of it, and its interval understates the rate
+    out["ce_reached_failure"] = bool(stages) and stages[-1]["level"] <= _level(scene)
     return out
 
 
@@ -147,6 +150,6 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     out.update({f"is_{k}": imp[k] for k in keep + ("std_error", "search_sim_seconds",
                                                    "failures_found", "share_failing_under_q")})
     for k in ("failure_discovery_factor", "acceleration_asymptotic",
-              "acceleration_with_search_cost", "estimates_agree"):
+              "acceleration_with_search_cost", "estimates_agree", "ce_reached_failure"):
         out[k] = result.get(k)
     return out

@@ -58,3 +58,11 @@ def test_augmentation_oversamples_edge_cases_with_weights():
     assert (w > 0).all()
     weighted = float((w * fail).sum() / len(w))
     assert weighted < 0.1  # the weighted failure rate is back near the nominal one
+
+
+def test_a_search_that_stops_short_of_the_failure_level_says_so():
+    spec = load("lead_braking_dry")  # MC rate about 2e-4: one small stage cannot reach it
+    spec = spec.model_copy(update={"search": spec.search.model_copy(update={
+        "mc_episodes": 40, "ce_iterations": 1, "ce_episodes": 40, "is_episodes": 20})})
+    res = compare(Scene(spec))
+    assert res["stages"][-1]["level"] > 0 and res["ce_reached_failure"] is False
