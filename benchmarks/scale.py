@@ -245,6 +245,9 @@ def main() -> None:
                     help="rows of the in-memory baseline (and the out-of-core fit beside it)")
     ap.add_argument("--small-rows", type=int, default=1_000_000, help="the overhead job")
     ap.add_argument("--sample-rows", type=int, default=4_000_000)
+    ap.add_argument("--partitions", type=int, default=8, help="sampling throughput job")
+    ap.add_argument("--jobs", nargs="+", default=["sample", "finance", "driving"],
+                    help="which throughput jobs to run")
     ap.add_argument("--customers", type=int, default=20_000, help="finance throughput job")
     ap.add_argument("--episodes", type=int, default=512, help="driving throughput job")
     ap.add_argument("--quick", action="store_true", help="skip the large out-of-core fits")
@@ -343,15 +346,18 @@ def throughput(runs: list, work: Path, a: argparse.Namespace, small: str) -> Non
         os.environ["SYNTHSCAPE_NOISE_KEY"] = KEY
         make("mst", epsilon=1.0, seed=0).fit(pd.read_parquet(small)).save(model)
     for sched in ("local:1", "local:2"):
-        runs.append(run_job({"what": "sample", "name": "sampling", "model": str(model),
-                             "rows": a.sample_rows, "partitions": 8, "scheduler": sched,
-                             "out": str(work / "sample")}))
-        runs.append(run_job({"what": "finance", "name": "finance", "customers": a.customers,
-                             "days": 28, "chunk_days": 7, "shards": 4, "scheduler": sched,
-                             "out": str(work / "finance")}))
-        runs.append(run_job({"what": "driving", "name": "driving", "episodes": a.episodes,
-                             "batch": 64, "duration": 4.0, "shards": 8, "scheduler": sched,
-                             "out": str(work / "driving")}))
+        if "sample" in a.jobs:
+            runs.append(run_job({"what": "sample", "name": "sampling", "model": str(model),
+                                 "rows": a.sample_rows, "partitions": a.partitions,
+                                 "scheduler": sched, "out": str(work / "sample")}))
+        if "finance" in a.jobs:
+            runs.append(run_job({"what": "finance", "name": "finance",
+                                 "customers": a.customers, "days": 28, "chunk_days": 7,
+                                 "shards": 4, "scheduler": sched, "out": str(work / "finance")}))
+        if "driving" in a.jobs:
+            runs.append(run_job({"what": "driving", "name": "driving", "episodes": a.episodes,
+                                 "batch": 64, "duration": 4.0, "shards": 8, "scheduler": sched,
+                                 "out": str(work / "driving")}))
 
 
 class _Runs(list):
