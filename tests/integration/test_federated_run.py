@@ -117,10 +117,14 @@ def test_flower_transport_from_yaml(tmp_path):
 
 
 @pytest.mark.slow
-def test_dp_sequence_protocol_runs_from_yaml(tmp_path):
+@pytest.mark.parametrize("transport", [
+    "in_process",
+    pytest.param("flower", marks=pytest.mark.skipif(
+        not FLWR_PY.exists(), reason="needs .venv-bench-flwr with torch (docs/federated.md)"))])
+def test_dp_sequence_protocol_runs_from_yaml(tmp_path, transport):
     """Two sites, each with its events and entities files and a sequence schema file: entities
     and events released with their row schemas, a ledger per site, the pooled comparison in
-    internal/ only."""
+    internal/ only; in process, and over Flower site processes that read both tables."""
     from synthscape.testing import sequence_conformance_data
 
     evs, ents, schema = sequence_conformance_data(240, seed=3)
@@ -138,7 +142,9 @@ def test_dp_sequence_protocol_runs_from_yaml(tmp_path):
         "schema": {"file": "cards.sequence.yaml"}, "sites": sites,
         "protocol": {"type": "neural", "generator": "dp_sequence", "rounds": 2,
                      "local_epochs": 1, "batch_size": 64},
-        "rows": 80, "evaluation": {"pooled": True}}))
+        "rows": 80, "evaluation": {"pooled": True},
+        "transport": {"type": transport, **({"python": str(FLWR_PY)} if transport == "flower"
+                                             else {})}}))
     spec = parse_spec(spec_file.read_text(), source=str(spec_file), base_dir=tmp_path)
     folder = run(spec, output=tmp_path / "out")
     rel = folder / "release"
@@ -156,9 +162,4 @@ def test_dp_sequence_protocol_runs_from_yaml(tmp_path):
     internal = json.loads((folder / "internal" / "report.json").read_text())
     scores = internal["sections"]["sequences"]["scores"]
     assert 0.0 <= scores["count_ks"] <= 1.0 and "pooled records" in json.dumps(internal)
-    bad = yaml.safe_load(spec_file.read_text())
-    bad["transport"] = {"type": "flower"}
-    with pytest.raises(SpecError, match="in process only"):
-        from synthscape.scenarios.validate import check_spec
-
-        check_spec(parse_spec(yaml.safe_dump(bad), source=str(spec_file), base_dir=tmp_path))
+    assert fed["transport"] == transport

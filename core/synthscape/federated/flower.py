@@ -46,6 +46,8 @@ class SiteProcess:
     delta: float = 1e-6
     accountant: str = "rdp"
     secure_aggregation: tuple[int, int] | None = None  # (sites, colluding), the site's setting
+    entities: str | None = None  # dp_sequence: the entities table (Parquet) beside the events
+    unit: str = "record"  # the budget's neighbouring relation ("entity" for dp_sequence)
 
 
 def _write_frame(out: IO[bytes], payload: bytes) -> None:
@@ -102,8 +104,10 @@ class FlowerTransport:
                 [self._python, "-m", "synthscape.federated.flower", "site", "--server",
                  self.address, "--name", s.name, "--data", s.data, "--epsilon", str(s.epsilon),
                  "--delta", str(s.delta), "--accountant", s.accountant,
+                 "--unit", s.unit,
                  *(["--secure-aggregation", f"{s.secure_aggregation[0]},"
-                    f"{s.secure_aggregation[1]}"] if s.secure_aggregation else [])], env=env))
+                    f"{s.secure_aggregation[1]}"] if s.secure_aggregation else []),
+                 *(["--entities", s.entities] if s.entities else [])], env=env))
         try:
             hello = json.loads(self._read())
             if sorted(hello["sites"]) != sorted(self._names):
@@ -215,7 +219,8 @@ def run_server(address: str, sites: list[str], wait: float) -> None:
 
 
 def run_site(server: str, name: str, data: str, epsilon: float, delta: float,
-             accountant: str, secure_aggregation: tuple[int, int] | None = None) -> None:
+             accountant: str, secure_aggregation: tuple[int, int] | None = None,
+             entities: str | None = None, unit: str = "record") -> None:
     """One site as a Flower client: answers the relayed requests from its own records."""
     import pandas as pd
     from flwr.client import Client  # type: ignore[import-not-found, unused-ignore]
@@ -232,9 +237,11 @@ def run_site(server: str, name: str, data: str, epsilon: float, delta: float,
     from synthscape.federated.site import Site
     from synthscape.privacy.budget import Budget
 
-    site = Site(name, pd.read_parquet(data), budget=Budget(epsilon=epsilon, delta=delta),
-                accountant=accountant, secure_aggregation=None if secure_aggregation is None
-                else SecureAggregation(*secure_aggregation))
+    site = Site(name, pd.read_parquet(data),
+                budget=Budget(epsilon=epsilon, delta=delta, unit=unit), accountant=accountant,
+                secure_aggregation=None if secure_aggregation is None
+                else SecureAggregation(*secure_aggregation),
+                entities=None if entities is None else pd.read_parquet(entities))
     ok = Status(code=Code.OK, message="")
 
     class SiteClient(Client):
@@ -283,6 +290,8 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--delta", type=float, default=1e-6)
     c.add_argument("--accountant", default="rdp")
     c.add_argument("--secure-aggregation", default=None, help="SITES,COLLUDING")
+    c.add_argument("--entities", default=None, help="dp_sequence: the entities table (Parquet)")
+    c.add_argument("--unit", default="record", help="the budget's neighbouring relation")
     a = p.parse_args(argv)
     if a.role == "server":
         run_server(a.address, a.sites.split(","), a.timeout)
@@ -290,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
         sec = None if a.secure_aggregation is None else \
             tuple(int(v) for v in a.secure_aggregation.split(","))
         run_site(a.server, a.name, str(a.data), a.epsilon, a.delta, a.accountant,
-                 sec)  # type: ignore[arg-type]
+                 sec, a.entities, a.unit)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ the pooled records, labelled as such.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,9 +63,6 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
     from synthscape.federated.gan import fit_gan
     from synthscape.federated.local import fit_local_dp
     from synthscape.federated.neural import fit_neural
-    from synthscape.federated.secagg import SecureAggregation
-    from synthscape.federated.site import Site
-    from synthscape.federated.transport import InProcessTransport
     from synthscape.privacy import Budget
 
     p = spec.protocol
@@ -75,7 +73,7 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
         workload=None if p.workload is None else [tuple(w) for w in p.workload],
         bins=p.bins, iters=p.iters, seed=spec.seed)
     if _sequential(spec):
-        return _fit_sequence(spec, schema, data)
+        return _fit_sequence(spec, schema, data, tmp)
     if fit is fit_gan:
         kw = dict(rounds=p.rounds or 10, local_epochs=p.local_epochs or 4,
                   batch_size=p.batch_size, seed=spec.seed)
@@ -91,12 +89,29 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
                   rounds=p.rounds, secure_aggregation=p.secure_aggregation is not None)
         if p.secure_aggregation is not None:
             sa = (len(spec.sites), p.secure_aggregation.colluding_sites)
+    with _transport(spec, data, tmp, sa=sa) as transport:
+        return fit(transport, schema, **kw)
+
+
+@contextmanager
+def _transport(spec: FederatedSpec, data: dict[str, pd.DataFrame], tmp: Path, *,
+               sa: tuple[int, int] | None = None, unit: str = "record",
+               entities: dict[str, pd.DataFrame | None] | None = None) -> Iterator[Any]:
+    """The sites of ``spec`` in this process, or as Flower site processes (their tables written
+    to ``tmp``) and the remote ones by name."""
+    from synthscape.federated.secagg import SecureAggregation
+    from synthscape.federated.site import Site
+    from synthscape.federated.transport import InProcessTransport
+    from synthscape.privacy import Budget
+
+    entities = entities or {}
     if spec.transport.type == "in_process":
-        sites = [Site(s.name, data[s.name], accountant=s.privacy.accountant,
-                      budget=Budget(epsilon=s.privacy.epsilon, delta=s.privacy.delta),
-                      secure_aggregation=None if sa is None else SecureAggregation(*sa))
-                 for s in spec.sites]
-        return fit(InProcessTransport(sites), schema, **kw)
+        yield InProcessTransport([
+            Site(s.name, data[s.name], accountant=s.privacy.accountant,
+                 budget=Budget(epsilon=s.privacy.epsilon, delta=s.privacy.delta, unit=unit),
+                 secure_aggregation=None if sa is None else SecureAggregation(*sa),
+                 entities=entities.get(s.name)) for s in spec.sites])
+        return
     from synthscape.federated.flower import FlowerTransport, SiteProcess
 
     members: list[str | SiteProcess] = []
@@ -104,31 +119,30 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
         if s.remote:
             members.append(s.name)
             continue
-        f = tmp / f"{s.name}.parquet"
+        f, e = tmp / f"{s.name}.parquet", tmp / f"{s.name}.entities.parquet"
         data[s.name].to_parquet(f)
+        ent = entities.get(s.name)
+        if ent is not None:
+            ent.to_parquet(e)
         members.append(SiteProcess(s.name, str(f), s.privacy.epsilon, s.privacy.delta,
-                                   s.privacy.accountant, sa))
+                                   s.privacy.accountant, sa,
+                                   entities=None if ent is None else str(e), unit=unit))
     host, _, port = spec.transport.address.rpartition(":")
     with FlowerTransport(members, python=spec.transport.python, host=host,
                          port=int(port) or None) as transport:
-        return fit(transport, schema, **kw)
+        yield transport
 
 
-def _fit_sequence(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame]):
+def _fit_sequence(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
     from synthscape.federated.sequence import fit_sequence
-    from synthscape.federated.site import Site
-    from synthscape.federated.transport import InProcessTransport
     from synthscape.io import read_table
-    from synthscape.privacy import Budget
 
     p = spec.protocol
-    sites = [Site(s.name, data[s.name], accountant=s.privacy.accountant,
-                  entities=None if s.entities is None else read_table(spec.resolve(s.entities)),
-                  budget=Budget(epsilon=s.privacy.epsilon, delta=s.privacy.delta,
-                                unit="entity"))
-             for s in spec.sites]
-    return fit_sequence(InProcessTransport(sites), schema, rounds=p.rounds or 5,
-                        local_epochs=p.local_epochs, batch_size=p.batch_size, seed=spec.seed)
+    entities = {s.name: None if s.entities is None else read_table(spec.resolve(s.entities))
+                for s in spec.sites if not s.remote}
+    with _transport(spec, data, tmp, unit="entity", entities=entities) as transport:
+        return fit_sequence(transport, schema, rounds=p.rounds or 5, local_epochs=p.local_epochs,
+                            batch_size=p.batch_size, seed=spec.seed)
 
 
 def _release_sequences(spec: FederatedSpec, ctx, gen) -> tuple:

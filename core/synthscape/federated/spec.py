@@ -204,9 +204,6 @@ class FederatedSpec(SpecBase):
         if self.schema_.file is None:
             yield Problem(("schema", "columns"), "dp_sequence needs a sequence schema file "
                           "(schema: {file: ...}, written by SequenceSchema.to_yaml)")
-        if self.transport.type != "in_process":
-            yield Problem(("transport", "type"), "dp_sequence federates in process only; "
-                          "set transport.type: in_process")
         for i, s in enumerate(self.sites):
             if s.path is None:
                 yield Problem(("sites", i), f"site {s.name!r}: dp_sequence reads 'path' (the "
