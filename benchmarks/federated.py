@@ -93,6 +93,23 @@ def prepare(table: str, seed: int):
     return schema, spec, train, test, sites_of(train, table), utility(train, test, schema, spec)
 
 
+def over_flower(parts, fit_fn, schema, **kw):
+    """``fit_fn`` over one Flower site process per part (loopback): the fit, the seconds until
+    every site connected, and the whole wall time."""
+    from synthscape.federated.flower import FlowerTransport, SiteProcess
+
+    with tempfile.TemporaryDirectory() as tmp:
+        procs = []
+        for nm, p in parts.items():
+            p.to_parquet(Path(tmp) / f"{nm}.parquet")
+            procs.append(SiteProcess(nm, str(Path(tmp) / f"{nm}.parquet"), EPS, DELTA))
+        t0 = time.perf_counter()
+        with FlowerTransport(procs, python=str(FLWR_PY)) as tr:
+            connected = time.perf_counter() - t0
+            fit = fit_fn(tr, schema, **kw)
+        return fit, connected, time.perf_counter() - t0
+
+
 def run_table(table: str, seed: int, flower: bool, neural: bool) -> dict:
 
     from synthscape.federated import InProcessTransport, Site, fit_federated, fit_neural
@@ -133,18 +150,7 @@ def run_table(table: str, seed: int, flower: bool, neural: bool) -> dict:
                        epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
 
     if flower and FLWR_PY.exists():
-        from synthscape.federated.flower import FlowerTransport, SiteProcess
-
-        with tempfile.TemporaryDirectory() as tmp:
-            procs = []
-            for nm, p in parts.items():
-                p.to_parquet(Path(tmp) / f"{nm}.parquet")
-                procs.append(SiteProcess(nm, str(Path(tmp) / f"{nm}.parquet"), EPS, DELTA))
-            t0 = time.perf_counter()
-            with FlowerTransport(procs, python=str(FLWR_PY)) as tr:
-                connected = time.perf_counter() - t0
-                fit = fit_federated(tr, schema, bins=32, seed=seed)
-            wall = time.perf_counter() - t0
+        fit, connected, wall = over_flower(parts, fit_federated, schema, bins=32, seed=seed)
         res.append(measure("federated aim (5 Flower clients, loopback)", wall,
                            fit.generator.sample(n, seed=seed), train, test, schema, spec, trtr,
                            rounds=fit.rounds, startup_s=round(connected, 2),
@@ -311,18 +317,7 @@ def run_neural(table: str, seed: int) -> dict:
                             **kw, epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
         central_s = rows[-2]["fit_s"]
         if FLWR_PY.exists():  # the same protocol with 5 site processes over Flower (loopback)
-            from synthscape.federated.flower import FlowerTransport, SiteProcess
-
-            with tempfile.TemporaryDirectory() as tmp:
-                procs = []
-                for nm, p in parts.items():
-                    p.to_parquet(Path(tmp) / f"{nm}.parquet")
-                    procs.append(SiteProcess(nm, str(Path(tmp) / f"{nm}.parquet"), EPS, DELTA))
-                t0 = time.perf_counter()
-                with FlowerTransport(procs, python=str(FLWR_PY)) as tr:
-                    up = time.perf_counter() - t0
-                    fit = fit_fn(tr, schema, seed=seed, **kw)
-                wall = time.perf_counter() - t0
+            fit, up, wall = over_flower(parts, fit_fn, schema, seed=seed, **kw)
             rows.append(measure(f"DP-FedAvg {name} (5 Flower clients, loopback)", wall,
                                 fit.generator.sample(n, seed=seed), train, test, schema, spec,
                                 trtr, **kw, startup_s=round(up, 2),

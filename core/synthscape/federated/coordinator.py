@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from synthscape.errors import ParameterError
-from synthscape.federated.secagg import unmask
+from synthscape.federated.secagg import fallback_epsilon, unmask
 from synthscape.federated.transport import Transport, broadcast
 from synthscape.generators._coarsen import coarsen
 from synthscape.generators._marginal import bin_lookup
@@ -113,8 +113,6 @@ def guarantee_text(ledgers: dict[str, PrivacyLedger], *, local: bool = False,
             "the sum of those sites' epsilons.")
     if not secure:
         return text
-    from synthscape.federated.secagg import fallback_epsilon
-
     t = max(s["colluding"] for s in secure.values())
     alone = "; ".join(
         f"site {n}: epsilon = "
