@@ -93,7 +93,7 @@ def prepare(table: str, seed: int):
     return schema, spec, train, test, sites_of(train, table), utility(train, test, schema, spec)
 
 
-def over_flower(parts, fit_fn, schema, **kw):
+def over_flower(parts, fit_fn, schema, preload=(), **kw):
     """``fit_fn`` over one Flower site process per part (loopback): the fit, the seconds until
     every site connected, and the whole wall time."""
     from synthscape.federated.flower import FlowerTransport, SiteProcess
@@ -104,7 +104,7 @@ def over_flower(parts, fit_fn, schema, **kw):
             p.to_parquet(Path(tmp) / f"{nm}.parquet")
             procs.append(SiteProcess(nm, str(Path(tmp) / f"{nm}.parquet"), EPS, DELTA))
         t0 = time.perf_counter()
-        with FlowerTransport(procs, python=str(FLWR_PY)) as tr:
+        with FlowerTransport(procs, python=str(FLWR_PY), preload=preload) as tr:
             connected = time.perf_counter() - t0
             fit = fit_fn(tr, schema, **kw)
         return fit, connected, time.perf_counter() - t0
@@ -317,7 +317,10 @@ def run_neural(table: str, seed: int) -> dict:
                             **kw, epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
         central_s = rows[-2]["fit_s"]
         if FLWR_PY.exists():  # the same protocol with 5 site processes over Flower (loopback)
-            fit, up, wall = over_flower(parts, fit_fn, schema, seed=seed, **kw)
+            from synthscape.federated.flower import TORCH_STACK
+
+            fit, up, wall = over_flower(parts, fit_fn, schema, preload=TORCH_STACK, seed=seed,
+                                        **kw)
             rows.append(measure(f"DP-FedAvg {name} (5 Flower clients, loopback)", wall,
                                 fit.generator.sample(n, seed=seed), train, test, schema, spec,
                                 trtr, **kw, startup_s=round(up, 2),

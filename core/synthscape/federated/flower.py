@@ -7,17 +7,26 @@ the tests and the benchmark use ``.venv-bench-flwr/bin/python``). The coordinato
 ``flwr``: :class:`FlowerTransport` starts ``python -m synthscape.federated.flower server``, talks
 to it through length-prefixed frames on its stdin/stdout, and the server sends each request to
 its site in a Flower ``FitIns`` (one bytes tensor) and returns the site's ``FitRes`` bytes.
-``num_examples`` is always 0: no site tells its row count.
+``num_examples`` is always 0: no site tells its row count. Flower's usage telemetry (an HTTPS
+call to flower.ai from every process, which also holds each process 4 s at exit) is off in every
+process started here and in any process that runs this module, unless ``FLWR_TELEMETRY_ENABLED``
+is set explicitly.
 
 A site runs ``python -m synthscape.federated.flower site --server HOST:PORT --name NAME --data
 FILE.parquet --epsilon E [--delta D]``: its records, its noise and its ledger stay in that
-process. :class:`FlowerTransport` can start the sites itself on loopback (``launch``).
+process. :class:`FlowerTransport` can start the sites itself on loopback: where the platform
+can fork, one launcher process imports Flower, pandas and ``preload`` (torch and opacus for the
+neural protocols) once and forks a process per site before any site reads its file, so five
+sites on one machine do not each pay those imports; elsewhere (or ``fork=False``) each site is
+started from a fresh interpreter.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -49,6 +58,19 @@ class SiteProcess:
     entities: str | None = None  # dp_sequence: the entities table (Parquet) beside the events
     unit: str = "record"  # the budget's neighbouring relation ("entity" for dp_sequence)
 
+    def args(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`run_site` (JSON-friendly)."""
+        return {"name": self.name, "data": self.data, "epsilon": self.epsilon,
+                "delta": self.delta, "accountant": self.accountant, "unit": self.unit,
+                "secure_aggregation": None if self.secure_aggregation is None
+                else list(self.secure_aggregation), "entities": self.entities}
+
+
+#: What a site of a neural protocol (dp_tvae, dp_ctgan, dp_sequence) imports.
+TORCH_STACK = ("torch", "opacus", "synthscape.generators._training",
+               "synthscape.generators._dp_optimizers", "synthscape.federated.neural",
+               "synthscape.federated.gan", "synthscape.federated.sequence")
+
 
 def _write_frame(out: IO[bytes], payload: bytes) -> None:
     out.write(len(payload).to_bytes(8, "big") + payload)
@@ -79,7 +101,8 @@ class FlowerTransport:
 
     def __init__(self, sites: Sequence[str | SiteProcess], *, python: str | None = None,
                  host: str = "127.0.0.1", port: int | None = None, tap: Tap | None = None,
-                 connect_timeout: float = 120.0):
+                 connect_timeout: float = 120.0, preload: Sequence[str] = (),
+                 fork: bool = True):
         self._names = [s if isinstance(s, str) else s.name for s in sites]
         if len(set(self._names)) != len(self._names) or not self._names:
             raise ParameterError(f"site names must be unique and non-empty, got {self._names}")
@@ -88,23 +111,29 @@ class FlowerTransport:
         self.address = f"{host}:{port or free_port()}"
         self._tap = tap
         self._timeout = connect_timeout
+        self._preload = list(preload)
+        self._fork = fork and hasattr(os, "fork")
         self._server: subprocess.Popen | None = None
         self._sites: list[subprocess.Popen] = []
 
     # ---- lifecycle ---------------------------------------------------------------------
     def __enter__(self) -> FlowerTransport:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {"FLWR_TELEMETRY_ENABLED": "0", **os.environ, "PYTHONUNBUFFERED": "1"}
         cmd = [self._python, "-m", "synthscape.federated.flower", "server", "--address",
                self.address, "--sites", ",".join(self._names), "--timeout", str(self._timeout)]
         self._server = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         env=env)
-        time.sleep(0.5)
-        for s in self._launch:
+        module = [self._python, "-m", "synthscape.federated.flower"]
+        if self._launch and self._fork:
             self._sites.append(subprocess.Popen(
-                [self._python, "-m", "synthscape.federated.flower", "site", "--server",
-                 self.address, "--name", s.name, "--data", s.data, "--epsilon", str(s.epsilon),
-                 "--delta", str(s.delta), "--accountant", s.accountant,
-                 "--unit", s.unit,
+                [*module, "sites", "--server", self.address, "--preload",
+                 ",".join(self._preload), "--sites",
+                 json.dumps([s.args() for s in self._launch])], env=env))
+        for s in self._launch if not self._fork else []:
+            self._sites.append(subprocess.Popen(
+                [*module, "site", "--server", self.address, "--name", s.name, "--data", s.data,
+                 "--epsilon", str(s.epsilon), "--delta", str(s.delta), "--accountant",
+                 s.accountant, "--unit", s.unit,
                  *(["--secure-aggregation", f"{s.secure_aggregation[0]},"
                     f"{s.secure_aggregation[1]}"] if s.secure_aggregation else []),
                  *(["--entities", s.entities] if s.entities else [])], env=env))
@@ -130,9 +159,18 @@ class FlowerTransport:
                 self._server.wait(timeout=30)
             except (OSError, subprocess.TimeoutExpired):
                 self._server.kill()
+        # The server told the sites to disconnect; a launched site holds nothing more that
+        # anyone needs (its answers and ledger were sent), so it is not waited on to unload
+        # torch: after a short grace it is terminated.
+        end = time.monotonic() + 1.0
         for p in self._sites:
             try:
-                p.wait(timeout=30)
+                p.wait(timeout=max(0.0, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.terminate()
+        for p in self._sites:
+            try:
+                p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
         self._server, self._sites = None, []
@@ -260,6 +298,59 @@ def run_site(server: str, name: str, data: str, epsilon: float, delta: float,
     start_client(server_address=server, client=SiteClient(), insecure=True)
 
 
+def run_sites(server: str, sites: list[dict[str, Any]], preload: Sequence[str]) -> None:
+    """Import what every site needs once, then fork one process per site (it reads its own
+    file after the fork: no site's records are ever in this process). Exits non-zero if a
+    site failed; SIGTERM is passed on to the sites."""
+    import pandas  # noqa: F401  (imported once for every site)
+    from flwr.client import Client  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
+    from flwr.compat.client.app import start_client  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
+
+    import synthscape.federated.site  # noqa: F401
+
+    for name in preload:
+        importlib.import_module(name)
+    children: dict[int, str] = {}
+    for kw in sites:
+        pid = os.fork()
+        if pid == 0:  # the site
+            code = 1
+            try:
+                run_site(server, **{**kw, "secure_aggregation": None
+                                    if kw["secure_aggregation"] is None
+                                    else tuple(kw["secure_aggregation"])})
+                code = 0
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        children[pid] = kw["name"]
+
+    stopping = []
+
+    def forward(signum: int, frame: Any) -> None:
+        stopping.append(signum)
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    failed = []
+    while children:
+        pid, status = os.wait()
+        name = children.pop(pid, "")
+        if name and status != 0:
+            failed.append(name)
+    if failed and not stopping:
+        raise SystemExit(f"site(s) {', '.join(failed)} failed")
+
+
 def _wait_for_server(address: str, timeout: float = 120.0) -> None:
     """Poll until ``HOST:PORT`` accepts connections (the server may start after the site)."""
     host, port = address.rsplit(":", 1)
@@ -276,6 +367,7 @@ def _wait_for_server(address: str, timeout: float = 120.0) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")  # before flwr is imported
     p = argparse.ArgumentParser(prog="python -m synthscape.federated.flower")
     sub = p.add_subparsers(dest="role", required=True)
     s = sub.add_parser("server")
@@ -292,9 +384,15 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--secure-aggregation", default=None, help="SITES,COLLUDING")
     c.add_argument("--entities", default=None, help="dp_sequence: the entities table (Parquet)")
     c.add_argument("--unit", default="record", help="the budget's neighbouring relation")
+    m = sub.add_parser("sites", help="fork one site process per entry of --sites")
+    m.add_argument("--server", required=True)
+    m.add_argument("--sites", required=True, help="JSON list of run_site keyword arguments")
+    m.add_argument("--preload", default="", help="comma-separated modules to import first")
     a = p.parse_args(argv)
     if a.role == "server":
         run_server(a.address, a.sites.split(","), a.timeout)
+    elif a.role == "sites":
+        run_sites(a.server, json.loads(a.sites), [m for m in a.preload.split(",") if m])
     else:
         sec = None if a.secure_aggregation is None else \
             tuple(int(v) for v in a.secure_aggregation.split(","))

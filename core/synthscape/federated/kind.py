@@ -112,7 +112,7 @@ def _transport(spec: FederatedSpec, data: dict[str, pd.DataFrame], tmp: Path, *,
                  secure_aggregation=None if sa is None else SecureAggregation(*sa),
                  entities=entities.get(s.name)) for s in spec.sites])
         return
-    from synthscape.federated.flower import FlowerTransport, SiteProcess
+    from synthscape.federated.flower import TORCH_STACK, FlowerTransport, SiteProcess
 
     members: list[str | SiteProcess] = []
     for s in spec.sites:
@@ -128,8 +128,9 @@ def _transport(spec: FederatedSpec, data: dict[str, pd.DataFrame], tmp: Path, *,
                                    s.privacy.accountant, sa,
                                    entities=None if ent is None else str(e), unit=unit))
     host, _, port = spec.transport.address.rpartition(":")
+    preload = TORCH_STACK if spec.protocol.type == "neural" else ()
     with FlowerTransport(members, python=spec.transport.python, host=host,
-                         port=int(port) or None) as transport:
+                         port=int(port) or None, preload=preload) as transport:
         yield transport
 
 

@@ -75,7 +75,8 @@ def test_in_process_run_sends_no_raw_value(parts, schema):
 @pytest.mark.slow
 @pytest.mark.skipif(not FLWR_PY.exists() and shutil.which("flower-superlink") is None,
                     reason="needs flwr: .venv-bench-flwr (see docs/federated.md)")
-def test_flower_run_on_loopback_sends_no_raw_value(parts, schema, tmp_path):
+@pytest.mark.parametrize("fork", [True, False], ids=["forked-sites", "fresh-interpreters"])
+def test_flower_run_on_loopback_sends_no_raw_value(parts, schema, tmp_path, fork):
     from synthscape.federated.flower import FlowerTransport, SiteProcess
 
     parts = _schema_and_parts(parts)
@@ -85,7 +86,8 @@ def test_flower_run_on_loopback_sends_no_raw_value(parts, schema, tmp_path):
         procs.append(SiteProcess(f"s{i}", str(tmp_path / f"s{i}.parquet"), epsilon=1.0))
     messages: list = []
     python = str(FLWR_PY) if FLWR_PY.exists() else None
-    with FlowerTransport(procs, python=python, tap=lambda *m: messages.append(m)) as tr:
+    with FlowerTransport(procs, python=python, tap=lambda *m: messages.append(m),
+                         fork=fork) as tr:
         fit = fit_federated(tr, schema, discover=["x"], bins=8, rounds=8, iters=20)
     check_messages(messages, parts)
     assert set(fit.ledgers) == {"s0", "s1", "s2"}
