@@ -186,9 +186,10 @@ def run_table(table: str, seed: int, flower: bool, neural: bool) -> dict:
     return out
 
 
-def run_secure(table: str, seed: int) -> dict:
+def run_secure(table: str, seed: int, only: str | None = None) -> dict:
     """Central aim, federated aim without and with secure aggregation (t = 0 and t = 2 of 5
-    sites colluding; rounds and the declared workload) and each site alone, one seed."""
+    sites colluding; rounds, the declared workload, and rounds after the pairs of the target)
+    and each site alone, one seed; ``only``: the federated plans whose label contains it."""
     from synthscape.federated import InProcessTransport, Site, fit_federated
     from synthscape.federated.secagg import SecureAggregation, fallback_epsilon
     from synthscape.generators import make
@@ -203,18 +204,22 @@ def run_secure(table: str, seed: int) -> dict:
     res.append(measure("central aim (pooled)", time.perf_counter() - t0,
                        gen.sample(n, seed=seed), train, test, schema, spec, trtr))
     star = [(spec["target"], c) for c in schema.names if c != spec["target"]]
-    for label, t, workload in (("federated aim", None, None),
-                               ("federated aim, secure aggregation, t=0", 0, None),
-                               ("federated aim, secure aggregation, t=2", 2, None),
-                               ("federated aim, declared workload", None, star),
-                               ("federated aim, declared workload, secure aggregation, t=0", 0,
-                                star)):
+    plans = [("federated aim", None, None, None),
+             ("federated aim, secure aggregation, t=0", 0, None, None),
+             ("federated aim, secure aggregation, t=2", 2, None, None),
+             ("federated aim, declared workload", None, star, None),
+             ("federated aim, declared workload, secure aggregation, t=0", 0, star, None),
+             ("federated aim, target pairs first", None, None, star),
+             ("federated aim, target pairs first, secure aggregation, t=0", 0, None, star)]
+    for label, t, workload, first in plans if only is None else \
+            [pl for pl in plans if only in pl[0]]:
         sites = [Site(nm, p, budget=Budget(epsilon=EPS, delta=DELTA),
                       secure_aggregation=None if t is None else SecureAggregation(SITES, t))
                  for nm, p in parts.items()]
         t0 = time.perf_counter()
         fit = fit_federated(InProcessTransport(sites), schema, bins=32, seed=seed,
-                            workload=workload, secure_aggregation=t is not None)
+                            workload=workload, measure_first=first,
+                            secure_aggregation=t is not None)
         extra = {"epsilon_max": max(led.epsilon for led in fit.ledgers.values())}
         if t is not None:
             extra["epsilon_if_all_collude"] = max(fallback_epsilon(led.to_dict(), SITES - t)
@@ -238,10 +243,11 @@ def _spread(cells: list[dict], central: list[dict], key: str, paired: bool) -> s
     return f"{statistics.mean(v):.3f} [{min(v):.3f}, {max(v):.3f}]"
 
 
-def secure_markdown(runs: list[dict], meta: dict) -> str:
+def secure_markdown(runs: list[dict], meta: dict, plans: str | None = None) -> str:
     """docs/benchmarks/federated-secure.md: mean and spread over seeds per table and method."""
     lines = _intro("Federated aim with secure aggregation vs central aim", meta,
-                   "nice -n 10 .venv/bin/python benchmarks/federated.py --secure",
+                   "nice -n 10 .venv/bin/python benchmarks/federated.py --secure"
+                   + ("" if plans is None else f" --plans '{plans}'"),
                    "5 sites split by band (as in [federated.md](federated.md)), epsilon 1 (delta "
                    "1e-6) per record at every site, 3 seeds (mean, and min-max in brackets); "
                    "t: sites that may collude with the coordinator. Differences to central are "
@@ -398,6 +404,10 @@ def main() -> None:
     ap.add_argument("--secure", action="store_true",
                     help="secure aggregation beside the plain protocol, seeds 0-2: writes "
                          "results/federated-secure.json and docs/benchmarks/federated-secure.md")
+    ap.add_argument("--plans", default=None,
+                    help="with --secure: only the federated plans whose label contains this "
+                         "text (e.g. 'pairs first'); writes results/federated-secure-TEXT.json "
+                         "and docs/benchmarks/federated-secure-TEXT.md")
     a = ap.parse_args()
     tables = a.tables or (["ISLR/Default"] if a.quick else list(SPLITS))
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 shared "
@@ -406,14 +416,16 @@ def main() -> None:
         runs = []
         for seed in (0, 1, 2):
             for t in tables:
-                runs.append(run_secure(t, seed))
+                runs.append(run_secure(t, seed, a.plans))
                 print(f"{t} seed {seed}: " + ", ".join(
                     f"{r['method']} {r['tstr_trtr']:.3f}/{r['two_way_tvd']:.3f}"
                     for r in runs[-1]["results"]), flush=True)
-        (ROOT / "benchmarks" / "results" / "federated-secure.json").write_text(
+        name = "federated-secure" + ("" if a.plans is None else
+                                     "-" + "-".join(a.plans.lower().split()))
+        (ROOT / "benchmarks" / "results" / f"{name}.json").write_text(
             json.dumps({"meta": meta, "runs": runs}, indent=1) + "\n")
-        (ROOT / "docs" / "benchmarks" / "federated-secure.md").write_text(
-            secure_markdown(runs, meta))
+        (ROOT / "docs" / "benchmarks" / f"{name}.md").write_text(
+            secure_markdown(runs, meta, a.plans))
         return
     if a.ldp or a.neural_only:
         out = [(run_ldp if a.ldp else run_neural)(t, a.seed) for t in tables]

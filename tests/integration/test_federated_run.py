@@ -39,7 +39,8 @@ def test_federated_scenario_releases_a_ledger_per_site_and_the_guarantee(tmp_pat
 
 
 def test_secure_aggregation_from_yaml_states_its_trust_and_the_fallback(tmp_path):
-    folder = run(_spec(protocol={"secure_aggregation": {"colluding_sites": 0}}), output=tmp_path)
+    folder = run(_spec(protocol={"secure_aggregation": {"colluding_sites": 0},
+                                 "measure_first": [["default", "balance"]]}), output=tmp_path)
     fed = json.loads((folder / "release" / "federation.json").read_text())
     assert "secure aggregation" in fed["guarantee"] and "at most 0 site(s)" in fed["guarantee"]
     led = json.loads((folder / "release" / "ledgers" / "students.json").read_text())
@@ -81,7 +82,9 @@ def test_protocol_and_generator_combinations_are_checked():
                                                             "'marginal'"),
             ({"type": "neural", "generator": "mst"}, "federates dp_tvae, dp_ctgan, dp_sequence"),
             ({"type": "neural", "generator": "dp_ctgan", "site_level": {"epsilon": 2.0}},
-             "dp_tvae only")]:
+             "dp_tvae only"),
+            ({"workload": [["default", "balance"]], "measure_first": [["default", "income"]]},
+             "remove protocol.workload")]:
         with pytest.raises(SpecError, match=fragment):
             _spec(protocol=protocol)
 

@@ -200,7 +200,8 @@ class _Pool:
 
 
 def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[str] | None = None,
-                  workload: list[tuple[str, ...]] | None = None, degree: int = 2,
+                  workload: list[tuple[str, ...]] | None = None,
+                  measure_first: list[tuple[str, ...]] | None = None, degree: int = 2,
                   rounds: int | None = None, bins: int = 32, iters: int = 100,
                   keys_share: float = 0.1, max_model_size: float = 80.0,
                   seed: int | None = None, secure_aggregation: bool = False) -> FederatedFit:
@@ -209,8 +210,11 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
     ``schema`` is public and shared; ``discover`` names categorical columns whose categories
     the sites release under DP (``keys_share`` of each budget) and the coordinator unites.
     ``workload`` (column-name tuples) declares the marginals to measure; without it, AIM-style
-    private rounds choose them among all ``degree``-way marginals. ``secure_aggregation`` runs
-    every measurement and score through masked sums (every site must be set up for it)."""
+    private rounds choose them among all ``degree``-way marginals. ``measure_first`` (not with
+    ``workload``) declares marginals the rounds measure before they choose the rest, each at one
+    round's measurement share (e.g. the pairs of the column a model will predict).
+    ``secure_aggregation`` runs every measurement and score through masked sums (every site must
+    be set up for it)."""
     mbi = _mbi()
     schema = unite_vocabularies(transport, schema, list(discover or []), keys_share)
     setup: dict[str, Any] = {"op": "setup", "schema": schema.to_dict(), "bins": bins}
@@ -224,10 +228,14 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
     pool = _Pool(sizes, iters, masked=secure_aggregation,
                  sites=None if workload is not None else list(transport.names))
     ones: list[tuple[int, ...]] = [(j,) for j in range(d)]
-    if workload is not None:
-        unknown = [c for w in workload for c in w if c not in names]
+    if workload is not None and measure_first:
+        raise ParameterError("measure_first goes with the private rounds; a declared workload "
+                             "is measured whole: give one of workload and measure_first")
+    for label, decl in (("workload", workload), ("measure_first", measure_first)):
+        unknown = [c for w in decl or [] for c in w if c not in names]
         if unknown:
-            raise ParameterError(f"workload names unknown column(s) {unknown}; columns: {names}")
+            raise ParameterError(f"{label} names unknown column(s) {unknown}; columns: {names}")
+    if workload is not None:
         cliques = ones + [tuple(names.index(c) for c in w) for w in workload]
         size = mbi.junction_tree.hypothetical_model_size(
             mbi.Domain(names, sizes), [tuple(names[a] for a in c) for c in cliques])
@@ -240,8 +248,9 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
         pool.refit(cliques[d:], 5 * iters)
         n_rounds = 1
     else:
+        first = [tuple(sorted(names.index(c) for c in w)) for w in measure_first or []]
         n_rounds, disc = _aim_rounds(transport, pool, disc, degree, rounds, iters,
-                                     max_model_size, mbi, bins)
+                                     max_model_size, mbi, bins, first)
     return finish(transport, pool.model, disc, schema, n_rounds, seed=seed,
                   params=dict(degree=degree, rounds=rounds, bins=bins, iters=iters,
                               max_model_size=max_model_size),
@@ -306,9 +315,9 @@ def _coarsen(transport: Transport, pool: _Pool, disc: Discretizer, bins: int,
 
 def _aim_rounds(transport: Transport, pool: _Pool, disc: Discretizer, degree: int,
                 rounds: int | None, iters: int, max_model_size: float, mbi,
-                bins: int) -> tuple[int, Discretizer]:
-    """AIM's loop in shares of each site's rho (total 1); returns the number of rounds run and
-    the (coarsened) discretizer."""
+                bins: int, first: list[tuple[int, ...]]) -> tuple[int, Discretizer]:
+    """AIM's loop in shares of each site's rho (total 1), after the one-way marginals and the
+    ``first`` cliques; returns the number of rounds run and the (coarsened) discretizer."""
     d = len(disc.names)
     rounds = rounds or 16 * d
     if rounds <= d:
@@ -346,8 +355,26 @@ def _aim_rounds(transport: Transport, pool: _Pool, disc: Discretizer, degree: in
     # every one-way marginal is measured already: candidates are the workload's 2+ -way ones
     cands = list(dict.fromkeys(c for w in workload for k in range(min(2, len(w)), len(w) + 1)
                                for c in combinations(w, k)))
+
     def grown(c: tuple[int, ...]) -> tuple[int, ...]:  # the model clique a pick adds
         return c if pool.masked else (*c, d)
+
+    first = [c for c in dict.fromkeys(first) if len(c) > 1]
+    if first:
+        if used + len(first) * measure > 1 - (measure + select):  # one round must remain
+            raise ParameterError(f"measure_first declares {len(first)} marginals, more than "
+                                 f"rounds={rounds} leave budget for; declare fewer or raise "
+                                 f"rounds")
+        size = mbi.junction_tree.hypothetical_model_size(domain, [
+            tuple(names[a] for a in cl) for cl in [*pool.model.cliques, *map(grown, first)]])
+        if size > max_model_size:
+            raise ParameterError(f"measure_first's marginals would take a {size:.0f} MB model "
+                                 f"> max_model_size={max_model_size:g}; declare fewer or "
+                                 f"smaller marginals or fewer bins")
+        ans = broadcast(transport, pool.request("measure", cliques=first, share=measure))
+        pool.refit(pool.add(first, ans, by_site=not pool.masked), iters)
+        used += len(first) * measure
+        cands = [c for c in cands if c not in first]
 
     r, done = 0, d == 1
     while not done:

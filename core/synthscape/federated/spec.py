@@ -77,6 +77,9 @@ class ProtocolSpec(StrictModel):
     generator: str | None = Field(default=None, description=(
         "neural: dp_tvae (default), dp_ctgan or dp_sequence; marginal and local_dp fit aim"))
     workload: list[list[str]] | None = None
+    measure_first: list[list[str]] | None = Field(default=None, description=(
+        "marginal: marginals measured before the private rounds choose the rest (e.g. the "
+        "pairs of the column a model will predict); not with workload"))
     discover: list[str] = Field(default_factory=list)
     rounds: int | None = Field(default=None, ge=2)
     degree: Literal[2, 3] = 2
@@ -91,6 +94,9 @@ class ProtocolSpec(StrictModel):
     @model_validator(mode="after")
     def _combination(self) -> ProtocolSpec:
         gen = self.generator
+        if self.measure_first is not None and (self.type != "marginal" or self.workload):
+            raise ValueError("protocol.measure_first goes with the marginal protocol's private "
+                             "rounds: remove it, or remove protocol.workload")
         if self.secure_aggregation is not None and self.type != "marginal":
             raise ValueError("protocol.secure_aggregation runs with the marginal protocol only; "
                              "remove it or set protocol.type: marginal")

@@ -128,3 +128,38 @@ def test_a_dependence_that_runs_across_sites_is_learned_through_the_site_column(
     again = load(path)
     assert again.latent_ == fit.generator.latent_
     assert again.sample(300, seed=3).equals(fit.generator.sample(300, seed=3))
+
+
+@pytest.mark.parametrize("secure", [False, True], ids=["plain", "secure-aggregation"])
+def test_measure_first_measures_the_declared_pairs_before_any_round_scores(parts, schema,
+                                                                           secure):
+    from synthscape.federated.secagg import SecureAggregation
+
+    sent: list[dict] = []
+    sites = [Site(f"s{i}", p, budget=Budget(epsilon=1.0),
+                  secure_aggregation=SecureAggregation(len(parts), 0) if secure else None)
+             for i, p in enumerate(parts)]
+    tr = InProcessTransport(sites, tap=lambda way, name, data: sent.append(decode(data))
+                            if way == "to" and name == "s0" else None)
+    fit = fit_federated(tr, schema, discover=["x"], measure_first=[("z", "y")], bins=6,
+                        rounds=12, iters=30, seed=0, secure_aggregation=secure)
+    ops = [(m["op"], m.get("cliques")) for m in sent if m["op"] in ("measure", "score")]
+    first_pair = next(i for i, (op, cl) in enumerate(ops) if op == "measure" and len(cl[0]) == 2)
+    assert ops[first_pair][1] == [[0, 1]]  # (y, z): the schema's columns, then the discovered x
+    assert all(op == "measure" for op, _ in ops[:first_pair])  # no selection before it
+    assert any(op == "score" for op, _ in ops[first_pair:])  # the rounds then choose the rest
+    assert any({"y", "z"} <= set(c) for c in fit.cliques)
+    assert all(0.95 <= led.epsilon <= 1 + 1e-6 for led in fit.ledgers.values())
+
+
+def test_measure_first_errors_name_the_fix(parts, schema):
+    def fit(**kw):
+        return fit_federated(InProcessTransport(_sites(parts)), schema, discover=["x"], bins=6,
+                             iters=5, **kw)
+
+    with pytest.raises(ParameterError, match="give one of workload and measure_first"):
+        fit(workload=[("x", "y")], measure_first=[("x", "z")])
+    with pytest.raises(ParameterError, match="measure_first names unknown column"):
+        fit(measure_first=[("x", "nope")])
+    with pytest.raises(ParameterError, match="raise rounds"):
+        fit(measure_first=[("x", "y"), ("x", "z"), ("y", "z")], rounds=4)
