@@ -201,7 +201,8 @@ class _Pool:
 
 def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[str] | None = None,
                   workload: list[tuple[str, ...]] | None = None,
-                  measure_first: list[tuple[str, ...]] | None = None, degree: int = 2,
+                  measure_first: list[tuple[str, ...]] | None = None,
+                  first_share: float = 0.3, degree: int = 2,
                   rounds: int | None = None, bins: int = 32, iters: int = 100,
                   keys_share: float = 0.1, max_model_size: float = 80.0,
                   seed: int | None = None, secure_aggregation: bool = False) -> FederatedFit:
@@ -211,8 +212,9 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
     the sites release under DP (``keys_share`` of each budget) and the coordinator unites.
     ``workload`` (column-name tuples) declares the marginals to measure; without it, AIM-style
     private rounds choose them among all ``degree``-way marginals. ``measure_first`` (not with
-    ``workload``) declares marginals the rounds measure before they choose the rest, each at one
-    round's measurement share (e.g. the pairs of the column a model will predict).
+    ``workload``) declares marginals the rounds measure before they choose the rest, together at
+    ``first_share`` of the budget the one-way marginals leave (e.g. the pairs of the column a
+    model will predict).
     ``secure_aggregation`` runs every measurement and score through masked sums (every site must
     be set up for it)."""
     mbi = _mbi()
@@ -250,7 +252,7 @@ def fit_federated(transport: Transport, schema: TableSchema, *, discover: list[s
     else:
         first = [tuple(sorted(names.index(c) for c in w)) for w in measure_first or []]
         n_rounds, disc = _aim_rounds(transport, pool, disc, degree, rounds, iters,
-                                     max_model_size, mbi, bins, first)
+                                     max_model_size, mbi, bins, first, first_share)
     return finish(transport, pool.model, disc, schema, n_rounds, seed=seed,
                   params=dict(degree=degree, rounds=rounds, bins=bins, iters=iters,
                               max_model_size=max_model_size),
@@ -315,7 +317,8 @@ def _coarsen(transport: Transport, pool: _Pool, disc: Discretizer, bins: int,
 
 def _aim_rounds(transport: Transport, pool: _Pool, disc: Discretizer, degree: int,
                 rounds: int | None, iters: int, max_model_size: float, mbi,
-                bins: int, first: list[tuple[int, ...]]) -> tuple[int, Discretizer]:
+                bins: int, first: list[tuple[int, ...]],
+                first_share: float) -> tuple[int, Discretizer]:
     """AIM's loop in shares of each site's rho (total 1), after the one-way marginals and the
     ``first`` cliques; returns the number of rounds run and the (coarsened) discretizer."""
     d = len(disc.names)
@@ -361,20 +364,21 @@ def _aim_rounds(transport: Transport, pool: _Pool, disc: Discretizer, degree: in
 
     first = [c for c in dict.fromkeys(first) if len(c) > 1]
     if first:
-        if used + len(first) * measure > 1 - (measure + select):  # one round must remain
-            raise ParameterError(f"measure_first declares {len(first)} marginals, more than "
-                                 f"rounds={rounds} leave budget for; declare fewer or raise "
-                                 f"rounds")
+        share = first_share * (1 - used)  # of what the one-way marginals leave
+        if not 0 < first_share < 1 or used + share > 1 - (measure + select):
+            raise ParameterError(f"first_share={first_share:g} of the {1 - used:.2f} of the "
+                                 f"budget that the one-way marginals leave leaves too little "
+                                 f"for one round; lower first_share or raise rounds")
         size = mbi.junction_tree.hypothetical_model_size(domain, [
             tuple(names[a] for a in cl) for cl in [*pool.model.cliques, *map(grown, first)]])
         if size > max_model_size:
             raise ParameterError(f"measure_first's marginals would take a {size:.0f} MB model "
                                  f"> max_model_size={max_model_size:g}; declare fewer or "
                                  f"smaller marginals or fewer bins")
-        ans = broadcast(transport, pool.request("measure", cliques=first, share=measure))
+        ans = broadcast(transport, pool.request("measure", cliques=first,
+                                                share=share / len(first)))
         pool.refit(pool.add(first, ans, by_site=not pool.masked), iters)
-        used += len(first) * measure
-        cands = [c for c in cands if c not in first]
+        used += share  # they stay candidates: a round may measure them again
 
     r, done = 0, d == 1
     while not done:

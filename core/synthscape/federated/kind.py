@@ -88,7 +88,7 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
         kw.update(discover=p.discover, keys_share=p.keys_share, degree=p.degree,
                   rounds=p.rounds, secure_aggregation=p.secure_aggregation is not None,
                   measure_first=None if p.measure_first is None
-                  else [tuple(w) for w in p.measure_first])
+                  else [tuple(w) for w in p.measure_first], first_share=p.first_share)
         if p.secure_aggregation is not None:
             sa = (len(spec.sites), p.secure_aggregation.colluding_sites)
     with _transport(spec, data, tmp, sa=sa) as transport:

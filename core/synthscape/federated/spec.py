@@ -80,6 +80,9 @@ class ProtocolSpec(StrictModel):
     measure_first: list[list[str]] | None = Field(default=None, description=(
         "marginal: marginals measured before the private rounds choose the rest (e.g. the "
         "pairs of the column a model will predict); not with workload"))
+    first_share: float = Field(default=0.3, gt=0, lt=1, description=(
+        "marginal: the share of the budget left after the one-way marginals that the "
+        "measure_first marginals take together"))
     discover: list[str] = Field(default_factory=list)
     rounds: int | None = Field(default=None, ge=2)
     degree: Literal[2, 3] = 2

@@ -162,4 +162,4 @@ def test_measure_first_errors_name_the_fix(parts, schema):
     with pytest.raises(ParameterError, match="measure_first names unknown column"):
         fit(measure_first=[("x", "nope")])
     with pytest.raises(ParameterError, match="raise rounds"):
-        fit(measure_first=[("x", "y"), ("x", "z"), ("y", "z")], rounds=4)
+        fit(measure_first=[("x", "y"), ("x", "z"), ("y", "z")], rounds=4, first_share=0.9)
