@@ -243,13 +243,14 @@ def _spread(cells: list[dict], central: list[dict], key: str, paired: bool) -> s
     return f"{statistics.mean(v):.3f} [{min(v):.3f}, {max(v):.3f}]"
 
 
-def secure_markdown(runs: list[dict], meta: dict, plans: str | None = None) -> str:
+def secure_markdown(runs: list[dict], meta: dict, options: str = "") -> str:
     """docs/benchmarks/federated-secure.md: mean and spread over seeds per table and method."""
+    seeds = len({r["seed"] for r in runs})
     lines = _intro("Federated aim with secure aggregation vs central aim", meta,
-                   "nice -n 10 .venv/bin/python benchmarks/federated.py --secure"
-                   + ("" if plans is None else f" --plans '{plans}'"),
+                   "nice -n 10 .venv/bin/python benchmarks/federated.py --secure" + options,
                    "5 sites split by band (as in [federated.md](federated.md)), epsilon 1 (delta "
-                   "1e-6) per record at every site, 3 seeds (mean, and min-max in brackets); "
+                   f"1e-6) per record at every site, {seeds} seeds (mean, and min-max in "
+                   "brackets); "
                    "t: sites that may collude with the coordinator. Differences to central are "
                    "paired by seed.")
     for table in dict.fromkeys(r["table"] for r in runs):
@@ -408,24 +409,31 @@ def main() -> None:
                     help="with --secure: only the federated plans whose label contains this "
                          "text (e.g. 'pairs first'); writes results/federated-secure-TEXT.json "
                          "and docs/benchmarks/federated-secure-TEXT.md")
+    ap.add_argument("--seeds", type=int, default=3, help="with --secure: seeds 0..N-1")
     a = ap.parse_args()
     tables = a.tables or (["ISLR/Default"] if a.quick else list(SPLITS))
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 shared "
             "CPU cores", "note": "timings measured while other jobs shared the cores"}
     if a.secure:
         runs = []
-        for seed in (0, 1, 2):
+        for seed in range(a.seeds):
             for t in tables:
                 runs.append(run_secure(t, seed, a.plans))
                 print(f"{t} seed {seed}: " + ", ".join(
                     f"{r['method']} {r['tstr_trtr']:.3f}/{r['two_way_tvd']:.3f}"
                     for r in runs[-1]["results"]), flush=True)
         name = "federated-secure" + ("" if a.plans is None else
-                                     "-" + "-".join(a.plans.lower().split()))
+                                     "-" + "-".join(a.plans.lower().split())) + \
+            ("" if a.tables is None else "-" + "-".join(t.split("/")[-1] for t in a.tables))
         (ROOT / "benchmarks" / "results" / f"{name}.json").write_text(
             json.dumps({"meta": meta, "runs": runs}, indent=1) + "\n")
         (ROOT / "docs" / "benchmarks" / f"{name}.md").write_text(
-            secure_markdown(runs, meta, a.plans))
+            secure_markdown(runs, meta, "".join(
+                f" {flag} {val}" for flag, val in (
+                    ("--plans", None if a.plans is None else f"'{a.plans}'"),
+                    ("--seeds", None if a.seeds == 3 else a.seeds),
+                    ("--tables", None if a.tables is None else " ".join(a.tables)))
+                if val is not None)))
         return
     if a.ldp or a.neural_only:
         out = [(run_ldp if a.ldp else run_neural)(t, a.seed) for t in tables]
