@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -307,7 +308,7 @@ def run_neural(table: str, seed: int) -> dict:
 
     schema, spec, train, test, parts, trtr = prepare(table, seed)
     n, rows = len(train), []
-    plans = {"dp_tvae": (fit_neural, dict(rounds=10, local_epochs=2, batch_size=256)),
+    plans = {"dp_tvae": (fit_neural, dict(rounds=10, local_epochs=2)),
              "dp_ctgan": (fit_gan, dict(rounds=10, local_epochs=4))}
     for name, (fit_fn, kw) in plans.items():
         g = make(name, epsilon=EPS, delta=DELTA, seed=seed)
@@ -335,6 +336,27 @@ def run_neural(table: str, seed: int) -> dict:
                                 epsilon_max=max(led.epsilon for led in fit.ledgers.values())))
     return {"table": table, "trtr": trtr, "site_rows": {k: len(v) for k, v in parts.items()},
             "results": rows}
+
+
+def run_gan_plans(table: str, seeds: int) -> list[dict]:
+    """DP-FedAvg of dp_ctgan in process with 10 x 4, 10 x 2 and 20 x 1 rounds x local epochs."""
+    from synthscape.federated import InProcessTransport, Site, fit_gan
+    from synthscape.privacy import Budget
+
+    rows = []
+    for seed in range(seeds):
+        schema, spec, train, test, parts, trtr = prepare(table, seed)
+        for rounds, local in ((10, 4), (10, 2), (20, 1)):
+            sites = [Site(nm, p, budget=Budget(epsilon=EPS, delta=DELTA))
+                     for nm, p in parts.items()]
+            t0 = time.perf_counter()
+            fit = fit_gan(InProcessTransport(sites), schema, seed=seed, rounds=rounds,
+                          local_epochs=local)
+            rows.append(measure(f"{table} seed {seed} {rounds}x{local}",
+                                time.perf_counter() - t0,
+                                fit.generator.sample(len(train), seed=seed), train, test,
+                                schema, spec, trtr, rounds=rounds, local_epochs=local))
+    return rows
 
 
 def _intro(title: str, meta: dict, command: str, text: str) -> list[str]:
@@ -370,8 +392,10 @@ def neural_markdown(results: list[dict], meta: dict) -> str:
     lines = _intro("Neural federation: DP-FedAvg of dp_tvae and dp_ctgan vs central fits",
                    meta, "OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/federated.py "
                    "--neural-only", "5 sites split by band (as in [federated.md](federated.md)), "
-                   "epsilon 1 (delta 1e-6) per record at every site; one seed; in-process "
-                   "transport. Central fits: the generator's defaults on the pooled training rows.")
+                   "epsilon 1 (delta 1e-6) per record at every site; one seed; in process "
+                   "(the sites in turn) and over 5 Flower site processes on loopback (where "
+                   ".venv-bench-flwr exists; wall / central is theirs). Central fits: the "
+                   "generator's defaults on the pooled training rows.")
     for t in results:
         lines += [f"## {t['table']} (sites: " + ", ".join(str(v) for v in t["site_rows"].values())
                   + f" rows; TRTR {t['trtr']:.3f})", "",
@@ -409,11 +433,21 @@ def main() -> None:
                     help="with --secure: only the federated plans whose label contains this "
                          "text (e.g. 'pairs first'); writes results/federated-secure-TEXT.json "
                          "and docs/benchmarks/federated-secure-TEXT.md")
-    ap.add_argument("--seeds", type=int, default=3, help="with --secure: seeds 0..N-1")
+    ap.add_argument("--seeds", type=int, default=3,
+                    help="with --secure or --gan-plans: seeds 0..N-1")
+    ap.add_argument("--gan-plans", action="store_true",
+                    help="DP-FedAvg of dp_ctgan in process at 10x4, 10x2 and 20x1 rounds x "
+                         "local epochs: writes results/federated-gan-plans.json")
     a = ap.parse_args()
     tables = a.tables or (["ISLR/Default"] if a.quick else list(SPLITS))
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 shared "
             "CPU cores", "note": "timings measured while other jobs shared the cores"}
+    if a.gan_plans:
+        out = [r for t in (a.tables or ["ISLR/Default", "survival/flchain"])
+               for r in run_gan_plans(t, a.seeds)]
+        (ROOT / "benchmarks" / "results" / "federated-gan-plans.json").write_text(
+            json.dumps({"meta": meta, "rows": out}, indent=1) + "\n")
+        return
     if a.secure:
         runs = []
         for seed in range(a.seeds):
@@ -422,9 +456,9 @@ def main() -> None:
                 print(f"{t} seed {seed}: " + ", ".join(
                     f"{r['method']} {r['tstr_trtr']:.3f}/{r['two_way_tvd']:.3f}"
                     for r in runs[-1]["results"]), flush=True)
-        name = "federated-secure" + ("" if a.plans is None else
-                                     "-" + "-".join(a.plans.lower().split())) + \
-            ("" if a.tables is None else "-" + "-".join(t.split("/")[-1] for t in a.tables))
+        name = re.sub(r"[^A-Za-z0-9]+", "-", " ".join(
+            ["federated-secure", a.plans or "", *(t.split("/")[-1] for t in a.tables or [])])
+        ).strip("-")
         (ROOT / "benchmarks" / "results" / f"{name}.json").write_text(
             json.dumps({"meta": meta, "runs": runs}, indent=1) + "\n")
         (ROOT / "docs" / "benchmarks" / f"{name}.md").write_text(

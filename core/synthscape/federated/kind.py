@@ -79,8 +79,8 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
                   batch_size=p.batch_size, seed=spec.seed)
     elif p.type == "neural":
         sl = p.site_level
-        kw = dict(rounds=p.rounds or 5, local_epochs=p.local_epochs or 1,
-                  batch_size=p.batch_size or 256, seed=spec.seed,
+        kw = dict(rounds=p.rounds or 10, local_epochs=p.local_epochs or 2,
+                  batch_size=p.batch_size, seed=spec.seed,
                   site_budget=None if sl is None else Budget(
                       epsilon=sl.epsilon, delta=sl.delta, unit="site"))
     sa = None

@@ -2,12 +2,18 @@
 private recurrent language models", with per-site DP-SGD as in Abadi et al. 2016); the same for
 ``dp_ctgan`` in :mod:`.gan`, which shares the helpers here.
 
-Each round the coordinator sends the global VAE weights (public: post-processing of DP outputs);
-every site trains ``local_epochs`` of DP-SGD on its records (the shared loop of
-:mod:`synthscape.generators._training`, Poisson batches and noise from the site's secret source)
-and returns its weights. The site calibrates one noise multiplier for all its planned rounds at
-once, so the rounds together spend its budget (RDP composes additively over rounds), and plans from
-a DP row count. Averaging uses those DP counts.
+Protocol, as for ``dp_ctgan`` (:mod:`.gan`): ``nn_setup`` makes each site release a DP row
+count and the encoder's histograms (one Gaussian release of every column's histogram, central
+dp_tvae's mechanism, from ``encoder_share`` of its budget) and calibrate one DP-SGD noise
+multiplier that prices all its planned rounds at once (RDP adds over rounds). The coordinator
+sums the histograms (one noisy measurement of the pooled histogram each): they give the quantile
+encoding and the one-way calibration targets of sampling, as central dp_tvae's defaults use;
+``nn_encode`` sends that encoder (public) to the sites. Each round (``nn_train``) the
+coordinator sends the global VAE weights (public: post-processing of DP outputs); every site
+trains ``local_epochs`` of DP-SGD on its records (the shared loop of
+:mod:`synthscape.generators._training`, Poisson batches and noise from the site's secret
+source) and returns its weights; averaging uses the DP row counts. A site's batch left unset
+comes from central dp_tvae's rule for its DP row count (about 5% of its rows).
 
 Two guarantees, each in its own ledger:
 
@@ -23,7 +29,6 @@ import math
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from synthscape.errors import ParameterError
 from synthscape.federated.coordinator import FederatedFit, guarantee_text
@@ -34,19 +39,20 @@ from synthscape.privacy.ledger import PrivacyLedger
 from synthscape.schema import TableSchema
 
 
-def _vae(schema: TableSchema, arch: dict[str, Any], seed: int):
-    from synthscape.generators._nn import seeded
-    from synthscape.generators.dp_tvae import _modules
+def _encoder(schema: TableSchema):
     from synthscape.transforms.tabular_encoder import TabularEncoder
 
-    enc = TabularEncoder(schema, numerical="minmax", frequencies=False, all_columns=False)
-    enc.fit(pd.DataFrame(columns=schema.names), ledger=PrivacyLedger(None))  # schema only
-    n_values = sum(1 for s in enc.spans if not s.is_softmax)
+    # central dp_tvae's defaults: quantile numericals, every column calibrated at sampling
+    return TabularEncoder(schema, numerical="quantile", frequencies=False, all_columns=True)
+
+
+def _vae(arch: dict[str, Any], seed: int):
+    from synthscape.generators._nn import seeded
+    from synthscape.generators.dp_tvae import _modules
+
     _, VAE = _modules()
     with seeded(seed):
-        vae = VAE(enc.output_dim, arch["latent"], arch["hidden"], arch["depth"], n_values)
-    arch = {**arch, "out": enc.output_dim, "n_values": n_values}
-    return enc, vae, arch
+        return VAE(arch["out"], arch["latent"], arch["hidden"], arch["depth"], arch["n_values"])
 
 
 def weights_of(module) -> dict[str, np.ndarray]:
@@ -115,28 +121,38 @@ def price_rounds(site, n: int, batch: int, steps: int) -> float:
 
 # ---- site side ----------------------------------------------------------------------------------
 def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
-    """Encode the records, release a DP row count, calibrate one noise multiplier that prices
-    every planned round at once (RDP adds over rounds: the rounds then spend the budget that
-    is left, each round paying its own steps as it runs)."""
+    """DP row count, the encoder's noisy histograms, and one DP-SGD noise multiplier for every
+    planned round (calibrated on what the two releases left)."""
+    from synthscape.generators._defaults import training_plan
     from synthscape.generators._nn_generator import ROWS_SHARE
     from synthscape.privacy.mechanisms import noisy_count
 
     schema = TableSchema.from_dict(req["schema"], source="federation schema")
+    missing = [c for c in schema.names if c not in site._data.columns]
+    if missing:
+        raise ParameterError(f"site {site.name!r} has no column(s) {missing} of the schema")
     data = schema.validate(site._data[schema.names], out_of_bounds="clip",
                            source=f"site {site.name}")
-    enc, _, arch = _vae(schema, req["arch"], 0)
-    site._nn = {"x": enc.transform(data), "spans": enc.spans, "arch": arch, "req": req}
-    n = noisy_count(len(data), ledger=site.ledger, share=ROWS_SHARE,
-                    label=f"site {site.name}: row count (plans DP-SGD)")
     led = site.ledger
-    bs = min(int(req["batch_size"]), n)
+    n = noisy_count(len(data), ledger=led, share=ROWS_SHARE,
+                    label=f"site {site.name}: row count (plans DP-SGD)")
+    enc = _encoder(schema)
+    enc.fit(data, ledger=led, noise_multiplier=enc.calibrate(led, float(req["encoder_share"])))
+    bs = min(int(req["batch_size"] or training_plan(n)["batch_size"]), n)
     steps = int(req["rounds"]) * int(req["epochs"]) * max(1, math.ceil(n / bs))
-    assert led.budget is not None  # a Site always has a budget
-    sigma = led.calibrate(lambda x: SubsampledGaussianEvent(  # every round, priced at once
-        noise_multiplier=x, sample_rate=min(1.0, bs / n), steps=steps),
-        epsilon=led.budget.epsilon * (1 - 1e-4))
-    site._nn.update(rows=n, sigma=sigma)
-    return {"rows": float(n)}
+    sigma = price_rounds(site, n, bs, steps)
+    site._nn = {"data": data, "rows": n, "batch": bs, "sigma": sigma, "req": req}
+    return {"rows": float(n), "hists": {c.name: enc.hists_[c.name] for c in enc.released()}}
+
+
+def site_encode(site, req: dict[str, Any]) -> dict[str, Any]:
+    """Encode the site's records with the pooled encoder (public: post-processing)."""
+    from synthscape.transforms.tabular_encoder import TabularEncoder
+
+    st = site_state(site, "_nn", "nn_setup")
+    enc = TabularEncoder.from_state(TableSchema.from_dict(st["req"]["schema"]), req["encoder"])
+    st.update(x=enc.transform(st.pop("data")), spans=enc.spans, arch=req["arch"])
+    return {"ok": True}
 
 
 def site_train(site, req: dict[str, Any]) -> dict[str, Any]:
@@ -146,14 +162,14 @@ def site_train(site, req: dict[str, Any]) -> dict[str, Any]:
     from synthscape.generators._nn import reconstruction_loss
     from synthscape.generators._training import DPSGD
 
-    st = getattr(site, "_nn", None)
-    if st is None:
-        raise ParameterError(f"site {site.name!r}: send 'nn_setup' before 'nn_train'")
+    st = site_state(site, "_nn", "nn_setup")
+    if "x" not in st:
+        raise ParameterError(f"site {site.name!r}: send 'nn_encode' before 'nn_train'")
     p, arch = st["req"], st["arch"]
-    _, vae, _ = _vae(TableSchema.from_dict(p["schema"]), p["arch"], 0)
+    vae = _vae(arch, 0)
     load_weights(vae, req["weights"])
     trainer = DPSGD(vae, ledger=site.ledger, n_rows=st["rows"], epochs=int(p["epochs"]),
-                    batch_size=min(int(p["batch_size"]), st["rows"]), lr=float(p["lr"]),
+                    batch_size=st["batch"], lr=float(p["lr"]),
                     max_grad_norm=float(p["max_grad_norm"]), device="cpu",
                     noise_multiplier=st["sigma"], grad_sample_mode="bookkeeping",
                     label=f"site {site.name}: DP-SGD round {req['round']}")
@@ -169,20 +185,36 @@ def site_train(site, req: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---- coordinator --------------------------------------------------------------------------------
-def fit_neural(transport: Transport, schema: TableSchema, *, rounds: int = 5,
-               local_epochs: int = 1, batch_size: int = 256, lr: float = 1e-2,
-               max_grad_norm: float = 1.0, latent_dim: int = 8, hidden_dim: int = 64,
-               depth: int = 2, loss_factor: float = 2.0, site_budget: Budget | None = None,
-               site_clip: float = 1.0, seed: int | None = None, **_: object) -> FederatedFit:
-    """DP-FedAvg of a ``dp_tvae`` model over the sites behind ``transport``."""
+def fit_neural(transport: Transport, schema: TableSchema, *, rounds: int = 10,
+               local_epochs: int = 2, batch_size: int | None = None, lr: float = 1e-2,
+               max_grad_norm: float = 1.0, latent_dim: int = 16, hidden_dim: int = 64,
+               depth: int = 2, loss_factor: float = 2.0, encoder_share: float = 0.3,
+               site_budget: Budget | None = None, site_clip: float = 1.0,
+               seed: int | None = None, **_: object) -> FederatedFit:
+    """DP-FedAvg of a ``dp_tvae`` model over the sites behind ``transport``.
+
+    ``batch_size`` left unset gives each site the batch of central dp_tvae's rule for its DP row
+    count (about 5% of its rows): the defaults (10 rounds x 2 local epochs of ~20 batches) plan
+    about 400 DP-SGD steps at every site."""
+    from synthscape.generators._calibrate import MarginalCalibration
     from synthscape.generators.dp_tvae import DPTVAE
 
-    arch = {"latent": latent_dim, "hidden": hidden_dim, "depth": depth}
-    enc, vae, arch = _vae(schema, arch, int(seed or 0))
-    req = {"op": "nn_setup", "schema": schema.to_dict(), "arch": arch, "rounds": rounds,
+    if rounds < 1 or local_epochs < 1:
+        raise ParameterError(f"rounds and local_epochs must be >= 1, got {rounds}, "
+                             f"{local_epochs}")
+    req = {"op": "nn_setup", "schema": schema.to_dict(), "rounds": rounds,
            "epochs": local_epochs, "batch_size": batch_size, "lr": lr,
-           "max_grad_norm": max_grad_norm, "loss_factor": loss_factor}
-    rows = {n: float(a["rows"]) for n, a in broadcast(transport, req).items()}
+           "max_grad_norm": max_grad_norm, "loss_factor": loss_factor,
+           "encoder_share": encoder_share}
+    answers = broadcast(transport, req)
+    rows = {n: float(a["rows"]) for n, a in answers.items()}
+    enc = _encoder(schema).fit_released(
+        {c.name: np.sum([a["hists"][c.name] for a in answers.values()], axis=0)
+         for c in _encoder(schema).released()})
+    arch = {"latent": latent_dim, "hidden": hidden_dim, "depth": depth, "out": enc.output_dim,
+            "n_values": sum(1 for s in enc.spans if not s.is_softmax)}
+    broadcast(transport, {"op": "nn_encode", "encoder": enc.get_state(), "arch": arch})
+    vae = _vae(arch, int(seed or 0))
     central: PrivacyLedger | None = None
     z = 0.0
     if site_budget is not None:  # one Gaussian release of the clipped sum per round
@@ -207,11 +239,11 @@ def fit_neural(transport: Transport, schema: TableSchema, *, rounds: int = 5,
                 for k in glob}
     load_weights(vae, glob)
     gen, ledgers = released_generator(
-        transport, DPTVAE, schema, enc, arch, vae.dec, None,
+        transport, DPTVAE, schema, enc, arch, vae.dec, MarginalCalibration.from_encoder(enc),
         {"rounds": rounds, "local_epochs": local_epochs, "sites": len(rows)},
         epochs=rounds * local_epochs, batch_size=batch_size, lr=lr,
         max_grad_norm=max_grad_norm, latent_dim=latent_dim, hidden_dim=hidden_dim,
-        depth=depth, loss_factor=loss_factor, numerical="minmax", calibrate=False, seed=seed)
+        depth=depth, loss_factor=loss_factor, encoder_share=encoder_share, seed=seed)
     text = guarantee_text(ledgers)
     if central is not None:
         text += (f" Site level: the released model is {central.describe()} for the whole data "

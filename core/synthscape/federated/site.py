@@ -15,7 +15,7 @@ Requests (one dict each, see :mod:`synthscape.federated.messages`):
   marginals against public model marginals ``p_r`` and the site's public noisy total, released
   as one Gaussian vector (each score moves by at most 1 per record: L2 sensitivity sqrt(#cands));
 - ``ldp``: k-ary randomised response of every record (local DP, :mod:`.local`);
-- ``nn_setup`` / ``nn_train``: DP-FedAvg rounds of ``dp_tvae`` (:mod:`.neural`);
+- ``nn_setup`` / ``nn_encode`` / ``nn_train``: DP-FedAvg rounds of ``dp_tvae`` (:mod:`.neural`);
 - ``gan_setup`` / ``gan_encode`` / ``gan_train``: DP-FedAvg rounds of ``dp_ctgan`` (:mod:`.gan`);
 - ``seq_setup`` / ``seq_train``: DP-FedAvg rounds of ``dp_sequence`` (:mod:`.sequence`; the site
   holds an events table and an entities table);
@@ -86,7 +86,8 @@ class Site:
         op = request.get("op")
         handlers = {"keys": self._keys, "setup": self._setup, "measure": self._measure,
                     "score": self._score, "ledger": self._ledger, "ldp": self._ldp,
-                    "nn_setup": self._neural, "nn_train": self._neural,
+                    "nn_setup": self._neural, "nn_encode": self._neural,
+                    "nn_train": self._neural,
                     "gan_setup": self._neural, "gan_encode": self._neural,
                     "gan_train": self._neural, "seq_setup": self._neural,
                     "seq_train": self._neural, "secagg_keys": self._secagg_keys,
@@ -253,7 +254,8 @@ class Site:
         :mod:`synthscape.federated.gan` for dp_ctgan: torch only when asked)."""
         from synthscape.federated import gan, neural, sequence
 
-        return {"nn_setup": neural.site_setup, "nn_train": neural.site_train,
+        return {"nn_setup": neural.site_setup, "nn_encode": neural.site_encode,
+                "nn_train": neural.site_train,
                 "gan_setup": gan.site_setup, "gan_encode": gan.site_encode,
                 "gan_train": gan.site_train, "seq_setup": sequence.site_setup,
                 "seq_train": sequence.site_train}[req["op"]](self, req)

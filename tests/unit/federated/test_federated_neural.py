@@ -20,7 +20,7 @@ def test_fedavg_spends_each_site_budget_and_sends_only_weights(parts):
         assert 0.99 <= led.epsilon <= 1.0 + 1e-6
         assert sum(e.kind == "subsampled_gaussian" for e in led.events) == 2  # one per round
     answers = [decode(b) for d, _, b in messages if d == "from"]
-    assert {k for a in answers for k in a} == {"rows", "weights", "ledger"}
+    assert {k for a in answers for k in a} == {"rows", "hists", "ok", "weights", "ledger"}
     syn = fit.generator.sample(50, seed=0)
     assert list(syn.columns) == ["x", "z"] and syn["z"].between(-3, 6).all()
 
