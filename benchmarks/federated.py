@@ -309,7 +309,7 @@ def run_neural(table: str, seed: int) -> dict:
     schema, spec, train, test, parts, trtr = prepare(table, seed)
     n, rows = len(train), []
     plans = {"dp_tvae": (fit_neural, dict(rounds=10, local_epochs=2)),
-             "dp_ctgan": (fit_gan, dict(rounds=10, local_epochs=4))}
+             "dp_ctgan": (fit_gan, dict(rounds=10, local_epochs=2))}
     for name, (fit_fn, kw) in plans.items():
         g = make(name, epsilon=EPS, delta=DELTA, seed=seed)
         t0 = time.perf_counter()

@@ -125,7 +125,7 @@ def site_train(site, req: dict[str, Any]) -> dict[str, Any]:
 
 # ---- coordinator --------------------------------------------------------------------------------
 def fit_gan(transport: Transport, schema: TableSchema, *, rounds: int = 10,
-            local_epochs: int = 4, batch_size: int | None = None, lr: float = 2e-3,
+            local_epochs: int = 2, batch_size: int | None = None, lr: float = 2e-3,
             generator_lr: float = 2e-3, max_grad_norm: float = 1.0, noise_dim: int = 64,
             generator_dim: int = 128, discriminator_dim: int = 128, depth: int = 2,
             encoder_share: float = 0.3, generator_ema: float = 0.9,
@@ -135,7 +135,8 @@ def fit_gan(transport: Transport, schema: TableSchema, *, rounds: int = 10,
 
     ``batch_size`` left unset gives each site the batch of central dp_ctgan's rule for its DP
     row count (about 5% of its rows), so ``rounds x local_epochs`` epochs are about 20 steps
-    each: the defaults (10 x 4) plan about the 800 steps of central dp_ctgan at every site."""
+    each: the defaults (10 x 2) plan about 400 steps at every site, half central dp_ctgan's
+    800 (10 x 4 cost twice the compute for no clear gain: docs/benchmarks.md)."""
     from synthscape.generators._calibrate import MarginalCalibration
     from synthscape.generators.dp_ctgan import (
         DPCTGAN,

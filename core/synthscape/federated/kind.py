@@ -75,7 +75,7 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
     if _sequential(spec):
         return _fit_sequence(spec, schema, data, tmp)
     if fit is fit_gan:
-        kw = dict(rounds=p.rounds or 10, local_epochs=p.local_epochs or 4,
+        kw = dict(rounds=p.rounds or 10, local_epochs=p.local_epochs or 2,
                   batch_size=p.batch_size, seed=spec.seed)
     elif p.type == "neural":
         sl = p.site_level

@@ -70,8 +70,8 @@ class ProtocolSpec(StrictModel):
     ``dp_sequence``): ``rounds`` of ``local_epochs`` DP-SGD at each site; ``site_level``
     (``dp_tvae`` only) adds site-level DP at the coordinator. Left unset: ``dp_tvae`` 10 rounds of
     2 epochs, each site's batch from central ``dp_tvae``'s rule (about 5% of its rows);
-    ``dp_ctgan`` 10 rounds of 4 epochs, each site's batch from central
-    ``dp_ctgan``'s rule (about 5% of its rows: about its 800 DP-SGD steps); ``dp_sequence`` 5
+    ``dp_ctgan`` 10 rounds of 2 epochs, each site's batch from central ``dp_ctgan``'s rule
+    (about 5% of its rows: about 400 DP-SGD steps per site); ``dp_sequence`` 5
     rounds, each site's batch and ~200 steps from central ``dp_sequence``'s rule."""
 
     type: Literal["marginal", "local_dp", "neural"] = "marginal"

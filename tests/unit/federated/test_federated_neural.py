@@ -31,3 +31,16 @@ def test_site_level_dp_adds_its_own_ledger_and_says_against_whom(parts):
                      hidden_dim=8, depth=1, site_budget=Budget(epsilon=4.0, unit="site"), seed=0)
     assert fit.ledgers["site-level"].epsilon == pytest.approx(4.0, rel=1e-3)
     assert "not against the coordinator" in fit.guarantee
+
+
+def test_sites_refuse_training_out_of_order(parts):
+    from synthscape.errors import ParameterError
+
+    site = Site("s0", parts[0], budget=Budget(epsilon=1.0))
+    with pytest.raises(ParameterError, match="send 'nn_setup' first"):
+        site.handle({"op": "nn_train", "weights": {}, "round": 1})
+    site.handle({"op": "nn_setup", "schema": SCHEMA.to_dict(), "rounds": 1, "epochs": 1,
+                 "batch_size": None, "lr": 1e-2, "max_grad_norm": 1.0, "loss_factor": 2.0,
+                 "encoder_share": 0.3})
+    with pytest.raises(ParameterError, match="send 'nn_encode' before 'nn_train'"):
+        site.handle({"op": "nn_train", "weights": {}, "round": 1})
