@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from synthscape.errors import ParameterError
-from synthscape.federated.secagg import fallback_epsilon, unmask
+from synthscape.federated.secagg import epsilon_keeping, fallback_epsilon, unmask
 from synthscape.federated.transport import Transport, broadcast
 from synthscape.generators._coarsen import coarsen
 from synthscape.generators._marginal import bin_lookup
@@ -105,8 +105,11 @@ def guarantee_text(ledgers: dict[str, PrivacyLedger], *, local: bool = False,
     parts = [f"site {n}: epsilon = {led.epsilon:.4g} at delta = {led.delta:g}"
              for n, led in ledgers.items()]
     worst = max(ledgers.values(), key=lambda led: led.epsilon)
-    text = ("Each record is protected by the ledger of the site that holds it, against the "
-            "coordinator, the other sites and every recipient of the release: "
+    against = ("the coordinator and every recipient of the release that holds no share of "
+               "the noise, under the trust stated below" if secure else
+               "the coordinator, the other sites and every recipient of the release")
+    text = ("Each record is protected by the ledger of the site that holds it, against "
+            f"{against}: "
             + "; ".join(parts) + ". The sites hold disjoint records, so every record's "
             f"guarantee is at most epsilon = {worst.epsilon:.4g} at delta = {worst.delta:g} "
             "(parallel composition). A person whose records sit at several sites is covered by "
@@ -118,11 +121,21 @@ def guarantee_text(ledgers: dict[str, PrivacyLedger], *, local: bool = False,
         f"site {n}: epsilon = "
         f"{fallback_epsilon(ledgers[n].to_dict(), s['sites'] - s['colluding']):.4g}"
         for n, s in secure.items())
-    return (text + " These guarantees rest on secure aggregation: the coordinator saw only "
-            "masked sums of the sites' answers, each site adding its share of the noise, and "
-            f"they hold while the coordinator follows the protocol and at most {t} site(s) "
-            "collude with it. If more sites colluded with the coordinator, a record would keep "
-            "only its own site's share of the noise: " + alone + ".")
+    text += (" These guarantees rest on secure aggregation: the coordinator saw only masked "
+             "sums of the sites' answers, each site adding its share of the noise, and they "
+             f"hold while the coordinator follows the protocol and at most {t} site(s) collude "
+             "with it.")
+    if all(s["sites"] - s["colluding"] >= 2 for s in secure.values()):
+        reader = "; ".join(
+            f"site {n}: epsilon = "
+            f"{epsilon_keeping(ledgers[n].to_dict(), 1 - 1 / (s['sites'] - s['colluding'])):.4g}"
+            for n, s in secure.items())
+        text += (f" A site that reads the release knows its own share of the noise, so against "
+                 f"{t + 1} site(s) together, even without the coordinator"
+                 f"{' (that is, any one site on its own)' if t == 0 else ''}, a record keeps "
+                 f"only the other sites' shares: " + reader + ".")
+    return (text + " If more sites colluded with the coordinator, a record would keep only its "
+            "own site's share of the noise: " + alone + ".")
 
 
 class _Pool:

@@ -23,8 +23,11 @@ true public keys and sums what it receives) and at most ``t`` sites collude with
 checks the number of peers against its own setting and refuses to reuse a message id (reuse
 would reveal the difference of two answers). If more sites collude, a record is protected by its
 own site's share of the noise only: :func:`fallback_epsilon` gives that weaker guarantee, and the
-release states it too. A site that drops out leaves the sum unmasked: the round fails (no
-recovery of dropped sites' masks).
+release states it too. A site that reads the release knows its own share, so t + 1 sites
+together, without the coordinator (with t = 0: any one site on its own), face only
+``(K - t - 1) / (K - t)`` of the noise of the sum they did not add; the release states that
+epsilon as well (:func:`epsilon_keeping`). A site that drops out leaves the sum unmasked: the
+round fails (no recovery of dropped sites' masks).
 """
 from __future__ import annotations
 
@@ -146,6 +149,12 @@ def unmask(masked: list[np.ndarray]) -> np.ndarray:
 def fallback_epsilon(ledger: dict[str, Any], honest: int) -> float:
     """A site's epsilon if every other site colluded with the coordinator: each Skellam entry
     counts the site's own share of the noise only (mu / honest)."""
+    return epsilon_keeping(ledger, 1.0 / honest)
+
+
+def epsilon_keeping(ledger: dict[str, Any], fraction: float) -> float:
+    """A site's epsilon when only ``fraction`` of each Skellam entry's noise stays unknown to
+    the adversary (the shares of the sites outside its coalition)."""
     from synthscape.privacy.accountants import make_accountant
     from synthscape.privacy.events import SkellamEvent, event_from_dict
 
@@ -153,7 +162,7 @@ def fallback_epsilon(ledger: dict[str, Any], honest: int) -> float:
     for e in ledger["events"]:
         ev = event_from_dict(e)
         if isinstance(ev, SkellamEvent):
-            ev = SkellamEvent(mu=ev.mu / honest, l1=ev.l1, l2=ev.l2, count=ev.count,
+            ev = SkellamEvent(mu=ev.mu * fraction, l1=ev.l1, l2=ev.l2, count=ev.count,
                               label=ev.label)
         events.append(ev)
     delta = float(ledger["budget"]["delta"]) if ledger.get("budget") else 0.0

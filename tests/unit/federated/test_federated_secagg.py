@@ -9,7 +9,13 @@ from test_federated_messages import FLWR_PY, _schema_and_parts, check_messages
 from synthscape.errors import ParameterError
 from synthscape.federated import InProcessTransport, Site, fit_federated
 from synthscape.federated.messages import decode
-from synthscape.federated.secagg import Masker, SecureAggregation, fallback_epsilon, unmask
+from synthscape.federated.secagg import (
+    Masker,
+    SecureAggregation,
+    epsilon_keeping,
+    fallback_epsilon,
+    unmask,
+)
 from synthscape.privacy import Budget
 
 KEY = "ab" * 32
@@ -95,6 +101,12 @@ def test_the_pool_carries_the_central_noise_not_k_times_it(parts, schema):
         assert fallback_epsilon(half.ledgers[name].to_dict(), 2) < alone
     assert "at most 0 site(s) collude" in secure.guarantee
     assert "own site's share of the noise" in secure.guarantee
+    # a site reading the release removes its own share: 2 of the 3 shares remain
+    assert "any one site on its own" in secure.guarantee
+    for name, led in secure.ledgers.items():
+        reader = epsilon_keeping(led.to_dict(), 2 / 3)
+        assert led.epsilon < reader < fallback_epsilon(led.to_dict(), 3)
+        assert f"site {name}: epsilon = {reader:.4g}" in secure.guarantee
     assert "at most 1 site(s) collude" in half.guarantee
 
 
