@@ -211,7 +211,8 @@ def run_secure(table: str, seed: int, only: str | None = None) -> dict:
              ("federated aim, declared workload", None, star, None),
              ("federated aim, declared workload, secure aggregation, t=0", 0, star, None),
              ("federated aim, target pairs first", None, None, star),
-             ("federated aim, target pairs first, secure aggregation, t=0", 0, None, star)]
+             ("federated aim, target pairs first, secure aggregation, t=0", 0, None, star),
+             ("federated aim, target pairs first, secure aggregation, t=1", 1, None, star)]
     for label, t, workload, first in plans if only is None else \
             [pl for pl in plans if only in pl[0]]:
         sites = [Site(nm, p, budget=Budget(epsilon=EPS, delta=DELTA),

@@ -49,6 +49,9 @@ def test_secure_aggregation_from_yaml_states_its_trust_and_the_fallback(tmp_path
     with pytest.raises(SpecError, match="marginal protocol only"):
         _spec(protocol={"type": "local_dp", "workload": [["default", "balance"]],
                         "secure_aggregation": {}})
+    # by default any one site is covered: it knows its own share of the noise
+    assert _spec(protocol={"secure_aggregation": {}}).protocol.secure_aggregation \
+        .colluding_sites == 1
     bad = _spec(protocol={"secure_aggregation": {"colluding_sites": 2}})
     found = {p.loc: p.message for p in bad.problems()}
     assert "below the number of sites" in found[("protocol", "secure_aggregation",

@@ -47,10 +47,11 @@ _INFO = b"synthscape/secagg/v1"
 @dataclass(frozen=True)
 class SecureAggregation:
     """A site's own setting: the number of sites it expects in the federation and how many of
-    them may collude with the coordinator (0: only the coordinator is curious)."""
+    them may collude with the coordinator or each other (1, the default: any one site, which
+    knows its own share of the noise; 0: only the coordinator and outside recipients)."""
 
     sites: int
-    colluding: int = 0
+    colluding: int = 1
 
     def __post_init__(self) -> None:
         if self.sites < 2:

@@ -56,10 +56,12 @@ class SiteSpec(StrictModel):
 class SecureAggregationSpec(StrictModel):
     """Masked sums with distributed Skellam noise (marginal protocol): the coordinator sees only
     sums, each site adds its share of the noise; ``colluding_sites`` is how many sites may
-    collude with the coordinator (0: only the coordinator is curious). The release states the
-    guarantee under that assumption and the weaker one without it."""
+    collude with the coordinator or with each other. The default, 1, covers what every site can
+    do alone: it knows its own share of the noise and, reading the release, can remove it (0
+    covers the coordinator and outside recipients only). The release states the guarantee under
+    that assumption and the weaker ones without it."""
 
-    colluding_sites: int = Field(default=0, ge=0)
+    colluding_sites: int = Field(default=1, ge=0)
 
 
 class ProtocolSpec(StrictModel):
