@@ -93,3 +93,32 @@ def test_flower_run_on_loopback_sends_no_raw_value(parts, schema, tmp_path, fork
     assert set(fit.ledgers) == {"s0", "s1", "s2"}
     assert all(0.95 <= led.epsilon <= 1 + 1e-6 for led in fit.ledgers.values())
     assert len(fit.generator.sample(20)) == 20
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FLWR_PY.exists() and shutil.which("flower-superlink") is None,
+                    reason="needs flwr: .venv-bench-flwr (see docs/federated.md)")
+def test_forked_sites_draw_independent_noise(parts, schema, tmp_path):
+    """Sites forked from one launcher key their noise after the fork: two sites holding the
+    same records answer the same query with different noise."""
+    from synthscape.federated.flower import FlowerTransport, SiteProcess
+
+    same = _schema_and_parts(parts)[0]
+    procs = []
+    for name in ("twin_a", "twin_b"):
+        same.to_parquet(tmp_path / f"{name}.parquet")
+        procs.append(SiteProcess(name, str(tmp_path / f"{name}.parquet"), epsilon=1.0))
+    answers: dict[str, list] = {"twin_a": [], "twin_b": []}
+
+    def tap(direction, site, data):
+        msg = decode(data)
+        if direction == "from" and "y" in msg:
+            answers[site].append(msg["y"])
+
+    python = str(FLWR_PY) if FLWR_PY.exists() else None
+    with FlowerTransport(procs, python=python, tap=tap, fork=True) as tr:
+        fit_federated(tr, schema, discover=["x"], bins=8, rounds=4, iters=5)
+    first_a, first_b = answers["twin_a"][0], answers["twin_b"][0]
+    assert len(first_a) == len(first_b) > 0
+    for ya, yb in zip(first_a, first_b):
+        assert ya.shape == yb.shape and not np.allclose(ya, yb)
