@@ -26,6 +26,7 @@ import argparse
 import importlib
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -138,6 +139,7 @@ class FlowerTransport:
                     f"{s.secure_aggregation[1]}"] if s.secure_aggregation else []),
                  *(["--entities", s.entities] if s.entities else [])], env=env))
         try:
+            self._await_hello()
             hello = json.loads(self._read())
             if sorted(hello["sites"]) != sorted(self._names):
                 raise FederationError(f"expected sites {self._names}, got {hello['sites']}")
@@ -151,6 +153,22 @@ class FlowerTransport:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def _await_hello(self) -> None:
+        """Wait for the server's first frame, failing at once (not after the connect timeout)
+        if the server or a launched site process exits first."""
+        assert self._server is not None and self._server.stdout is not None
+        while not select.select([self._server.stdout], [], [], 0.2)[0]:
+            if self._server.poll() is not None:
+                raise FederationError(f"the Flower server on {self.address} exited (code "
+                                      f"{self._server.returncode}) before every site "
+                                      f"connected; its error is above")
+            for i, p in enumerate(self._sites):
+                if p.poll() not in (None, 0):
+                    who = (f"site {self._launch[i].name!r}" if not self._fork else
+                           "the site launcher (it names the failed site above)")
+                    raise FederationError(f"{who} exited with code {p.returncode} before "
+                                          f"every site connected; its error is above")
 
     def close(self) -> None:
         if self._server is not None and self._server.poll() is None:
@@ -345,10 +363,11 @@ def run_sites(server: str, sites: list[dict[str, Any]], preload: Sequence[str]) 
     while children:
         pid, status = os.wait()
         name = children.pop(pid, "")
-        if name and status != 0:
+        if name and status != 0 and not stopping:  # one site failed: stop the others
             failed.append(name)
-    if failed and not stopping:
-        raise SystemExit(f"site(s) {', '.join(failed)} failed")
+            forward(signal.SIGTERM, None)
+    if failed:
+        raise SystemExit(f"site(s) {', '.join(failed)} failed; the launcher stopped the others")
 
 
 def _wait_for_server(address: str, timeout: float = 120.0) -> None:

@@ -122,3 +122,23 @@ def test_forked_sites_draw_independent_noise(parts, schema, tmp_path):
     assert len(first_a) == len(first_b) > 0
     for ya, yb in zip(first_a, first_b):
         assert ya.shape == yb.shape and not np.allclose(ya, yb)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FLWR_PY.exists() and shutil.which("flower-superlink") is None,
+                    reason="needs flwr: .venv-bench-flwr (see docs/federated.md)")
+@pytest.mark.parametrize("fork", [True, False], ids=["forked-sites", "fresh-interpreters"])
+def test_a_site_that_cannot_start_fails_the_start_at_once(parts, tmp_path, fork):
+    import time
+
+    from synthscape.federated.flower import FederationError, FlowerTransport, SiteProcess
+
+    parts[0].to_parquet(tmp_path / "ok.parquet")
+    procs = [SiteProcess("ok", str(tmp_path / "ok.parquet"), epsilon=1.0),
+             SiteProcess("broken", str(tmp_path / "missing.parquet"), epsilon=1.0)]
+    python = str(FLWR_PY) if FLWR_PY.exists() else None
+    t0 = time.monotonic()
+    with pytest.raises(FederationError, match="before every site connected"):
+        with FlowerTransport(procs, python=python, fork=fork, connect_timeout=120):
+            pass
+    assert time.monotonic() - t0 < 60  # not the 120 s connect timeout
