@@ -24,7 +24,6 @@ its own ledger against the coordinator, the other sites and every recipient.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -33,9 +32,11 @@ from synthscape.errors import ParameterError
 from synthscape.federated.coordinator import FederatedFit, guarantee_text
 from synthscape.federated.neural import (
     average,
+    encode_records,
     load_weights,
-    price_rounds,
+    pooled_encoder,
     released_generator,
+    setup_site,
     site_state,
     weights_of,
 )
@@ -58,38 +59,16 @@ def _state(site) -> dict[str, Any]:
 
 # ---- site side ----------------------------------------------------------------------------------
 def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
-    """DP row count, the encoder's noisy histograms, and one DP-SGD noise multiplier for every
-    planned round (calibrated on what the two releases left)."""
-    from synthscape.generators._defaults import training_plan
-    from synthscape.generators._nn_generator import ROWS_SHARE
-    from synthscape.privacy.mechanisms import noisy_count
-
+    """:func:`~synthscape.federated.neural.setup_site` with dp_ctgan's encoder."""
     schema = TableSchema.from_dict(req["schema"], source="federation schema")
-    missing = [c for c in schema.names if c not in site._data.columns]
-    if missing:
-        raise ParameterError(f"site {site.name!r} has no column(s) {missing} of the schema")
-    data = schema.validate(site._data[schema.names], out_of_bounds="clip",
-                           source=f"site {site.name}")
-    led = site.ledger
-    n = noisy_count(len(data), ledger=led, share=ROWS_SHARE,
-                    label=f"site {site.name}: row count (plans DP-SGD)")
-    enc = _encoder(schema)
-    enc.fit(data, ledger=led, noise_multiplier=enc.calibrate(led, float(req["encoder_share"])))
-    bs = min(int(req["batch_size"] or training_plan(n)["batch_size"]), n)
-    steps = int(req["rounds"]) * int(req["epochs"]) * max(1, math.ceil(n / bs))
-    sigma = price_rounds(site, n, bs, steps)
-    site._gan = {"data": data, "rows": n, "batch": bs, "sigma": sigma, "req": req}
-    return {"rows": float(n), "hists": {c.name: enc.hists_[c.name] for c in enc.released()}}
+    site._gan, answer = setup_site(site, req, _encoder(schema))
+    return answer
 
 
 def site_encode(site, req: dict[str, Any]) -> dict[str, Any]:
-    """Encode the site's records with the pooled encoder (public: post-processing)."""
-    from synthscape.transforms.tabular_encoder import TabularEncoder
-
+    """Encode the site's records with the pooled encoder."""
     st = _state(site)
-    schema = TableSchema.from_dict(st["req"]["schema"])
-    enc = TabularEncoder.from_state(schema, req["encoder"])
-    st.update(enc=enc, x=enc.transform(st.pop("data")), pooled_rows=int(req["rows"]))
+    st.update(enc=encode_records(st, req), pooled_rows=int(req["rows"]))
     return {"ok": True}
 
 
@@ -154,9 +133,7 @@ def fit_gan(transport: Transport, schema: TableSchema, *, rounds: int = 10,
               "generator_ema": generator_ema, "max_condition_weight": max_condition_weight}
     answers = broadcast(transport, {"op": "gan_setup", "schema": schema.to_dict(), **params})
     rows = {name: float(a["rows"]) for name, a in answers.items()}
-    enc = _encoder(schema).fit_released(
-        {c.name: np.sum([a["hists"][c.name] for a in answers.values()], axis=0)
-         for c in _encoder(schema).released()})
+    enc = pooled_encoder(_encoder(schema), answers)
     n = max(1, int(round(sum(rows.values()))))
     broadcast(transport, {"op": "gan_encode", "encoder": enc.get_state(), "rows": n})
     arch = {"noise_dim": noise_dim, "cond_dim": condition_tables(enc)[1],

@@ -74,15 +74,13 @@ def _fit(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tmp: Path):
         bins=p.bins, iters=p.iters, seed=spec.seed)
     if _sequential(spec):
         return _fit_sequence(spec, schema, data, tmp)
-    if fit is fit_gan:
-        kw = dict(rounds=p.rounds or 10, local_epochs=p.local_epochs or 2,
-                  batch_size=p.batch_size, seed=spec.seed)
-    elif p.type == "neural":
+    if p.type == "neural":  # the plan left unset: the protocol function's defaults
+        kw = {k: v for k, v in dict(rounds=p.rounds, local_epochs=p.local_epochs,
+                                    batch_size=p.batch_size).items() if v is not None}
+        kw["seed"] = spec.seed
         sl = p.site_level
-        kw = dict(rounds=p.rounds or 10, local_epochs=p.local_epochs or 2,
-                  batch_size=p.batch_size, seed=spec.seed,
-                  site_budget=None if sl is None else Budget(
-                      epsilon=sl.epsilon, delta=sl.delta, unit="site"))
+        if fit is fit_neural and sl is not None:
+            kw["site_budget"] = Budget(epsilon=sl.epsilon, delta=sl.delta, unit="site")
     sa = None
     if p.type == "marginal":
         kw.update(discover=p.discover, keys_share=p.keys_share, degree=p.degree,
@@ -144,8 +142,9 @@ def _fit_sequence(spec: FederatedSpec, schema, data: dict[str, pd.DataFrame], tm
     entities = {s.name: None if s.entities is None else read_table(spec.resolve(s.entities))
                 for s in spec.sites if not s.remote}
     with _transport(spec, data, tmp, unit="entity", entities=entities) as transport:
-        return fit_sequence(transport, schema, rounds=p.rounds or 5, local_epochs=p.local_epochs,
-                            batch_size=p.batch_size, seed=spec.seed)
+        plan: dict[str, Any] = {} if p.rounds is None else {"rounds": p.rounds}
+        return fit_sequence(transport, schema, local_epochs=p.local_epochs,
+                            batch_size=p.batch_size, seed=spec.seed, **plan)
 
 
 def _release_sequences(spec: FederatedSpec, ctx, gen) -> tuple:

@@ -120,14 +120,16 @@ def price_rounds(site, n: int, batch: int, steps: int) -> float:
 
 
 # ---- site side ----------------------------------------------------------------------------------
-def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
-    """DP row count, the encoder's noisy histograms, and one DP-SGD noise multiplier for every
-    planned round (calibrated on what the two releases left)."""
+def setup_site(site, req: dict[str, Any], encoder) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The setup DP-FedAvg of dp_tvae and of dp_ctgan share: a DP row count, the encoder's noisy
+    histograms (``encoder``: the protocol's unfitted encoder; one release from
+    ``req["encoder_share"]``), and one DP-SGD noise multiplier for every planned round
+    (calibrated on what the two releases left). Returns the site's state and its answer."""
     from synthscape.generators._defaults import training_plan
     from synthscape.generators._nn_generator import ROWS_SHARE
     from synthscape.privacy.mechanisms import noisy_count
 
-    schema = TableSchema.from_dict(req["schema"], source="federation schema")
+    schema = encoder.schema
     missing = [c for c in schema.names if c not in site._data.columns]
     if missing:
         raise ParameterError(f"site {site.name!r} has no column(s) {missing} of the schema")
@@ -136,22 +138,46 @@ def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
     led = site.ledger
     n = noisy_count(len(data), ledger=led, share=ROWS_SHARE,
                     label=f"site {site.name}: row count (plans DP-SGD)")
-    enc = _encoder(schema)
-    enc.fit(data, ledger=led, noise_multiplier=enc.calibrate(led, float(req["encoder_share"])))
+    encoder.fit(data, ledger=led,
+                noise_multiplier=encoder.calibrate(led, float(req["encoder_share"])))
     bs = min(int(req["batch_size"] or training_plan(n)["batch_size"]), n)
     steps = int(req["rounds"]) * int(req["epochs"]) * max(1, math.ceil(n / bs))
     sigma = price_rounds(site, n, bs, steps)
-    site._nn = {"data": data, "rows": n, "batch": bs, "sigma": sigma, "req": req}
-    return {"rows": float(n), "hists": {c.name: enc.hists_[c.name] for c in enc.released()}}
+    state = {"data": data, "rows": n, "batch": bs, "sigma": sigma, "req": req}
+    return state, {"rows": float(n),
+                   "hists": {c.name: encoder.hists_[c.name] for c in encoder.released()}}
+
+
+def encode_records(state: dict[str, Any], req: dict[str, Any]):
+    """The pooled encoder sent in ``req``; the site's records, encoded with it, replace its
+    raw rows in ``state`` (public encoder: post-processing)."""
+    from synthscape.transforms.tabular_encoder import TabularEncoder
+
+    enc = TabularEncoder.from_state(TableSchema.from_dict(state["req"]["schema"]),
+                                    req["encoder"])
+    state["x"] = enc.transform(state.pop("data"))
+    return enc
+
+
+def pooled_encoder(encoder, answers: dict[str, dict[str, Any]]):
+    """``encoder`` (unfitted) fitted on the sum of the sites' noisy histograms: the same
+    histogram measured at K sites is one noisy measurement of the pooled one."""
+    return encoder.fit_released({c.name: np.sum([a["hists"][c.name] for a in answers.values()],
+                                                axis=0) for c in encoder.released()})
+
+
+def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
+    """:func:`setup_site` with dp_tvae's encoder."""
+    schema = TableSchema.from_dict(req["schema"], source="federation schema")
+    site._nn, answer = setup_site(site, req, _encoder(schema))
+    return answer
 
 
 def site_encode(site, req: dict[str, Any]) -> dict[str, Any]:
-    """Encode the site's records with the pooled encoder (public: post-processing)."""
-    from synthscape.transforms.tabular_encoder import TabularEncoder
-
+    """Encode the site's records with the pooled encoder."""
     st = site_state(site, "_nn", "nn_setup")
-    enc = TabularEncoder.from_state(TableSchema.from_dict(st["req"]["schema"]), req["encoder"])
-    st.update(x=enc.transform(st.pop("data")), spans=enc.spans, arch=req["arch"])
+    enc = encode_records(st, req)
+    st.update(spans=enc.spans, arch=req["arch"])
     return {"ok": True}
 
 
@@ -208,9 +234,7 @@ def fit_neural(transport: Transport, schema: TableSchema, *, rounds: int = 10,
            "encoder_share": encoder_share}
     answers = broadcast(transport, req)
     rows = {n: float(a["rows"]) for n, a in answers.items()}
-    enc = _encoder(schema).fit_released(
-        {c.name: np.sum([a["hists"][c.name] for a in answers.values()], axis=0)
-         for c in _encoder(schema).released()})
+    enc = pooled_encoder(_encoder(schema), answers)
     arch = {"latent": latent_dim, "hidden": hidden_dim, "depth": depth, "out": enc.output_dim,
             "n_values": sum(1 for s in enc.spans if not s.is_softmax)}
     broadcast(transport, {"op": "nn_encode", "encoder": enc.get_state(), "arch": arch})
