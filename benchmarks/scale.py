@@ -249,6 +249,8 @@ def main() -> None:
     ap.add_argument("--jobs", nargs="+", default=["sample", "finance", "driving"],
                     help="which throughput jobs to run")
     ap.add_argument("--customers", type=int, default=20_000, help="finance throughput job")
+    ap.add_argument("--chunk-days", type=int, default=1,
+                    help="finance throughput job: days per chunk (28 days in all)")
     ap.add_argument("--episodes", type=int, default=512, help="driving throughput job")
     ap.add_argument("--quick", action="store_true", help="skip the large out-of-core fits")
     ap.add_argument("--work", default=None, help="folder for the data (default: a temp folder)")
@@ -352,7 +354,8 @@ def throughput(runs: list, work: Path, a: argparse.Namespace, small: str) -> Non
                                  "scheduler": sched, "out": str(work / "sample")}))
         if "finance" in a.jobs:
             runs.append(run_job({"what": "finance", "name": "finance",
-                                 "customers": a.customers, "days": 28, "chunk_days": 7,
+                                 "customers": a.customers, "days": 28,
+                                 "chunk_days": a.chunk_days,
                                  "shards": 4, "scheduler": sched, "out": str(work / "finance")}))
         if "driving" in a.jobs:
             runs.append(run_job({"what": "driving", "name": "driving", "episodes": a.episodes,

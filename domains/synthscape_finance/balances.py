@@ -15,6 +15,7 @@ from synthscape_finance import events as E
 
 _BITS = 24
 _MASK = (1 << _BITS) - 1
+LEDGER = ("acc", "cp", "channel", "amount", "status", "drain")  # the columns balances read
 
 
 def sort_perm(major: np.ndarray) -> np.ndarray:
@@ -53,7 +54,35 @@ def apply(ev: dict[str, np.ndarray], carry: np.ndarray,
 
     Returns ``before``/``after`` of the account and ``cp_before``/``cp_after`` of the
     counterparty (equal to -1 sentinel rows where there is none; see ``has_cp``)."""
-    n = len(ev["t"])
+    n = len(ev["acc"])
+    _resolve(ev, carry, limit)
+    out = postings(ev, carry)
+    assert len(out["after"]) == n
+    return out
+
+
+def settle(ev: dict[str, np.ndarray], carry: np.ndarray,
+           limit: np.ndarray | None = None) -> None:
+    """:func:`apply` without the per-row balances: fills the drain amounts, sets
+    ``ev["status"]`` and moves ``carry`` to the end of the events. ``ev`` needs only the
+    :data:`LEDGER` columns. ``postings(ev, carry_before)`` afterwards gives the rows' balances
+    that :func:`apply` returns."""
+    _resolve(ev, carry, limit)
+    amount = _posted(ev)
+    credit = np.isin(ev["channel"], E.CREDIT_CHANNELS)
+    np.add.at(carry, ev["acc"], np.where(credit, amount, -amount))
+    to = np.flatnonzero(ev["cp"] >= 0)
+    np.add.at(carry, ev["cp"][to], amount[to])
+
+
+def postings(ev: dict[str, np.ndarray], carry: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-row balances of settled events (drains filled, statuses set) from ``carry`` (the
+    balances before them; moved to the end)."""
+    return _postings(ev, _posted(ev), carry)
+
+
+def _resolve(ev: dict[str, np.ndarray], carry: np.ndarray, limit: np.ndarray | None) -> None:
+    """Fill the drain amounts and decline over ``limit``; ``carry`` is left as it was."""
     drains = np.flatnonzero(ev["drain"])
     if len(drains):
         # Balances of the drained accounts only, with the drains at zero, give the balance
@@ -73,9 +102,6 @@ def apply(ev: dict[str, np.ndarray], carry: np.ndarray,
         ev["drain"][drains] = False
     if limit is not None:
         _decline(ev, carry, limit)
-    out = _postings(ev, _posted(ev), carry)
-    assert len(out["after"]) == n
-    return out
 
 
 def _posted(ev: dict[str, np.ndarray]) -> np.ndarray:
@@ -90,7 +116,7 @@ def _decline(ev: dict[str, np.ndarray], carry: np.ndarray, limit: np.ndarray) ->
     last round changed (those that declined a debit, and the counterparties of declined
     transfers, which lost a credit), over every row that touches them, so their balances are
     exact. Any other account's postings did not change, so it still breaches nothing."""
-    rows = np.arange(len(ev["t"]))
+    rows = np.arange(len(ev["acc"]))
     check = None
     while True:
         new = _decline_round(ev, carry, limit, rows, check)

@@ -1,13 +1,16 @@
 """The transaction simulator on a cluster: tasks per time chunk, output in customer shards.
 
 A chunk's events (legitimate activity and the typologies' pattern events of days ``[d0, d1)``)
-depend only on the seed and the chunk number, so the workers draw them in parallel. Balances
-then go through one ordered pass on the client (``balances.apply`` with the carried balance
-of every account, then the alert observation): a transfer between customers of different
-shards posts to both accounts in time order, exactly as in one process; nothing is dropped or
-approximated. The workers then build each chunk's tables and write them split by the
-customer shard of the row's account: ``transactions/part-<chunk>-<shard>.parquet`` and the same
-for ``tx_labels``, the static and account tables whole. The rows are those of
+depend only on the seed and the chunk number, so the workers draw them in parallel and send
+the client only the columns of the balance pass (account, counterparty, channel, amount,
+status, drain: about 19 bytes a row), with the accounts the chunk's alerts mark. The client
+runs the one ordered balance pass (``balances.settle`` with the carried balance of every
+account): a transfer between customers of different shards posts to both accounts in time
+order, exactly as in one process; nothing is dropped or approximated. It sends back the
+statuses, the drain amounts and the balances before the chunk; a worker draws the chunk's
+events again, posts them from those balances, builds the chunk's tables and writes them split
+by the customer shard of the row's account: ``transactions/part-<chunk>-<shard>.parquet``
+and the same for ``tx_labels``, the static and account tables whole. The rows are those of
 :class:`~synthscape_finance.simulator.Simulation` for the same spec (tested), and the files are
 the same bytes for any number of workers: shards and chunks come from the spec, never from the
 cluster.
@@ -32,6 +35,8 @@ __all__ = ["customer_shard", "simulate_shards", "simulate_to_parquet"]
 STREAMED = ("transactions", "tx_labels")
 SHARDS = 4  # customer shards when none are asked for (a constant: never the worker count)
 _SIMS: dict[str, Any] = {}  # worker-side cache: spec JSON -> Simulation (its world)
+_DRAWN: dict[int, tuple[dict[str, np.ndarray], Any]] = {}  # chunk -> events, observation
+_KEEP = 4  # chunks a worker keeps between its ledger task and the chunk's write task
 
 
 def customer_shard(sim: Any, shards: int) -> np.ndarray:
@@ -44,49 +49,70 @@ def _sim(spec: Any) -> Any:
     key = spec.model_dump_json()
     if key not in _SIMS:
         _SIMS.clear()
+        _DRAWN.clear()
         _SIMS[key] = simulator.Simulation(spec)
     return _SIMS[key]
 
 
+def _drawn(sim: Any, ci: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Chunk ``ci``'s time-sorted events and alerts: kept from this worker's ledger task of
+    the chunk, or drawn again (the same arrays: they depend on the spec and ``ci`` alone)."""
+    if ci in _DRAWN:
+        return _DRAWN.pop(ci)
+    ev, rng = sim.chunk_events(ci)
+    return ev, sim.alerts(ev, rng)
+
+
 @dataclass(frozen=True)
-class _Events:
-    """Worker task: the time-sorted events of one chunk, and the chunk stream's state after
-    drawing them (the observation continues that stream)."""
+class _Ledger:
+    """Worker task: what the client's balance pass needs of one chunk, its time-sorted
+    events' :data:`~synthscape_finance.balances.LEDGER` columns; also the accounts its alerts
+    mark and its count of cross-shard transfers (neither depends on balances)."""
 
     spec: Any
+    shards: int
 
-    def __call__(self, ci: int) -> tuple[dict[str, np.ndarray], Any]:
+    def __call__(self, ci: int) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
         sim = _sim(self.spec)
-        spec = self.spec
-        d0 = ci * spec.chunk_days
-        d1 = min(d0 + spec.chunk_days, spec.population.days)
-        rng = simulator._rng(spec.seed, "chunk", ci)
-        pt = sim.pattern_events["t"]
-        lo, hi = np.searchsorted(pt, [d0 * simulator.DAY, d1 * simulator.DAY])
-        ev = E.concat([sim.bg.chunk(d0, d1, rng, sim.day_of_month),
-                       E.take(sim.pattern_events, slice(lo, hi))])
-        ev = E.take(ev, balances.sort_perm(ev["t"]))
-        return ev, rng.bit_generator.state
+        ev, alerted = _drawn(sim, ci)
+        while len(_DRAWN) >= _KEEP:
+            _DRAWN.pop(next(iter(_DRAWN)))
+        _DRAWN[ci] = (ev, alerted)
+        flagged = simulator.flagged_accounts(ev, alerted)
+        shard = customer_shard(sim, self.shards)
+        has_cp = ev["cp"] >= 0
+        cross = int(np.sum(has_cp & (shard[ev["acc"]] != shard[np.maximum(ev["cp"], 0)])))
+        return {k: ev[k].copy() for k in balances.LEDGER}, flagged, cross
 
 
 @dataclass(frozen=True)
 class _Write:
     """Worker task: one chunk's tables, split by customer shard, written to ``folders``
     (table -> folder); returns the chunk's row count and, with ``sample_rows``, its rows of
-    the analysis sample (:func:`synthscape_finance.stream.sample_part`)."""
+    the analysis sample (:func:`synthscape_finance.stream.sample_part`). The chunk's events
+    come from the worker's ledger task of the chunk or are drawn again (:func:`_drawn`); the
+    client sends only what the balance pass decided: the statuses, the drain amounts and the
+    balances before the chunk."""
 
     spec: Any
     folders: tuple[tuple[str, str], ...]
     shards: int
     sample_rows: int | None = None
 
-    def __call__(self, job: tuple[int, int, dict, dict, np.ndarray]) -> tuple[int, Any]:
+    def __call__(self, job: tuple[int, int, np.ndarray, np.ndarray, np.ndarray]
+                 ) -> tuple[int, Any]:
         from synthscape.tables import TableWriter
         from synthscape_finance.schemas import json_schema
         from synthscape_finance.stream import analysis_pick, sample_part
 
-        ci, offset, ev, bal, alerted = job
+        ci, offset, carry, status, drained = job
         sim = _sim(self.spec)
+        ev, alerted = _drawn(sim, ci)
+        drains = np.flatnonzero(ev["drain"])
+        ev["amount"][drains] = drained
+        ev["drain"][drains] = False
+        ev["status"] = status
+        bal = balances.postings(ev, carry.copy())
         sim.rows = offset  # transaction ids continue from the rows before this chunk
         tx, lab = sim._tables(ev, bal, alerted)[:2]
         shard = customer_shard(sim, self.shards)[ev["acc"]]
@@ -142,10 +168,9 @@ def simulate_shards(spec: Any, sim: Any, folders: Mapping[str, Path], *, shards:
     import pandas as pd
 
     _check(shards)
-    n_chunks = -(-spec.population.days // spec.chunk_days)
+    n_chunks = sim.n_chunks
     write = _Write(spec, tuple((k, str(v)) for k, v in sorted(folders.items())), shards,
                    sample_rows)
-    shard = customer_shard(sim, shards)
     pending: list[Any] = []
     parts: list[Any] = []
     rows = cross = 0
@@ -155,17 +180,17 @@ def simulate_shards(spec: Any, sim: Any, folders: Mapping[str, Path], *, shards:
         if part is not None:
             parts.append(part)
 
-    for ci, (ev, state) in enumerate(compute.run_tasks(_Events(spec), list(range(n_chunks)),
-                                                       label="finance chunks")):
-        bal = balances.apply(ev, sim.carry, sim.limit)
+    for ci, (ev, flagged, chunk_cross) in enumerate(compute.run_tasks(
+            _Ledger(spec, shards), list(range(n_chunks)), label="finance chunks")):
+        carry = sim.carry.copy()
+        drains = np.flatnonzero(ev["drain"])
+        balances.settle(ev, sim.carry, sim.limit)
         sim.status_rows += np.bincount(ev["status"], minlength=len(E.STATUSES))
-        rng = np.random.default_rng()
-        rng.bit_generator.state = state
-        alerted = sim._observe(ev, rng)
-        has_cp = ev["cp"] >= 0
-        cross += int(np.sum(has_cp & (shard[ev["acc"]] != shard[np.maximum(ev["cp"], 0)])))
-        pending.append(compute.submit(write, (ci, rows, ev, bal, alerted)))
-        rows += len(ev["t"])
+        sim.acc_alerted[flagged] = True
+        cross += chunk_cross
+        pending.append(compute.submit(write, (ci, rows, carry, ev["status"],
+                                              ev["amount"][drains])))
+        rows += len(ev["acc"])
         sim.rows = rows
         while len(pending) > 2 * compute.workers():
             collect(pending.pop(0))

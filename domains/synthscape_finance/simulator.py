@@ -62,31 +62,39 @@ class Simulation:
     def chunks(self) -> Iterator[tuple]:
         """Yield ``(transactions, labels, events)`` per chunk of ``chunk_days`` days, in time
         order. ``events`` holds the raw arrays (internal indices) for checks."""
-        spec = self.spec
-        days, step = spec.population.days, spec.chunk_days
-        pt = self.pattern_events["t"]
-        for ci, d0 in enumerate(range(0, days, step)):
-            d1 = min(d0 + step, days)
-            rng = _rng(spec.seed, "chunk", ci)
-            lo, hi = np.searchsorted(pt, [d0 * DAY, d1 * DAY])
-            ev = E.concat([self.bg.chunk(d0, d1, rng, self.day_of_month),
-                           E.take(self.pattern_events, slice(lo, hi))])
-            order = balances.sort_perm(ev["t"])
-            ev = E.take(ev, order)
+        for ci in range(self.n_chunks):
+            ev, rng = self.chunk_events(ci)
             bal = balances.apply(ev, self.carry, self.limit)
             self.status_rows += np.bincount(ev["status"], minlength=len(E.STATUSES))
-            alerted = self._observe(ev, rng)
+            alerted = self.alerts(ev, rng)
+            self.acc_alerted[flagged_accounts(ev, alerted)] = True
             yield (*self._tables(ev, bal, alerted), ev)
             self.rows += len(ev["t"])
 
-    def _observe(self, ev, rng) -> np.ndarray:
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.spec.population.days // self.spec.chunk_days)
+
+    def chunk_events(self, ci: int) -> tuple[dict[str, np.ndarray], np.random.Generator]:
+        """The time-sorted events of chunk ``ci`` before balances (a function of the spec and
+        ``ci`` alone), and the chunk's stream after drawing them (the observation goes on
+        from there)."""
+        spec = self.spec
+        d0 = ci * spec.chunk_days
+        d1 = min(d0 + spec.chunk_days, spec.population.days)
+        rng = _rng(spec.seed, "chunk", ci)
+        lo, hi = np.searchsorted(self.pattern_events["t"], [d0 * DAY, d1 * DAY])
+        ev = E.concat([self.bg.chunk(d0, d1, rng, self.day_of_month),
+                       E.take(self.pattern_events, slice(lo, hi))])
+        return E.take(ev, balances.sort_perm(ev["t"])), rng
+
+    def alerts(self, ev, rng) -> np.ndarray:
+        """Which rows raise an alert: reported fraud, alerted laundering, false alerts (drawn
+        from ``rng``; independent of balances)."""
         o = self.spec.observation
         u = rng.random(len(ev["t"]))
-        alerted = np.where(ev["fraud"], u < o.fraud_reported,
-                           np.where(ev["laund"], u < o.laundering_alerted,
-                                    u < o.false_alert_rate))
-        self.acc_alerted[ev["acc"][alerted & (ev["laund"] | ~ev["fraud"])]] = True
-        return alerted
+        return np.where(ev["fraud"], u < o.fraud_reported,
+                        np.where(ev["laund"], u < o.laundering_alerted, u < o.false_alert_rate))
 
     def _tables(self, ev, bal, alerted):
         import pyarrow as pa
@@ -198,6 +206,12 @@ class Simulation:
             out[name] = pa.concat_tables([p.cast(declared) for p in parts]).to_pandas()
         out.update(self.account_tables())
         return {name: conform(df, json_schema(name), table=name) for name, df in out.items()}
+
+
+def flagged_accounts(ev, alerted) -> np.ndarray:
+    """Accounts that alerts mark (``acc_alerted``): alerts on laundering rows and false
+    alerts on legitimate rows; a reported fraud does not mark the account."""
+    return np.unique(ev["acc"][alerted & (ev["laund"] | ~ev["fraud"])])
 
 
 def _nullable(values: np.ndarray, dtype: str) -> pd.Series:
