@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from synthscape_autonomy.geometry import obb_overlap, pad
 from synthscape_autonomy.models import mobil_gain, mobil_safe
-from synthscape_autonomy.motion import MERGE_BIAS, start_lane_change
+from synthscape_autonomy.motion import MERGE_BIAS, start_lane_changes_at
 
 LANE_CHANGE_TIME = 4.6  # s, mean lane-change duration, Toledo & Zohar 2007 (TRR 1999)
 LANE_CHANGE_COOLDOWN = 3.0  # s between two MOBIL decisions of one driver (keeps changes apart)
@@ -25,11 +25,12 @@ def mobil(sim, index, lane, acc_self, lead):
     r = sim.scene.road
     A, p = sim.A, sim.params
     sub = torch.remainder(-sim.steps, sim.mobil_every)[:, None] + sim.mobil_slots  # (W, S)
-    sub_pad = torch.where(sub < A, sub, A)  # A = no driver (fewer than S this step)
+    real = sub < A  # fewer than S drivers decide in some steps
     sub = sub.clamp(max=A - 1)
-    can = (sim.scene.is_idm & ~sim.collided & ~sim.scripted & (lane >= 0)
-           & ((sim.target_y - sim.y).abs() < 0.05) & (sim.cool <= 0)).gather(1, sub)
     ln, xs, acc_s = lane.gather(1, sub), sim.travel().gather(1, sub), acc_self.gather(1, sub)
+    at = lambda t: t.gather(1, sub)  # noqa: E731  the deciding drivers' entries
+    can = (at(sim.scene.is_idm.expand(sim.W, A)) & ~at(sim.collided) & ~at(sim.scripted)
+           & (ln >= 0) & ((at(sim.target_y) - at(sim.y)).abs() < 0.05) & (at(sim.cool) <= 0))
     polite, threshold, safe_decel = (p[k].gather(1, sub) for k in
                                      ("politeness", "change_threshold", "safe_decel"))
     follower = index._pick(index.rank.gather(1, sub) - 1, ln)
@@ -64,11 +65,11 @@ def mobil(sim, index, lane, acc_self, lead):
         take = ok[:, k] & (gain[:, k] > best_gain)
         best_gain = torch.where(take, gain[:, k], best_gain)
         best_lane = torch.where(take, new[:, k * S:(k + 1) * S], best_lane)
-    best = pad(lane, -1).scatter(1, sub_pad, best_lane)[:, :A]
-    change = best != lane
-    ty = r.center.to(sim.x.dtype)[best.clamp(0, r.n_lanes - 1)]
-    start_lane_change(sim, (slice(None), slice(None)), change, ty, LANE_CHANGE_TIME)
-    sim.cool = torch.where(change, LANE_CHANGE_COOLDOWN, sim.cool)
+    change = (best_lane != ln) & real
+    q = (sim.flat_base + sub)[change]  # flat (W, A) indices of the changers
+    ty = r.center.to(sim.x.dtype)[best_lane[change].clamp(0, r.n_lanes - 1)]
+    start_lane_changes_at(sim, q, ty, LANE_CHANGE_TIME)
+    sim.cool.view(-1)[q] = LANE_CHANGE_COOLDOWN
 
 
 def collide(sim, index, lane):

@@ -41,6 +41,14 @@ def start_lane_change(sim, at, mask, target_y, duration) -> None:
         t[at] = torch.where(mask, value, t[at])
 
 
+def start_lane_changes_at(sim, q, target_y, duration) -> None:
+    """:func:`start_lane_change` for the agents at flat indices ``q`` of the (W, A) state
+    (distinct), with their targets and durations."""
+    for name, value in (("target_y", target_y), ("lc_from", sim.y.view(-1)[q]),
+                        ("lc_elapsed", 0.0), ("lc_time", duration)):
+        getattr(sim, name).view(-1)[q] = value
+
+
 CONFLICT_MARGIN = 5.0  # m: two cars changing into one lane from both sides this close (bumper
 # gap along the lane) would meet side by side; the one less far across turns back
 
@@ -78,11 +86,11 @@ def abort_conflicting_changes(sim) -> None:
     back = (meet & behind).any(2)
     if not bool(back.any()):
         return
-    part = pad(torch.zeros_like(sub(changing)), False).scatter(1, ids, back)[:, :sim.A]
-    mask = torch.zeros_like(changing).index_copy(0, rows, part)
-    home = r.center.to(sim.x.dtype)[torch.floor((sim.lc_from - r.y_min) / r.lane_width)
-                                    .long().clamp(0, r.n_lanes - 1)]
-    start_lane_change(sim, (slice(None), slice(None)), mask, home, sim.lc_elapsed.clamp(min=1.0))
+    at = back.nonzero()
+    q = rows[at[:, 0]] * sim.A + ids[at[:, 0], at[:, 1]]
+    home = r.center.to(sim.x.dtype)[torch.floor((sim.lc_from.view(-1)[q] - r.y_min)
+                                                / r.lane_width).long().clamp(0, r.n_lanes - 1)]
+    start_lane_changes_at(sim, q, home, sim.lc_elapsed.view(-1)[q].clamp(min=1.0))
 
 
 def changer_accelerations(sim, index, acc):
@@ -154,8 +162,8 @@ def integrate(sim, acc, ego_lat) -> None:
         h_l = torch.where(sim.dirn > 0, torch.asin(sin_l), math.pi - torch.asin(sin_l))
     else:
         cos_l, h_l = None, None
-    if bool(sim.all_lane_bound) and sim.x.device.type == "cpu" and not bool(sim.collided.any()) \
-            and not sim.two_way:
+    if bool(sim.all_lane_bound) and sim.x.device.type == "cpu" \
+            and not sim.collided.numpy().any() and not sim.two_way:
         s = torch.where(moving, sin_l, torch.sin(sim.h))
         c = torch.sqrt(1.0 - s * s)
         h = torch.where(moving, torch.asin(sin_l), sim.h)

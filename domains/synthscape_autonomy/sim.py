@@ -115,6 +115,8 @@ class Simulator:
         self.reach = (0.5 * (L.max() + torch.hypot(L, Wd)))[:, None]  # broad-phase radius
         self.ego_partner = torch.where(self.not_ego, 0, self.A).expand(self.W, self.A)[..., None]
         self.idm_free = sc.is_idm & ~self.scripted  # IDM drivers, until a script takes over
+        self.flat_base = self.A * torch.arange(self.W, device=self.x.device)[:, None]
+        self.row_base = self.flat_base + self.flat_base // self.A  # rows of A + 1 columns
 
     def _tables(self) -> None:
         """Padded tables gathered by neighbour index (slot A = no agent): as a follower, an
@@ -255,18 +257,24 @@ class Simulator:
 
         return self._cached("index", (self.x, self.y, self.h), make)
 
+    def rows(self, tab, idx):
+        """``tab[:, w, idx[w, k]]`` of a padded (R, W, A + 1) table for agent indices ``idx``
+        (W, k), as one selection from the flattened table."""
+        flat = (idx + self.row_base).view(-1)
+        return tab.view(len(tab), -1).index_select(1, flat).view(len(tab), *idx.shape)
+
     def _idm_between(self, f, lead):
         """IDM acceleration of agents ``f`` (None = every agent itself) behind agents ``lead``
         (index A = none); returns (acceleration, gap)."""
         import torch
 
-        lx, lv, ll = self.ltab.gather(2, lead.expand(3, *lead.shape))
+        lx, lv, ll = self.rows(self.ltab, lead)
         if f is None:
             p = self.params
             fx, fv, fl = self.travel(), self.v, self.scene.length
             p = [p[k] for k in _IDM_KEYS[:-1]] + [self.two_sqrt_ab]
         else:
-            fx, fv, fl, *p = self.ftab.gather(2, f.expand(len(self.ftab), *f.shape))
+            fx, fv, fl, *p = self.rows(self.ftab, f)
         gap = lx - fx - 0.5 * (fl + ll)
         a = idm_scaled(fv, *p, gap, fv - lv)
         if f is not None:
