@@ -41,17 +41,20 @@ def mobil(sim, index, lane, acc_self, lead):
         own = sim.dirn.gather(1, sub).repeat(1, 2)
         valid &= r.direction[new.clamp(0, r.n_lanes - 1)].to(own.dtype) == own
     nl, nf = index.around(torch.where(valid, new, -1), xs)
-    # every IDM evaluation of the decision in one pass: (follower, driver), (follower, driver's
-    # leader), (driver, new leader), (new follower, driver), (new follower, new leader)
-    acc, gap = sim._idm_between(torch.cat((follower, follower, sub, sub, nf, nf), 1),
-                                torch.cat((sub, lead.gather(1, sub), nl, sub, sub, nl), 1))
+    # every IDM evaluation of the decision in one pass, each follower behind two leaders: the
+    # driver's follower behind the driver | the driver's leader, the driver behind its new
+    # leaders on the left | right, each new follower behind the driver | its new leader
     S = sub.shape[1]
     W = sub.shape[0]
-    acc_of, acc_of_new = acc[:, :S, None], acc[:, S:2 * S, None]
-    a_self_new, a_nf_new, a_nf_old = acc[:, 2 * S:].view(W, 3, 2, S).unbind(1)
-    gap_front, gap_back = gap[:, 2 * S:6 * S].view(W, 2, 2, S).unbind(1)
-    gain = mobil_gain(a_self_new, acc_s[:, None], a_nf_new, a_nf_old, acc_of_new.transpose(1, 2),
-                      acc_of.transpose(1, 2), polite[:, None], threshold[:, None])
+    nl_l, nl_r = nl[:, :S], nl[:, S:]
+    acc, gap = sim._idm_between(torch.cat((follower, sub, nf), 1), torch.stack((
+        torch.cat((sub, nl_l, sub, sub), 1), torch.cat((lead.gather(1, sub), nl_r, nl), 1)), 1))
+    acc_of, acc_of_new = acc[:, :1, :S], acc[:, 1:, :S]  # (W, 1, S)
+    a_self_new = acc[:, :, S:2 * S]  # (W, 2, S): left, right
+    a_nf_new, a_nf_old = (acc[:, k, 2 * S:].view(W, 2, S) for k in (0, 1))
+    gap_front, gap_back = gap[:, :, S:2 * S], gap[:, 0, 2 * S:].view(W, 2, S)
+    gain = mobil_gain(a_self_new, acc_s[:, None], a_nf_new, a_nf_old, acc_of_new, acc_of,
+                      polite[:, None], threshold[:, None])
     safe = mobil_safe(a_nf_new, safe_decel[:, None]) & (gap_front > 0) \
         & ((nf.view(W, 2, S) == A) | (gap_back > 0))
     if r.merge_end is not None:  # nobody changes onto the on-ramp (lane 0); leaving it is a

@@ -118,8 +118,8 @@ def changer_accelerations(sim, index, acc):
     old = torch.where(lc >= 0, pad(lane_of(sim.lc_from), -1.0).gather(1, ids).long(), -1)
     ahead, _ = index.around(torch.cat((lc, old), 1), xc + _AHEAD)
     lead_old = ahead[:, m:]
-    a, gap = sim._idm_between(ids.repeat(1, 2), ahead)  # new leader | old leader, one pass
-    a_new, gap = a[:, :m], gap[:, m:]
+    a, gap = sim._idm_between(ids, ahead.view(-1, 2, m))  # new leader | old leader, one pass
+    a_new, gap = a[:, 0], gap[:, 1]
     closing = sim.ftab[1].gather(1, ids) - sim.ltab[1].gather(1, lead_old)
     room = gap - sim.ftab[5].gather(1, ids)  # row 5: the minimum gap s0
     T = pad(sim.lc_time, 1.0).gather(1, ids)

@@ -259,13 +259,14 @@ class Simulator:
 
     def rows(self, tab, idx):
         """``tab[:, w, idx[w, k]]`` of a padded (R, W, A + 1) table for agent indices ``idx``
-        (W, k), as one selection from the flattened table."""
-        flat = (idx + self.row_base).view(-1)
+        (W, ...), as one selection from the flattened table."""
+        flat = (idx + self.row_base.view(-1, *[1] * (idx.dim() - 1))).view(-1)
         return tab.view(len(tab), -1).index_select(1, flat).view(len(tab), *idx.shape)
 
     def _idm_between(self, f, lead):
         """IDM acceleration of agents ``f`` (None = every agent itself) behind agents ``lead``
-        (index A = none); returns (acceleration, gap)."""
+        (index A = none); returns (acceleration, gap). ``f`` (W, k) with ``lead`` (W, j, k):
+        each follower behind each of its j leaders, results (W, j, k)."""
         import torch
 
         lx, lv, ll = self.rows(self.ltab, lead)
@@ -274,6 +275,7 @@ class Simulator:
             fx, fv, fl = self.travel(), self.v, self.scene.length
             p = [p[k] for k in _IDM_KEYS[:-1]] + [self.two_sqrt_ab]
         else:
+            f = f[:, None] if lead.dim() == 3 else f
             fx, fv, fl, *p = self.rows(self.ftab, f)
         gap = lx - fx - 0.5 * (fl + ll)
         a = idm_scaled(fv, *p, gap, fv - lv)
