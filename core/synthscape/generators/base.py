@@ -292,25 +292,26 @@ class Generator:
 
     # ---- helpers for subclasses ----------------------------------------------------------
     def _sample_by_rejection(self, n: int, rng: np.random.Generator, conditions: dict[str, Any],
-                             draw, max_rounds: int = 50) -> pd.DataFrame:
-        """Draw with ``draw(k, rng)`` until ``n`` rows satisfy ``conditions``."""
+                             draw) -> pd.DataFrame:
+        """Draw with ``draw(k, rng)`` until ``n`` rows satisfy ``conditions`` (rounds and the
+        stopping rule: :mod:`synthscape.generators._rejection`)."""
+        from synthscape.generators._rejection import Rounds
+
         if not conditions:
             return draw(n, rng)
         got: list[pd.DataFrame] = []
-        have, k = 0, max(n, 64)
-        for _ in range(max_rounds):
-            batch = draw(k, rng)
+        rounds = Rounds(n, first=64, cap=5_000_000)
+        while not rounds.done:
+            if rounds.hopeless():
+                raise ParameterError(f"the model almost never produces rows with {conditions}; "
+                                     f"{rounds.why()}")
+            batch = draw(rounds.size(), rng)
             mask = np.ones(len(batch), bool)
             for col, v in conditions.items():
                 mask &= (batch[col] == v).to_numpy()
             got.append(batch[mask])
-            have += int(mask.sum())
-            if have >= n:
-                return pd.concat(got, ignore_index=True).iloc[:n].reset_index(drop=True)
-            rate = max(have / max(k * (len(got)), 1), 1e-4)
-            k = int(min(max((n - have) / rate * 1.2, 64), 5_000_000))
-        raise ParameterError(f"the model almost never produces rows with {conditions}; "
-                             f"got {have} of {n} requested")
+            rounds.record(len(batch), int(mask.sum()))
+        return pd.concat(got, ignore_index=True).iloc[:n].reset_index(drop=True)
 
     # ---- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:

@@ -3,8 +3,8 @@
 Entity conditions (``{"col": value}``, or shares ``{"col": {"a": 0.2, "b": 0.8}}``) are met by
 drawing entities' static columns until enough match (cheap: no events are drawn for rejected
 entities); event conditions (``{"events": {"col": value}}``: at least one event with that value)
-by drawing whole sequences. Each goal gets at most ``max_rounds`` rounds, each sized from the
-acceptance rate so far; a condition the model (almost) never meets raises one ParameterError.
+by drawing whole sequences. Rounds are sized from the acceptance rate so far, and a condition
+the model (almost) never meets raises one ParameterError (:mod:`synthscape.generators._rejection`).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from synthscape.errors import ParameterError
+from synthscape.generators._rejection import Rounds
 from synthscape.generators.base import _largest_remainder
 from synthscape.generators.dp_sequence._encoding import Field, SequenceEncoding
 from synthscape.generators.dp_sequence._lengths import LengthModel
@@ -87,32 +88,35 @@ def parse_conditions(enc: SequenceEncoding, conditions: Mapping[str, Any] | None
 
 
 def sample_codes(net, enc: SequenceEncoding, n: int, plan: Plan, rng: np.random.Generator,
-                 *, max_rounds: int, lengths: LengthModel | None = None) -> Drawn:
+                 *, lengths: LengthModel | None = None) -> Drawn:
     """``lengths``: the released length distribution (``None``: the end-of-sequence head)."""
     if plan.shares is None:
-        return _draw(net, enc, n, plan.fixed, plan, rng, max_rounds, lengths)
+        return _draw(net, enc, n, plan.fixed, plan, rng, lengths)
     col, shares = plan.shares
     counts = _largest_remainder(n, shares)
-    parts = [_draw(net, enc, k, {**plan.fixed, col: code}, plan, rng, max_rounds, lengths)
+    parts = [_draw(net, enc, k, {**plan.fixed, col: code}, plan, rng, lengths)
              for code, k in counts.items() if k > 0]
     if not parts:
-        return _draw(net, enc, 0, plan.fixed, plan, rng, max_rounds, lengths)
+        return _draw(net, enc, 0, plan.fixed, plan, rng, lengths)
     order = rng.permutation(n)
     return Drawn(*(np.concatenate([getattr(p, a) for p in parts])[order]
                    for a in ("entities", "lengths", "columns", "times")))
 
 
 def _draw(net, enc: SequenceEncoding, n: int, fixed: dict[int, int], plan: Plan,
-          rng: np.random.Generator, max_rounds: int, lengths: LengthModel | None) -> Drawn:
+          rng: np.random.Generator, lengths: LengthModel | None) -> Drawn:
     if n == 0 or (not fixed and not plan.needs):
         ents = draw_entities(net, n, rng)
         return Drawn(ents, *draw_events(net, enc, ents, rng, lengths))
     got: list[Drawn] = []
-    have = tried = 0
-    k = max(n, 256)
-    for _ in range(max_rounds):
+    rounds = Rounds(n, first=256, cap=MAX_BATCH)
+    while not rounds.done:
+        if rounds.hopeless():
+            raise ParameterError(f"the model almost never produces entities with {plan.text}: "
+                                 f"{rounds.why()}; ask for a value the training data holds, or "
+                                 f"relax the condition")
+        k = rounds.size()
         ents = draw_entities(net, k, rng)
-        tried += k
         ok = np.ones(k, bool)
         for i, code in fixed.items():
             ok &= ents[:, i] == code
@@ -126,18 +130,9 @@ def _draw(net, enc: SequenceEncoding, n: int, fixed: dict[int, int], plan: Plan,
             got.append(Drawn(ents[keep], sizes[keep], cols[keep], times[keep]))
         else:
             got.append(Drawn(ents, np.zeros(0), np.zeros(0), np.zeros(0)))
-        have += len(got[-1].entities)
-        if have >= n:
-            break
-        rate = max(have / tried, 1e-4)
-        k = int(min(max((n - have) / rate * 1.2, 256), MAX_BATCH))
-    else:
-        raise ParameterError(f"the model almost never produces entities with {plan.text}: got "
-                             f"{have} of {n} requested from {tried} drawn; ask for a value "
-                             f"the training data holds, or relax the condition")
+        rounds.record(k, len(got[-1].entities))
     ents = np.concatenate([g.entities for g in got])[:n]
     if plan.needs:
         return Drawn(ents, *(np.concatenate([getattr(g, a) for g in got])[:n]
                              for a in ("lengths", "columns", "times")))
     return Drawn(ents, *draw_events(net, enc, ents, rng, lengths))
-

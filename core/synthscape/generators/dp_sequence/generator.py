@@ -36,7 +36,6 @@ FORMAT_VERSION = 3  # 3: the time-of-day shift; 2: the length distribution; 1 an
 WEIGHTS = "weights.safetensors"
 ARRAYS = "arrays.npz"
 COUNT_SHARE = 0.01  # of the budget left after schema inference, for the DP entity count
-MAX_ROUNDS = 40  # rejection rounds before a condition is called unreachable
 
 
 def default_training(n_entities: int, max_events: int, epsilon: float | None) -> dict[str, Any]:
@@ -282,7 +281,7 @@ class DPSequenceGenerator:
 
         with torch.no_grad():
             drawn = sample_codes(self.model_, self.encoding_, int(n_entities), plan, rng,
-                                 max_rounds=MAX_ROUNDS, lengths=self.lengths_)
+                                 lengths=self.lengths_)
         return to_frames(self.encoding_, drawn, rng)
 
     # ---- persistence ---------------------------------------------------------------------
