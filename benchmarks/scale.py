@@ -95,10 +95,11 @@ def job(spec: dict) -> dict:
         t0 = time.perf_counter()
         out = globals()[f"_{what}"](spec)
         seconds = time.perf_counter() - t0
-        cpu = _cpu_seconds() - cpu0 + _worker_cpu(ex) - wcpu0
+        client_cpu = _cpu_seconds() - cpu0
+        cpu = client_cpu + _worker_cpu(ex) - wcpu0
         workers = _worker_peaks(ex)
     return {**spec, **out, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
-            "startup_seconds": round(startup, 3),
+            "client_cpu_seconds": round(client_cpu, 3), "startup_seconds": round(startup, 3),
             "peak_mb_client": round(_peak_mb(), 1), "peak_mb_workers": workers}
 
 
