@@ -253,6 +253,8 @@ def main() -> None:
     ap.add_argument("--chunk-days", type=int, default=1,
                     help="finance throughput job: days per chunk (28 days in all)")
     ap.add_argument("--episodes", type=int, default=512, help="driving throughput job")
+    ap.add_argument("--driving-batch", type=int, default=1024,
+                    help="driving throughput job: worlds simulated at once")
     ap.add_argument("--quick", action="store_true", help="skip the large out-of-core fits")
     ap.add_argument("--work", default=None, help="folder for the data (default: a temp folder)")
     ap.add_argument("--report", action="store_true", help="print the tables of the last run")
@@ -341,10 +343,13 @@ def large(runs: list, work: Path, rows: int) -> None:
 def throughput(runs: list, work: Path, a: argparse.Namespace, small: str) -> None:
     """Sampling, finance and driving on one and two workers."""
     model = work / "model"
-    if not model.exists():
+    if "sample" in a.jobs and not model.exists():
         import pandas as pd
 
         from synthscape.generators import make
+
+        if not Path(small).exists():
+            write_table(Path(small), a.small_rows)
 
         os.environ["SYNTHSCAPE_NOISE_KEY"] = KEY
         make("mst", epsilon=1.0, seed=0).fit(pd.read_parquet(small)).save(model)
@@ -360,8 +365,8 @@ def throughput(runs: list, work: Path, a: argparse.Namespace, small: str) -> Non
                                  "shards": 4, "scheduler": sched, "out": str(work / "finance")}))
         if "driving" in a.jobs:
             runs.append(run_job({"what": "driving", "name": "driving", "episodes": a.episodes,
-                                 "batch": 64, "duration": 4.0, "shards": 8, "scheduler": sched,
-                                 "out": str(work / "driving")}))
+                                 "batch": a.driving_batch, "duration": 4.0, "shards": 8,
+                                 "scheduler": sched, "out": str(work / "driving")}))
 
 
 class _Runs(list):
