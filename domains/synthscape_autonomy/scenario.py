@@ -12,13 +12,12 @@ import numpy as np
 from synthscape.scenarios.spec import Problem
 from synthscape_autonomy import _rng
 from synthscape_autonomy.distributions import Choice, Normal, ParameterSpace, Proposal, Uniform
+from synthscape_autonomy.initial import initial_state
 from synthscape_autonomy.junction import Layout
-from synthscape_autonomy.physics import AGENT_TYPES, detection_factor, weather_effects
+from synthscape_autonomy.physics import AGENT_TYPES
 from synthscape_autonomy.road import compile_road, lane_graph
 from synthscape_autonomy.spec import (
-    VRU_MODES,
     DistanceCondition,
-    DriverSpec,
     DrivingSpec,
     LaneChangeAction,
     LanePosition,
@@ -26,12 +25,6 @@ from synthscape_autonomy.spec import (
     SpeedCondition,
     TimeCondition,
 )
-
-VRU_FIELDS = ("mode", "critical_gap", "hesitation", "run_speed")  # VruBehaviour, per episode
-EGO_FIELDS = ("latency", "brake_jerk", "detection_probability", "position_noise", "speed_noise",
-              "false_positive_rate")  # EgoSpec fields drawn per episode
-DRIVER_FIELDS = ("desired_speed", "time_headway", "min_gap", "max_accel", "comfort_decel",
-                 "politeness", "safe_decel", "change_threshold", "reaction_time", "accel_noise")
 
 
 @dataclass
@@ -140,117 +133,8 @@ class Scene:
 
     # -- initial state --------------------------------------------------------------------
     def initial(self, draws: list[Draw]) -> dict[str, Any]:
-        """Per-world tensors of the initial state for these episodes."""
-        import torch
-
-        A, W = self.n_agents, len(draws)
-        cols = {k: np.zeros((W, A)) for k in ("x", "y", "h", "v", "grip", "dirn",
-                                              *DRIVER_FIELDS)}
-        dirs = self.road.direction.tolist()
-        world = {k: np.zeros(W) for k in ("mu", "range_factor", "added_latency", *EGO_FIELDS)}
-        events = []
-        for w, d in enumerate(draws):
-            rng = _rng.episode_rng(self.spec.seed, self.spec.family, d.episode, "agents")
-            lane_s: dict[tuple[int, int], float] = {}
-            taken: list[tuple[float, float, float]] = []  # (y, x, v) of placed entities
-            for a, slot in enumerate(self.slots):
-                if isinstance(slot.source, tuple):
-                    t, k = slot.source
-                    lane = t.lanes[k % len(t.lanes)]
-                    key = (id(t), lane)
-                    s = lane_s.get(key, float(_val(t.start, d.values)))
-                    y = self._on_lane(lane, s)[1]
-                    while lane < len(dirs) and any(abs(ty - y) < 1.0 and -12.0 < s - tx < 12.0
-                                                   + 1.5 * tv for ty, tx, tv in taken):
-                        s += 12.0  # keep clear of the scenario's entities (1.5 s ahead of them)
-                    lane_s[key] = s + float(_val(t.gap, d.values, rng))
-                    x, y, h, dirn = self._on_lane(lane, s)
-                    v = float(_val(t.speed, d.values, rng))
-                    grip = 1.0
-                    drv: DriverSpec = t.driver
-                else:
-                    e = slot.source
-                    p = e.position
-                    if isinstance(p, LanePosition):
-                        x, y, h, dirn = self._on_lane(p.lane, float(_val(p.s, d.values)))
-                        y += float(_val(p.offset, d.values))
-                        if p.between == "bumpers" and p.relative_to is not None:
-                            x += 0.5 * (slot.length + self.slots[self.index[p.relative_to]].length)
-                    else:
-                        x, y = float(_val(p.x, d.values)), float(_val(p.y, d.values))
-                        h = np.deg2rad(float(_val(p.heading, d.values)))
-                        dirn = 1
-                    if p.relative_to is not None:
-                        ref = self.index[p.relative_to]
-                        x += cols["x"][w, ref] + float(_val(p.time_gap, d.values)) * \
-                            cols["v"][w, ref]
-                    v = float(_val(e.speed, d.values))
-                    grip = float(_val(e.tyre_grip, d.values))
-                    drv = e.driver
-                if not isinstance(slot.source, tuple):
-                    taken.append((y, x, v))
-                for k, val in (("x", x), ("y", y), ("h", h), ("v", v), ("grip", grip),
-                               ("dirn", dirn)):
-                    cols[k][w, a] = val
-                for f in DRIVER_FIELDS:
-                    cols[f][w, a] = float(_val(getattr(drv, f), d.values, rng))
-            self._settle_traffic(cols, w)
-            weather = str(_val(self.spec.environment.weather, d.values))
-            lighting = str(_val(self.spec.environment.lighting, d.values))
-            world["mu"][w], world["range_factor"][w], world["added_latency"][w] = \
-                weather_effects(weather, lighting)
-            for f in EGO_FIELDS:
-                world[f][w] = float(_val(getattr(self.spec.ego, f), d.values, rng))
-            for a, slot in enumerate(self.slots):
-                beh = None if isinstance(slot.source, tuple) else slot.source.behaviour
-                for f in (VRU_FIELDS if beh is not None else ()):
-                    val = _val(getattr(beh, f), d.values, rng)
-                    world.setdefault(f"vru{a}_{f}", np.zeros(W))[w] = \
-                        VRU_MODES.index(val) if f == "mode" else float(val)
-            world["detection_probability"][w] *= detection_factor(weather, lighting)
-            events.append(self._event_values(d.values))
-        T = {k: torch.tensor(v, device=self.device, dtype=self.dtype) for k, v in cols.items()}
-        T.update({k: torch.tensor(v, device=self.device, dtype=self.dtype)
-                  for k, v in world.items()})
-        # float64: time thresholds compare exactly with k * dt (see Simulator._condition)
-        T["event_values"] = torch.tensor(np.array(events, dtype=float).reshape(W, -1),
-                                         device=self.device, dtype=torch.float64)
-        if self.junction is not None:
-            T.update({k: torch.tensor(v, device=self.device, dtype=self.dtype)
-                      for k, v in self.junction.initial(self, draws).items()})
-        T["episode"] = torch.tensor([d.episode for d in draws], device=self.device,
-                                    dtype=torch.long)
-        return T
-
-    def _on_lane(self, lane: int, s: float) -> tuple[float, float, float, int]:
-        """(x, y, heading, direction) of position s on a lane (crossing-road lanes too)."""
-        if lane >= self.road.n_lanes:
-            return self.junction.pose(lane, s)  # type: ignore[union-attr]
-        dirn = int(self.road.direction[lane])
-        return s, float(self.road.center[lane]), (0.0 if dirn > 0 else math.pi), dirn
-
-    def _settle_traffic(self, cols: dict[str, np.ndarray], w: int) -> None:
-        """Start background traffic near IDM equilibrium: a follower is no faster than its gap
-        allows, (gap - s0) / T, nor much faster than its leader when close; otherwise random
-        spawning makes drivers brake at the friction limit in the first second."""
-        traffic = [a for a, s in enumerate(self.slots) if isinstance(s.source, tuple)]
-        if not traffic:
-            return
-        lane_bound = [a for a, s in enumerate(self.slots) if s.lane_bound]
-        ys = cols["y"][w]
-        for c, dirn in zip(self.road.center.tolist(), self.road.direction.tolist()):
-            in_lane = sorted((a for a in lane_bound if abs(ys[a] - c) < 0.5),
-                             key=lambda a: -dirn * cols["x"][w, a])
-            for lead, f in zip(in_lane, in_lane[1:]):
-                if not isinstance(self.slots[f].source, tuple):
-                    continue
-                gap = dirn * (cols["x"][w, lead] - cols["x"][w, f]) - \
-                    0.5 * (self.slots[lead].length + self.slots[f].length)
-                T, s0 = cols["time_headway"][w, f], cols["min_gap"][w, f]
-                v = min(cols["v"][w, f], max(0.0, (gap - s0) / max(T, 0.1)))
-                if gap < 3.0 * v * T:
-                    v = min(v, cols["v"][w, lead] + 1.0)
-                cols["v"][w, f] = v
+        """Per-world tensors of the initial state for these episodes (:mod:`.initial`)."""
+        return initial_state(self, draws)
 
     def _event_values(self, values: dict[str, Any]) -> list[float]:
         """Flatten every number of every event (condition thresholds, action targets)."""

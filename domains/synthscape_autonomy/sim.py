@@ -15,6 +15,7 @@ import math
 from synthscape_autonomy import _rng
 from synthscape_autonomy._traffic import FAR, collide, mobil
 from synthscape_autonomy.geometry import LaneIndex, pad
+from synthscape_autonomy.initial import DRIVER_FIELDS, EGO_FIELDS
 from synthscape_autonomy.junction import Control
 from synthscape_autonomy.labels import ego_labels
 from synthscape_autonomy.models import idm_scaled
@@ -28,7 +29,7 @@ from synthscape_autonomy.motion import (
 )
 from synthscape_autonomy.physics import G
 from synthscape_autonomy.policy import make_policy
-from synthscape_autonomy.scenario import DRIVER_FIELDS, EGO_FIELDS, Scene
+from synthscape_autonomy.scenario import Scene
 from synthscape_autonomy.spec import DistanceCondition, SpeedAction, SpeedCondition, TimeCondition
 from synthscape_autonomy.vru import Reactive
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from synthscape_autonomy.scenario import VRU_FIELDS as FIELDS
+from synthscape_autonomy.initial import VRU_FIELDS as FIELDS
 from synthscape_autonomy.spec import VRU_MODES
 
 WALK_ON, YIELD, HESITATE, RUN = range(len(VRU_MODES))
