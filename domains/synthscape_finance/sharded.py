@@ -36,7 +36,8 @@ STREAMED = ("transactions", "tx_labels")
 SHARDS = 4  # customer shards when none are asked for (a constant: never the worker count)
 _SIMS: dict[str, Any] = {}  # worker-side cache: spec JSON -> Simulation (its world)
 _DRAWN: dict[int, tuple[dict[str, np.ndarray], Any]] = {}  # chunk -> events, observation
-_KEEP = 4  # chunks a worker keeps between its ledger task and the chunk's write task
+_KEEP = 4  # chunks a worker keeps between its ledger task and the chunk's write task,
+_KEEP_BYTES = 512 * 2**20  # and at most this many bytes of them
 
 
 def customer_shard(sim: Any, shards: int) -> np.ndarray:
@@ -63,6 +64,19 @@ def _drawn(sim: Any, ci: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return ev, sim.alerts(ev, rng)
 
 
+def _keep(ci: int, ev: dict[str, np.ndarray], alerted: np.ndarray) -> None:
+    """Keep chunk ``ci`` for its write task, within ``_KEEP`` chunks and ``_KEEP_BYTES`` (the
+    oldest go first; a chunk larger than the bound alone is not kept)."""
+    size = alerted.nbytes + sum(v.nbytes for v in ev.values())
+    if size > _KEEP_BYTES:
+        return
+    while _DRAWN and (len(_DRAWN) >= _KEEP or size + sum(
+            a.nbytes + sum(v.nbytes for v in e.values()) for e, a in _DRAWN.values())
+            > _KEEP_BYTES):
+        _DRAWN.pop(next(iter(_DRAWN)))
+    _DRAWN[ci] = (ev, alerted)
+
+
 @dataclass(frozen=True)
 class _Ledger:
     """Worker task: what the client's balance pass needs of one chunk, its time-sorted
@@ -75,9 +89,7 @@ class _Ledger:
     def __call__(self, ci: int) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
         sim = _sim(self.spec)
         ev, alerted = _drawn(sim, ci)
-        while len(_DRAWN) >= _KEEP:
-            _DRAWN.pop(next(iter(_DRAWN)))
-        _DRAWN[ci] = (ev, alerted)
+        _keep(ci, ev, alerted)
         flagged = simulator.flagged_accounts(ev, alerted)
         shard = customer_shard(sim, self.shards)
         has_cp = ev["cp"] >= 0

@@ -41,3 +41,17 @@ def test_sharded_rows_are_the_simulators_rows(spec, tmp_path, on_cluster):
     for name in ("accounts", "customers"):
         pd.testing.assert_frame_equal(pd.read_parquet(one / f"{name}.parquet"), whole[name],
                                       check_dtype=False, check_categorical=False)
+
+
+def test_write_tasks_give_the_same_bytes_whether_a_chunk_was_kept_or_drawn_again(
+        spec, tmp_path, monkeypatch):
+    from synthscape_finance import sharded
+
+    kept = tmp_path / "kept"
+    simulate_to_parquet(spec, kept, shards=2)
+    monkeypatch.setattr(sharded, "_KEEP_BYTES", 0)  # nothing kept: every write draws again
+    sharded._DRAWN.clear()
+    drawn = tmp_path / "drawn"
+    simulate_to_parquet(spec, drawn, shards=2)
+    assert not sharded._DRAWN
+    assert _files(kept) == _files(drawn)
