@@ -7,10 +7,11 @@ status, drain: about 19 bytes a row), with the accounts the chunk's alerts mark.
 runs the one ordered balance pass (``balances.settle`` with the carried balance of every
 account): a transfer between customers of different shards posts to both accounts in time
 order, exactly as in one process; nothing is dropped or approximated. It sends back the
-statuses, the drain amounts and the balances before the chunk; a worker draws the chunk's
-events again, posts them from those balances, builds the chunk's tables and writes them split
-by the customer shard of the row's account: ``transactions/part-<chunk>-<shard>.parquet``
-and the same for ``tx_labels``, the static and account tables whole. The rows are those of
+statuses, the drain amounts and the balances before the chunk; a worker takes the chunk's
+events (kept from its ledger task, or drawn again), posts them from those balances, builds the
+chunk's tables and writes them split by the customer shard of the row's account:
+``transactions/part-<chunk>-<shard>.parquet`` and the same for ``tx_labels``, the static and
+account tables whole. The rows are those of
 :class:`~synthscape_finance.simulator.Simulation` for the same spec (tested), and the files are
 the same bytes for any number of workers: shards and chunks come from the spec, never from the
 cluster.
