@@ -3,7 +3,7 @@ encoder from the sites' summed noisy histograms, only DP statistics and weights 
 import numpy as np
 import pandas as pd
 import pytest
-from test_federated_messages import _walk
+from test_federated_messages import check_weight_messages
 
 from synthscape.errors import ParameterError
 from synthscape.federated import InProcessTransport, Site, fit_gan
@@ -36,21 +36,9 @@ def test_two_sites_spend_within_budget_and_send_no_raw_value(parts, monkeypatch,
                                                 "subsampled_gaussian"]  # rows, hists, 2 rounds
     assert "parallel composition" in fit.guarantee and "against the coordinator" in fit.guarantee
 
-    raw_z = set(np.concatenate([p["z"].to_numpy() for p in parts]).tolist())
-    sizes = {float(len(p)) for p in parts}
     ops = [decode(b)["op"] for d, _, b in messages if d == "to"]
     assert ops.count("gan_train") == 2 * len(parts)
-    for direction, _, data in messages:
-        msg = decode(data)
-        floats: list[float] = []
-        _walk({k: v for k, v in msg.items() if k != "rows"}, floats, [])  # rows: a DP count
-        assert not raw_z & set(floats)
-        if direction == "from":
-            assert set(msg) <= {"rows", "hists", "ok", "weights", "ledger"}, set(msg)
-            if "ledger" not in msg:
-                assert not sizes & set(floats)
-            for h in msg.get("hists", {}).values():  # noisy counts: never whole numbers
-                assert not np.any(np.mod(h, 1) == 0)
+    check_weight_messages(messages, parts)
     syn = fit.generator.sample(200, seed=0)
     assert list(syn.columns) == ["x", "z"] and syn["z"].between(-3, 6).all()
     assert set(syn["x"]) <= {"x0", "x1", "x2", "x3"}

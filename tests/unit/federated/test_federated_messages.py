@@ -56,6 +56,43 @@ def check_messages(messages, parts, answer_keys=ANSWER_KEYS) -> None:
                 assert not sizes & set(floats)
 
 
+def check_weight_messages(messages, parts) -> None:
+    """The neural protocols' messages: no raw value anywhere (a site's DP row count aside),
+    answers only among the protocol's keys, noisy histograms never whole numbers, no site
+    size outside the ledgers."""
+    raw_z = set(np.concatenate([p["z"].to_numpy() for p in parts]).tolist())
+    sizes = {float(len(p)) for p in parts}
+    assert any(d == "from" for d, _, _ in messages)
+    for direction, _, data in messages:
+        msg = decode(data)
+        floats: list[float] = []
+        _walk({k: v for k, v in msg.items() if k != "rows"}, floats, [])  # rows: a DP count
+        assert not raw_z & set(floats)
+        if direction == "from":
+            assert set(msg) <= {"rows", "hists", "ok", "weights", "ledger"}, set(msg)
+            if "ledger" not in msg:
+                assert not sizes & set(floats)
+            for h in msg.get("hists", {}).values():  # noisy counts: never whole numbers
+                assert not np.any(np.mod(h, 1) == 0)
+
+
+def flower_run(parts, tmp_path, fit, **transport):
+    """``fit(transport)`` over Flower on loopback, one site process per part (read from a
+    Parquet file), every message tapped; returns (fit's result, messages)."""
+    from synthscape.federated.flower import FlowerTransport, SiteProcess
+
+    procs = []
+    for i, p in enumerate(parts):
+        p.to_parquet(tmp_path / f"s{i}.parquet")
+        procs.append(SiteProcess(f"s{i}", str(tmp_path / f"s{i}.parquet"), epsilon=1.0))
+    messages: list = []
+    python = str(FLWR_PY) if FLWR_PY.exists() else None
+    with FlowerTransport(procs, python=python, tap=lambda *m: messages.append(m),
+                         **transport) as tr:
+        result = fit(tr)
+    return result, messages
+
+
 def _schema_and_parts(parts):
     parts = [p.copy() for p in parts]
     parts[1].loc[0, "x"] = "a-single-record"
@@ -77,18 +114,9 @@ def test_in_process_run_sends_no_raw_value(parts, schema):
                     reason="needs flwr: .venv-bench-flwr (see docs/federated.md)")
 @pytest.mark.parametrize("fork", [True, False], ids=["forked-sites", "fresh-interpreters"])
 def test_flower_run_on_loopback_sends_no_raw_value(parts, schema, tmp_path, fork):
-    from synthscape.federated.flower import FlowerTransport, SiteProcess
-
     parts = _schema_and_parts(parts)
-    procs = []
-    for i, p in enumerate(parts):
-        p.to_parquet(tmp_path / f"s{i}.parquet")
-        procs.append(SiteProcess(f"s{i}", str(tmp_path / f"s{i}.parquet"), epsilon=1.0))
-    messages: list = []
-    python = str(FLWR_PY) if FLWR_PY.exists() else None
-    with FlowerTransport(procs, python=python, tap=lambda *m: messages.append(m),
-                         fork=fork) as tr:
-        fit = fit_federated(tr, schema, discover=["x"], bins=8, rounds=8, iters=20)
+    fit, messages = flower_run(parts, tmp_path, lambda tr: fit_federated(
+        tr, schema, discover=["x"], bins=8, rounds=8, iters=20), fork=fork)
     check_messages(messages, parts)
     assert set(fit.ledgers) == {"s0", "s1", "s2"}
     assert all(0.95 <= led.epsilon <= 1 + 1e-6 for led in fit.ledgers.values())
