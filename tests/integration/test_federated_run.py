@@ -4,6 +4,7 @@ site, and labelled so."""
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -92,21 +93,27 @@ def test_protocol_and_generator_combinations_are_checked():
             _spec(protocol=protocol)
 
 
+FLWR_PY = Path(__file__).parents[2] / ".venv-bench-flwr" / "bin" / "python"
+FLOWER = pytest.param("flower", marks=pytest.mark.skipif(
+    not FLWR_PY.exists(), reason="needs .venv-bench-flwr with torch (docs/federated.md)"))
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("transport", ["in_process", FLOWER])
 @pytest.mark.parametrize("generator", ["dp_tvae", "dp_ctgan"])
-def test_neural_protocol_runs_from_yaml(tmp_path, generator):
+def test_neural_protocol_runs_from_yaml(tmp_path, generator, transport):
     spec = _spec(evaluation={"pooled": False},
                  protocol={"type": "neural", "generator": generator, "rounds": 2,
-                           "batch_size": 200})
+                           "batch_size": 200},
+                 transport={"type": transport,
+                            **({"python": str(FLWR_PY)} if transport == "flower" else {})})
     folder = run(spec, output=tmp_path)
     fed = json.loads((folder / "release" / "federation.json").read_text())
     assert fed["protocol"] == "neural" and fed["rounds"] == 2
-    assert fed["generator"] == generator
+    assert fed["generator"] == generator and fed["transport"] == transport
     assert sorted(p.name for p in (folder / "release" / "ledgers").iterdir()) == \
         ["others.json", "students.json"]
-
-
-FLWR_PY = Path(__file__).parents[2] / ".venv-bench-flwr" / "bin" / "python"
+    assert len(pd.read_parquet(folder / "release" / "data")) == 300
 
 
 @pytest.mark.slow
@@ -123,10 +130,7 @@ def test_flower_transport_from_yaml(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("transport", [
-    "in_process",
-    pytest.param("flower", marks=pytest.mark.skipif(
-        not FLWR_PY.exists(), reason="needs .venv-bench-flwr with torch (docs/federated.md)"))])
+@pytest.mark.parametrize("transport", ["in_process", FLOWER])
 def test_dp_sequence_protocol_runs_from_yaml(tmp_path, transport):
     """Two sites, each with its events and entities files and a sequence schema file: entities
     and events released with their row schemas, a ledger per site, the pooled comparison in
