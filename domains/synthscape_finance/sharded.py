@@ -82,12 +82,13 @@ def _keep(ci: int, ev: dict[str, np.ndarray], alerted: np.ndarray) -> None:
 class _Ledger:
     """Worker task: what the client's balance pass needs of one chunk, its time-sorted
     events' :data:`~synthscape_finance.balances.LEDGER` columns; also the accounts its alerts
-    mark and its count of cross-shard transfers (neither depends on balances)."""
+    mark, its count of cross-shard transfers (neither depends on balances) and the worker that
+    keeps the chunk for its write task (None in process)."""
 
     spec: Any
     shards: int
 
-    def __call__(self, ci: int) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+    def __call__(self, ci: int) -> tuple[dict[str, np.ndarray], np.ndarray, int, str | None]:
         sim = _sim(self.spec)
         ev, alerted = _drawn(sim, ci)
         _keep(ci, ev, alerted)
@@ -95,7 +96,8 @@ class _Ledger:
         shard = customer_shard(sim, self.shards)
         has_cp = ev["cp"] >= 0
         cross = int(np.sum(has_cp & (shard[ev["acc"]] != shard[np.maximum(ev["cp"], 0)])))
-        return {k: ev[k].copy() for k in balances.LEDGER}, flagged, cross
+        return ({k: ev[k].copy() for k in balances.LEDGER}, flagged, cross,
+                compute.worker_address())
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ def simulate_shards(spec: Any, sim: Any, folders: Mapping[str, Path], *, shards:
         if part is not None:
             parts.append(part)
 
-    for ci, (ev, flagged, chunk_cross) in enumerate(compute.run_tasks(
+    for ci, (ev, flagged, chunk_cross, holder) in enumerate(compute.run_tasks(
             _Ledger(spec, shards), list(range(n_chunks)), label="finance chunks")):
         carry = sim.carry.copy()
         drains = np.flatnonzero(ev["drain"])
@@ -202,7 +204,7 @@ def simulate_shards(spec: Any, sim: Any, folders: Mapping[str, Path], *, shards:
         sim.acc_alerted[flagged] = True
         cross += chunk_cross
         pending.append(compute.submit(write, (ci, rows, carry, ev["status"],
-                                              ev["amount"][drains])))
+                                              ev["amount"][drains]), near=holder))
         rows += len(ev["acc"])
         sim.rows = rows
         while len(pending) > 2 * compute.workers():

@@ -209,12 +209,26 @@ class _Done:
         return self.value
 
 
-def submit(fn: Callable[..., Any], item: Any) -> Any:
-    """``fn(item)`` as a future (``.result()``): on the workers, or run at once locally."""
+def submit(fn: Callable[..., Any], item: Any, *, near: str | None = None) -> Any:
+    """``fn(item)`` as a future (``.result()``): on the workers, or run at once locally.
+    ``near``: the address of a worker to prefer (one that holds what the task needs; see
+    :func:`worker_address`), any other worker when it is busy or gone."""
     client = _active.client()
     if client is None:
         return _Done(fn(item))
+    if near is not None:
+        return client.submit(fn, item, pure=False, workers=[near], allow_other_workers=True)
     return _submit(client, fn, item)
+
+
+def worker_address() -> str | None:
+    """The address of the Dask worker running the calling task; None outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return None
 
 
 def _submit(client: Any, fn: Callable[..., Any], item: Any) -> Any:

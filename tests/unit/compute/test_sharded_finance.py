@@ -55,3 +55,16 @@ def test_write_tasks_give_the_same_bytes_whether_a_chunk_was_kept_or_drawn_again
     simulate_to_parquet(spec, drawn, shards=2)
     assert not sharded._DRAWN
     assert _files(kept) == _files(drawn)
+
+
+def test_a_task_names_its_worker_and_work_can_be_sent_near_it(on_cluster):
+    assert compute.worker_address() is None  # the client is no worker
+    addresses = set(on_cluster.client().scheduler_info()["workers"])
+    seen = list(compute.run_tasks(_address, [0, 1, 2, 3], label="addresses"))
+    assert set(seen) <= addresses and None not in seen
+    for a in seen:
+        assert compute.submit(_address, 0, near=a).result() == a  # both workers are idle
+
+
+def _address(_):
+    return compute.worker_address()
