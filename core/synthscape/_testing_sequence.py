@@ -240,7 +240,7 @@ SEQUENCE_CHECKS: tuple[Callable[[_Kit], None], ...] = (
 def check_sequence_generator(gen_factory: Callable[[], Any], data: tuple | None = None, *,
                              n: int = 30, paid_steps: tuple[str, ...] = (
                                  "entity count", "sequence lengths", "time of day",
-                                 "dp_sequence")
+                                 "entity margins", "dp_sequence")
                              ) -> list[str]:
     """Run the multi-table kit and the sequence checks; return the names of those that passed.
 

@@ -50,16 +50,25 @@ def _keep_within_bound(events: pd.DataFrame, max_events: int) -> pd.DataFrame:
 
 
 def _close_with_death(events: pd.DataFrame, ents: pd.DataFrame) -> pd.DataFrame:
-    """A patient whose sampled static ``death`` is true and whose timeline holds no death event
-    dies right after its last event (the static column is learned from every patient; the
-    event can be lost when a sampled history reaches the bound first)."""
-    dead = set(ents.patient_id.astype(str)[ents["death"].astype(bool).to_numpy()])
-    has = set(events.patient_id[events.table.astype(str) == DEATH].astype(str))
-    need = sorted(dead - has)
-    if not need:
-        return events
-    last = events.groupby("patient_id").time.max().reindex(need)
-    when = last.fillna(pd.Timestamp("2000-01-01")) + pd.Timedelta(seconds=1)
-    add = pd.DataFrame({"patient_id": need, "time": when.to_numpy(), "table": DEATH,
+    """The sampled static ``death`` decides whether a timeline ends in a death: a living
+    patient's drawn death events are dropped, and a dead patient's timeline closes with one
+    death at its latest drawn death or right after its last other event, whichever is later.
+
+    Why the static column and not the event: the static column's share is calibrated to the
+    released margins (``dp_sequence``'s ``_margins.py``), while under DP-SGD the event stream
+    draws a death at any position (in the data it is always last); cutting the timeline at
+    such a death lost the diagnoses after it, and a death from either source counted twice."""
+    pid = events.patient_id.astype(str)
+    is_death = (events.table.astype(str) == DEATH).to_numpy()
+    dead = ents.patient_id.astype(str)[ents["death"].astype(bool).to_numpy()]
+    drawn = events.time[is_death].groupby(pid[is_death]).max()
+    last = events.time[~is_death].groupby(pid[~is_death]).max()
+    rest = events[~is_death]
+    if len(dead) == 0:
+        return rest.reset_index(drop=True)
+    after = last.reindex(dead).fillna(pd.Timestamp("2000-01-01")) + pd.Timedelta(seconds=1)
+    drawn = drawn.reindex(dead)
+    when = after.where(~(drawn > after), drawn).to_numpy()  # NaT compares False
+    add = pd.DataFrame({"patient_id": dead.to_numpy(), "time": when, "table": DEATH,
                         "code": DEATH, "value": np.nan, "qualifier": ""})
-    return pd.concat([events, add], ignore_index=True)
+    return pd.concat([rest, add], ignore_index=True)

@@ -30,8 +30,8 @@ def fitted(data):
 def test_ledger_pays_the_count_lengths_profile_and_training_and_notes_the_cut(fitted, data):
     labels = [e.label for e in fitted.ledger_.events]
     assert labels[0].startswith("entity count") and labels[1].startswith("sequence lengths")
-    assert labels[2].startswith("time of day")
-    assert labels[3].startswith("dp_sequence") and "first 12 events" in labels[3]
+    assert labels[2].startswith("time of day") and labels[3].startswith("entity margins")
+    assert labels[4].startswith("dp_sequence") and "first 12 events" in labels[4]
     assert 0 < fitted.ledger_.epsilon <= 2.0 and fitted.ledger_.is_private
 
 
@@ -40,7 +40,7 @@ def test_declared_entity_count_spends_nothing_on_counting(data):
     gen = make("dp_sequence", epsilon=2.0, schema=schema, seed=1, expected_entities=300,
                **SMALL).fit(evs, ents, entity_key="cid", time_key="ts")
     assert [e.label.split(":")[0] for e in gen.ledger_.events] == [
-        "sequence lengths", "time of day", "dp_sequence"]
+        "sequence lengths", "time of day", "entity margins", "dp_sequence"]
     assert gen.training_["planned_entities"] == 300
 
 

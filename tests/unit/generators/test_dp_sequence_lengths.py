@@ -67,13 +67,14 @@ def test_every_entity_gets_the_length_it_drew(fitted):
         fitted.lengths_ = saved
     labels = [e.label for e in fitted.ledger_.events]
     assert [lb.split(":")[0].split(" (")[0] for lb in labels] == [
-        "entity count", "sequence lengths", "time of day", "dp_sequence"]
+        "entity count", "sequence lengths", "time of day", "entity margins", "dp_sequence"]
 
 
 def test_lengths_and_profile_can_be_turned_off(data):
     evs, ents, schema = data
     gen = make("dp_sequence", epsilon=2.0, schema=schema, seed=2, length_share=None,
-               tod_share=None, **SMALL).fit(evs, ents, entity_key="cid", time_key="ts")
+               tod_share=None, margin_share=None, **SMALL).fit(evs, ents, entity_key="cid",
+                                                               time_key="ts")
     assert gen.lengths_ is None and not gen.arch_["length_input"]
     assert [e.label.split(" (")[0] for e in gen.ledger_.events][:1] == ["entity count"]
     assert len(gen.ledger_.events) == 2 and gen.ledger_.events[1].label.startswith("dp_seq")

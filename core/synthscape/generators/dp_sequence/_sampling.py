@@ -39,6 +39,22 @@ def _lookup(net: SequenceNet, j: int, codes: torch.Tensor) -> torch.Tensor:
     return weight.t()[codes.long()]
 
 
+def entity_logits(net: SequenceNet, j: int, onehot_before: torch.Tensor) -> torch.Tensor:
+    """Entity head j's logits plus the calibration shift of sampling (``_margins.py``;
+    ``net.entity_shift``, absent without a margin release)."""
+    logits = net.entity_logits(j, onehot_before)
+    shift = getattr(net, "entity_shift", None)
+    return logits if not shift else logits + shift[j]
+
+
+def column_logits(net: SequenceNet, j: int, h: torch.Tensor) -> torch.Tensor:
+    """Event column j's head logits plus the calibration shift of sampling (``_margins.py``;
+    ``net.column_shift``, for categorical and boolean columns)."""
+    logits = net.heads[2 + j](h)
+    shift = getattr(net, "column_shift", None)
+    return logits if not shift or j not in shift else logits + shift[j]
+
+
 def draw_entities(net: SequenceNet, n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, m) entity codes, each column drawn given the earlier ones."""
     sizes = net.entity_sizes
@@ -46,7 +62,7 @@ def draw_entities(net: SequenceNet, n: int, rng: np.random.Generator) -> np.ndar
     with torch.no_grad():
         oh = torch.zeros(n, 0)
         for j, s in enumerate(sizes):
-            codes[:, j] = _pick(net.entity_logits(j, oh), rng)
+            codes[:, j] = _pick(entity_logits(net, j, oh), rng)
             oh = torch.cat([oh, torch.nn.functional.one_hot(codes[:, j], s).float()], dim=-1)
     return codes.numpy().astype(np.int32)
 
@@ -135,7 +151,8 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             h = net.contextualise(state[ti], entity[ti], pos)
             drawn: list[torch.Tensor] = []
             for j, head in enumerate(net.heads):
-                logits = tod_logits(net, h) if j == 1 else head(h)
+                logits = head(h) if j == 0 else tod_logits(net, h) if j == 1 else \
+                    column_logits(net, j - 2, h)
                 if j == 0 and p == 0:  # the first event is a day offset from the start
                     logits = logits.masked_fill(no_short, -torch.inf)
                 if j == 0 and p > 0:  # a same-day event needs room left in the day

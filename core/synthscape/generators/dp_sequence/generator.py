@@ -32,7 +32,7 @@ from synthscape.privacy import Budget, PrivacyLedger
 from synthscape.random import derive_rng
 from synthscape.schema import SequenceSchema
 
-FORMAT_VERSION = 3  # 3: the time-of-day shift; 2: the length distribution; 1 and 2 still load
+FORMAT_VERSION = 4  # 4: margin shifts; 3: the time-of-day shift; 2: the length distribution
 WEIGHTS = "weights.safetensors"
 ARRAYS = "arrays.npz"
 COUNT_SHARE = 0.01  # of the budget left after schema inference, for the DP entity count
@@ -70,7 +70,9 @@ class DPSequenceGenerator:
     events from; ``None``: no histogram, the end-of-sequence head decides), ``length_by`` (a
     categorical or boolean entity column with its own length histogram), ``tod_share`` (for
     the DP time-of-day profile the time-of-day head starts from; ``None``: a flat start),
-    ``seed`` (public: initialisation and sampling).
+    ``margin_share`` (for the DP entity-column marginals and event-value presence shares that
+    sampling is calibrated to, ``_margins.py``; ``None``: no release, the network's own
+    frequencies), ``seed`` (public: initialisation and sampling).
     """
 
     name: ClassVar[str] = "dp_sequence"
@@ -94,6 +96,7 @@ class DPSequenceGenerator:
         "length_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "length_by": [STR, NONE],
         "tod_share": [Interval(float, 0, 1, closed="neither"), NONE],
+        "margin_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "seed": [SEED, NONE],
     }
 
@@ -106,7 +109,7 @@ class DPSequenceGenerator:
                  grad_sample_mode: str = "hooks", schema_share: float = 0.1,
                  device: str = "auto", length_share: float | None = 0.05,
                  length_by: str | None = None, tod_share: float | None = 0.02,
-                 seed: int | None = None):
+                 margin_share: float | None = 0.05, seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
@@ -114,6 +117,7 @@ class DPSequenceGenerator:
         self.grad_sample_mode, self.schema_share = grad_sample_mode, schema_share
         self.device, self.seed = device, seed
         self.length_share, self.length_by, self.tod_share = length_share, length_by, tod_share
+        self.margin_share = margin_share
 
     # ---- parameters ----------------------------------------------------------------------
     @classmethod
@@ -150,7 +154,7 @@ class DPSequenceGenerator:
 
         from synthscape.generators._nn import seeded
         from synthscape.generators._training import DPSGD
-        from synthscape.generators.dp_sequence import _data, _infer, _lengths
+        from synthscape.generators.dp_sequence import _data, _infer, _lengths, _margins
         from synthscape.generators.dp_sequence._encoding import SequenceEncoding
         from synthscape.generators.dp_sequence._model import (
             architecture,
@@ -210,6 +214,9 @@ class DPSequenceGenerator:
         tod = None if self.tod_share is None else _lengths.tod_prior(
             records.events, records.lengths, enc.n_short, enc.target_sizes[1], ledger=ledger,
             share=self.tod_share)
+        margins = None if self.margin_share is None else _margins.release(
+            records.entities, records.lengths, records.events, enc, ledger=ledger,
+            share=self.margin_share)
         defaults = default_training(n_plan, schema.max_events, self.epsilon)
         chosen = {k: getattr(self, k) if getattr(self, k) is not None else v
                   for k, v in defaults.items()}
@@ -234,6 +241,12 @@ class DPSequenceGenerator:
         self.model_ = trainer.base_module.to("cpu").eval()
         self.schema_, self.encoding_, self.ledger_ = schema, enc, ledger
         self.lengths_ = length_model
+        if margins is not None:  # post-processing: sampled margins onto the released ones
+            with torch.no_grad():
+                self.training_["margins"] = _margins.calibrate(
+                    self.model_, enc, margins, length_model,
+                    derive_rng(self.seed, "margins") if self.seed is not None
+                    else derive_rng(None))
         if tod is not None:  # post-processing: sampled hours onto the released profile
             from synthscape.generators.dp_sequence._tod import calibrate
 
@@ -291,6 +304,7 @@ class DPSequenceGenerator:
         shift) and ``checksums.json``; atomic; no pickle."""
         from synthscape import __version__
         from synthscape.generators._nn import save_weights
+        from synthscape.generators.dp_sequence._margins import shift_arrays
         from synthscape.model_files import writing
 
         self._check_fitted()
@@ -314,6 +328,7 @@ class DPSequenceGenerator:
             shift = getattr(self.model_, "tod_shift", None)
             if shift is not None:
                 arrays["tod_shift"] = shift.numpy()
+            arrays.update(shift_arrays(self.model_))
             if arrays:
                 np.savez(tmp / ARRAYS, **arrays)  # type: ignore[arg-type]
         return folder
@@ -336,7 +351,7 @@ class DPSequenceGenerator:
             meta = json.loads((folder / "model.json").read_text())
         except json.JSONDecodeError as exc:
             raise ModelFormatError(f"{folder / 'model.json'} is not valid JSON: {exc}") from None
-        if meta.get("format_version") not in (1, 2, FORMAT_VERSION) or \
+        if meta.get("format_version") not in (1, 2, 3, FORMAT_VERSION) or \
                 meta.get("generator") != cls.name:
             raise ModelFormatError(f"{folder / 'model.json'} is not a {cls.name} model of format "
                                    f"version {FORMAT_VERSION}; fit and save it again")
@@ -364,8 +379,15 @@ class DPSequenceGenerator:
         if (folder / ARRAYS).is_file():
             import torch
 
+            from synthscape.generators.dp_sequence._margins import load_shifts
+
             with np.load(folder / ARRAYS, allow_pickle=False) as z:
                 shift = z["tod_shift"] if "tod_shift" in z.files else None
+                saved = {name: z[name] for name in z.files if "_shift_" in name}
+            try:
+                load_shifts(gen.model_, saved, gen.encoding_)
+            except ValueError as exc:
+                raise ModelFormatError(f"{folder / ARRAYS}: {exc}") from None
             if shift is not None:
                 classes = int(gen.arch_["target_sizes"][1])
                 if shift.shape != (classes,) or \

@@ -1,0 +1,115 @@
+"""dp_sequence's margin release and calibration: one entity moves the released sums by at most
+the stated sensitivity, the shrinkage keeps what the model already fits, the calibrated sampler
+meets skewed margins the model alone misses, and the shifts are saved with the model."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synthscape.generators import load, make
+from synthscape.testing import sequence_conformance_data
+
+pytest.importorskip("torch")
+
+
+def _encoding():
+    from synthscape.generators.dp_sequence._encoding import SequenceEncoding
+
+    return SequenceEncoding(sequence_conformance_data(5)[2], bins=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 12))
+def test_one_entity_moves_the_sums_by_at_most_the_sensitivity(seed, n):
+    """The neighbouring relation of the release: the sums over a set of entities and over the
+    same set without one differ by that entity's vector, whose L2 norm is bounded."""
+    from synthscape.generators.dp_sequence._margins import sensitivity, statistic
+
+    enc = _encoding()
+    rng = np.random.default_rng(seed)
+    L, k = enc.schema.max_events, len(enc.column_fields)
+    ents = np.stack([rng.integers(0, f.size, n) for f in enc.entity_fields], axis=1)
+    cols = np.stack([rng.integers(0, f.size, (n, L)) for f in enc.column_fields], axis=2)
+    lengths = rng.integers(0, L + 1, n)
+    whole = statistic(ents, lengths, cols, enc)
+    bound = sensitivity(enc)
+    for i in range(n):
+        rest = np.arange(n) != i
+        diff = whole - statistic(ents[rest], lengths[rest], cols[rest], enc)
+        assert np.linalg.norm(diff) <= bound + 1e-9
+        assert diff[0] == 1.0  # the count cell
+    assert k == 4 and bound == pytest.approx(math.sqrt(1 + 2 + 3 + 2 + 4))  # amount is not in
+
+
+def test_a_numerical_entity_field_is_released_in_runs_of_bins():
+    from synthscape.generators.dp_sequence._encoding import Field
+    from synthscape.generators.dp_sequence._margins import GROUPS, groups
+
+    g = groups(Field("age", "numerical", 33, edges=tuple(range(33)), nullable=True))
+    assert g.max() == GROUPS and g[-1] == GROUPS  # the null class alone
+    assert (np.diff(g[:-1]) >= 0).all() and len(set(g[:-1])) == GROUPS
+
+
+def test_shrinkage_keeps_the_model_where_the_release_is_only_noise():
+    from synthscape.generators.dp_sequence._margins import _shrunk
+
+    rng = np.random.default_rng(0)
+    model = np.full(200, 0.3)
+    noisy = 0.3 + rng.normal(0, 0.05, 200)  # the model is right: the release is noise
+    assert np.abs(_shrunk(noisy, model, np.full(200, 0.05**2)) - 0.3).max() < 0.02
+    off = np.where(np.arange(200) % 2 == 0, 0.1, 0.5)  # the model misses by 0.2 everywhere
+    moved = _shrunk(off + rng.normal(0, 0.01, 200), model, np.full(200, 0.01**2))
+    assert np.abs(moved - off).mean() < 0.02
+
+
+@pytest.fixture(scope="module")
+def skewed():
+    """Customers of whom 5% are flagged (the model alone samples far more at one epoch), and
+    card events of which about 80% are at an ATM."""
+    evs, ents, schema = sequence_conformance_data(500, seed=6)
+    rng = np.random.default_rng(2)
+    ents = ents.assign(flagged=rng.random(len(ents)) < 0.05)
+    channel = np.where(rng.random(len(evs)) < 0.8, "atm", "pos")
+    return evs.assign(channel=channel), ents, schema
+
+
+def test_calibration_meets_margins_the_model_alone_misses(skewed, tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTHSCAPE_NOISE_KEY", "7e57" * 16)  # a fixed owner's key: repeatable
+    evs, ents, schema = skewed
+    gen = make("dp_sequence", epsilon=50.0, schema=schema, seed=3, epochs=1, batch_size=64,
+               width=8, bins=8, device="cpu").fit(evs, ents, entity_key="cid", time_key="ts")
+    cal = gen.training_["margins"]
+    assert cal["pilot_error_after"] < 0.5 * cal["pilot_error_before"]
+    real_atm = evs.groupby("cid").channel.apply(lambda c: (c == "atm").any()).mean()
+
+    def measure(gen):
+        e, v = gen.sample(1500, seed=0)
+        atm = v.assign(a=v.channel == "atm").groupby("cid").a.any().reindex(
+            e.cid, fill_value=False).mean()
+        return e.flagged.mean(), atm
+
+    flagged, atm = measure(gen)
+    shifts = gen.model_.entity_shift, gen.model_.column_shift
+    del gen.model_.entity_shift, gen.model_.column_shift  # the same model without them
+    flagged0, atm0 = measure(gen)
+    gen.model_.entity_shift, gen.model_.column_shift = shifts
+    assert abs(flagged - 0.05) < 0.03 < abs(flagged0 - 0.05)
+    assert abs(atm - real_atm) < abs(atm0 - real_atm)
+    gen.save(tmp_path / "m")
+    back = load(tmp_path / "m")
+    for a, b in zip(back.model_.entity_shift, gen.model_.entity_shift):
+        assert np.array_equal(a.numpy(), b.numpy())
+    pd.testing.assert_frame_equal(back.sample(50, seed=3)[0], gen.sample(50, seed=3)[0])
+    pd.testing.assert_frame_equal(back.sample(50, seed=3)[1], gen.sample(50, seed=3)[1])
+
+
+def test_margins_can_be_turned_off(skewed):
+    evs, ents, schema = skewed
+    gen = make("dp_sequence", epsilon=5.0, schema=schema, seed=3, margin_share=None, epochs=1,
+               batch_size=64, width=8, bins=8, device="cpu").fit(
+        evs, ents, entity_key="cid", time_key="ts")
+    assert not any(e.label.startswith("entity margins") for e in gen.ledger_.events)
+    assert "margins" not in gen.training_ and not hasattr(gen.model_, "entity_shift")
