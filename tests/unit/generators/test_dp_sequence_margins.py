@@ -26,7 +26,7 @@ def _encoding():
 def test_one_entity_moves_the_sums_by_at_most_the_sensitivity(seed, n):
     """The neighbouring relation of the release: the sums over a set of entities and over the
     same set without one differ by that entity's vector, whose L2 norm is bounded."""
-    from synthscape.generators.dp_sequence._margins import sensitivity, statistic
+    from synthscape.generators.dp_sequence._margins import sensitivity, split, statistic, weights
 
     enc = _encoding()
     rng = np.random.default_rng(seed)
@@ -34,14 +34,20 @@ def test_one_entity_moves_the_sums_by_at_most_the_sensitivity(seed, n):
     ents = np.stack([rng.integers(0, f.size, n) for f in enc.entity_fields], axis=1)
     cols = np.stack([rng.integers(0, f.size, (n, L)) for f in enc.column_fields], axis=2)
     lengths = rng.integers(0, L + 1, n)
-    whole = statistic(ents, lengths, cols, enc)
+    starts = np.where(lengths > 0, rng.integers(0, enc.gap_size, n), -1)
+    whole = statistic(ents, lengths, cols, starts, enc)
     bound = sensitivity(enc)
+    a, b = weights(enc)
     for i in range(n):
         rest = np.arange(n) != i
-        diff = whole - statistic(ents[rest], lengths[rest], cols[rest], enc)
+        diff = whole - statistic(ents[rest], lengths[rest], cols[rest], starts[rest], enc)
         assert np.linalg.norm(diff) <= bound + 1e-9
         assert diff[0] == 1.0  # the count cell
-    assert k == 4 and bound == pytest.approx(math.sqrt(1 + 2 + 3 + 2 + 4))  # amount is not in
+        n_pres = sum(len(p) for p in split(diff, enc)[3])
+        scaled = diff * np.r_[np.full(len(diff) - n_pres, a), np.full(n_pres, b)]
+        assert np.linalg.norm(scaled) <= 1.0 + 1e-9  # what the release's noise is set for
+    # count, 2 entity fields, the first event's day offset, presence (amount is not in)
+    assert k == 4 and bound == pytest.approx(math.sqrt(1 + 2 + 1 + 3 + 2 + 4))
 
 
 def test_a_numerical_entity_field_is_released_in_runs_of_bins():
@@ -92,10 +98,10 @@ def test_calibration_meets_margins_the_model_alone_misses(skewed, tmp_path, monk
         return e.flagged.mean(), atm
 
     flagged, atm = measure(gen)
-    shifts = gen.model_.entity_shift, gen.model_.column_shift
-    del gen.model_.entity_shift, gen.model_.column_shift  # the same model without them
+    shifts = gen.model_.entity_shift, gen.model_.column_shift, gen.model_.start_shift
+    del gen.model_.entity_shift, gen.model_.column_shift, gen.model_.start_shift
     flagged0, atm0 = measure(gen)
-    gen.model_.entity_shift, gen.model_.column_shift = shifts
+    gen.model_.entity_shift, gen.model_.column_shift, gen.model_.start_shift = shifts
     assert abs(flagged - 0.05) < 0.03 < abs(flagged0 - 0.05)
     assert abs(atm - real_atm) < abs(atm0 - real_atm)
     gen.save(tmp_path / "m")

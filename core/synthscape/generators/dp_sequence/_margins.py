@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from synthscape.generators._marginal import project_simplex
 from synthscape.generators.dp_sequence._encoding import SequenceEncoding
 from synthscape.generators.dp_sequence._lengths import LengthModel
 from synthscape.privacy import PrivacyLedger
@@ -53,8 +54,13 @@ PILOT = 2000  # entities per pilot sample
 ROUNDS = 6
 DAMPING = 0.8
 MAX_SHIFT = 4.0  # nats
+# the first event's day offset: the gap head's data-independent prior (-log(1 + days)) and its
+# offset around the mean gap both pull a first event toward the range's start, by up to about
+# 15 nats for a cohort whose histories begin decades after it
+MAX_START_SHIFT = 30.0
 MIN_COUNT_STDS = 10.0  # a noisy entity count under this many stds: nothing is calibrated
 GROUPS = 8  # a numerical entity field's bins are released in this many runs of bins
+ENTITY_PART = 0.5  # of the squared norm: the count, entity fields and first day offset
 
 
 def groups(f) -> np.ndarray:
@@ -77,23 +83,63 @@ def calibrated_columns(enc: SequenceEncoding) -> list[int]:
     return [j for j, f in enumerate(enc.column_fields) if f.kind in ("categorical", "boolean")]
 
 
-def sensitivity(enc: SequenceEncoding) -> float:
+def part_sizes(enc: SequenceEncoding) -> tuple[int, int]:
+    """The most ones one entity puts in the entity part of the vector (its count cell, one
+    cell per entity field, one for its first event's day offset) and in the presence part
+    (one per value present, at most ``min(classes, L)`` per event column)."""
     L = enc.schema.max_events
-    cells = 1 + len(enc.entity_fields) + sum(
-        min(enc.column_fields[j].size, L) for j in calibrated_columns(enc))
-    return math.sqrt(cells)
+    return 2 + len(enc.entity_fields), sum(min(enc.column_fields[j].size, L)
+                                           for j in calibrated_columns(enc))
+
+
+def weights(enc: SequenceEncoding) -> tuple[float, float]:
+    """Scales of the entity part and of the presence part such that one entity's scaled
+    vector has L2 norm at most 1, each part holding ``ENTITY_PART`` and the rest of the
+    squared norm (the same as two releases splitting the share: the entity part's few cells
+    are not drowned by the presence part's many)."""
+    e, p = part_sizes(enc)
+    if p == 0:
+        return 1.0 / math.sqrt(e), 0.0
+    return math.sqrt(ENTITY_PART / e), math.sqrt((1 - ENTITY_PART) / p)
+
+
+def sensitivity(enc: SequenceEncoding) -> float:
+    """L2 sensitivity of the unscaled sums (the bound of one entity's vector)."""
+    e, p = part_sizes(enc)
+    return math.sqrt(e + p)
+
+
+def _first_day(enc: SequenceEncoding) -> int:
+    return 1 + enc.n_short  # the gap class of day offset 0: a first event is a day offset
+
+
+def _days(enc: SequenceEncoding) -> int:
+    return enc.gap_size - _first_day(enc)
+
+
+def first_gaps(lengths: np.ndarray, times: np.ndarray, enc: SequenceEncoding) -> np.ndarray:
+    """(n,): the gap class of each entity's first event (its day offset from the range's
+    start), -1 for an entity without events; ``times``: (n, L) sampled event times."""
+    out = np.full(len(lengths), -1, np.int64)
+    has = np.asarray(lengths) > 0
+    if has.any():
+        out[has] = enc.encode_times(times[has, 0], np.ones(int(has.sum()), bool))[0]
+    return out
 
 
 def statistic(entity_codes: np.ndarray, lengths: np.ndarray, columns: np.ndarray,
-              enc: SequenceEncoding) -> np.ndarray:
+              starts: np.ndarray, enc: SequenceEncoding) -> np.ndarray:
     """The sum over entities of the released vector (see the module docstring): the entity
-    count, then per entity field its class counts, then per calibrated event column the
+    count, then per entity field its class counts, then the gap classes of the first events
+    (``starts``: one per entity, -1 without events), then per calibrated event column the
     number of entities with each class. ``columns``: (n, L, k) event column codes."""
     n = len(lengths)
     parts = [np.array([float(n)])]
     for j, f in enumerate(enc.entity_fields):
         g = groups(f)[np.clip(entity_codes[:, j].astype(np.int64), 0, f.size - 1)]
         parts.append(np.bincount(g, minlength=_cells(f)).astype(float))
+    day = np.asarray(starts, np.int64) - _first_day(enc)  # day-offset classes only
+    parts.append(np.bincount(day[day >= 0], minlength=_days(enc)).astype(float)[:_days(enc)])
     live = np.arange(columns.shape[1])[None, :] < np.asarray(lengths)[:, None] \
         if columns.ndim == 3 else np.zeros((n, 0), bool)
     rows = np.nonzero(live)[0]
@@ -106,30 +152,31 @@ def statistic(entity_codes: np.ndarray, lengths: np.ndarray, columns: np.ndarray
     return np.concatenate(parts)
 
 
-def split(vector: np.ndarray, enc: SequenceEncoding) -> tuple[float, list[np.ndarray],
-                                                              list[np.ndarray]]:
-    """(count, per entity field counts, per calibrated column presence counts)."""
+def split(vector: np.ndarray, enc: SequenceEncoding
+          ) -> tuple[float, list[np.ndarray], np.ndarray, list[np.ndarray]]:
+    """(count, per entity field counts, first-event gap class counts, per calibrated column
+    presence counts)."""
     sizes_e = [_cells(f) for f in enc.entity_fields]
     sizes_c = [enc.column_fields[j].size for j in calibrated_columns(enc)]
-    cuts = np.cumsum([1, *sizes_e, *sizes_c])[:-1]
+    cuts = np.cumsum([1, *sizes_e, _days(enc), *sizes_c])[:-1]
     parts = np.split(np.asarray(vector, float), cuts)
-    return float(parts[0][0]), parts[1:1 + len(sizes_e)], parts[1 + len(sizes_e):]
+    m = len(sizes_e)
+    return float(parts[0][0]), parts[1:1 + m], parts[1 + m], parts[2 + m:]
 
 
 @dataclass
 class MarginRelease:
-    """The released sums (``vector``, noisy) and their noise std (``None``: exact)."""
+    """The released sums (``vector``, noisy) and the noise std of a cell of the entity part
+    and of the presence part (``None``: exact)."""
 
     vector: np.ndarray
-    sigma: float | None
+    std: tuple[float, float] | None
 
-    def to_array(self) -> np.ndarray:
-        return np.r_[np.nan if self.sigma is None else self.sigma, self.vector]
+    def entity_std(self) -> float:
+        return 0.0 if self.std is None else self.std[0]
 
-    @classmethod
-    def from_array(cls, a: np.ndarray) -> MarginRelease:
-        a = np.asarray(a, float)
-        return cls(a[1:], None if np.isnan(a[0]) else float(a[0]))
+    def presence_std(self) -> float:
+        return 0.0 if self.std is None else self.std[1]
 
 
 def release(entity_codes: np.ndarray, lengths: np.ndarray, events: np.ndarray,
@@ -138,26 +185,32 @@ def release(entity_codes: np.ndarray, lengths: np.ndarray, events: np.ndarray,
     ``events``: the training records' event codes (gap, time of day, the k columns, then
     inputs that are not predicted)."""
     k = len(enc.column_fields)
-    exact = statistic(entity_codes, lengths, events[:, :, 2:2 + k], enc)
+    starts = np.where(np.asarray(lengths) > 0, events[:, 0, 0], -1) if events.shape[1] else \
+        np.full(len(lengths), -1)
+    exact = statistic(entity_codes, lengths, events[:, :, 2:2 + k], starts, enc)
     if ledger.budget is None:
         return MarginRelease(exact, None)
-    delta2 = sensitivity(enc)
+    a, b = weights(enc)
+    n_ent = len(exact) - sum(len(p) for p in split(exact, enc)[3])
+    scale = np.r_[np.full(n_ent, a), np.full(len(exact) - n_ent, b)]
     sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
     L = enc.schema.max_events
     noisy = gaussian_mechanism(
-        exact, noise_multiplier=sigma, sensitivity=delta2, ledger=ledger,
+        exact * scale, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
         label=f"{LABEL}: entity count, one-way counts of {len(enc.entity_fields)} entity "
-              f"columns, entities with each value of {len(calibrated_columns(enc))} event "
-              f"columns (first {L} events), Gaussian, L2 sensitivity {delta2:.3g}")
-    return MarginRelease(np.asarray(noisy, float).reshape(exact.shape), sigma * delta2)
+              f"columns, day offset of the first event (scaled by {a:.3g}), entities with "
+              f"each value of {len(calibrated_columns(enc))} event columns (first {L} events; "
+              f"scaled by {b:.3g}), Gaussian, L2 sensitivity 1 after scaling")
+    vec = np.asarray(noisy, float).reshape(exact.shape) / scale
+    return MarginRelease(vec, (sigma / a, sigma / b if b > 0 else 0.0))
 
 
 def _count(rel: MarginRelease, enc: SequenceEncoding) -> tuple[float, float]:
     """The entity count and its noise std: the count cell pooled, by inverse variance, with
     each entity field's cell total (each also sums to the count; a total over c cells has
     c times a cell's noise variance)."""
-    count, ent, _ = split(rel.vector, enc)
-    std = 0.0 if rel.sigma is None else rel.sigma
+    count, ent, _, _ = split(rel.vector, enc)
+    std = rel.entity_std()
     if std == 0.0:
         return count, 0.0
     est, prec = [count], [1.0]
@@ -178,84 +231,116 @@ def _shrunk(noisy: np.ndarray, got: np.ndarray, s2: np.ndarray) -> np.ndarray:
     return got + tau2 / (tau2 + s2 + 1e-300) * d
 
 
-def _targets(rel: MarginRelease, have: np.ndarray, pilot: int,
-             enc: SequenceEncoding) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+def _targets(rel: MarginRelease, have: np.ndarray, pilot: int, enc: SequenceEncoding
+             ) -> tuple[list[np.ndarray], np.ndarray | None, list[np.ndarray]] | None:
     """Shares to aim at: the model's (``have``, a pilot's statistic) moved toward the release
     (:func:`_shrunk`); ``None`` when the release is too noisy to read."""
-    _, ent, pres = split(rel.vector, enc)
-    p_count, p_ent, p_pres = split(have, enc)
+    _, ent, start, pres = split(rel.vector, enc)
+    p_count, p_ent, p_start, p_pres = split(have, enc)
     count, count_std = _count(rel, enc)
-    std = 0.0 if rel.sigma is None else rel.sigma
     if count <= MIN_COUNT_STDS * max(count_std, 1.0) or p_count <= 0:
         return None
 
-    def move(noisy: np.ndarray, got: np.ndarray) -> np.ndarray:
-        r, h = noisy / count, got / p_count
-        s2 = (std / count) ** 2 + (count_std / count) ** 2 * r ** 2 + h * (1 - h) / pilot
+    def move(noisy: np.ndarray, got: np.ndarray, total: float, total_std: float,
+             p_total: float, std: float) -> np.ndarray:
+        r, h = noisy / total, got / max(p_total, 1.0)
+        s2 = (std / total) ** 2 + (total_std / total) ** 2 * r ** 2 + \
+            h * (1 - h) / max(p_total, 1.0)
         return _shrunk(r, h, s2)
 
-    ent_t = []
-    for noisy, got in zip(ent, p_ent):
-        t = np.clip(move(noisy, got), 0.0, None)
-        ent_t.append(t / t.sum() if t.sum() > 0 else got / p_count)
-    pres_t = [np.clip(move(noisy, got), 0.0, 1.0) for noisy, got in zip(pres, p_pres)]
-    return ent_t, pres_t
+    def distribution(noisy, got, total, total_std, p_total) -> np.ndarray:
+        # projected onto the simplex first (least squares: noise on empty cells goes to 0)
+        t = np.clip(move(project_simplex(noisy, max(total, 1.0)), got, total, total_std,
+                         p_total, rel.entity_std()), 0.0, None)
+        return t / t.sum() if t.sum() > 0 else got / max(got.sum(), 1.0)
+
+    ent_t = [distribution(noisy, got, count, count_std, p_count)
+             for noisy, got in zip(ent, p_ent)]
+    started = float(start.sum())  # entities with events (noise: cells x the cell variance)
+    std = rel.entity_std()
+    start_t = distribution(start, p_start, started, std * math.sqrt(len(start)),
+                           float(p_start.sum())) \
+        if started > MIN_COUNT_STDS * max(std, 1.0) else None
+    pres_t = [np.clip(move(noisy, got, count, count_std, p_count, rel.presence_std()),
+                      0.0, 1.0) for noisy, got in zip(pres, p_pres)]
+    return ent_t, start_t, pres_t
 
 
 def _rate(p: np.ndarray) -> np.ndarray:
     return -np.log1p(-np.clip(p, 0.0, 0.995)) + 1e-4
 
 
-def _set(net, ent_shift: list[np.ndarray], col_shift: dict[int, np.ndarray]) -> None:
-    net.entity_shift = [torch.as_tensor(s, dtype=torch.float32) for s in ent_shift]
-    net.column_shift = {j: torch.as_tensor(s, dtype=torch.float32) for j, s in col_shift.items()}
+@dataclass
+class Shifts:
+    entity: list[np.ndarray]
+    start: np.ndarray
+    column: dict[int, np.ndarray]
+
+    def copy(self) -> Shifts:
+        return Shifts([s.copy() for s in self.entity], self.start.copy(),
+                      {j: s.copy() for j, s in self.column.items()})
+
+    def apply(self, net) -> None:
+        net.entity_shift = [torch.as_tensor(s, dtype=torch.float32) for s in self.entity]
+        net.start_shift = torch.as_tensor(self.start, dtype=torch.float32)  # (gap classes,)
+        net.column_shift = {j: torch.as_tensor(s, dtype=torch.float32)
+                            for j, s in self.column.items()}
 
 
-def _error(ent_t, pres_t, have: np.ndarray, enc: SequenceEncoding) -> float:
-    n, ent, pres = split(have, enc)
+def _error(goal, have: np.ndarray, enc: SequenceEncoding) -> float:
+    ent_t, start_t, pres_t = goal
+    n, ent, start, pres = split(have, enc)
     errs = [0.5 * float(np.abs(e / max(n, 1.0) - t).sum()) for e, t in zip(ent, ent_t)]
+    if start_t is not None:
+        errs.append(0.5 * float(np.abs(start / max(start.sum(), 1.0) - start_t).sum()))
     errs += [float(np.abs(p / max(n, 1.0) - t).max()) for p, t in zip(pres, pres_t) if len(t)]
     return max(errs, default=0.0)
 
 
+def _step(s: np.ndarray, ratio: np.ndarray, bound: float = MAX_SHIFT) -> None:
+    s += DAMPING * np.log(ratio)
+    np.clip(s - s.mean(), -bound, bound, out=s)
+
+
 def calibrate(net, enc: SequenceEncoding, rel: MarginRelease, lengths: LengthModel | None,
               rng: np.random.Generator) -> dict[str, float]:
-    """Fit ``net.entity_shift`` and ``net.column_shift`` to the release (module docstring).
-    Returns the pilots' worst cell error (TVD for entity columns, absolute share difference
-    for presence) to the targets before and after (public: from released values)."""
+    """Fit ``net.entity_shift``, ``net.start_shift`` and ``net.column_shift`` to the release
+    (module docstring). Returns the pilots' worst error to the targets (TVD for entity columns
+    and the first event's day offset, absolute share difference for presence) before and after
+    (public: from released values)."""
     from synthscape.generators.dp_sequence._sampling import draw_entities, draw_events
 
     cols = calibrated_columns(enc)
-    ent_shift = [np.zeros(f.size) for f in enc.entity_fields]
-    col_shift = {j: np.zeros(enc.column_fields[j].size) for j in cols}
+    shifts = Shifts([np.zeros(f.size) for f in enc.entity_fields], np.zeros(enc.gap_size),
+                    {j: np.zeros(enc.column_fields[j].size) for j in cols})
 
     def pilot() -> np.ndarray:
-        _set(net, ent_shift, col_shift)
+        shifts.apply(net)
         ents = draw_entities(net, PILOT, rng)
-        sizes, columns, _ = draw_events(net, enc, ents, rng, lengths)
-        return statistic(ents, sizes, columns, enc)
+        sizes, columns, times = draw_events(net, enc, ents, rng, lengths)
+        return statistic(ents, sizes, columns, first_gaps(sizes, times, enc), enc)
 
     have = pilot()
     goal = _targets(rel, have, PILOT, enc)
     if goal is None:
-        del net.entity_shift, net.column_shift
+        del net.entity_shift, net.start_shift, net.column_shift
         return {"pilot_error_before": float("nan"), "pilot_error_after": float("nan")}
-    ent_t, pres_t = goal
-    tried = [(_error(ent_t, pres_t, have, enc), [s.copy() for s in ent_shift],
-              {j: s.copy() for j, s in col_shift.items()})]
+    ent_t, start_t, pres_t = goal
+    tried = [(_error(goal, have, enc), shifts.copy())]
     for _ in range(ROUNDS):
-        n, ent, pres = split(have, enc)
-        for f, s, got, t in zip(enc.entity_fields, ent_shift, ent, ent_t):
-            s += DAMPING * np.log((t + 1e-4) / (got / n + 1e-4))[groups(f)]
-            np.clip(s - s.mean(), -MAX_SHIFT, MAX_SHIFT, out=s)
+        n, ent, start, pres = split(have, enc)
+        for f, s, got, t in zip(enc.entity_fields, shifts.entity, ent, ent_t):
+            _step(s, ((t + 1e-4) / (got / n + 1e-4))[groups(f)])
+        if start_t is not None:
+            day = shifts.start[_first_day(enc):]  # a view: the other classes stay 0
+            _step(day, (start_t + 1e-4) / (start / max(start.sum(), 1.0) + 1e-4),
+                  MAX_START_SHIFT)
         for j, got, t in zip(cols, pres, pres_t):
-            col_shift[j] += DAMPING * np.log(_rate(t) / _rate(got / n))
-            np.clip(col_shift[j] - col_shift[j].mean(), -MAX_SHIFT, MAX_SHIFT, out=col_shift[j])
+            _step(shifts.column[j], _rate(t) / _rate(got / n))
         have = pilot()
-        tried.append((_error(ent_t, pres_t, have, enc), [s.copy() for s in ent_shift],
-                      {j: s.copy() for j, s in col_shift.items()}))
-    err, best_e, best_c = min(tried, key=lambda t: t[0])
-    _set(net, best_e, best_c)
+        tried.append((_error(goal, have, enc), shifts.copy()))
+    err, best = min(tried, key=lambda t: t[0])
+    best.apply(net)
     return {"pilot_error_before": tried[0][0], "pilot_error_after": err}
 
 
@@ -264,6 +349,8 @@ def shift_arrays(net) -> dict[str, np.ndarray]:
     out = {}
     for j, s in enumerate(getattr(net, "entity_shift", None) or []):
         out[f"entity_shift_{j}"] = s.numpy()
+    if getattr(net, "start_shift", None) is not None:
+        out["start_shift"] = net.start_shift.numpy()
     for j, s in (getattr(net, "column_shift", None) or {}).items():
         out[f"column_shift_{j}"] = s.numpy()
     return out
@@ -271,17 +358,19 @@ def shift_arrays(net) -> dict[str, np.ndarray]:
 
 def load_shifts(net, arrays: dict[str, np.ndarray], enc: SequenceEncoding) -> None:
     """Set the shifts saved by :func:`shift_arrays`; raises ValueError on a bad shape."""
-    ent = [arrays.get(f"entity_shift_{j}") for j in range(len(enc.entity_fields))]
-    col = {j: arrays[f"column_shift_{j}"] for j in calibrated_columns(enc)
-           if f"column_shift_{j}" in arrays}
-    if all(s is None for s in ent) and not col:
+    if not any(name == "start_shift" or name.startswith(("entity_shift_", "column_shift_"))
+               for name in arrays):
         return
-    for j, s in enumerate(ent):
-        if s is None or s.shape != (enc.entity_fields[j].size,) or not np.isfinite(s).all():
-            raise ValueError(f"entity_shift_{j} must hold one finite value per class of "
-                             f"entity field {enc.entity_fields[j].name!r}")
-    for j, s in col.items():
-        if s.shape != (enc.column_fields[j].size,) or not np.isfinite(s).all():
-            raise ValueError(f"column_shift_{j} must hold one finite value per class of event "
-                             f"column {enc.column_fields[j].name!r}")
-    _set(net, [np.asarray(s) for s in ent], col)
+    want = {f"entity_shift_{j}": (f.size, f"entity field {f.name!r}")
+            for j, f in enumerate(enc.entity_fields)}
+    want["start_shift"] = (enc.gap_size, "the first event's gap")
+    want.update({f"column_shift_{j}": (enc.column_fields[j].size,
+                                       f"event column {enc.column_fields[j].name!r}")
+                 for j in calibrated_columns(enc)})
+    for name, (size, what) in want.items():
+        s = arrays.get(name)
+        if s is None or s.shape != (size,) or not np.isfinite(s).all():
+            raise ValueError(f"{name} must hold one finite value per class of {what}")
+    Shifts([arrays[f"entity_shift_{j}"] for j in range(len(enc.entity_fields))],
+           arrays["start_shift"],
+           {j: arrays[f"column_shift_{j}"] for j in calibrated_columns(enc)}).apply(net)

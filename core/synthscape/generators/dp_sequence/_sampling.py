@@ -55,6 +55,13 @@ def column_logits(net: SequenceNet, j: int, h: torch.Tensor) -> torch.Tensor:
     return logits if not shift or j not in shift else logits + shift[j]
 
 
+def start_logits(net: SequenceNet, logits: torch.Tensor) -> torch.Tensor:
+    """The first event's gap logits plus the calibration shift of sampling (``_margins.py``;
+    ``net.start_shift``)."""
+    shift = getattr(net, "start_shift", None)
+    return logits if shift is None else logits + shift
+
+
 def draw_entities(net: SequenceNet, n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, m) entity codes, each column drawn given the earlier ones."""
     sizes = net.entity_sizes
@@ -154,7 +161,7 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
                 logits = head(h) if j == 0 else tod_logits(net, h) if j == 1 else \
                     column_logits(net, j - 2, h)
                 if j == 0 and p == 0:  # the first event is a day offset from the start
-                    logits = logits.masked_fill(no_short, -torch.inf)
+                    logits = start_logits(net, logits).masked_fill(no_short, -torch.inf)
                 if j == 0 and p > 0:  # a same-day event needs room left in the day
                     logits[:, same_day] = logits[:, same_day].masked_fill(
                         _no_room(prev[idx], same_day), -torch.inf)

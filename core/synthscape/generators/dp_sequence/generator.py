@@ -109,7 +109,7 @@ class DPSequenceGenerator:
                  grad_sample_mode: str = "hooks", schema_share: float = 0.1,
                  device: str = "auto", length_share: float | None = 0.05,
                  length_by: str | None = None, tod_share: float | None = 0.02,
-                 margin_share: float | None = 0.05, seed: int | None = None):
+                 margin_share: float | None = 0.1, seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
@@ -383,7 +383,7 @@ class DPSequenceGenerator:
 
             with np.load(folder / ARRAYS, allow_pickle=False) as z:
                 shift = z["tod_shift"] if "tod_shift" in z.files else None
-                saved = {name: z[name] for name in z.files if "_shift_" in name}
+                saved = {name: z[name] for name in z.files if name != "tod_shift"}
             try:
                 load_shifts(gen.model_, saved, gen.encoding_)
             except ValueError as exc:
