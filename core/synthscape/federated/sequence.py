@@ -63,7 +63,7 @@ def _state(site) -> dict[str, Any]:
 def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
     """DP entity count, noisy length histogram and hour profile, and one DP-SGD noise
     multiplier for every planned round (calibrated on what the releases left)."""
-    from synthscape.generators.dp_sequence import _data, _lengths
+    from synthscape.generators.dp_sequence import _data, _lengths, _margins
     from synthscape.generators.dp_sequence.generator import COUNT_SHARE, default_training
     from synthscape.privacy.mechanisms import noisy_count
 
@@ -89,6 +89,10 @@ def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
                                  enc.target_sizes[1])
         out["tod"], out["tod_sigma"] = _lengths.noisy_tod(hist, ledger=led,
                                                           share=float(req["tod_share"]))
+    if req.get("margin_share") is not None:
+        rel = _margins.release(records.entities, records.lengths, records.events, enc,
+                               ledger=led, share=float(req["margin_share"]))
+        out["margins"], out["margins_std"] = rel.vector, rel.std
     own = default_training(n, schema.max_events, led.budget.epsilon if led.budget else None)
     bs = min(int(req["batch_size"] or own["batch_size"]), n)
     rounds_n = int(req["rounds"])
@@ -130,12 +134,25 @@ def _pooled(answers: dict[str, dict[str, Any]], key: str) -> tuple[np.ndarray, f
     return total, math.sqrt(sum(float(a[f"{key}_sigma"]) ** 2 for a in answers.values()))
 
 
+def _pooled_margins(answers: dict[str, dict[str, Any]]):
+    """The sum of the sites' margin releases: one release whose cells carry the summed noise
+    variances."""
+    from synthscape.generators.dp_sequence._margins import MarginRelease
+
+    total = np.sum([np.asarray(a["margins"], dtype=float) for a in answers.values()], axis=0)
+    stds = [a["margins_std"] for a in answers.values()]
+    if any(s is None for s in stds):
+        return MarginRelease(total, None)
+    return MarginRelease(total, (math.sqrt(sum(float(s[0]) ** 2 for s in stds)),
+                                 math.sqrt(sum(float(s[1]) ** 2 for s in stds))))
+
+
 def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 5,
                  local_epochs: int | None = None, batch_size: int | None = None,
                  lr: float | None = None, width: int | None = None, bins: int = 32,
                  max_grad_norm: float = 1.0, length_share: float | None = 0.05,
                  length_by: str | None = None, tod_share: float | None = 0.02,
-                 seed: int | None = None) -> FederatedFit:
+                 margin_share: float | None = 0.1, seed: int | None = None) -> FederatedFit:
     """DP-FedAvg of a ``dp_sequence`` model over the sites behind ``transport``.
 
     Left unset, each site takes the batch of central dp_sequence's rule for its own DP entity
@@ -159,7 +176,8 @@ def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 
     plan = default_training(1000, schema.max_events, None)  # lr and width do not use the count
     req = {"op": "seq_setup", "schema": schema.to_dict(), "bins": bins, "rounds": rounds,
            "epochs": local_epochs, "batch_size": batch_size, "max_grad_norm": max_grad_norm,
-           "length_share": length_share, "length_by": length_by, "tod_share": tod_share}
+           "length_share": length_share, "length_by": length_by, "tod_share": tod_share,
+           "margin_share": margin_share}
     answers = broadcast(transport, req)
     enc = _encoding(req)
     rows = {name: float(a["rows"]) for name, a in answers.items()}
@@ -180,6 +198,15 @@ def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 
                                     "weights": glob, "lr": float(lr or plan["lr"])})
         glob = average([(share[name], a["weights"]) for name, a in out.items()])
     load_weights(net, glob)
+    margin_fit = None
+    if margin_share is not None:  # post-processing: margins onto the pooled release
+        from synthscape.generators.dp_sequence._margins import calibrate as calibrate_margins
+        from synthscape.random import derive_rng
+
+        with torch.no_grad():
+            margin_fit = calibrate_margins(
+                net.eval(), enc, _pooled_margins(answers), lengths,
+                derive_rng(seed, "margins") if seed is not None else derive_rng(None))
     if tod is not None:  # post-processing: sampled hours onto the pooled released profile
         from synthscape.generators.dp_sequence._tod import calibrate
         from synthscape.random import derive_rng
@@ -194,13 +221,15 @@ def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 
         schema=schema, max_events=schema.max_events, expected_entities=None,
         epochs=local_epochs, batch_size=batch_size, lr=lr, width=arch["width"],
         bins=bins, max_grad_norm=max_grad_norm, accountant=worst.accountant_name,
-        length_share=length_share, length_by=length_by, tod_share=tod_share, device="cpu",
-        seed=seed)
+        length_share=length_share, length_by=length_by, tod_share=tod_share,
+        margin_share=margin_share, device="cpu", seed=seed)
     gen.schema_, gen.encoding_, gen.ledger_, gen.arch_ = schema, enc, worst, arch
     gen.model_, gen.lengths_ = net.eval(), lengths
     gen.training_ = {"rounds": rounds, "sites": len(rows), "planned_entities": n,
                      "local_epochs": {name: int(a["epochs"]) for name, a in answers.items()}}
     if tod is not None:
         gen.training_["time_of_day"] = tod_fit
+    if margin_fit is not None:
+        gen.training_["margins"] = margin_fit
     gen._sample_calls = 0
     return FederatedFit(gen, ledgers, guarantee_text(ledgers), rounds, [])

@@ -45,7 +45,9 @@ def test_sites_spend_their_budget_and_send_no_raw_value(split, monkeypatch, tmp_
     for led in fit.ledgers.values():
         assert 0.99 <= led.epsilon <= 1.0 + 1e-6 and led.is_private
         assert [e.label.split(":")[1].strip().split(" ")[0] for e in led.events][:1] == ["entity"]
-        assert [e.kind for e in led.events] == ["gaussian"] * 3 + ["subsampled_gaussian"] * 2
+        # the count, the lengths, the hours, the margins, then one DP-SGD event per round
+        assert [e.kind for e in led.events] == ["gaussian"] * 4 + ["subsampled_gaussian"] * 2
+        assert led.events[3].label.startswith("entity margins")
         assert "per-entity DP-SGD" in led.events[-1].label
     assert "parallel composition" in fit.guarantee
 
@@ -62,10 +64,11 @@ def test_sites_spend_their_budget_and_send_no_raw_value(split, monkeypatch, tmp_
         assert not raw & set(floats), (direction, msg.get("op"), sorted(raw & set(floats))[:10])
         if direction == "from":
             assert set(msg) <= {"rows", "epochs", "lengths", "lengths_sigma", "tod",
-                                "tod_sigma", "weights", "ledger"}, set(msg)
+                                "tod_sigma", "margins", "margins_std", "weights",
+                                "ledger"}, set(msg)
             if "ledger" not in msg:
                 assert not sizes & set(floats)
-            for k in ("lengths", "tod"):  # noisy statistics: never whole numbers
+            for k in ("lengths", "tod", "margins"):  # noisy statistics: never whole numbers
                 if k in msg:
                     assert not np.any(np.mod(msg[k], 1) == 0)
 
