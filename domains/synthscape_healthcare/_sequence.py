@@ -15,6 +15,9 @@ from synthscape.errors import ParameterError
 from synthscape.schema import TableSchema
 
 ENTITY_KEY = "patient_id"
+# a record's codes repeat (labs at every visit): which patients carry a code (prevalence) is
+# what the margin release and its calibration hold, not each code's share of events
+MARGIN_EVENTS = "presence"
 TIME_KEY = "time"
 
 
@@ -79,7 +82,8 @@ def _fit_at(epsilon: float | None, schema, entities: pd.DataFrame, events: pd.Da
     try:
         gen = make_generator("dp_sequence", epsilon=epsilon, delta=ledger.delta, seed=seed,
                              schema=schema, expected_entities=expected_entities,
-                             accountant=ledger.accountant_name, **params)
+                             accountant=ledger.accountant_name,
+                             **{"margin_events": MARGIN_EVENTS, **params})
     except TypeError as exc:
         raise ParameterError(f"the sequence parameters hold one dp_sequence does not take: "
                              f"{exc}") from None

@@ -92,29 +92,31 @@ def calibrated_columns(enc: SequenceEncoding) -> list[int]:
     return [j for j, f in enumerate(enc.column_fields) if f.kind in ("categorical", "boolean")]
 
 
-def part_sizes(enc: SequenceEncoding) -> tuple[int, int]:
+def part_sizes(enc: SequenceEncoding, mode: str = "shares") -> tuple[int, int]:
     """The most ones one entity puts in the entity part of the vector (its count cell, one
     cell per entity field, one for its first event's day offset) and in the presence part
     (one per value present, at most ``min(classes, L)`` per event column)."""
-    L = enc.schema.max_events
-    return 2 + len(enc.entity_fields), sum(min(enc.column_fields[j].size, L)
-                                           for j in calibrated_columns(enc))
+    if mode == "presence":
+        L = enc.schema.max_events
+        return 2 + len(enc.entity_fields), sum(min(enc.column_fields[j].size, L)
+                                               for j in calibrated_columns(enc))
+    return 2 + len(enc.entity_fields), len(calibrated_columns(enc))
 
 
-def weights(enc: SequenceEncoding) -> tuple[float, float]:
+def weights(enc: SequenceEncoding, mode: str = "shares") -> tuple[float, float]:
     """Scales of the entity part and of the presence part such that one entity's scaled
     vector has L2 norm at most 1, each part holding ``ENTITY_PART`` and the rest of the
     squared norm (the same as two releases splitting the share: the entity part's few cells
     are not drowned by the presence part's many)."""
-    e, p = part_sizes(enc)
+    e, p = part_sizes(enc, mode)
     if p == 0:
         return 1.0 / math.sqrt(e), 0.0
     return math.sqrt(ENTITY_PART / e), math.sqrt((1 - ENTITY_PART) / p)
 
 
-def sensitivity(enc: SequenceEncoding) -> float:
+def sensitivity(enc: SequenceEncoding, mode: str = "shares") -> float:
     """L2 sensitivity of the unscaled sums (the bound of one entity's vector)."""
-    e, p = part_sizes(enc)
+    e, p = part_sizes(enc, mode)
     return math.sqrt(e + p)
 
 
@@ -137,7 +139,7 @@ def first_gaps(lengths: np.ndarray, times: np.ndarray, enc: SequenceEncoding) ->
 
 
 def statistic(entity_codes: np.ndarray, lengths: np.ndarray, columns: np.ndarray,
-              starts: np.ndarray, enc: SequenceEncoding) -> np.ndarray:
+              starts: np.ndarray, enc: SequenceEncoding, mode: str = "shares") -> np.ndarray:
     """The sum over entities of the released vector (see the module docstring): the entity
     count, then per entity field its class counts, then the gap classes of the first events
     (``starts``: one per entity, -1 without events), then per calibrated event column the
@@ -154,10 +156,13 @@ def statistic(entity_codes: np.ndarray, lengths: np.ndarray, columns: np.ndarray
     rows = np.nonzero(live)[0]
     for j in calibrated_columns(enc):
         size = enc.column_fields[j].size
-        present = np.zeros((n, size), bool)
-        if rows.size:
-            present[rows, columns[live][:, j].astype(np.int64)] = True
-        parts.append(present.sum(axis=0).astype(float))
+        cell = np.zeros((n, size))
+        if rows.size and mode == "presence":  # 1 where at least one event holds the value
+            cell[rows, columns[live][:, j].astype(np.int64)] = 1.0
+        elif rows.size:  # each entity's own shares of its events (L1 norm 1)
+            np.add.at(cell, (rows, columns[live][:, j].astype(np.int64)),
+                      1.0 / np.asarray(lengths, float)[rows])
+        parts.append(cell.sum(axis=0))
     return np.concatenate(parts)
 
 
@@ -180,6 +185,7 @@ class MarginRelease:
 
     vector: np.ndarray
     std: tuple[float, float] | None
+    mode: str = "shares"  # the event part: each entity's event shares, or value presence
 
     def entity_std(self) -> float:
         return 0.0 if self.std is None else self.std[0]
@@ -189,29 +195,31 @@ class MarginRelease:
 
 
 def release(entity_codes: np.ndarray, lengths: np.ndarray, events: np.ndarray,
-            enc: SequenceEncoding, *, ledger: PrivacyLedger, share: float) -> MarginRelease:
+            enc: SequenceEncoding, *, ledger: PrivacyLedger, share: float,
+            mode: str = "shares") -> MarginRelease:
     """The (DP when the ledger has a budget) sums of the training entities' vectors.
     ``events``: the training records' event codes (gap, time of day, the k columns, then
     inputs that are not predicted)."""
     k = len(enc.column_fields)
     starts = np.where(np.asarray(lengths) > 0, events[:, 0, 0], -1) if events.shape[1] else \
         np.full(len(lengths), -1)
-    exact = statistic(entity_codes, lengths, events[:, :, 2:2 + k], starts, enc)
+    exact = statistic(entity_codes, lengths, events[:, :, 2:2 + k], starts, enc, mode)
     if ledger.budget is None:
-        return MarginRelease(exact, None)
-    a, b = weights(enc)
+        return MarginRelease(exact, None, mode)
+    a, b = weights(enc, mode)
     n_ent = len(exact) - sum(len(p) for p in split(exact, enc)[3])
     scale = np.r_[np.full(n_ent, a), np.full(len(exact) - n_ent, b)]
     sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
     L = enc.schema.max_events
+    what = "entities with each value" if mode == "presence" else "each entity's event shares"
     noisy = gaussian_mechanism(
         exact * scale, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
         label=f"{LABEL}: entity count, one-way counts of {len(enc.entity_fields)} entity "
-              f"columns, day offset of the first event (scaled by {a:.3g}), entities with "
-              f"each value of {len(calibrated_columns(enc))} event columns (first {L} events; "
-              f"scaled by {b:.3g}), Gaussian, L2 sensitivity 1 after scaling")
+              f"columns, day offset of the first event (scaled by {a:.3g}), {what} of "
+              f"{len(calibrated_columns(enc))} event columns (first {L} events; scaled by "
+              f"{b:.3g}), Gaussian, L2 sensitivity 1 after scaling")
     vec = np.asarray(noisy, float).reshape(exact.shape) / scale
-    return MarginRelease(vec, (sigma / a, sigma / b if b > 0 else 0.0))
+    return MarginRelease(vec, (sigma / a, sigma / b if b > 0 else 0.0), mode)
 
 
 def _count(rel: MarginRelease, enc: SequenceEncoding) -> tuple[float, float]:
@@ -257,25 +265,34 @@ def _targets(rel: MarginRelease, have: np.ndarray, pilot: int, enc: SequenceEnco
             h * (1 - h) / max(p_total, 1.0)
         return _shrunk(r, h, s2)
 
-    def distribution(noisy, got, total, total_std, p_total) -> np.ndarray:
+    def distribution(noisy, got, total, total_std, p_total, std) -> np.ndarray:
         # projected onto the simplex first (least squares: noise on empty cells goes to 0)
         t = np.clip(move(project_simplex(noisy, max(total, 1.0)), got, total, total_std,
-                         p_total, rel.entity_std()), 0.0, None)
+                         p_total, std), 0.0, None)
         return t / t.sum() if t.sum() > 0 else got / max(got.sum(), 1.0)
 
-    ent_t = [distribution(noisy, got, count, count_std, p_count)
-             for noisy, got in zip(ent, p_ent)]
-    started = float(start.sum())  # entities with events (noise: cells x the cell variance)
     std = rel.entity_std()
-    start_t = distribution(start, p_start, started, std * math.sqrt(len(start)),
-                           float(p_start.sum())) \
-        if started > MIN_COUNT_STDS * max(std, 1.0) else None
-    pres_t = [np.clip(move(noisy, got, count, count_std, p_count, rel.presence_std()),
-                      0.0, 1.0) for noisy, got in zip(pres, p_pres)]
-    return ent_t, start_t, pres_t
+    ent_t = [distribution(noisy, got, count, count_std, p_count, std)
+             for noisy, got in zip(ent, p_ent)]
+    # the entities with events: the start cells' total (each has one day offset)
+    started, started_std, p_started = float(start.sum()), std * math.sqrt(len(start)), \
+        float(p_start.sum())
+    if rel.mode == "presence":  # shares of all entities, each cell on its own
+        event_t = [np.clip(move(noisy, got, count, count_std, p_count, rel.presence_std()),
+                           0.0, 1.0) for noisy, got in zip(pres, p_pres)]
+    if started <= MIN_COUNT_STDS * max(std, rel.presence_std(), 1.0) or p_started <= 0:
+        return ent_t, None, event_t if rel.mode == "presence" else \
+            [got / max(got.sum(), 1.0) for got in p_pres]
+    start_t = distribution(start, p_start, started, started_std, p_started, std)
+    if rel.mode != "presence":  # event shares: a distribution over the entities with events
+        event_t = [distribution(noisy, got, started, started_std, p_started,
+                                rel.presence_std()) for noisy, got in zip(pres, p_pres)]
+    return ent_t, start_t, event_t
 
 
 def _rate(p: np.ndarray) -> np.ndarray:
+    """The per-event rate behind a presence share (``-log(1 - p)``): common values move as
+    much as rare ones."""
     return -np.log1p(-np.clip(p, 0.0, 0.995)) + 1e-4
 
 
@@ -296,13 +313,18 @@ class Shifts:
                             for j, s in self.column.items()}
 
 
-def _error(goal, have: np.ndarray, enc: SequenceEncoding) -> float:
+def _error(goal, have: np.ndarray, enc: SequenceEncoding, mode: str) -> float:
     ent_t, start_t, pres_t = goal
     n, ent, start, pres = split(have, enc)
     errs = [0.5 * float(np.abs(e / max(n, 1.0) - t).sum()) for e, t in zip(ent, ent_t)]
     if start_t is not None:
         errs.append(0.5 * float(np.abs(start / max(start.sum(), 1.0) - start_t).sum()))
-    errs += [float(np.abs(p / max(n, 1.0) - t).max()) for p, t in zip(pres, pres_t) if len(t)]
+    if mode == "presence":
+        errs += [float(np.abs(p / max(n, 1.0) - t).max(initial=0.0))
+                 for p, t in zip(pres, pres_t)]
+    else:
+        errs += [0.5 * float(np.abs(p / max(p.sum(), 1.0) - t).sum())
+                 for p, t in zip(pres, pres_t)]
     return max(errs, default=0.0)
 
 
@@ -327,7 +349,7 @@ def calibrate(net, enc: SequenceEncoding, rel: MarginRelease, lengths: LengthMod
         shifts.apply(net)
         ents = draw_entities(net, PILOT, rng)
         sizes, columns, times = draw_events(net, enc, ents, rng, lengths)
-        return statistic(ents, sizes, columns, first_gaps(sizes, times, enc), enc)
+        return statistic(ents, sizes, columns, first_gaps(sizes, times, enc), enc, rel.mode)
 
     have = pilot()
     goal = _targets(rel, have, PILOT, enc)
@@ -335,7 +357,7 @@ def calibrate(net, enc: SequenceEncoding, rel: MarginRelease, lengths: LengthMod
         del net.entity_shift, net.start_shift, net.column_shift
         return {"pilot_error_before": float("nan"), "pilot_error_after": float("nan")}
     ent_t, start_t, pres_t = goal
-    tried = [(_error(goal, have, enc), shifts.copy())]
+    tried = [(_error(goal, have, enc, rel.mode), shifts.copy())]
     for _ in range(ROUNDS):
         n, ent, start, pres = split(have, enc)
         for f, s, got, t in zip(enc.entity_fields, shifts.entity, ent, ent_t):
@@ -345,9 +367,10 @@ def calibrate(net, enc: SequenceEncoding, rel: MarginRelease, lengths: LengthMod
             _step(day, (start_t + 1e-4) / (start / max(start.sum(), 1.0) + 1e-4),
                   MAX_START_SHIFT)
         for j, got, t in zip(cols, pres, pres_t):
-            _step(shifts.column[j], _rate(t) / _rate(got / n))
+            _step(shifts.column[j], _rate(t) / _rate(got / n) if rel.mode == "presence" else
+                  (t + 1e-4) / (got / max(got.sum(), 1.0) + 1e-4))
         have = pilot()
-        tried.append((_error(goal, have, enc), shifts.copy()))
+        tried.append((_error(goal, have, enc, rel.mode), shifts.copy()))
     err, best = min(tried, key=lambda t: t[0])
     best.apply(net)
     return {"pilot_error_before": tried[0][0], "pilot_error_after": err}

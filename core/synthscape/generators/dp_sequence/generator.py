@@ -72,7 +72,10 @@ class DPSequenceGenerator:
     the DP time-of-day profile the time-of-day head starts from; ``None``: a flat start),
     ``margin_share`` (for the DP entity-column marginals and event-value presence shares that
     sampling is calibrated to, ``_margins.py``; ``None``: no release, the network's own
-    frequencies), ``seed`` (public: initialisation and sampling).
+    frequencies), ``margin_events`` (what the release holds of each categorical event column:
+    ``"shares"``, each entity's shares of its events, which event-level marginals follow, or
+    ``"presence"``, whether an entity has an event with each value, which per-entity
+    prevalence follows), ``seed`` (public: initialisation and sampling).
     """
 
     name: ClassVar[str] = "dp_sequence"
@@ -97,6 +100,7 @@ class DPSequenceGenerator:
         "length_by": [STR, NONE],
         "tod_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "margin_share": [Interval(float, 0, 1, closed="neither"), NONE],
+        "margin_events": [Options(("shares", "presence"))],
         "seed": [SEED, NONE],
     }
 
@@ -109,7 +113,8 @@ class DPSequenceGenerator:
                  grad_sample_mode: str = "hooks", schema_share: float = 0.1,
                  device: str = "auto", length_share: float | None = 0.05,
                  length_by: str | None = None, tod_share: float | None = 0.02,
-                 margin_share: float | None = 0.1, seed: int | None = None):
+                 margin_share: float | None = 0.1, margin_events: str = "shares",
+                 seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
@@ -117,7 +122,7 @@ class DPSequenceGenerator:
         self.grad_sample_mode, self.schema_share = grad_sample_mode, schema_share
         self.device, self.seed = device, seed
         self.length_share, self.length_by, self.tod_share = length_share, length_by, tod_share
-        self.margin_share = margin_share
+        self.margin_share, self.margin_events = margin_share, margin_events
 
     # ---- parameters ----------------------------------------------------------------------
     @classmethod
@@ -216,7 +221,7 @@ class DPSequenceGenerator:
             share=self.tod_share)
         margins = None if self.margin_share is None else _margins.release(
             records.entities, records.lengths, records.events, enc, ledger=ledger,
-            share=self.margin_share)
+            share=self.margin_share, mode=self.margin_events)
         defaults = default_training(n_plan, schema.max_events, self.epsilon)
         chosen = {k: getattr(self, k) if getattr(self, k) is not None else v
                   for k, v in defaults.items()}
