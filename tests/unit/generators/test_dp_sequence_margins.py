@@ -21,9 +21,10 @@ def _encoding():
     return SequenceEncoding(sequence_conformance_data(5)[2], bins=8)
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.integers(0, 2**31 - 1), st.integers(1, 12))
-def test_one_entity_moves_the_sums_by_at_most_the_sensitivity(seed, n):
+@pytest.mark.parametrize("mode", ["shares", "presence"])
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 12))
+def test_one_entity_moves_the_sums_by_at_most_the_sensitivity(mode, seed, n):
     """The neighbouring relation of the release: the sums over a set of entities and over the
     same set without one differ by that entity's vector, whose L2 norm is bounded."""
     from synthscape.generators.dp_sequence._margins import sensitivity, split, statistic, weights
@@ -35,19 +36,22 @@ def test_one_entity_moves_the_sums_by_at_most_the_sensitivity(seed, n):
     cols = np.stack([rng.integers(0, f.size, (n, L)) for f in enc.column_fields], axis=2)
     lengths = rng.integers(0, L + 1, n)
     starts = np.where(lengths > 0, rng.integers(0, enc.gap_size, n), -1)
-    whole = statistic(ents, lengths, cols, starts, enc)
-    bound = sensitivity(enc)
-    a, b = weights(enc)
+    whole = statistic(ents, lengths, cols, starts, enc, mode)
+    bound = sensitivity(enc, mode)
+    a, b = weights(enc, mode)
     for i in range(n):
         rest = np.arange(n) != i
-        diff = whole - statistic(ents[rest], lengths[rest], cols[rest], starts[rest], enc)
+        diff = whole - statistic(ents[rest], lengths[rest], cols[rest], starts[rest], enc,
+                                 mode)
         assert np.linalg.norm(diff) <= bound + 1e-9
         assert diff[0] == 1.0  # the count cell
         n_pres = sum(len(p) for p in split(diff, enc)[3])
         scaled = diff * np.r_[np.full(len(diff) - n_pres, a), np.full(n_pres, b)]
         assert np.linalg.norm(scaled) <= 1.0 + 1e-9  # what the release's noise is set for
-    # count, 2 entity fields, the first event's day offset, presence (amount is not in)
-    assert k == 4 and bound == pytest.approx(math.sqrt(1 + 2 + 1 + 3 + 2 + 4))
+    # count, 2 entity fields, the first event's day offset, then per categorical event column
+    # (amount is not in) its values present or its shares (L2 at most 1)
+    event_part = 3 + 2 + 4 if mode == "presence" else 3
+    assert k == 4 and bound == pytest.approx(math.sqrt(1 + 2 + 1 + event_part))
 
 
 def test_a_numerical_entity_field_is_released_in_runs_of_bins():
@@ -82,30 +86,39 @@ def skewed():
     return evs.assign(channel=channel), ents, schema
 
 
-def test_calibration_meets_margins_the_model_alone_misses(skewed, tmp_path, monkeypatch):
+def _atm(ents: pd.DataFrame, evs: pd.DataFrame, mode: str) -> float:
+    """The statistic the release holds of the ATM value: its mean share of a customer's
+    events, or the share of customers with an ATM event."""
+    atm = evs.assign(a=evs.channel == "atm").groupby("cid").a
+    per = (atm.mean() if mode == "shares" else atm.any()).reindex(ents.cid)
+    return float(per.dropna().mean() if mode == "shares" else per.fillna(False).mean())
+
+
+@pytest.mark.parametrize("mode", ["shares", "presence"])
+def test_calibration_meets_margins_the_model_alone_misses(skewed, tmp_path, monkeypatch, mode):
     monkeypatch.setenv("SYNTHSCAPE_NOISE_KEY", "7e57" * 16)  # a fixed owner's key: repeatable
     evs, ents, schema = skewed
     gen = make("dp_sequence", epsilon=50.0, schema=schema, seed=3, epochs=1, batch_size=64,
-               width=8, bins=8, device="cpu").fit(evs, ents, entity_key="cid", time_key="ts")
+               width=8, bins=8, device="cpu", margin_events=mode).fit(
+        evs, ents, entity_key="cid", time_key="ts")
     cal = gen.training_["margins"]
     assert cal["pilot_error_after"] < 0.5 * cal["pilot_error_before"]
-    real_atm = evs.groupby("cid").channel.apply(lambda c: (c == "atm").any()).mean()
+    real_atm = _atm(ents, evs, mode)
 
     def measure(gen):
         e, v = gen.sample(1500, seed=0)
-        atm = v.assign(a=v.channel == "atm").groupby("cid").a.any().reindex(
-            e.cid, fill_value=False).mean()
-        return e.flagged.mean(), atm
+        return e.flagged.mean(), _atm(e, v, mode)
 
     flagged, atm = measure(gen)
     shifts = gen.model_.entity_shift, gen.model_.column_shift, gen.model_.start_shift
     del gen.model_.entity_shift, gen.model_.column_shift, gen.model_.start_shift
-    flagged0, atm0 = measure(gen)
+    flagged0, atm0 = measure(gen)  # the same model without the shifts
     gen.model_.entity_shift, gen.model_.column_shift, gen.model_.start_shift = shifts
     assert abs(flagged - 0.05) < 0.03 < abs(flagged0 - 0.05)
-    assert abs(atm - real_atm) < abs(atm0 - real_atm)
+    assert abs(atm - real_atm) < 0.05 < abs(atm0 - real_atm)
     gen.save(tmp_path / "m")
     back = load(tmp_path / "m")
+    assert back.margin_events == mode
     for a, b in zip(back.model_.entity_shift, gen.model_.entity_shift):
         assert np.array_equal(a.numpy(), b.numpy())
     pd.testing.assert_frame_equal(back.sample(50, seed=3)[0], gen.sample(50, seed=3)[0])
