@@ -11,16 +11,16 @@ from synthscape.testing import sequence_conformance_data
 pytest.importorskip("torch")
 
 
-def test_day_offset_profile_counts_each_entity_once_over_its_day_offset_events():
+def test_hour_profile_counts_each_entity_once_over_its_events():
     from synthscape.generators.dp_sequence._encoding import SequenceEncoding
-    from synthscape.generators.dp_sequence._tod import day_offset_profile
+    from synthscape.generators.dp_sequence._tod import hour_profile
 
     enc = SequenceEncoding(sequence_conformance_data(10)[2], bins=8)
     day = 86400.0
     times = np.array([[8 * 3600, 8 * 3600 + 600, 20 * 3600, 0.0],  # second event: a short gap
                       [day + 9 * 3600, 2 * day + 9 * 3600, 0.0, 0.0]])
-    prof = day_offset_profile(np.array([3, 2]), times, enc)
-    assert prof[8] == pytest.approx(0.5) and prof[20] == pytest.approx(0.5)
+    prof = hour_profile(np.array([3, 2]), times, enc)
+    assert prof[8] == pytest.approx(2 / 3) and prof[20] == pytest.approx(1 / 3)
     assert prof[9] == pytest.approx(1.0) and prof.sum() == pytest.approx(2.0)
 
 
@@ -34,7 +34,7 @@ def skewed():
 
 
 def _profile(evs: pd.DataFrame, enc) -> np.ndarray:
-    from synthscape.generators.dp_sequence._tod import day_offset_profile
+    from synthscape.generators.dp_sequence._tod import hour_profile
 
     seconds = (evs.ts - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy()
     groups = [g.to_numpy() for _, g in pd.Series(seconds).groupby(evs.cid.to_numpy())]
@@ -42,7 +42,7 @@ def _profile(evs: pd.DataFrame, enc) -> np.ndarray:
     times = np.zeros((len(groups), L))
     for i, g in enumerate(groups):
         times[i, :len(g)] = np.sort(g)
-    prof = day_offset_profile(np.array([len(g) for g in groups]), times, enc)
+    prof = hour_profile(np.array([len(g) for g in groups]), times, enc)
     return prof / prof.sum()
 
 

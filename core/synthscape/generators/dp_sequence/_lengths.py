@@ -170,14 +170,13 @@ TOD_LABEL = "time of day"
 
 def tod_prior(records_events: np.ndarray, lengths: np.ndarray, n_short: int, classes: int, *,
               ledger: PrivacyLedger, share: float) -> np.ndarray:
-    """The released hour-of-day profile (24,) of the events that come at a day offset (the
-    first event and every event an hour or more after the previous one), as
-    :func:`tod_profile` makes it: it sets the time-of-day head's start (:func:`tod_logp`; a
+    """The released hour-of-day profile (24,) of all events, as :func:`tod_profile` makes
+    it: it sets the time-of-day head's start (:func:`tod_logp`; a
     short DP-SGD run moves a bias by about lr per step, too little to learn a day/night contrast
     of several nats) and the target of the calibration at sampling (``_tod.py``).
 
-    Each entity contributes its own shares over the hours of the day (its day-offset events
-    only), a vector of L1 norm 1, so adding or removing one entity moves the sum by at most 1
+    Each entity contributes its own shares of its events over the hours of the day, a vector
+    of L1 norm 1, so adding or removing one entity moves the sum by at most 1
     in L2: Gaussian mechanism with sensitivity 1 from ``share`` of the budget left."""
     hist = tod_hist(records_events, lengths, n_short, classes)
     if ledger.budget is None:
@@ -187,14 +186,18 @@ def tod_prior(records_events: np.ndarray, lengths: np.ndarray, n_short: int, cla
 
 def tod_hist(records_events: np.ndarray, lengths: np.ndarray, n_short: int,
              classes: int) -> np.ndarray:
-    """(24,): the sum over entities of each entity's shares of its day-offset events by hour."""
+    """(24,): the sum over entities of each entity's shares of its events by hour.
+
+    All events, not only those at a day offset (whose hour the time-of-day head draws): the
+    hours of events within an hour of the previous one and of same-day events follow from the
+    earlier ones, and a profile of the drawn hours alone, met exactly, left the hour-of-day
+    TVD of all events at 0.10-0.11 on a 20,000-customer card log."""
     L = records_events.shape[1]
     per_hour = classes // 24
     live = np.arange(L)[None, :] < lengths[:, None]
-    day = live & (records_events[:, :, 0] > n_short)
     hour = records_events[:, :, 1] // per_hour
     per = np.zeros((len(lengths), 24))
-    rows, cols = np.nonzero(day)
+    rows, cols = np.nonzero(live)
     np.add.at(per, (rows, hour[rows, cols]), 1.0)
     per /= np.maximum(per.sum(axis=1, keepdims=True), 1.0)
     return per.sum(axis=0)
@@ -205,9 +208,8 @@ def noisy_tod(hist: np.ndarray, *, ledger: PrivacyLedger,
     """The Gaussian release of :func:`tod_hist` and its noise standard deviation."""
     sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
     noisy = gaussian_mechanism(hist, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
-                               label=f"{TOD_LABEL}: hour-of-day profile of day-offset "
-                                     f"events, each entity's own shares (L1 1), Gaussian, "
-                                     f"L2 sensitivity 1")
+                               label=f"{TOD_LABEL}: hour-of-day profile of events, each "
+                                     f"entity's own shares (L1 1), Gaussian, L2 sensitivity 1")
     return noisy, sigma
 
 

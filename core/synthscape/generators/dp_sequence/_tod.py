@@ -1,18 +1,19 @@
 """Calibration of the time of day at sampling: post-processing that pulls the sampled hours of
-day-offset events onto the released hour profile.
+events onto the released hour profile.
 
 Under DP-SGD the time-of-day head learns little beyond its start (the released profile), and
 sampling then bends it: a same-day event must come an hour or more after the previous one, so
 chains of same-day events drift into the evening and short gaps carry them past midnight (on a
 simulated card log at epsilon 1, 2,000 customers, the hour-of-day TVD to the real log was 0.24,
 with 11% of same-day events at 21-22 h against 4% real). The released profile
-(:func:`~synthscape.generators.dp_sequence._lengths.tod_prior`: each entity's shares over the
-hours of its day-offset events, the first event and every event an hour or more after the
-previous one) is the target; the sampler adds a shift to the head's logits
+(:func:`~synthscape.generators.dp_sequence._lengths.tod_prior`: each entity's shares of its
+events over the hours) is the target; the sampler adds a shift to the head's logits
 (``net.tod_shift``, one value per half hour), and a few pilot samples fit it by iterative
 proportional fitting: ``shift += damping * log(target / produced)`` per hour, where ``produced``
-is the same statistic of the pilot sample. Only released values and the released model are
-used, so it costs no budget.
+is the same statistic of the pilot sample. The head draws the hours of events at a day offset
+and of same-day events; those within an hour of the previous event follow from it, so the
+shift of the drawn hours also makes up for where the others land. Only released values and the
+released model are used, so it costs no budget.
 """
 from __future__ import annotations
 
@@ -29,11 +30,10 @@ DAMPING = 0.8
 MAX_SHIFT = 4.0  # nats
 
 
-def day_offset_profile(lengths: np.ndarray, times: np.ndarray,
-                       enc: SequenceEncoding) -> np.ndarray:
+def hour_profile(lengths: np.ndarray, times: np.ndarray, enc: SequenceEncoding) -> np.ndarray:
     """(24,): the released statistic (:func:`._lengths.tod_hist`) of sampled sequences: their
-    times encoded as the training records were, each entity's shares of its day-offset events
-    (the first event, and events an hour or more after the previous one) by hour of day."""
+    times encoded as the training records were, each entity's shares of its events by hour of
+    day."""
     n, L = times.shape
     pos = np.arange(L)[None, :]
     live = pos < lengths[:, None]
@@ -46,7 +46,7 @@ def day_offset_profile(lengths: np.ndarray, times: np.ndarray,
 
 def calibrate(net: SequenceNet, enc: SequenceEncoding, target: np.ndarray,
               lengths: LengthModel | None, rng: np.random.Generator) -> dict[str, float]:
-    """Fit ``net.tod_shift`` so that pilot samples' day-offset hour profile meets ``target``
+    """Fit ``net.tod_shift`` so that pilot samples' hour profile meets ``target``
     (24,): the shift of the best of ``ROUNDS + 1`` pilots (the first has no shift). Returns the
     pilots' TVD to the target without and with the kept shift (public: from released values)."""
     from synthscape.generators.dp_sequence._sampling import draw_entities, draw_events
@@ -59,7 +59,7 @@ def calibrate(net: SequenceNet, enc: SequenceEncoding, target: np.ndarray,
         net.tod_shift = torch.as_tensor(np.repeat(shift, per_hour), dtype=torch.float32)
         ents = draw_entities(net, PILOT, rng)
         sizes, _, times = draw_events(net, enc, ents, rng, lengths)
-        got = day_offset_profile(sizes, times, enc)
+        got = hour_profile(sizes, times, enc)
         got = got / max(float(got.sum()), 1e-12)
         tried.append((float(0.5 * np.abs(got - goal).sum()), shift))
         shift = np.clip(shift + DAMPING * np.log((goal + 1e-4) / (got + 1e-4)),
