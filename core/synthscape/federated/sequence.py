@@ -186,11 +186,12 @@ def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 
     if length_share is not None:
         j = _lengths.group_field(enc, length_by)
         lengths = _lengths.length_model(*_pooled(answers, "lengths"), enc, j)
-    tod = None if tod_share is None else _lengths.tod_profile(*_pooled(answers, "tod"))
+    tod = None if tod_share is None else _pooled(answers, "tod")
     arch = architecture(enc, int(width or plan["width"]), lengths is not None)
     with seeded(int(seed or 0)):
         net = build(arch)
-    start_heads(net, enc, None if tod is None else _lengths.tod_logp(tod, enc.target_sizes[1]))
+    start_heads(net, enc, None if tod is None else
+                _lengths.tod_logp(_lengths.tod_profile(*tod), enc.target_sizes[1]))
     glob = weights_of(net)
     share = {name: r / sum(rows.values()) for name, r in rows.items()}
     for r in range(1, rounds + 1):
@@ -212,7 +213,7 @@ def fit_sequence(transport: Transport, schema: SequenceSchema, *, rounds: int = 
         from synthscape.random import derive_rng
 
         with torch.no_grad():
-            tod_fit = calibrate(net.eval(), enc, tod, lengths, derive_rng(seed, "time of day")
+            tod_fit = calibrate(net.eval(), enc, *tod, lengths, derive_rng(seed, "time of day")
                                 if seed is not None else derive_rng(None))
     ledgers = collect_ledgers(transport)
     worst = max(ledgers.values(), key=lambda led: led.epsilon)

@@ -178,10 +178,18 @@ def tod_prior(records_events: np.ndarray, lengths: np.ndarray, n_short: int, cla
     Each entity contributes its own shares of its events over the hours of the day, a vector
     of L1 norm 1, so adding or removing one entity moves the sum by at most 1
     in L2: Gaussian mechanism with sensitivity 1 from ``share`` of the budget left."""
+    return tod_profile(*tod_release(records_events, lengths, n_short, classes, ledger=ledger,
+                                    share=share))
+
+
+def tod_release(records_events: np.ndarray, lengths: np.ndarray, n_short: int, classes: int,
+                *, ledger: PrivacyLedger, share: float) -> tuple[np.ndarray, float | None]:
+    """The released sum of :func:`tod_hist` and its noise std (``None`` when not private):
+    what :func:`tod_prior` and the calibration of sampling read."""
     hist = tod_hist(records_events, lengths, n_short, classes)
     if ledger.budget is None:
-        return tod_profile(hist, None)
-    return tod_profile(*noisy_tod(hist, ledger=ledger, share=share))
+        return hist, None
+    return noisy_tod(hist, ledger=ledger, share=share)
 
 
 def tod_hist(records_events: np.ndarray, lengths: np.ndarray, n_short: int,

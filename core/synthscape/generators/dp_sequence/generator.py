@@ -216,7 +216,7 @@ class DPSequenceGenerator:
         length_model = None if self.length_share is None else _lengths.release(
             records.lengths, records.entities, enc, self.length_by, ledger=ledger,
             share=self.length_share)
-        tod = None if self.tod_share is None else _lengths.tod_prior(
+        tod = None if self.tod_share is None else _lengths.tod_release(
             records.events, records.lengths, enc.n_short, enc.target_sizes[1], ledger=ledger,
             share=self.tod_share)
         margins = None if self.margin_share is None else _margins.release(
@@ -229,7 +229,7 @@ class DPSequenceGenerator:
         with seeded(int(rng.integers(2**31))):
             net = build(arch)
         start_heads(net, enc, None if tod is None else
-                    _lengths.tod_logp(tod, enc.target_sizes[1]))
+                    _lengths.tod_logp(_lengths.tod_profile(*tod), enc.target_sizes[1]))
         trainer = DPSGD(net, ledger=ledger, n_rows=n_plan, epochs=int(chosen["epochs"]),
                         batch_size=min(int(chosen["batch_size"]), n_plan),
                         lr=float(chosen["lr"]), max_grad_norm=self.max_grad_norm,
@@ -257,7 +257,7 @@ class DPSequenceGenerator:
 
             with torch.no_grad():
                 self.training_["time_of_day"] = calibrate(
-                    self.model_, enc, tod, length_model,
+                    self.model_, enc, *tod, length_model,
                     derive_rng(self.seed, "time of day") if self.seed is not None
                     else derive_rng(None))
         self._sample_calls = 0
