@@ -240,12 +240,17 @@ def _count(rel: MarginRelease, enc: SequenceEncoding) -> tuple[float, float]:
 
 def _shrunk(noisy: np.ndarray, got: np.ndarray, s2: np.ndarray) -> np.ndarray:
     """``got`` (the model's shares) moved toward ``noisy`` (released, noise variance ``s2``
-    per cell) by the empirical-Bayes weight ``tau^2 / (tau^2 + s2)``, ``tau^2`` the model's
-    own error variance estimated from the cells, ``max(0, mean(d^2 - s2))``: a column the model
-    already fits keeps the model's shares, one it misses takes the release's."""
+    per cell) by the empirical-Bayes weight ``tau^2 v / (tau^2 v + s2)``: the model's own error
+    variance is taken to scale with ``v = got (1 - got)`` (as a share's sampling variance does)
+    and ``tau^2`` is estimated from the cells, ``max(0, sum(d^2 - s2) / sum(v))``. A column the
+    model already fits keeps the model's shares, one it misses takes the release's, and a rare
+    value (small ``v``) moves only as far as the release can tell it apart from noise: a
+    release whose noise exceeds a rare value's share would otherwise set it near 0, and the
+    sampler would stop drawing it (conditions on it then fail)."""
     d = noisy - got
-    tau2 = max(0.0, float(np.mean(d ** 2 - s2)))
-    return got + tau2 / (tau2 + s2 + 1e-300) * d
+    v = np.clip(got * (1 - got), 1e-6, None)
+    tau2 = max(0.0, float(np.sum(d ** 2 - s2)) / float(np.sum(v)))
+    return got + tau2 * v / (tau2 * v + s2 + 1e-300) * d
 
 
 def _targets(rel: MarginRelease, have: np.ndarray, pilot: int, enc: SequenceEncoding
