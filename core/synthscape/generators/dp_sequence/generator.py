@@ -309,7 +309,7 @@ class DPSequenceGenerator:
         shift) and ``checksums.json``; atomic; no pickle."""
         from synthscape import __version__
         from synthscape.generators._nn import save_weights
-        from synthscape.generators.dp_sequence._margins import shift_arrays
+        from synthscape.generators.dp_sequence._shifts import shift_arrays
         from synthscape.model_files import writing
 
         self._check_fitted()
@@ -384,7 +384,7 @@ class DPSequenceGenerator:
         if (folder / ARRAYS).is_file():
             import torch
 
-            from synthscape.generators.dp_sequence._margins import load_shifts
+            from synthscape.generators.dp_sequence._shifts import load_shifts
 
             with np.load(folder / ARRAYS, allow_pickle=False) as z:
                 shift = z["tod_shift"] if "tod_shift" in z.files else None
