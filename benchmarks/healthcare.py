@@ -101,7 +101,7 @@ def fidelity(real, syn, icd, gen, rng, *, n_cond: int) -> dict:
            "lab_slope_ks": {lab: ks(lab_slopes(real, lab), lab_slopes(syn, lab))
                             for lab in LABS}}
     cond = {}
-    for i, code in enumerate(CONDITIONS):
+    for i, code in enumerate(CONDITIONS if n_cond else ()):
         s = gen.sample(n_cond, conditions={"condition": code}, seed=200 + i)
         cond[code] = conditioning_check(s, real, code, icd, INDEX)
         cond[code]["resampled_real"] = _resampled(real, code, icd, rng, n_cond)
@@ -261,6 +261,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--subgroup-share", default="0.1",
                     help="budget share of the subgroup age/sex release ('none': no release)")
+    ap.add_argument("--conditioned", type=int, default=500,
+                    help="patients sampled per condition (0: no conditioned samples)")
     ap.add_argument("--conditioning-only", action="store_true",
                     help="fit per seed and measure only the conditioned samples")
     ap.add_argument("--out", default=str(HERE / "results" / "healthcare.json"))
@@ -284,7 +286,7 @@ def main(argv=None) -> dict:
         res, _ = run_seed(train, test, icd, seed=seed, hierarchy="ontology", sequence=sequence,
                           max_events=args.max_events,
                           big_sample=args.big_sample if seed == 0 else 0,
-                          n_cond=500, subgroup_share=share)
+                          n_cond=args.conditioned, subgroup_share=share)
         runs.append(res)
         print(json.dumps(res, default=float)[:2000], flush=True)
     abl = ablation(train, test, icd, seed=0, sequence=sequence, max_events=args.max_events,
@@ -298,12 +300,15 @@ def main(argv=None) -> dict:
         "tstr_trtr_death": _spread(r["utility"]["death"]["ratio"] for r in runs),
         "tstr_trtr_t2d_within_10y": _spread(r["utility"]["t2d_within_10y"]["ratio"]
                                             for r in runs),
-        "conditioned_min_satisfied": _spread(min(c["satisfied"] for c in r["conditioning"]
-                                                 .values()) for r in runs),
-        "conditioned_max_tvd_age": _spread(max(c["tvd_age"] for c in r["conditioning"]
-                                               .values()) for r in runs),
-        "conditioned_max_tvd_sex": _spread(max(c["tvd_sex"] for c in r["conditioning"]
-                                               .values()) for r in runs),
+        "conditioned_min_satisfied": _spread(min((c["satisfied"] for c in r["conditioning"]
+                                                 .values()), default=float("nan"))
+                                             for r in runs),
+        "conditioned_max_tvd_age": _spread(max((c["tvd_age"] for c in r["conditioning"]
+                                               .values()), default=float("nan"))
+                                           for r in runs),
+        "conditioned_max_tvd_sex": _spread(max((c["tvd_sex"] for c in r["conditioning"]
+                                               .values()), default=float("nan"))
+                                           for r in runs),
         "membership_auc": _spread(r["membership_auc"] for r in runs),
         "fit_seconds": _spread(r["fit_seconds"] for r in runs),
         "sampling_patients_per_second": _spread(r["sampling_patients_per_second"]
