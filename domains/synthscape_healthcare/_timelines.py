@@ -51,23 +51,23 @@ def _keep_within_bound(events: pd.DataFrame, max_events: int) -> pd.DataFrame:
 
 def _close_with_death(events: pd.DataFrame, ents: pd.DataFrame) -> pd.DataFrame:
     """The event stream decides whether a timeline ends in a death: a patient with a drawn
-    death keeps one, moved after its last other event when it was drawn before them; a patient
-    whose sampled static ``death`` is true and whose stream holds no death dies right after its
-    last event (the static column is learned from every patient; the event can be lost when a
-    sampled history reaches the bound first).
+    death keeps one, moved after its last other event when it was drawn before them; the
+    sampled static ``death`` (an input of the network) does not add deaths. ``ents`` is kept
+    for the callers' signature.
 
     Why not cut the timeline at the drawn death: under DP-SGD the stream draws a death at any
     position (in the data it is always last), and the cut lost the diagnoses after it. Why the
     stream and not the static flag: the stream draws the death given the history, so who dies
     follows the record (with the static flag alone, TSTR/TRTR of a death label fell from 0.73
     to 0.56 on NAFLD), and the share of patients with a death event is calibrated with the
-    other codes (``dp_sequence``'s margins)."""
+    other codes (``dp_sequence``'s margins; the bound L keeps a death before other events, so
+    the released share counts every death). Taking the stream's deaths or the static flag's
+    counted a death from either source (19-29% of synthetic NAFLD patients died against 8.6%)."""
     pid = events.patient_id.astype(str)
     is_death = (events.table.astype(str) == DEATH).to_numpy()
     drawn = events.time[is_death].groupby(pid[is_death]).max()
     last = events.time[~is_death].groupby(pid[~is_death]).max()
-    flagged = set(ents.patient_id.astype(str)[ents["death"].astype(bool).to_numpy()])
-    dead = pd.Index(sorted(set(drawn.index) | flagged))
+    dead = pd.Index(sorted(drawn.index))
     rest = events[~is_death]
     if len(dead) == 0:
         return rest.reset_index(drop=True)

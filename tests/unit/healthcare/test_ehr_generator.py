@@ -159,7 +159,14 @@ def test_long_histories_keep_death_and_diagnoses_within_the_bound():
     ev.loc[5, ["table", "code"]] = ["death", "death"]
     kept = _keep_within_bound(ev, 3)
     assert list(kept.code) == ["hdl", "I10", "death"] and kept.time.is_monotonic_increasing
-    ents = pd.DataFrame({"patient_id": ["a", "b"], "death": [True, True]})
-    closed = _close_with_death(kept[kept.table != "death"], ents)
-    assert (closed.table == "death").sum() == 2
-    assert closed[closed.patient_id == "a"].time.max() > kept.time.iloc[1]
+    # the stream decides: a death drawn before other events moves after them; a static flag
+    # without a drawn death adds none
+    early = make_events(["b"] * 3, t[:3], "lab", ["hdl"] * 3, np.arange(3.0))
+    early.loc[0, ["table", "code"]] = ["death", "death"]
+    ents = pd.DataFrame({"patient_id": ["a", "b", "c"], "death": [True, False, True]})
+    closed = _close_with_death(pd.concat([kept, early], ignore_index=True), ents)
+    deaths = closed[closed.table == "death"].set_index("patient_id").time
+    assert sorted(deaths.index) == ["a", "b"] and len(closed) == len(kept) + len(early)
+    assert deaths["b"] > t[2] and deaths["a"] == kept.time.iloc[2]
+    alive = _close_with_death(kept[kept.table != "death"], ents)
+    assert (alive.table == "death").sum() == 0
