@@ -1,6 +1,6 @@
 """Helpers of the EHR generator on whole timelines: which events a history keeps within the
-bound, a death closing a timeline whose static ``death`` is true, the carriers of a code set,
-and one cohort from sampling rounds."""
+bound, where a drawn death goes (after the last event), the carriers of a code set, and one
+cohort from sampling rounds."""
 from __future__ import annotations
 
 import numpy as np
