@@ -49,11 +49,10 @@ def _keep_within_bound(events: pd.DataFrame, max_events: int) -> pd.DataFrame:
     return ev.sort_values(["patient_id", "time"], kind="stable").reset_index(drop=True)
 
 
-def _close_with_death(events: pd.DataFrame, ents: pd.DataFrame) -> pd.DataFrame:
+def _close_with_death(events: pd.DataFrame) -> pd.DataFrame:
     """The event stream decides whether a timeline ends in a death: a patient with a drawn
     death keeps one, moved after its last other event when it was drawn before them; the
-    sampled static ``death`` (an input of the network) does not add deaths. ``ents`` is kept
-    for the callers' signature.
+    sampled static ``death`` (an input of the network) does not add deaths.
 
     Why not cut the timeline at the drawn death: under DP-SGD the stream draws a death at any
     position (in the data it is always last), and the cut lost the diagnoses after it. Why the

@@ -85,8 +85,7 @@ def site_setup(site, req: dict[str, Any]) -> dict[str, Any]:
         out["lengths"], out["lengths_sigma"] = _lengths.noisy_length_hist(
             hist, enc, req["length_by"], ledger=led, share=float(req["length_share"]))
     if req["tod_share"] is not None:
-        hist = _lengths.tod_hist(records.events, records.lengths, enc.n_short,
-                                 enc.target_sizes[1])
+        hist = _lengths.tod_hist(records.events, records.lengths, enc.target_sizes[1])
         out["tod"], out["tod_sigma"] = _lengths.noisy_tod(hist, ledger=led,
                                                           share=float(req["tod_share"]))
     if req.get("margin_share") is not None:

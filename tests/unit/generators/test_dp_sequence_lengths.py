@@ -112,7 +112,7 @@ def test_time_of_day_profile_starts_the_head_where_the_data_are():
     events[:, :, 0] = 20  # a day-offset gap class (> n_short = 12)
     events[:, :, 1] = np.random.default_rng(0).choice([20, 21, 22], (n, L))  # 10:00 to 11:30
     ledger = PrivacyLedger(Budget(epsilon=1.0, delta=1e-5), accountant="prv")
-    profile = tod_prior(events, np.full(n, L), 12, 48, ledger=ledger, share=0.02)
+    profile = tod_prior(events, np.full(n, L), 48, ledger=ledger, share=0.02)
     assert profile.shape == (24,) and abs(profile.sum() - 1) < 1e-9 and profile[10] > 0.5
     prior = tod_logp(profile, 48)
     assert prior.shape == (48,) and set(np.argsort(prior)[-3:]) == {20, 21, 22}

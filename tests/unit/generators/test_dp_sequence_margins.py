@@ -64,14 +64,14 @@ def test_a_numerical_entity_field_is_released_in_runs_of_bins():
 
 
 def test_shrinkage_keeps_the_model_where_the_release_is_only_noise():
-    from synthscape.generators.dp_sequence._margins import _shrunk
+    from synthscape.generators.dp_sequence._margins import shrink
 
     rng = np.random.default_rng(0)
     model = np.full(200, 0.3)
     noisy = 0.3 + rng.normal(0, 0.05, 200)  # the model is right: the release is noise
-    assert np.abs(_shrunk(noisy, model, np.full(200, 0.05**2)) - 0.3).max() < 0.02
+    assert np.abs(shrink(noisy, model, np.full(200, 0.05**2)) - 0.3).max() < 0.02
     off = np.where(np.arange(200) % 2 == 0, 0.1, 0.5)  # the model misses by 0.2 everywhere
-    moved = _shrunk(off + rng.normal(0, 0.01, 200), model, np.full(200, 0.01**2))
+    moved = shrink(off + rng.normal(0, 0.01, 200), model, np.full(200, 0.01**2))
     assert np.abs(moved - off).mean() < 0.02
 
 

@@ -163,10 +163,9 @@ def test_long_histories_keep_death_and_diagnoses_within_the_bound():
     # without a drawn death adds none
     early = make_events(["b"] * 3, t[:3], "lab", ["hdl"] * 3, np.arange(3.0))
     early.loc[0, ["table", "code"]] = ["death", "death"]
-    ents = pd.DataFrame({"patient_id": ["a", "b", "c"], "death": [True, False, True]})
-    closed = _close_with_death(pd.concat([kept, early], ignore_index=True), ents)
+    closed = _close_with_death(pd.concat([kept, early], ignore_index=True))
     deaths = closed[closed.table == "death"].set_index("patient_id").time
     assert sorted(deaths.index) == ["a", "b"] and len(closed) == len(kept) + len(early)
     assert deaths["b"] > t[2] and deaths["a"] == kept.time.iloc[2]
-    alive = _close_with_death(kept[kept.table != "death"], ents)
+    alive = _close_with_death(kept[kept.table != "death"])
     assert (alive.table == "death").sum() == 0

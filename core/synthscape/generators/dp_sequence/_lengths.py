@@ -168,7 +168,7 @@ def _floor(probs: np.ndarray) -> np.ndarray:
 TOD_LABEL = "time of day"
 
 
-def tod_prior(records_events: np.ndarray, lengths: np.ndarray, n_short: int, classes: int, *,
+def tod_prior(records_events: np.ndarray, lengths: np.ndarray, classes: int, *,
               ledger: PrivacyLedger, share: float) -> np.ndarray:
     """The released hour-of-day profile (24,) of all events, as :func:`tod_profile` makes
     it: it sets the time-of-day head's start (:func:`tod_logp`; a
@@ -178,22 +178,21 @@ def tod_prior(records_events: np.ndarray, lengths: np.ndarray, n_short: int, cla
     Each entity contributes its own shares of its events over the hours of the day, a vector
     of L1 norm 1, so adding or removing one entity moves the sum by at most 1
     in L2: Gaussian mechanism with sensitivity 1 from ``share`` of the budget left."""
-    return tod_profile(*tod_release(records_events, lengths, n_short, classes, ledger=ledger,
+    return tod_profile(*tod_release(records_events, lengths, classes, ledger=ledger,
                                     share=share))
 
 
-def tod_release(records_events: np.ndarray, lengths: np.ndarray, n_short: int, classes: int,
-                *, ledger: PrivacyLedger, share: float) -> tuple[np.ndarray, float | None]:
+def tod_release(records_events: np.ndarray, lengths: np.ndarray, classes: int, *,
+                ledger: PrivacyLedger, share: float) -> tuple[np.ndarray, float | None]:
     """The released sum of :func:`tod_hist` and its noise std (``None`` when not private):
     what :func:`tod_prior` and the calibration of sampling read."""
-    hist = tod_hist(records_events, lengths, n_short, classes)
+    hist = tod_hist(records_events, lengths, classes)
     if ledger.budget is None:
         return hist, None
     return noisy_tod(hist, ledger=ledger, share=share)
 
 
-def tod_hist(records_events: np.ndarray, lengths: np.ndarray, n_short: int,
-             classes: int) -> np.ndarray:
+def tod_hist(records_events: np.ndarray, lengths: np.ndarray, classes: int) -> np.ndarray:
     """(24,): the sum over entities of each entity's shares of its events by hour.
 
     All events, not only those at a day offset (whose hour the time-of-day head draws): the

@@ -4,11 +4,11 @@ and logit shifts that pull the sampler onto it (post-processing).
 Why: a short DP-SGD run learns the entity heads and the event columns' frequencies poorly:
 the frequency of one value is a small signal against the clipping noise of a step. On the
 NAFLD cohort at epsilon 1 (4,000 training patients) the sampled birth years spread almost
-evenly over the declared 1900-1995 (real: mostly 1930-1975), so many sampled events fell
-before birth and were dropped; 94% of the first events fell in the range's first 22 years
-(1955-1977; real: 0.2%), where the gap head's data-independent prior and offset put them, so
-42% of patients had their first event before birth; the death flag came out at 12-13% against
-8.6%; a code held by 20% of the patients was drawn for 3%.
+evenly over the declared 1900-1995 (real: mostly 1930-1975); 94% of the first events fell in
+the range's first 22 years (1955-1977; real: 0.2%), where the gap head's data-independent prior
+and offset put them (even with birth years calibrated, 42% of patients then had their first
+event before birth, and 17% of sampled events were dropped as before birth); the death flag
+came out at 12-13% against 8.6%; a code held by 20% of the patients was drawn for 3%.
 
 - **fit** (:func:`release`): each training entity contributes an entity part ``(1, one-hot
   of every entity field, one-hot of the day-offset class of its first event)`` (a numerical
@@ -238,7 +238,7 @@ def _count(rel: MarginRelease, enc: SequenceEncoding) -> tuple[float, float]:
     return n, std / math.sqrt(float(np.sum(prec)))
 
 
-def _shrunk(noisy: np.ndarray, got: np.ndarray, s2: np.ndarray) -> np.ndarray:
+def shrink(noisy: np.ndarray, got: np.ndarray, s2: np.ndarray) -> np.ndarray:
     """``got`` (the model's shares) moved toward ``noisy`` (released, noise variance ``s2``
     per cell) by the empirical-Bayes weight ``tau^2 v / (tau^2 v + s2)``: the model's own error
     variance is taken to scale with ``v = got (1 - got)`` (as a share's sampling variance does)
@@ -253,10 +253,10 @@ def _shrunk(noisy: np.ndarray, got: np.ndarray, s2: np.ndarray) -> np.ndarray:
     return got + tau2 * v / (tau2 * v + s2 + 1e-300) * d
 
 
-def _targets(rel: MarginRelease, have: np.ndarray, pilot: int, enc: SequenceEncoding
+def _targets(rel: MarginRelease, have: np.ndarray, enc: SequenceEncoding
              ) -> tuple[list[np.ndarray], np.ndarray | None, list[np.ndarray]] | None:
     """Shares to aim at: the model's (``have``, a pilot's statistic) moved toward the release
-    (:func:`_shrunk`); ``None`` when the release is too noisy to read."""
+    (:func:`shrink`); ``None`` when the release is too noisy to read."""
     _, ent, start, pres = split(rel.vector, enc)
     p_count, p_ent, p_start, p_pres = split(have, enc)
     count, count_std = _count(rel, enc)
@@ -268,7 +268,7 @@ def _targets(rel: MarginRelease, have: np.ndarray, pilot: int, enc: SequenceEnco
         r, h = noisy / total, got / max(p_total, 1.0)
         s2 = (std / total) ** 2 + (total_std / total) ** 2 * r ** 2 + \
             h * (1 - h) / max(p_total, 1.0)
-        return _shrunk(r, h, s2)
+        return shrink(r, h, s2)
 
     def distribution(noisy, got, total, total_std, p_total, std) -> np.ndarray:
         # projected onto the simplex first (least squares: noise on empty cells goes to 0)
@@ -340,7 +340,7 @@ def calibrate(net, enc: SequenceEncoding, rel: MarginRelease, lengths: LengthMod
         return statistic(ents, sizes, columns, first_gaps(sizes, times, enc), enc, rel.mode)
 
     have = pilot()
-    goal = _targets(rel, have, PILOT, enc)
+    goal = _targets(rel, have, enc)
     if goal is None:
         del net.entity_shift, net.start_shift, net.column_shift
         return {"pilot_error_before": float("nan"), "pilot_error_after": float("nan")}

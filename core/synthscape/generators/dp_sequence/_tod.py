@@ -16,11 +16,11 @@ the shift of the drawn hours also makes up for where the others land.
 
 The release holds each entity's own shares (sensitivity 1), the pilot is read event by event:
 the two agree when an entity's hours do not depend on how many events it has, as on the card
-log (the real log's two profiles differ by a TVD of about 0.02), whereas the model's long
+log (the real log's two profiles differ by a TVD of 0.015), whereas the model's long
 histories drift into the evening through chains of same-day events, so matching the pilot's
 per-entity shares left the event-level hour TVD at 0.12-0.13 (5,000 customers) with the
 pilot at 0.03. The target is the release projected onto the simplex and shrunk toward the first
-pilot's profile by the empirical-Bayes weight of ``_margins._shrunk``. Only released values and
+pilot's profile by the empirical-Bayes weight of ``_margins.shrink``. Only released values and
 the released model are used, so it costs no budget.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def hour_profile(lengths: np.ndarray, times: np.ndarray, enc: SequenceEncoding) 
     if live.any():
         gap, tod, _ = enc.encode_times(times[live], np.broadcast_to(pos == 0, (n, L))[live])
         events[live] = np.stack([gap, tod], axis=1)
-    return tod_hist(events, lengths, enc.n_short, enc.target_sizes[1])
+    return tod_hist(events, lengths, enc.target_sizes[1])
 
 
 def event_hours(lengths: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -65,12 +65,12 @@ def calibrate(net: SequenceNet, enc: SequenceEncoding, hist: np.ndarray, sigma: 
     """Fit ``net.tod_shift`` so that pilot samples' hour profile meets the released one
     (``hist``: the noisy sum of the entities' hour shares, noise std ``sigma``; ``None``:
     exact), projected onto the simplex and shrunk toward the first pilot's profile by the
-    empirical-Bayes weight of ``_margins._shrunk`` (the model keeps its hours where they are
+    empirical-Bayes weight of ``_margins.shrink`` (the model keeps its hours where they are
     within the release's noise). The shift of the best of ``ROUNDS + 1`` pilots is kept (the
     first has no shift). Returns the pilots' TVD to the target without and with the kept
     shift (public: from released values)."""
     from synthscape.generators._marginal import project_simplex
-    from synthscape.generators.dp_sequence._margins import _shrunk
+    from synthscape.generators.dp_sequence._margins import shrink
     from synthscape.generators.dp_sequence._sampling import draw_entities, draw_events
 
     per_hour = TOD_CLASSES // 24
@@ -86,7 +86,7 @@ def calibrate(net: SequenceNet, enc: SequenceEncoding, hist: np.ndarray, sigma: 
         sizes, _, times = draw_events(net, enc, ents, rng, lengths)
         got = event_hours(sizes, times)
         if goal is None:
-            goal = np.clip(_shrunk(released, got, s_rel ** 2 + got * (1 - got) / PILOT), 0, None)
+            goal = np.clip(shrink(released, got, s_rel ** 2 + got * (1 - got) / PILOT), 0, None)
             goal = goal / max(float(goal.sum()), 1e-12)
         tried.append((float(0.5 * np.abs(got - goal).sum()), shift))
         shift = np.clip(shift + DAMPING * np.log((goal + 1e-4) / (got + 1e-4)),

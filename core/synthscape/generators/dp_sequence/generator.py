@@ -217,7 +217,7 @@ class DPSequenceGenerator:
             records.lengths, records.entities, enc, self.length_by, ledger=ledger,
             share=self.length_share)
         tod = None if self.tod_share is None else _lengths.tod_release(
-            records.events, records.lengths, enc.n_short, enc.target_sizes[1], ledger=ledger,
+            records.events, records.lengths, enc.target_sizes[1], ledger=ledger,
             share=self.tod_share)
         margins = None if self.margin_share is None else _margins.release(
             records.entities, records.lengths, records.events, enc, ledger=ledger,
