@@ -18,6 +18,11 @@ ENTITY_KEY = "patient_id"
 # a record's codes repeat (labs at every visit): which patients carry a code (prevalence) is
 # what the margin release and its calibration hold, not each code's share of events
 MARGIN_EVENTS = "presence"
+# histories follow age: how many events a patient has, which codes and whether the record ends
+# in a death are released and calibrated per run of birth years (on NAFLD at epsilon 1, one
+# release for the whole cohort gave the same 9% of deaths and 17-18 events to patients aged 20
+# and 80 at the index date; real: 0.4% and 8 events against 43% and 42 events)
+GROUP_BY = {"length_by": "birth_year", "margin_by": "birth_year"}
 TIME_KEY = "time"
 
 
@@ -83,7 +88,7 @@ def _fit_at(epsilon: float | None, schema, entities: pd.DataFrame, events: pd.Da
         gen = make_generator("dp_sequence", epsilon=epsilon, delta=ledger.delta, seed=seed,
                              schema=schema, expected_entities=expected_entities,
                              accountant=ledger.accountant_name,
-                             **{"margin_events": MARGIN_EVENTS, **params})
+                             **{"margin_events": MARGIN_EVENTS, **GROUP_BY, **params})
     except TypeError as exc:
         raise ParameterError(f"the sequence parameters hold one dp_sequence does not take: "
                              f"{exc}") from None

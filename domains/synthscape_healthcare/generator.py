@@ -366,7 +366,7 @@ class EHRGenerator:
         pats = ents[["patient_id", "birth_year", "sex", *self.static_]].copy()
         pats["patient_id"] = pats.patient_id.astype(str)
         pats["death"] = False
-        events = _close_with_death(events)
+        events = _close_with_death(events, pats.patient_id[ents.death.to_numpy(bool)])
         pats, events, _ = make_consistent(pats, events)
         return EHRSequences(pats.reset_index(drop=True), events, source="synthetic")
 

@@ -53,6 +53,33 @@ def test_the_released_histogram_is_close_and_paid_once_per_fit():
     assert (draws[flagged[:2000]] >= 8).mean() > 0.9 and (draws[~flagged[:2000]] <= 4).mean() > 0.9
 
 
+def test_a_numerical_column_groups_lengths_by_runs_of_bins():
+    """length_by on a numerical entity column (e.g. birth year): one histogram per run of
+    ``GROUPS`` adjacent bins, each entity drawing from its run's."""
+    import pandas as pd
+
+    from synthscape.generators.dp_sequence._encoding import GROUPS, SequenceEncoding
+    from synthscape.generators.dp_sequence._lengths import release
+    from synthscape.schema import Column, TableSchema
+
+    schema = sequence_conformance_data(5)[2]
+    age = Column(name="age", kind="numerical", lower=0.0, upper=100.0)
+    ents = TableSchema(columns=[*schema.entities.columns, age])
+    enc = SequenceEncoding(schema.model_copy(update={"entities": ents}), bins=32)
+    rng = np.random.default_rng(3)
+    n = 40_000
+    ages = rng.uniform(0, 100, n)
+    lengths = np.where(ages > 50, 12, 2)
+    bins = enc.encode_column(enc.entity_fields[2], pd.Series(ages))
+    codes = np.column_stack([rng.integers(0, 2, n), rng.integers(0, 2, n), bins]).astype(np.int32)
+    ledger = PrivacyLedger(Budget(epsilon=1.0, delta=1e-5), accountant="prv")
+    model = release(lengths, codes, enc, "age", ledger=ledger, share=0.05)
+    assert model.by == 2 and model.probs.shape == (GROUPS, 13) and len(model.cells) == 32
+    draws = model.draw(codes[:4000], np.random.default_rng(1))
+    young, old = ages[:4000] < 45, ages[:4000] > 55
+    assert (draws[young] <= 3).mean() > 0.9 and (draws[old] >= 11).mean() > 0.9
+
+
 def test_every_entity_gets_the_length_it_drew(fitted):
     from synthscape.generators.dp_sequence._lengths import LengthModel
 

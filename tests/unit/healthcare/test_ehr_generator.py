@@ -159,13 +159,17 @@ def test_long_histories_keep_death_and_diagnoses_within_the_bound():
     ev.loc[5, ["table", "code"]] = ["death", "death"]
     kept = _keep_within_bound(ev, 3)
     assert list(kept.code) == ["hdl", "I10", "death"] and kept.time.is_monotonic_increasing
-    # the stream decides: a death drawn before other events moves after them; a static flag
-    # without a drawn death adds none
+    # the static flag decides: a death drawn before other events moves after them, a flagged
+    # patient without a drawn death gets one after its last event, a drawn death of an
+    # unflagged patient goes
     early = make_events(["b"] * 3, t[:3], "lab", ["hdl"] * 3, np.arange(3.0))
     early.loc[0, ["table", "code"]] = ["death", "death"]
-    closed = _close_with_death(pd.concat([kept, early], ignore_index=True))
+    plain = make_events(["c"] * 2, t[:2], "lab", ["hdl"] * 2, np.arange(2.0))
+    both = pd.concat([kept, early, plain], ignore_index=True)
+    closed = _close_with_death(both, pd.Index(["a", "b", "c"]))
     deaths = closed[closed.table == "death"].set_index("patient_id").time
-    assert sorted(deaths.index) == ["a", "b"] and len(closed) == len(kept) + len(early)
-    assert deaths["b"] > t[2] and deaths["a"] == kept.time.iloc[2]
-    alive = _close_with_death(kept[kept.table != "death"])
-    assert (alive.table == "death").sum() == 0
+    assert sorted(deaths.index) == ["a", "b", "c"] and len(closed) == len(both) + 1
+    assert deaths["b"] > t[2] and deaths["a"] == kept.time.iloc[2] and deaths["c"] > t[1]
+    alive = _close_with_death(both, pd.Index(["c"]))
+    assert list(alive[alive.table == "death"].patient_id) == ["c"]
+    assert len(alive) == len(both) - 2 + 1

@@ -28,6 +28,7 @@ DAY = 86400.0
 HOUR = 3600.0
 TOD_CLASSES = 48  # half hours
 DOW_CLASSES = 7
+GROUPS = 8  # a numerical entity field's bins are grouped into this many runs of bins
 _SHORT_EDGES = (0.0, 1.0, 3.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 2700.0,
                 3600.0)
 END = 0
@@ -56,6 +57,22 @@ class Field:
             if d.get(k) is not None:
                 d[k] = tuple(d[k])
         return cls(**d)
+
+
+def field_groups(f: Field) -> np.ndarray:
+    """Class -> group of entity field ``f``: itself for categorical and boolean fields (and for
+    fields of at most ``GROUPS`` classes); for numerical and datetime ones, ``GROUPS`` runs of
+    adjacent bins (fewer, fuller cells for a release or a grouping), the null class alone."""
+    if f.kind in ("categorical", "boolean") or f.size <= GROUPS:
+        return np.arange(f.size)
+    k = f.size - int(f.nullable)
+    g = (np.arange(k) * GROUPS) // k
+    return np.r_[g, GROUPS] if f.nullable else g
+
+
+def field_cells(f: Field) -> int:
+    """The number of groups of :func:`field_groups`."""
+    return int(field_groups(f).max()) + 1
 
 
 def column_field(c: Column, bins: int) -> Field | None:

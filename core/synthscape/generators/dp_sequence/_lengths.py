@@ -5,8 +5,10 @@ long as the real ones), so the length is released on its own and the network onl
 
 - **fit**: the histogram of the training entities' lengths ``0..L`` (after the cut to the bound
   L) over fixed classes (one per length up to 16, then ranges growing by a quarter, and L alone:
-  fewer noisy cells for a large L), optionally one histogram per value of one categorical or
-  boolean entity column (``length_by``). Each entity sits in exactly one cell of the (groups x
+  fewer noisy cells for a large L), optionally one histogram per group of one entity column
+  (``length_by``: each value of a categorical or boolean column; a numerical or datetime
+  column's bins in ``GROUPS`` runs, e.g. birth years in 8 runs, for histories whose length
+  follows age). Each entity sits in exactly one cell of the (groups x
   classes) table, so adding or removing one entity changes one count by one: L2 sensitivity 1,
   whatever the number of groups. Gaussian mechanism from ``share`` of the budget left, through
   the fit's ledger; each noisy histogram is projected onto the simplex (least squares,
@@ -26,7 +28,11 @@ import numpy as np
 
 from synthscape.errors import ParameterError
 from synthscape.generators._marginal import project_simplex
-from synthscape.generators.dp_sequence._encoding import SequenceEncoding
+from synthscape.generators.dp_sequence._encoding import (
+    SequenceEncoding,
+    field_cells,
+    field_groups,
+)
 from synthscape.privacy import PrivacyLedger
 from synthscape.privacy.mechanisms import gaussian_mechanism
 
@@ -48,17 +54,21 @@ def length_edges(max_events: int) -> np.ndarray:
 class LengthModel:
     """``probs`` (groups, classes of :func:`length_edges` for ``max_events``): the distribution
     of lengths per group; ``by``: the index of the entity field that picks the group (``None``:
-    one group)."""
+    one group); ``cells``: that field's class -> group (:func:`field_groups`; ``None``: the
+    class itself)."""
 
     probs: np.ndarray
     max_events: int
     by: int | None = None
+    cells: np.ndarray | None = None
 
     def draw(self, entity_codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One target length per entity (``entity_codes``: (n, m) entity field codes)."""
         n = len(entity_codes)
         group = (np.zeros(n, np.int64) if self.by is None
                  else entity_codes[:, self.by].astype(np.int64))
+        if self.cells is not None and self.by is not None:
+            group = np.asarray(self.cells, np.int64)[group]
         edges = length_edges(self.max_events)
         cdf = np.cumsum(self.probs, axis=1)
         cdf /= cdf[:, -1:]
@@ -71,30 +81,37 @@ class LengthModel:
         return np.asarray(self.probs, dtype=float)
 
     @classmethod
-    def from_array(cls, probs: np.ndarray, by: int | None, max_events: int) -> LengthModel:
+    def from_array(cls, probs: np.ndarray, by: int | None, max_events: int,
+                   cells: np.ndarray | None = None) -> LengthModel:
         p = np.asarray(probs, dtype=float)
         k = len(length_edges(max_events)) - 1
         if p.ndim != 2 or p.shape[1] != k or not np.isfinite(p).all() or (p < 0).any() or \
                 (p.sum(axis=1) <= 0).any():
             raise ValueError(f"the length distribution must be (groups, {k}) non-negative "
                              f"weights, got shape {p.shape}")
-        return cls(p, max_events, by)
+        if cells is not None and (len(cells) == 0 or int(np.max(cells)) != p.shape[0] - 1):
+            raise ValueError(f"the length distribution has {p.shape[0]} groups; the grouping "
+                             f"entity column has {int(np.max(cells)) + 1 if len(cells) else 0}")
+        return cls(p, max_events, by, cells)
 
 
-def group_field(enc: SequenceEncoding, by: str | None) -> int | None:
-    """The entity field index of ``length_by``, checked."""
+def group_field(enc: SequenceEncoding, by: str | None, param: str = "length_by"
+                ) -> int | None:
+    """The entity field index of a grouping parameter (``length_by``, ``margin_by``),
+    checked."""
     if by is None:
         return None
     names = [f.name for f in enc.entity_fields]
     if by not in names:
-        raise ParameterError(f"length_by={by!r} is not an entity column; entity columns: "
+        raise ParameterError(f"{param}={by!r} is not an entity column; entity columns: "
                              f"{names}")
     j = names.index(by)
     f = enc.entity_fields[j]
-    if f.kind not in ("categorical", "boolean") or f.size > MAX_GROUPS:
-        raise ParameterError(f"length_by={by!r} must be a categorical or boolean entity column "
-                             f"with at most {MAX_GROUPS} values ({f.kind}, {f.size} classes); "
-                             f"pick another column or length_by=None")
+    if field_cells(f) > MAX_GROUPS:
+        raise ParameterError(f"{param}={by!r} must be a categorical or boolean entity column "
+                             f"with at most {MAX_GROUPS} values, or a numerical or datetime one "
+                             f"({f.kind}, {f.size} classes); pick another column or "
+                             f"{param}=None")
     return j
 
 
@@ -108,7 +125,7 @@ def release(lengths: np.ndarray, entity_codes: np.ndarray, enc: SequenceEncoding
         totals = hist.sum(axis=1, keepdims=True)
         pooled = hist.sum(axis=0) / max(hist.sum(), 1.0)
         probs = np.where(totals > 0, hist / np.maximum(totals, 1.0), pooled)
-        return LengthModel(_floor(probs), L, j)
+        return LengthModel(_floor(probs), L, j, _cells_of(enc, j))
     noisy, sigma = noisy_length_hist(hist, enc, by, ledger=ledger, share=share)
     return length_model(noisy, sigma, enc, j)
 
@@ -117,8 +134,9 @@ def length_hist(lengths: np.ndarray, entity_codes: np.ndarray, enc: SequenceEnco
                 j: int | None) -> np.ndarray:
     """(groups, classes): the entities per length class (and group of entity field ``j``)."""
     L = enc.schema.max_events
-    groups = 1 if j is None else enc.entity_fields[j].size
-    g = np.zeros(len(lengths), np.int64) if j is None else entity_codes[:, j].astype(np.int64)
+    groups = 1 if j is None else field_cells(enc.entity_fields[j])
+    g = np.zeros(len(lengths), np.int64) if j is None else \
+        field_groups(enc.entity_fields[j])[entity_codes[:, j].astype(np.int64)]
     edges = length_edges(L)
     cls = np.searchsorted(edges, np.clip(lengths, 0, L), side="right") - 1
     hist = np.zeros((groups, len(edges) - 1))
@@ -134,7 +152,7 @@ def noisy_length_hist(hist: np.ndarray, enc: SequenceEncoding, by: str | None, *
     sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
     cut = f"0..{L} after the cut to the first {L} events, {hist.shape[1]} classes"
     label = (f"{LABEL}: histogram of events per entity ({cut}" +
-             ("" if by is None else f", one per value of {by!r}") +
+             ("" if by is None else f", one per value (or run of bins) of {by!r}") +
              "), Gaussian, L2 sensitivity 1 (one entity, one count)")
     noisy = gaussian_mechanism(hist, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
                                label=label).reshape(hist.shape)
@@ -154,7 +172,11 @@ def length_model(noisy: np.ndarray, sigma: float, enc: SequenceEncoding,
         own = project_simplex(noisy[k], max(n_k, 1.0)) / max(n_k, 1.0)
         w = 1.0 if groups == 1 else n_k / (n_k + noisy.shape[1] * sigma)
         probs[k] = w * own + (1.0 - w) * pooled
-    return LengthModel(_floor(probs), enc.schema.max_events, j)
+    return LengthModel(_floor(probs), enc.schema.max_events, j, _cells_of(enc, j))
+
+
+def _cells_of(enc: SequenceEncoding, j: int | None) -> np.ndarray | None:
+    return None if j is None else field_groups(enc.entity_fields[j])
 
 
 def _floor(probs: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from synthscape.generators.dp_sequence._encoding import (
 )
 from synthscape.generators.dp_sequence._lengths import LengthModel
 from synthscape.generators.dp_sequence._model import SequenceNet
+from synthscape.generators.dp_sequence._shifts import row_groups
 
 CHUNK = 8192  # entities per vectorised batch
 
@@ -39,20 +40,30 @@ def _lookup(net: SequenceNet, j: int, codes: torch.Tensor) -> torch.Tensor:
     return weight.t()[codes.long()]
 
 
-def entity_logits(net: SequenceNet, j: int, onehot_before: torch.Tensor) -> torch.Tensor:
+def entity_logits(net: SequenceNet, j: int, onehot_before: torch.Tensor,
+                  rows: torch.Tensor | None = None) -> torch.Tensor:
     """Entity head j's logits plus the calibration shift of sampling (``_margins.py``;
-    ``net.entity_shift``, absent without a margin release)."""
+    ``net.entity_shift``, absent without a margin release; a grouped shift has a row per group
+    of an earlier entity field, ``rows`` picks each entity's)."""
     logits = net.entity_logits(j, onehot_before)
     shift = getattr(net, "entity_shift", None)
-    return logits if not shift else logits + shift[j]
+    if not shift:
+        return logits
+    s = shift[j]
+    return logits + (s[rows] if s.dim() == 2 and rows is not None else s)
 
 
-def column_logits(net: SequenceNet, j: int, h: torch.Tensor) -> torch.Tensor:
+def column_logits(net: SequenceNet, j: int, h: torch.Tensor,
+                  rows: torch.Tensor | None = None) -> torch.Tensor:
     """Event column j's head logits plus the calibration shift of sampling (``_margins.py``;
-    ``net.column_shift``, for categorical and boolean columns)."""
+    ``net.column_shift``, for categorical and boolean columns; a grouped shift has a row per
+    group of an entity field, ``rows`` picks each entity's)."""
     logits = net.heads[2 + j](h)
     shift = getattr(net, "column_shift", None)
-    return logits if not shift or j not in shift else logits + shift[j]
+    if not shift or j not in shift:
+        return logits
+    s = shift[j]
+    return logits + (s[rows] if s.dim() == 2 and rows is not None else s)
 
 
 def start_logits(net: SequenceNet, logits: torch.Tensor) -> torch.Tensor:
@@ -68,8 +79,12 @@ def draw_entities(net: SequenceNet, n: int, rng: np.random.Generator) -> np.ndar
     codes = torch.zeros(n, len(sizes), dtype=torch.long)
     with torch.no_grad():
         oh = torch.zeros(n, 0)
+        group = getattr(net, "column_group", None)
+        rows = None
         for j, s in enumerate(sizes):
-            codes[:, j] = _pick(entity_logits(net, j, oh), rng)
+            if group is not None and j > group[0] and rows is None:
+                rows = group[1][codes[:, group[0]]]
+            codes[:, j] = _pick(entity_logits(net, j, oh, rows), rng)
             oh = torch.cat([oh, torch.nn.functional.one_hot(codes[:, j], s).float()], dim=-1)
     return codes.numpy().astype(np.int32)
 
@@ -143,6 +158,7 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
     same_day = 1 + enc.n_short  # the gap class "day offset 0"
     with torch.no_grad():
         entity = net.entity_in(net.entity_onehot(torch.as_tensor(entity_codes)))
+        group = row_groups(net, entity_codes)
         state = torch.zeros(n, net.width)
         alive = np.ones(n, bool) if targets is None else targets > 0
         want = None if targets is None else torch.as_tensor(targets)
@@ -159,7 +175,7 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             drawn: list[torch.Tensor] = []
             for j, head in enumerate(net.heads):
                 logits = head(h) if j == 0 else tod_logits(net, h) if j == 1 else \
-                    column_logits(net, j - 2, h)
+                    column_logits(net, j - 2, h, None if group is None else group[ti])
                 if j == 0 and p == 0:  # the first event is a day offset from the start
                     logits = start_logits(net, logits).masked_fill(no_short, -torch.inf)
                 if j == 0 and p > 0:  # a same-day event needs room left in the day

@@ -12,19 +12,36 @@ from synthscape.generators.dp_sequence._encoding import SequenceEncoding
 
 @dataclass
 class Shifts:
+    """``column[j]``: (classes,), or (groups, classes) with ``group`` = (the entity field
+    whose groups pick a row, its class -> group map); so are ``entity[j]`` of the entity
+    fields drawn after that one."""
+
     entity: list[np.ndarray]
     start: np.ndarray
     column: dict[int, np.ndarray]
+    group: tuple[int, np.ndarray] | None = None
 
     def copy(self) -> Shifts:
         return Shifts([s.copy() for s in self.entity], self.start.copy(),
-                      {j: s.copy() for j, s in self.column.items()})
+                      {j: s.copy() for j, s in self.column.items()}, self.group)
 
     def apply(self, net) -> None:
         net.entity_shift = [torch.as_tensor(s, dtype=torch.float32) for s in self.entity]
         net.start_shift = torch.as_tensor(self.start, dtype=torch.float32)  # (gap classes,)
         net.column_shift = {j: torch.as_tensor(s, dtype=torch.float32)
                             for j, s in self.column.items()}
+        net.column_group = None if self.group is None else \
+            (int(self.group[0]), torch.as_tensor(self.group[1], dtype=torch.long))
+
+
+def row_groups(net, entity_codes: np.ndarray) -> torch.Tensor | None:
+    """(n,): the row of a grouped column shift for each entity (``None``: not grouped)."""
+    group = getattr(net, "column_group", None)
+    if group is None:
+        return None
+    by, cells = group
+    codes = torch.as_tensor(np.asarray(entity_codes)[:, by].astype(np.int64))
+    return cells[codes.clamp(0, len(cells) - 1)]
 
 
 def shift_arrays(net) -> dict[str, np.ndarray]:
@@ -38,23 +55,34 @@ def shift_arrays(net) -> dict[str, np.ndarray]:
     return out
 
 
-def load_shifts(net, arrays: dict[str, np.ndarray], enc: SequenceEncoding) -> None:
-    """Set the shifts saved by :func:`shift_arrays`; raises ValueError on a bad shape."""
+def load_shifts(net, arrays: dict[str, np.ndarray], enc: SequenceEncoding,
+                by: int | None = None) -> None:
+    """Set the shifts saved by :func:`shift_arrays` (``by``: the entity field of grouped
+    column shifts, from model.json); raises ValueError on a bad shape."""
+    from synthscape.generators.dp_sequence._encoding import field_cells, field_groups
     from synthscape.generators.dp_sequence._margins import calibrated_columns
 
     if not any(name == "start_shift" or name.startswith(("entity_shift_", "column_shift_"))
                for name in arrays):
         return
-    want = {f"entity_shift_{j}": (f.size, f"entity field {f.name!r}")
-            for j, f in enumerate(enc.entity_fields)}
-    want["start_shift"] = (enc.gap_size, "the first event's gap")
-    want.update({f"column_shift_{j}": (enc.column_fields[j].size,
-                                       f"event column {enc.column_fields[j].name!r}")
+    if by is not None and not 0 <= int(by) < len(enc.entity_fields):
+        raise ValueError(f"margins_by={by} is not an entity field")
+    rows = () if by is None else (field_cells(enc.entity_fields[int(by)]),)
+    want: dict[str, tuple[tuple[int, ...], str]] = {
+        f"entity_shift_{j}": ((*(rows if by is not None and j > int(by) else ()), f.size),
+                              f"entity field {f.name!r}")
+        for j, f in enumerate(enc.entity_fields)}
+    want["start_shift"] = ((enc.gap_size,), "the first event's gap")
+    want.update({f"column_shift_{j}": ((*rows, enc.column_fields[j].size),
+                                       f"event column {enc.column_fields[j].name!r}" +
+                                       ("" if by is None else " per group"))
                  for j in calibrated_columns(enc)})
-    for name, (size, what) in want.items():
+    for name, (shape, what) in want.items():
         s = arrays.get(name)
-        if s is None or s.shape != (size,) or not np.isfinite(s).all():
+        if s is None or s.shape != shape or not np.isfinite(s).all():
             raise ValueError(f"{name} must hold one finite value per class of {what}")
     Shifts([arrays[f"entity_shift_{j}"] for j in range(len(enc.entity_fields))],
            arrays["start_shift"],
-           {j: arrays[f"column_shift_{j}"] for j in calibrated_columns(enc)}).apply(net)
+           {j: arrays[f"column_shift_{j}"] for j in calibrated_columns(enc)},
+           None if by is None else
+           (int(by), field_groups(enc.entity_fields[int(by)]))).apply(net)

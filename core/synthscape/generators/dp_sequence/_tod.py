@@ -70,8 +70,8 @@ def calibrate(net: SequenceNet, enc: SequenceEncoding, hist: np.ndarray, sigma: 
     first has no shift). Returns the pilots' TVD to the target without and with the kept
     shift (public: from released values)."""
     from synthscape.generators._marginal import project_simplex
-    from synthscape.generators.dp_sequence._margins import shrink
     from synthscape.generators.dp_sequence._sampling import draw_entities, draw_events
+    from synthscape.generators.dp_sequence._shrink import shrink
 
     per_hour = TOD_CLASSES // 24
     total = max(float(np.sum(hist)), 1.0)

@@ -32,7 +32,9 @@ from synthscape.privacy import Budget, PrivacyLedger
 from synthscape.random import derive_rng
 from synthscape.schema import SequenceSchema
 
-FORMAT_VERSION = 4  # 4: margin shifts; 3: the time-of-day shift; 2: the length distribution
+# 5: margin shifts per group; 4: margin shifts; 3: the time-of-day shift; 2: the length
+# distribution
+FORMAT_VERSION = 5
 WEIGHTS = "weights.safetensors"
 ARRAYS = "arrays.npz"
 COUNT_SHARE = 0.01  # of the budget left after schema inference, for the DP entity count
@@ -67,15 +69,19 @@ class DPSequenceGenerator:
     to the budget), ``accountant``, ``grad_sample_mode`` (opacus' per-sample gradients),
     ``device`` (``"auto"``: CUDA when present), ``length_share`` (of the budget left after the
     count, for the DP histogram of sequence lengths that sampling draws each entity's number of
-    events from; ``None``: no histogram, the end-of-sequence head decides), ``length_by`` (a
-    categorical or boolean entity column with its own length histogram), ``tod_share`` (for
+    events from; ``None``: no histogram, the end-of-sequence head decides), ``length_by`` (an
+    entity column with a length histogram per value, or per run of bins of a numerical or
+    datetime column, e.g. birth year: histories whose length follows age), ``tod_share`` (for
     the DP time-of-day profile the time-of-day head starts from; ``None``: a flat start),
     ``margin_share`` (for the DP entity-column marginals and event-value presence shares that
     sampling is calibrated to, ``_margins.py``; ``None``: no release, the network's own
     frequencies), ``margin_events`` (what the release holds of each categorical event column:
     ``"shares"``, each entity's shares of its events, which event-level marginals follow, or
     ``"presence"``, whether an entity has an event with each value, which per-entity
-    prevalence follows), ``seed`` (public: initialisation and sampling).
+    prevalence follows), ``margin_by`` (an entity column, grouped as for ``length_by``: the
+    event part of the margin release and its calibration per group, so that sampled events
+    follow, e.g., age: at the same sensitivity, each entity adds to its own group's cells),
+    ``seed`` (public: initialisation and sampling).
     """
 
     name: ClassVar[str] = "dp_sequence"
@@ -101,6 +107,7 @@ class DPSequenceGenerator:
         "tod_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "margin_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "margin_events": [Options(("shares", "presence"))],
+        "margin_by": [STR, NONE],
         "seed": [SEED, NONE],
     }
 
@@ -114,7 +121,7 @@ class DPSequenceGenerator:
                  device: str = "auto", length_share: float | None = 0.05,
                  length_by: str | None = None, tod_share: float | None = 0.02,
                  margin_share: float | None = 0.1, margin_events: str = "shares",
-                 seed: int | None = None):
+                 margin_by: str | None = None, seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
@@ -123,6 +130,7 @@ class DPSequenceGenerator:
         self.device, self.seed = device, seed
         self.length_share, self.length_by, self.tod_share = length_share, length_by, tod_share
         self.margin_share, self.margin_events = margin_share, margin_events
+        self.margin_by = margin_by
 
     # ---- parameters ----------------------------------------------------------------------
     @classmethod
@@ -204,6 +212,10 @@ class DPSequenceGenerator:
             raise ParameterError("length_by needs the length histogram: set length_share (e.g. "
                                  "0.05) or drop length_by")
         _lengths.group_field(enc, self.length_by)  # a bad column fails before any spending
+        if self.margin_share is None and self.margin_by is not None:
+            raise ParameterError("margin_by needs the margin release: set margin_share (e.g. "
+                                 "0.1) or drop margin_by")
+        margin_by = _lengths.group_field(enc, self.margin_by, "margin_by")
         records = _data.build_records(events, entities if enc.entity_fields else None, enc,
                                       policy="error" if declared else "clip")
         if self.expected_entities is not None:
@@ -221,7 +233,7 @@ class DPSequenceGenerator:
             share=self.tod_share)
         margins = None if self.margin_share is None else _margins.release(
             records.entities, records.lengths, records.events, enc, ledger=ledger,
-            share=self.margin_share, mode=self.margin_events)
+            share=self.margin_share, mode=self.margin_events, by=margin_by)
         defaults = default_training(n_plan, schema.max_events, self.epsilon)
         chosen = {k: getattr(self, k) if getattr(self, k) is not None else v
                   for k, v in defaults.items()}
@@ -325,7 +337,8 @@ class DPSequenceGenerator:
                 "ledger": self.ledger_.to_dict(),
                 "state": {"encoding": self.encoding_.get_state(), "arch": self.arch_,
                           "training": self.training_,
-                          "lengths_by": None if self.lengths_ is None else self.lengths_.by}}
+                          "lengths_by": None if self.lengths_ is None else self.lengths_.by,
+                          "margins_by": _margins_by(self.model_)}}
         with writing(folder) as tmp:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
             save_weights(self.model_, tmp / WEIGHTS)
@@ -349,14 +362,14 @@ class DPSequenceGenerator:
     @classmethod
     def _read(cls, folder: Path) -> DPSequenceGenerator:
         from synthscape.generators._nn import load_weights
-        from synthscape.generators.dp_sequence._encoding import SequenceEncoding
+        from synthscape.generators.dp_sequence._encoding import SequenceEncoding, field_groups
         from synthscape.generators.dp_sequence._model import build
 
         try:
             meta = json.loads((folder / "model.json").read_text())
         except json.JSONDecodeError as exc:
             raise ModelFormatError(f"{folder / 'model.json'} is not valid JSON: {exc}") from None
-        if meta.get("format_version") not in (1, 2, 3, FORMAT_VERSION) or \
+        if meta.get("format_version") not in (1, 2, 3, 4, FORMAT_VERSION) or \
                 meta.get("generator") != cls.name:
             raise ModelFormatError(f"{folder / 'model.json'} is not a {cls.name} model of format "
                                    f"version {FORMAT_VERSION}; fit and save it again")
@@ -379,8 +392,13 @@ class DPSequenceGenerator:
                                        f"lengths from it; copy the whole folder")
             with np.load(folder / ARRAYS, allow_pickle=False) as z:
                 probs = z["lengths"]
-            gen.lengths_ = LengthModel.from_array(probs, state.get("lengths_by"),
-                                                  gen.schema_.max_events)
+            by = state.get("lengths_by")
+            try:
+                gen.lengths_ = LengthModel.from_array(
+                    probs, by, gen.schema_.max_events,
+                    None if by is None else field_groups(gen.encoding_.entity_fields[int(by)]))
+            except (ValueError, IndexError) as exc:
+                raise ModelFormatError(f"{folder / ARRAYS}: {exc}") from None
         if (folder / ARRAYS).is_file():
             import torch
 
@@ -390,7 +408,7 @@ class DPSequenceGenerator:
                 shift = z["tod_shift"] if "tod_shift" in z.files else None
                 saved = {name: z[name] for name in z.files if name != "tod_shift"}
             try:
-                load_shifts(gen.model_, saved, gen.encoding_)
+                load_shifts(gen.model_, saved, gen.encoding_, state.get("margins_by"))
             except ValueError as exc:
                 raise ModelFormatError(f"{folder / ARRAYS}: {exc}") from None
             if shift is not None:
@@ -402,3 +420,8 @@ class DPSequenceGenerator:
                 gen.model_.tod_shift = torch.as_tensor(shift, dtype=torch.float32)
         gen._sample_calls = 0
         return gen
+
+
+def _margins_by(net) -> int | None:
+    group = getattr(net, "column_group", None)
+    return None if group is None else int(group[0])

@@ -1,0 +1,59 @@
+"""Empirical-Bayes shrinkage of the model's shares toward a noisy release: the targets of the
+``dp_sequence`` calibrations (``_margins.py``, ``_tod.py``). Pure numpy, post-processing."""
+from __future__ import annotations
+
+import numpy as np
+
+from synthscape.generators._marginal import project_simplex
+
+TAU_ROUNDS = 5  # fixed-point rounds of the model error variance's weighted estimate
+
+
+def shrink(noisy: np.ndarray, got: np.ndarray, s2: np.ndarray) -> np.ndarray:
+    """``got`` (the model's shares) moved toward ``noisy`` (released, noise variance ``s2``
+    per cell) by the empirical-Bayes weight ``tau^2 v / (tau^2 v + s2)``: the model's own error
+    variance is taken to scale with ``v = got (1 - got)`` (as a share's sampling variance does)
+    and ``tau^2`` is estimated from the cells by weighted moments, ``E[d^2] = tau^2 v + s2``
+    with weights ``v / (tau^2 v + s2)^2`` (a few fixed-point rounds), so cells of very
+    different noise (a small group's, a large group's) are each weighted by what they can
+    tell. A column the model already fits keeps the model's shares, one it misses takes the
+    release's, and a rare value (small ``v``) moves only as far as the release can tell it
+    apart from noise: a release whose noise exceeds a rare value's share would otherwise set
+    it near 0, and the sampler would stop drawing it (conditions on it then fail)."""
+    d = noisy - got
+    v = np.clip(got * (1 - got), 1e-6, None)
+    s2 = np.broadcast_to(np.asarray(s2, float), d.shape)
+    tau2 = max(0.0, float(np.sum(d ** 2 - s2)) / float(np.sum(v)))
+    for _ in range(TAU_ROUNDS):
+        w = v / (tau2 * v + s2 + 1e-12) ** 2
+        tau2 = max(0.0, float(np.sum(w * (d ** 2 - s2))) / float(np.sum(w * v)))
+    return got + tau2 * v / (tau2 * v + s2 + 1e-300) * d
+
+
+def move(noisy: np.ndarray, got: np.ndarray, total, total_std, p_total, std: float
+          ) -> np.ndarray:
+    """Released cells ``noisy`` (rows: groups) over their noisy ``total`` (noise std
+    ``total_std``), shrunk toward the pilot's shares ``got / p_total`` (:func:`shrink`); the
+    totals broadcast over the cells (scalars, or one per row)."""
+    total = np.maximum(total, 1.0)
+    r, h = noisy / total, got / np.maximum(p_total, 1.0)
+    s2 = (std / total) ** 2 + (total_std / total) ** 2 * r ** 2 + \
+        h * (1 - h) / np.maximum(p_total, 1.0)
+    return shrink(r, h, s2)
+
+
+def distribution(noisy: np.ndarray, got: np.ndarray, total, total_std, p_total, std: float
+                  ) -> np.ndarray:
+    """:func:`move` for rows that are distributions: each row projected onto the simplex
+    first (least squares: noise on empty cells goes to 0), then moved, then renormalised."""
+    noisy, got = np.atleast_2d(noisy), np.atleast_2d(got)
+    total = np.broadcast_to(np.asarray(total, float).reshape(-1, 1), (len(noisy), 1))
+    proj = np.stack([project_simplex(row, max(float(t[0]), 1.0)) for row, t in zip(noisy, total)])
+    t = np.clip(move(proj, got, total, total_std, p_total, std), 0.0, None)
+    own = got / np.maximum(got.sum(axis=1, keepdims=True), 1.0)
+    sums = t.sum(axis=1, keepdims=True)
+    return np.where(sums > 0, t / np.where(sums > 0, sums, 1.0), own)
+
+
+def own_shares(got: np.ndarray) -> np.ndarray:
+    return got / np.maximum(got.sum(axis=1, keepdims=True), 1.0)
