@@ -21,11 +21,11 @@ def _encoding():
     return SequenceEncoding(sequence_conformance_data(5)[2], bins=8)
 
 
-@pytest.mark.parametrize("by", [None, 0, 1])
+@pytest.mark.parametrize("by, group_events", [(None, False), (0, False), (0, True), (1, True)])
 @pytest.mark.parametrize("mode", ["shares", "presence"])
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 12))
-def test_one_entity_moves_the_sums_by_at_most_the_sensitivity(mode, by, seed, n):
+def test_one_entity_moves_the_sums_by_at_most_the_sensitivity(mode, by, group_events, seed, n):
     """The neighbouring relation of the release: the sums over a set of entities and over the
     same set without one differ by that entity's vector, whose L2 norm is bounded; grouping
     the event part by an entity field (``by``) does not raise the bound."""
@@ -38,22 +38,24 @@ def test_one_entity_moves_the_sums_by_at_most_the_sensitivity(mode, by, seed, n)
     cols = np.stack([rng.integers(0, f.size, (n, L)) for f in enc.column_fields], axis=2)
     lengths = rng.integers(0, L + 1, n)
     starts = np.where(lengths > 0, rng.integers(0, enc.gap_size, n), -1)
-    whole = statistic(ents, lengths, cols, starts, enc, mode, by)
+    whole = statistic(ents, lengths, cols, starts, enc, mode, by, group_events)
     bound = sensitivity(enc, mode)
     a, b = weights(enc, mode)
     for i in range(n):
         rest = np.arange(n) != i
         diff = whole - statistic(ents[rest], lengths[rest], cols[rest], starts[rest], enc,
-                                 mode, by)
+                                 mode, by, group_events)
         assert np.linalg.norm(diff) <= bound + 1e-9
         assert diff[0] == 1.0  # the count cell
-        pres = split(diff, enc, by)[3]
+        _, ent, _, pres = split(diff, enc, by, group_events)
         n_pres = sum(p.size for p in pres)
         scaled = diff * np.r_[np.full(len(diff) - n_pres, a), np.full(n_pres, b)]
         assert np.linalg.norm(scaled) <= 1.0 + 1e-9  # what the release's noise is set for
         if by is not None:  # only the entity's own group moves
-            own = int(np.flatnonzero(split(diff, enc, by)[1][by])[0])
-            assert all(np.abs(np.delete(p, own, axis=0)).sum() == 0 for p in pres)
+            own = int(np.flatnonzero(ent[by])[0])
+            moved = [p for p in (*ent[by + 1:], *(pres if group_events else ()))]
+            assert moved and all(p.ndim == 2 and np.abs(np.delete(p, own, axis=0)).sum() == 0
+                                 for p in moved)
     # count, 2 entity fields, the first event's day offset, then per categorical event column
     # (amount is not in) its values present or its shares (L2 at most 1)
     event_part = 3 + 2 + 4 if mode == "presence" else 3
@@ -163,7 +165,7 @@ def test_grouped_margins_follow_an_entity_column(by_segment, tmp_path, monkeypat
     kw = dict(epsilon=50.0, schema=schema, seed=3, epochs=1, batch_size=64, width=8, bins=8,
               device="cpu")
     flat = make("dp_sequence", **kw).fit(evs, ents, entity_key="cid", time_key="ts")
-    grouped = make("dp_sequence", margin_by="segment", **kw).fit(
+    grouped = make("dp_sequence", margin_by="segment", margin_by_events=True, **kw).fit(
         evs, ents, entity_key="cid", time_key="ts")
     assert any("per group of 'segment'" in e.label for e in grouped.ledger_.events)
     gap = {name: float((_atm_by_segment(*g.sample(1500, seed=0)) - real).abs().max())

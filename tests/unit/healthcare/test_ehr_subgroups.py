@@ -121,16 +121,17 @@ def test_save_load_keeps_the_release(planted, icd, tmp_path):
 
 
 def test_without_the_release_carriers_are_the_models(planted):
-    """Without the subgroup release, conditioned patients are the model's carriers: with
-    margins released per run of birth years (the default) codes follow age, so the planted
-    carriers' age comes back; with one release for the whole cohort the model alone misses
-    it (the defect both releases correct)."""
+    """Without the subgroup release, conditioned patients are the model's carriers: with the
+    event part of the margins released per run of birth years (``margin_by_events``) codes
+    follow age, so the planted carriers' age comes back; with the default (event margins for
+    the whole cohort: prevalence keeps its precision) the model alone misses it, the defect the
+    subgroup release corrects."""
     from synthscape_healthcare.generator import EHRGenerator
 
     data, _, params = planted
     seq = params["sequence"]
     ages = {}
-    for name, extra in (("grouped", {}), ("pooled", {"margin_by": None, "length_by": None})):
+    for name, extra in (("events by age", {"margin_by_events": True}), ("default", {})):
         gen = EHRGenerator(**{**params, "subgroup_share": None,
                               "sequence": {**seq, **extra}}).fit(data)
         assert gen.subgroups_ is None
@@ -138,7 +139,7 @@ def test_without_the_release_carriers_are_the_models(planted):
         out = gen.sample(100, conditions={"condition": "I50"}, seed=3)
         assert out.n_patients == 100
         ages[name] = out.patients.birth_year.mean()
-    assert ages["grouped"] < 1935 < 1940 < ages["pooled"]  # real carriers: 1920-1930
+    assert ages["events by age"] < 1935 < 1940 < ages["default"]  # real carriers: 1920-1930
 
 
 def test_the_release_leaves_the_training_its_share_of_the_composition(planted):

@@ -155,12 +155,12 @@ def first_gaps(lengths: np.ndarray, times: np.ndarray, enc: SequenceEncoding) ->
 
 def statistic(entity_codes: np.ndarray, lengths: np.ndarray, columns: np.ndarray,
               starts: np.ndarray, enc: SequenceEncoding, mode: str = "shares",
-              by: int | None = None) -> np.ndarray:
+              by: int | None = None, group_events: bool = False) -> np.ndarray:
     """The sum over entities of the released vector (see the module docstring): the entity
     count, then per entity field its class counts, then the gap classes of the first events
     (``starts``: one per entity, -1 without events), then per calibrated event column and
-    group of entity field ``by`` (one group without it) the entities' presence or shares of
-    each class. ``columns``: (n, L, k) event column codes."""
+    group of entity field ``by`` (with ``group_events``; one group otherwise) the entities'
+    presence or shares of each class. ``columns``: (n, L, k) event column codes."""
     n = len(lengths)
     parts = [np.array([float(n)])]
     grp, n_g = entity_groups(enc, by, entity_codes), n_groups(enc, by)
@@ -177,6 +177,8 @@ def statistic(entity_codes: np.ndarray, lengths: np.ndarray, columns: np.ndarray
     live = np.arange(columns.shape[1])[None, :] < np.asarray(lengths)[:, None] \
         if columns.ndim == 3 else np.zeros((n, 0), bool)
     rows = np.nonzero(live)[0]
+    if not group_events:
+        grp, n_g = np.zeros(n, np.int64), 1
     for j in calibrated_columns(enc):
         size = enc.column_fields[j].size
         cell = np.zeros((n, size))
@@ -191,7 +193,8 @@ def statistic(entity_codes: np.ndarray, lengths: np.ndarray, columns: np.ndarray
     return np.concatenate(parts)
 
 
-def split(vector: np.ndarray, enc: SequenceEncoding, by: int | None = None
+def split(vector: np.ndarray, enc: SequenceEncoding, by: int | None = None,
+          group_events: bool = False
           ) -> tuple[float, list[np.ndarray], np.ndarray, list[np.ndarray]]:
     """(count, per entity field its cell counts ((groups, cells) for a field crossed with
     ``by``), first-event gap class counts, per calibrated column its (groups, classes)
@@ -200,14 +203,15 @@ def split(vector: np.ndarray, enc: SequenceEncoding, by: int | None = None
     sizes_e = [_cells(f) for f in enc.entity_fields]
     rows_e = [n_g if crossed(j, by) else 1 for j in range(len(sizes_e))]
     sizes_c = [enc.column_fields[j].size for j in calibrated_columns(enc)]
+    rows_c = n_g if group_events else 1
     cuts = np.cumsum([1, *[r * c for r, c in zip(rows_e, sizes_e)], _days(enc),
-                      *[n_g * c for c in sizes_c]])[:-1]
+                      *[rows_c * c for c in sizes_c]])[:-1]
     parts = np.split(np.asarray(vector, float), cuts)
     m = len(sizes_e)
     ent = [p.reshape(n_g, c) if r > 1 or crossed(j, by) else p
            for j, (p, r, c) in enumerate(zip(parts[1:1 + m], rows_e, sizes_e))]
     return (float(parts[0][0]), ent, parts[1 + m],
-            [p.reshape(n_g, c) for p, c in zip(parts[2 + m:], sizes_c)])
+            [p.reshape(-1, c) for p, c in zip(parts[2 + m:], sizes_c)])
 
 
 @dataclass
@@ -220,6 +224,15 @@ class MarginRelease:
     std: tuple[float, float] | None
     mode: str = "shares"  # the event part: each entity's event shares, or value presence
     by: int | None = None
+    group_events: bool = False  # the event part per group of ``by`` too
+
+    def parts(self, vector: np.ndarray, enc: SequenceEncoding):
+        """:func:`split` of ``vector`` (the release's or a pilot's) in this release's layout."""
+        return split(vector, enc, self.by, self.group_events)
+
+    def event_by(self) -> int | None:
+        """The entity field whose groups split the event part (``None``: pooled)."""
+        return self.by if self.group_events else None
 
     def entity_std(self) -> float:
         return 0.0 if self.std is None else self.std[0]
@@ -230,39 +243,45 @@ class MarginRelease:
 
 def release(entity_codes: np.ndarray, lengths: np.ndarray, events: np.ndarray,
             enc: SequenceEncoding, *, ledger: PrivacyLedger, share: float,
-            mode: str = "shares", by: int | None = None) -> MarginRelease:
+            mode: str = "shares", by: int | None = None,
+            group_events: bool = False) -> MarginRelease:
     """The (DP when the ledger has a budget) sums of the training entities' vectors.
     ``events``: the training records' event codes (gap, time of day, the k columns, then
-    inputs that are not predicted); ``by``: the entity field whose groups split the event
-    part (each entity adds to its own group's cells only: the sensitivity does not grow)."""
+    inputs that are not predicted); ``by``: the entity field whose groups split the entity
+    fields drawn after it and, with ``group_events``, the event part (each entity adds to its
+    own group's cells only: the sensitivity does not grow; a pooled sum then carries the noise
+    of all its groups' cells)."""
     k = len(enc.column_fields)
     starts = np.where(np.asarray(lengths) > 0, events[:, 0, 0], -1) if events.shape[1] else \
         np.full(len(lengths), -1)
-    exact = statistic(entity_codes, lengths, events[:, :, 2:2 + k], starts, enc, mode, by)
+    exact = statistic(entity_codes, lengths, events[:, :, 2:2 + k], starts, enc, mode, by,
+                      group_events)
     if ledger.budget is None:
-        return MarginRelease(exact, None, mode, by)
+        return MarginRelease(exact, None, mode, by, group_events)
     a, b = weights(enc, mode)
-    n_ent = len(exact) - sum(p.size for p in split(exact, enc, by)[3])
+    n_ent = len(exact) - sum(p.size for p in split(exact, enc, by, group_events)[3])
     scale = np.r_[np.full(n_ent, a), np.full(len(exact) - n_ent, b)]
     sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
     L = enc.schema.max_events
     what = "entities with each value" if mode == "presence" else "each entity's event shares"
-    per = "" if by is None else f" per group of {enc.entity_fields[by].name!r}"
+    name = "" if by is None else repr(enc.entity_fields[by].name)
+    per = f" per group of {name}" if group_events else ""
+    crossed_by = "" if by is None else f" (those drawn after {name} per group of it)"
     noisy = gaussian_mechanism(
         exact * scale, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
         label=f"{LABEL}: entity count, one-way counts of {len(enc.entity_fields)} entity "
-              f"columns, day offset of the first event (scaled by {a:.3g}), {what} of "
+              f"columns{crossed_by}, day offset of the first event (scaled by {a:.3g}), {what} of "
               f"{len(calibrated_columns(enc))} event columns{per} (first {L} events; scaled "
               f"by {b:.3g}), Gaussian, L2 sensitivity 1 after scaling")
     vec = np.asarray(noisy, float).reshape(exact.shape) / scale
-    return MarginRelease(vec, (sigma / a, sigma / b if b > 0 else 0.0), mode, by)
+    return MarginRelease(vec, (sigma / a, sigma / b if b > 0 else 0.0), mode, by, group_events)
 
 
 def _count(rel: MarginRelease, enc: SequenceEncoding) -> tuple[float, float]:
     """The entity count and its noise std: the count cell pooled, by inverse variance, with
     each entity field's cell total (each also sums to the count; a total over c cells has
     c times a cell's noise variance)."""
-    count, ent, _, _ = split(rel.vector, enc, rel.by)
+    count, ent, _, _ = rel.parts(rel.vector, enc)
     std = rel.entity_std()
     if std == 0.0:
         return count, 0.0
@@ -279,9 +298,9 @@ def _targets(rel: MarginRelease, have: np.ndarray, enc: SequenceEncoding
     """Shares to aim at: the model's (``have``, a pilot's statistic) moved toward the release
     (:func:`shrink`); ``None`` when the release is too noisy to read. The event targets are
     (groups, classes): presence shares of each group's entities, or each group's shares."""
-    by = rel.by
-    _, ent, start, pres = split(rel.vector, enc, by)
-    p_count, p_ent, p_start, p_pres = split(have, enc, by)
+    by, ev_by = rel.by, rel.event_by()
+    _, ent, start, pres = rel.parts(rel.vector, enc)
+    p_count, p_ent, p_start, p_pres = rel.parts(have, enc)
     count, count_std = _count(rel, enc)
     if count <= MIN_COUNT_STDS * max(count_std, 1.0) or p_count <= 0:
         return None
@@ -293,11 +312,11 @@ def _targets(rel: MarginRelease, have: np.ndarray, enc: SequenceEncoding
     # the entities with events: the start cells' total (each has one day offset)
     started, started_std, p_started = float(start.sum()), std * math.sqrt(len(start)), \
         float(p_start.sum())
-    if by is None:  # the group totals: the entity count, or the entities with events
+    if ev_by is None:  # the group totals: the entity count, or the entities with events
         g_tot, g_std, pg_tot = np.array([[count]]), count_std, np.array([[p_count]])
         s_tot, s_std, ps_tot = np.array([[started]]), started_std, np.array([[p_started]])
     else:  # the release's cells of field ``by`` (the entity part's noise)
-        g_tot, g_std, pg_tot = ent[by][:, None], std, p_ent[by][:, None]
+        g_tot, g_std, pg_tot = ent[ev_by][:, None], std, p_ent[ev_by][:, None]
     if rel.mode == "presence":  # shares of all entities, each cell on its own
         event_t = [np.clip(move(noisy, got, g_tot, g_std, pg_tot, rel.presence_std()),
                            0.0, 1.0) for noisy, got in zip(pres, p_pres)]
@@ -308,7 +327,7 @@ def _targets(rel: MarginRelease, have: np.ndarray, enc: SequenceEncoding
     if rel.mode != "presence":  # event shares: a distribution over the entities with events
         event_t = []
         for noisy, got in zip(pres, p_pres):
-            if by is not None:  # each group's entities with events: its cells' total
+            if ev_by is not None:  # each group's entities with events: its cells' total
                 s_tot, ps_tot = noisy.sum(axis=1, keepdims=True), got.sum(axis=1, keepdims=True)
                 s_std = rel.presence_std() * math.sqrt(noisy.shape[1])
             event_t.append(distribution(noisy, got, s_tot, s_std, ps_tot,
@@ -322,25 +341,28 @@ def _rate(p: np.ndarray) -> np.ndarray:
     return -np.log1p(-np.clip(p, 0.0, 0.995)) + 1e-4
 
 
-def _group_sizes(have: np.ndarray, enc: SequenceEncoding, by: int | None) -> np.ndarray:
-    """(groups, 1): a pilot's entities per group."""
-    n, ent, _, _ = split(have, enc, by)
+def _group_sizes(have: np.ndarray, enc: SequenceEncoding, rel: MarginRelease,
+                 by: int | None) -> np.ndarray:
+    """(groups, 1): a pilot's entities per group of field ``by`` (``None``: all of them)."""
+    n, ent, _, _ = rel.parts(have, enc)
     return np.array([[n]]) if by is None else ent[by][:, None]
 
 
-def _error(goal, have: np.ndarray, enc: SequenceEncoding, mode: str,
-           by: int | None = None) -> float:
+def _error(goal, have: np.ndarray, enc: SequenceEncoding, rel: MarginRelease) -> float:
     """The pilot's worst error to the targets: TVD for entity fields and the first day
     offset; for event columns the largest presence difference (or TVD of shares) per group,
     averaged over the groups by their pilot sizes."""
     ent_t, start_t, pres_t = goal
-    n, ent, start, pres = split(have, enc, by)
-    size = _group_sizes(have, enc, by)[:, 0]
+    mode = rel.mode
+    n, ent, start, pres = rel.parts(have, enc)
+    size = _group_sizes(have, enc, rel, rel.by)[:, 0]
     w = size / max(float(size.sum()), 1.0)
     errs = [float(np.dot(w, 0.5 * np.abs(own_shares(e) - t).sum(axis=1))) if e.ndim == 2
             else 0.5 * float(np.abs(e / max(n, 1.0) - t).sum()) for e, t in zip(ent, ent_t)]
     if start_t is not None:
         errs.append(0.5 * float(np.abs(start / max(start.sum(), 1.0) - start_t).sum()))
+    size = _group_sizes(have, enc, rel, rel.event_by())[:, 0]
+    w = size / max(float(size.sum()), 1.0)
     for p, t in zip(pres, pres_t):
         if mode == "presence":
             per = np.abs(p / np.maximum(size[:, None], 1.0) - t).max(axis=1, initial=0.0)
@@ -364,32 +386,33 @@ def calibrate(net, enc: SequenceEncoding, rel: MarginRelease, lengths: LengthMod
     from released values)."""
     from synthscape.generators.dp_sequence._sampling import draw_entities, draw_events
 
-    cols, by = calibrated_columns(enc), rel.by
-    shape = (lambda c: (c,)) if by is None else (lambda c: (n_groups(enc, by), c))
+    cols, by, ev_by = calibrated_columns(enc), rel.by, rel.event_by()
+    rows = () if ev_by is None else (n_groups(enc, ev_by),)
     shifts = Shifts([np.zeros((n_groups(enc, by), f.size) if crossed(j, by) else f.size)
                      for j, f in enumerate(enc.entity_fields)], np.zeros(enc.gap_size),
-                    {j: np.zeros(shape(enc.column_fields[j].size)) for j in cols},
-                    None if by is None else (by, groups(enc.entity_fields[by])))
-    size = PILOT if by is None else PILOT * 2
+                    {j: np.zeros((*rows, enc.column_fields[j].size)) for j in cols},
+                    None if by is None else (by, groups(enc.entity_fields[by])),
+                    ev_by is not None)
+    size = PILOT if by is None else 2 * PILOT
 
     def pilot() -> np.ndarray:
         shifts.apply(net)
         ents = draw_entities(net, size, rng)
         sizes, columns, times = draw_events(net, enc, ents, rng, lengths)
         return statistic(ents, sizes, columns, first_gaps(sizes, times, enc), enc, rel.mode,
-                         by)
+                         by, rel.group_events)
 
     have = pilot()
     goal = _targets(rel, have, enc)
     if goal is None:
         del net.entity_shift, net.start_shift, net.column_shift
-        net.column_group = None
+        net.entity_group = net.column_group = None
         return {"pilot_error_before": float("nan"), "pilot_error_after": float("nan")}
     ent_t, start_t, pres_t = goal
-    tried = [(_error(goal, have, enc, rel.mode, by), shifts.copy())]
+    tried = [(_error(goal, have, enc, rel), shifts.copy())]
     for _ in range(ROUNDS):
-        n, ent, start, pres = split(have, enc, by)
-        size_g = _group_sizes(have, enc, by)
+        n, ent, start, pres = rel.parts(have, enc)
+        size_g = _group_sizes(have, enc, rel, by)
         for f, s, got, t in zip(enc.entity_fields, shifts.entity, ent, ent_t):
             if got.ndim == 2:  # per group; a group the pilot missed stays
                 ratio = np.where(size_g > 0, (t + 1e-4) / (own_shares(got) + 1e-4), 1.0)
@@ -400,6 +423,7 @@ def calibrate(net, enc: SequenceEncoding, rel: MarginRelease, lengths: LengthMod
             day = shifts.start[_first_day(enc):]  # a view: the other classes stay 0
             _step(day, (start_t + 1e-4) / (start / max(start.sum(), 1.0) + 1e-4),
                   MAX_START_SHIFT)
+        size_g = _group_sizes(have, enc, rel, ev_by)
         for j, got, t in zip(cols, pres, pres_t):
             if rel.mode == "presence":
                 ratio = _rate(t) / _rate(got / np.maximum(size_g, 1.0))
@@ -408,7 +432,7 @@ def calibrate(net, enc: SequenceEncoding, rel: MarginRelease, lengths: LengthMod
             ratio = np.where(size_g > 0, ratio, 1.0)  # a group the pilot missed stays
             _step(shifts.column[j], ratio.reshape(shifts.column[j].shape))
         have = pilot()
-        tried.append((_error(goal, have, enc, rel.mode, by), shifts.copy()))
+        tried.append((_error(goal, have, enc, rel), shifts.copy()))
     err, best = min(tried, key=lambda t: t[0])
     best.apply(net)
     return {"pilot_error_before": tried[0][0], "pilot_error_after": err}

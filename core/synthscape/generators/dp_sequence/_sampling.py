@@ -79,7 +79,7 @@ def draw_entities(net: SequenceNet, n: int, rng: np.random.Generator) -> np.ndar
     codes = torch.zeros(n, len(sizes), dtype=torch.long)
     with torch.no_grad():
         oh = torch.zeros(n, 0)
-        group = getattr(net, "column_group", None)
+        group = getattr(net, "entity_group", None)
         rows = None
         for j, s in enumerate(sizes):
             if group is not None and j > group[0] and rows is None:

@@ -12,26 +12,29 @@ from synthscape.generators.dp_sequence._encoding import SequenceEncoding
 
 @dataclass
 class Shifts:
-    """``column[j]``: (classes,), or (groups, classes) with ``group`` = (the entity field
-    whose groups pick a row, its class -> group map); so are ``entity[j]`` of the entity
-    fields drawn after that one."""
+    """``entity[j]`` of the entity fields drawn after field ``group[0]`` are (groups, classes),
+    a row per group of that field (``group[1]``: its class -> group map); so is ``column[j]``
+    with ``group_columns``; the others are (classes,)."""
 
     entity: list[np.ndarray]
     start: np.ndarray
     column: dict[int, np.ndarray]
     group: tuple[int, np.ndarray] | None = None
+    group_columns: bool = False
 
     def copy(self) -> Shifts:
         return Shifts([s.copy() for s in self.entity], self.start.copy(),
-                      {j: s.copy() for j, s in self.column.items()}, self.group)
+                      {j: s.copy() for j, s in self.column.items()}, self.group,
+                      self.group_columns)
 
     def apply(self, net) -> None:
         net.entity_shift = [torch.as_tensor(s, dtype=torch.float32) for s in self.entity]
         net.start_shift = torch.as_tensor(self.start, dtype=torch.float32)  # (gap classes,)
         net.column_shift = {j: torch.as_tensor(s, dtype=torch.float32)
                             for j, s in self.column.items()}
-        net.column_group = None if self.group is None else \
+        net.entity_group = None if self.group is None else \
             (int(self.group[0]), torch.as_tensor(self.group[1], dtype=torch.long))
+        net.column_group = net.entity_group if self.group_columns else None
 
 
 def row_groups(net, entity_codes: np.ndarray) -> torch.Tensor | None:
@@ -56,9 +59,10 @@ def shift_arrays(net) -> dict[str, np.ndarray]:
 
 
 def load_shifts(net, arrays: dict[str, np.ndarray], enc: SequenceEncoding,
-                by: int | None = None) -> None:
+                by: int | None = None, group_columns: bool = False) -> None:
     """Set the shifts saved by :func:`shift_arrays` (``by``: the entity field of grouped
-    column shifts, from model.json); raises ValueError on a bad shape."""
+    shifts, ``group_columns``: whether the column shifts are grouped too; from model.json);
+    raises ValueError on a bad shape."""
     from synthscape.generators.dp_sequence._encoding import field_cells, field_groups
     from synthscape.generators.dp_sequence._margins import calibrated_columns
 
@@ -73,9 +77,10 @@ def load_shifts(net, arrays: dict[str, np.ndarray], enc: SequenceEncoding,
                               f"entity field {f.name!r}")
         for j, f in enumerate(enc.entity_fields)}
     want["start_shift"] = ((enc.gap_size,), "the first event's gap")
-    want.update({f"column_shift_{j}": ((*rows, enc.column_fields[j].size),
+    crows = rows if group_columns else ()
+    want.update({f"column_shift_{j}": ((*crows, enc.column_fields[j].size),
                                        f"event column {enc.column_fields[j].name!r}" +
-                                       ("" if by is None else " per group"))
+                                       (" per group" if crows else ""))
                  for j in calibrated_columns(enc)})
     for name, (shape, what) in want.items():
         s = arrays.get(name)
@@ -84,5 +89,5 @@ def load_shifts(net, arrays: dict[str, np.ndarray], enc: SequenceEncoding,
     Shifts([arrays[f"entity_shift_{j}"] for j in range(len(enc.entity_fields))],
            arrays["start_shift"],
            {j: arrays[f"column_shift_{j}"] for j in calibrated_columns(enc)},
-           None if by is None else
-           (int(by), field_groups(enc.entity_fields[int(by)]))).apply(net)
+           None if by is None else (int(by), field_groups(enc.entity_fields[int(by)])),
+           bool(crows)).apply(net)

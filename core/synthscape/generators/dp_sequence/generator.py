@@ -27,7 +27,15 @@ import numpy as np
 import pandas as pd
 
 from synthscape.errors import ModelFormatError, NotFittedError, ParameterError, SchemaError
-from synthscape.generators._params import NONE, SEED, STR, Interval, Options, validate_params
+from synthscape.generators._params import (
+    BOOL,
+    NONE,
+    SEED,
+    STR,
+    Interval,
+    Options,
+    validate_params,
+)
 from synthscape.privacy import Budget, PrivacyLedger
 from synthscape.random import derive_rng
 from synthscape.schema import SequenceSchema
@@ -79,8 +87,11 @@ class DPSequenceGenerator:
     ``"shares"``, each entity's shares of its events, which event-level marginals follow, or
     ``"presence"``, whether an entity has an event with each value, which per-entity
     prevalence follows), ``margin_by`` (an entity column, grouped as for ``length_by``: the
-    event part of the margin release and its calibration per group, so that sampled events
-    follow, e.g., age: at the same sensitivity, each entity adds to its own group's cells),
+    entity columns drawn after it are released and calibrated per group, e.g. a death flag
+    per run of birth years; at the same sensitivity, each entity adds to its own group's
+    cells), ``margin_by_events`` (the event part per group of ``margin_by`` too, so that the
+    events follow it; each pooled share then carries the noise of all the groups' cells: for
+    large data),
     ``seed`` (public: initialisation and sampling).
     """
 
@@ -108,6 +119,7 @@ class DPSequenceGenerator:
         "margin_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "margin_events": [Options(("shares", "presence"))],
         "margin_by": [STR, NONE],
+        "margin_by_events": [BOOL],
         "seed": [SEED, NONE],
     }
 
@@ -121,7 +133,8 @@ class DPSequenceGenerator:
                  device: str = "auto", length_share: float | None = 0.05,
                  length_by: str | None = None, tod_share: float | None = 0.02,
                  margin_share: float | None = 0.1, margin_events: str = "shares",
-                 margin_by: str | None = None, seed: int | None = None):
+                 margin_by: str | None = None, margin_by_events: bool = False,
+                 seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
@@ -130,7 +143,7 @@ class DPSequenceGenerator:
         self.device, self.seed = device, seed
         self.length_share, self.length_by, self.tod_share = length_share, length_by, tod_share
         self.margin_share, self.margin_events = margin_share, margin_events
-        self.margin_by = margin_by
+        self.margin_by, self.margin_by_events = margin_by, margin_by_events
 
     # ---- parameters ----------------------------------------------------------------------
     @classmethod
@@ -233,7 +246,8 @@ class DPSequenceGenerator:
             share=self.tod_share)
         margins = None if self.margin_share is None else _margins.release(
             records.entities, records.lengths, records.events, enc, ledger=ledger,
-            share=self.margin_share, mode=self.margin_events, by=margin_by)
+            share=self.margin_share, mode=self.margin_events, by=margin_by,
+            group_events=bool(self.margin_by_events and margin_by is not None))
         defaults = default_training(n_plan, schema.max_events, self.epsilon)
         chosen = {k: getattr(self, k) if getattr(self, k) is not None else v
                   for k, v in defaults.items()}
@@ -338,7 +352,9 @@ class DPSequenceGenerator:
                 "state": {"encoding": self.encoding_.get_state(), "arch": self.arch_,
                           "training": self.training_,
                           "lengths_by": None if self.lengths_ is None else self.lengths_.by,
-                          "margins_by": _margins_by(self.model_)}}
+                          "margins_by": _margins_by(self.model_),
+                          "margins_by_events":
+                              getattr(self.model_, "column_group", None) is not None}}
         with writing(folder) as tmp:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
             save_weights(self.model_, tmp / WEIGHTS)
@@ -408,7 +424,8 @@ class DPSequenceGenerator:
                 shift = z["tod_shift"] if "tod_shift" in z.files else None
                 saved = {name: z[name] for name in z.files if name != "tod_shift"}
             try:
-                load_shifts(gen.model_, saved, gen.encoding_, state.get("margins_by"))
+                load_shifts(gen.model_, saved, gen.encoding_, state.get("margins_by"),
+                            bool(state.get("margins_by_events", False)))
             except ValueError as exc:
                 raise ModelFormatError(f"{folder / ARRAYS}: {exc}") from None
             if shift is not None:
@@ -423,5 +440,5 @@ class DPSequenceGenerator:
 
 
 def _margins_by(net) -> int | None:
-    group = getattr(net, "column_group", None)
+    group = getattr(net, "entity_group", None)
     return None if group is None else int(group[0])
