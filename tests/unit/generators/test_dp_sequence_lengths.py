@@ -166,3 +166,28 @@ def test_length_classes_cover_zero_to_the_bound_with_the_bound_alone():
     model = LengthModel(np.eye(len(length_edges(64)) - 1)[[-3, -1]], 64)  # [50, 63) and 64
     got = model.draw(np.zeros((500, 0), np.int32), np.random.default_rng(0))
     assert set(got) <= set(range(50, 63)) and len(set(got)) > 8
+
+
+def test_the_visit_offset_spreads_visits_not_the_events_of_one_visit():
+    """With ``visit_offset`` the gap kernel is a log-distribution over the day offsets that
+    fit in the time left and leaves the gaps under an hour at 0 (the head sets the split);
+    a model saved without the flag keeps the kernel on every class."""
+    import torch
+
+    from synthscape.generators.dp_sequence._model import architecture, build
+
+    enc = _encoding()
+    arch = architecture(enc, 8, True)
+    assert arch["visit_offset"] is True
+    new, old = build(arch), build({k: v for k, v in arch.items() if k != "visit_offset"})
+    k = 1 + enc.n_short
+    steps, elapsed, lengths = torch.tensor([1, 1]), torch.tensor([0.0, 500.0]), \
+        torch.tensor([3, 3])
+    off = new.gap_offset(steps, elapsed, lengths)
+    assert (off[:, :k] == 0).all()
+    hours_left = new.span_hours - elapsed
+    for row, left in zip(off, hours_left):
+        fits = new.log_gap_hours[k:] <= torch.log(left)
+        assert torch.logsumexp(row[k:][fits], 0).abs() < 1e-5
+    before = old.gap_offset(steps, elapsed, lengths)
+    assert (before[:, 1:k] < -5).all()  # the older kernel all but forbids a second event
