@@ -186,8 +186,20 @@ def test_the_visit_offset_spreads_visits_not_the_events_of_one_visit():
     off = new.gap_offset(steps, elapsed, lengths)
     assert (off[:, :k] == 0).all()
     hours_left = new.span_hours - elapsed
-    for row, left in zip(off, hours_left):
+    for row, left, at in zip(off, hours_left, elapsed):
+        room = torch.log(torch.clamp(23.0 - (at + new.start_hour) % 24.0, min=0.05) / 23.0)
+        day = row[k:].clone()
+        day[0] -= room  # the same day, weighted by the hours left in it
         fits = new.log_gap_hours[k:] <= torch.log(left)
-        assert torch.logsumexp(row[k:][fits], 0).abs() < 1e-5
+        assert torch.logsumexp(day[fits], 0).abs() < 1e-5
+    at8 = torch.tensor([8.0, 8.0])  # hours since a range start at midnight: 8:00 ...
+    new.start_hour = 0.0
+    morning = new.gap_offset(steps, at8, lengths)
+    new.start_hour = 12.0  # ... and 20:00 from a range start at noon, the same hours left
+    evening = new.gap_offset(steps, at8, lengths)
+    assert torch.equal(torch.cat([evening[:, :k], evening[:, k + 1:]], 1),
+                       torch.cat([morning[:, :k], morning[:, k + 1:]], 1))
+    moved = evening[:, k] - morning[:, k]
+    assert torch.allclose(moved, torch.log(torch.tensor(3.0 / 15.0)).expand(2), atol=1e-5)
     before = old.gap_offset(steps, elapsed, lengths)
     assert (before[:, 1:k] < -5).all()  # the older kernel all but forbids a second event
