@@ -218,7 +218,8 @@ def split(vector: np.ndarray, enc: SequenceEncoding, by: int | None = None,
 class MarginRelease:
     """The released sums (``vector``, noisy) and the noise std of a cell of the entity part
     and of the event part (``None``: exact); ``by``: the entity field whose groups split the
-    event part (``None``: one group)."""
+    entity fields drawn after it, and the event part with ``group_events`` (``None``: no
+    groups)."""
 
     vector: np.ndarray
     std: tuple[float, float] | None
@@ -380,7 +381,7 @@ def _step(s: np.ndarray, ratio: np.ndarray, bound: float = MAX_SHIFT) -> None:
 def calibrate(net, enc: SequenceEncoding, rel: MarginRelease, lengths: LengthModel | None,
               rng: np.random.Generator) -> dict[str, float]:
     """Fit ``net.entity_shift``, ``net.start_shift`` and ``net.column_shift`` to the release
-    (module docstring; a column's shift is (groups, classes) when the release is grouped).
+    (module docstring; a shift is (groups, classes) where the release is grouped).
     Returns the pilots' worst error to the targets (TVD for entity columns and the first
     event's day offset, absolute share difference for presence) before and after (public:
     from released values)."""
