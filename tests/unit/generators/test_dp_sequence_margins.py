@@ -39,8 +39,8 @@ def test_one_entity_moves_the_sums_by_at_most_the_sensitivity(mode, by, group_ev
     lengths = rng.integers(0, L + 1, n)
     starts = np.where(lengths > 0, rng.integers(0, enc.gap_size, n), -1)
     whole = statistic(ents, lengths, cols, starts, enc, mode, by, group_events)
-    bound = sensitivity(enc, mode)
-    a, b = weights(enc, mode)
+    bound = sensitivity(enc, mode, by)
+    a, b = weights(enc, mode, by)
     for i in range(n):
         rest = np.arange(n) != i
         diff = whole - statistic(ents[rest], lengths[rest], cols[rest], starts[rest], enc,
@@ -53,13 +53,14 @@ def test_one_entity_moves_the_sums_by_at_most_the_sensitivity(mode, by, group_ev
         assert np.linalg.norm(scaled) <= 1.0 + 1e-9  # what the release's noise is set for
         if by is not None:  # only the entity's own group moves
             own = int(np.flatnonzero(ent[by])[0])
-            moved = [p for p in (*ent[by + 1:], *(pres if group_events else ()))]
+            moved = [p for p in (*ent[by + 1:2], *(pres if group_events else ()))]
             assert moved and all(p.ndim == 2 and np.abs(np.delete(p, own, axis=0)).sum() == 0
                                  for p in moved)
-    # count, 2 entity fields, the first event's day offset, then per categorical event column
-    # (amount is not in) its values present or its shares (L2 at most 1)
+    # count, 2 entity fields (and the crossed one pooled), the first event's day offset, then
+    # per categorical event column (amount is not in) its values present or its shares
     event_part = 3 + 2 + 4 if mode == "presence" else 3
-    assert k == 4 and bound == pytest.approx(math.sqrt(1 + 2 + 1 + event_part))
+    pooled = int(by == 0)  # field 1 is crossed with field 0 and also released pooled
+    assert k == 4 and bound == pytest.approx(math.sqrt(1 + 2 + pooled + 1 + event_part))
 
 
 def test_a_numerical_entity_field_is_released_in_runs_of_bins():
@@ -69,6 +70,16 @@ def test_a_numerical_entity_field_is_released_in_runs_of_bins():
     g = groups(Field("age", "numerical", 33, edges=tuple(range(33)), nullable=True))
     assert g.max() == GROUPS and g[-1] == GROUPS  # the null class alone
     assert (np.diff(g[:-1]) >= 0).all() and len(set(g[:-1])) == GROUPS
+
+
+def test_raking_meets_the_pooled_shares_and_keeps_each_row_a_distribution():
+    from synthscape.generators.dp_sequence._margins import rake
+
+    rows = np.array([[0.9, 0.1], [0.5, 0.5], [0.2, 0.8]])
+    weight = np.array([0.2, 0.5, 0.3])
+    out = rake(rows, np.array([0.4, 0.6]), weight)
+    assert np.allclose(out.sum(axis=1), 1.0) and np.allclose(weight @ out, [0.4, 0.6], atol=1e-4)
+    assert (np.diff(out[:, 0]) < 0).all()  # the groups keep their order
 
 
 def test_shrinkage_keeps_the_model_where_the_release_is_only_noise():

@@ -107,31 +107,39 @@ def calibrated_columns(enc: SequenceEncoding) -> list[int]:
     return [j for j, f in enumerate(enc.column_fields) if f.kind in ("categorical", "boolean")]
 
 
-def part_sizes(enc: SequenceEncoding, mode: str = "shares") -> tuple[int, int]:
+def n_crossed(enc: SequenceEncoding, by: int | None) -> int:
+    """The entity fields released per group of field ``by`` (each also released pooled)."""
+    return sum(crossed(j, by) for j in range(len(enc.entity_fields)))
+
+
+def part_sizes(enc: SequenceEncoding, mode: str = "shares", by: int | None = None
+               ) -> tuple[int, int]:
     """The most ones one entity puts in the entity part of the vector (its count cell, one
-    cell per entity field, one for its first event's day offset) and in the presence part
-    (one per value present, at most ``min(classes, L)`` per event column)."""
+    cell per entity field, one more per field crossed with ``by``, one for its first event's
+    day offset) and in the presence part (one per value present, at most ``min(classes, L)``
+    per event column)."""
+    e = 2 + len(enc.entity_fields) + n_crossed(enc, by)
     if mode == "presence":
         L = enc.schema.max_events
-        return 2 + len(enc.entity_fields), sum(min(enc.column_fields[j].size, L)
-                                               for j in calibrated_columns(enc))
-    return 2 + len(enc.entity_fields), len(calibrated_columns(enc))
+        return e, sum(min(enc.column_fields[j].size, L) for j in calibrated_columns(enc))
+    return e, len(calibrated_columns(enc))
 
 
-def weights(enc: SequenceEncoding, mode: str = "shares") -> tuple[float, float]:
+def weights(enc: SequenceEncoding, mode: str = "shares", by: int | None = None
+            ) -> tuple[float, float]:
     """Scales of the entity part and of the presence part such that one entity's scaled
     vector has L2 norm at most 1, each part holding ``ENTITY_PART`` and the rest of the
     squared norm (the same as two releases splitting the share: the entity part's few cells
     are not drowned by the presence part's many)."""
-    e, p = part_sizes(enc, mode)
+    e, p = part_sizes(enc, mode, by)
     if p == 0:
         return 1.0 / math.sqrt(e), 0.0
     return math.sqrt(ENTITY_PART / e), math.sqrt((1 - ENTITY_PART) / p)
 
 
-def sensitivity(enc: SequenceEncoding, mode: str = "shares") -> float:
+def sensitivity(enc: SequenceEncoding, mode: str = "shares", by: int | None = None) -> float:
     """L2 sensitivity of the unscaled sums (the bound of one entity's vector)."""
-    e, p = part_sizes(enc, mode)
+    e, p = part_sizes(enc, mode, by)
     return math.sqrt(e + p)
 
 
@@ -172,6 +180,10 @@ def statistic(entity_codes: np.ndarray, lengths: np.ndarray, columns: np.ndarray
             parts.append(block.ravel())
         else:
             parts.append(np.bincount(g, minlength=_cells(f)).astype(float))
+    for j, f in enumerate(enc.entity_fields):  # the crossed fields pooled too
+        if crossed(j, by):
+            g = groups(f)[np.clip(entity_codes[:, j].astype(np.int64), 0, f.size - 1)]
+            parts.append(np.bincount(g, minlength=_cells(f)).astype(float))
     day = np.asarray(starts, np.int64) - _first_day(enc)  # day-offset classes only
     parts.append(np.bincount(day[day >= 0], minlength=_days(enc)).astype(float)[:_days(enc)])
     live = np.arange(columns.shape[1])[None, :] < np.asarray(lengths)[:, None] \
@@ -197,19 +209,22 @@ def split(vector: np.ndarray, enc: SequenceEncoding, by: int | None = None,
           group_events: bool = False
           ) -> tuple[float, list[np.ndarray], np.ndarray, list[np.ndarray]]:
     """(count, per entity field its cell counts ((groups, cells) for a field crossed with
-    ``by``), first-event gap class counts, per calibrated column its (groups, classes)
-    presence counts or share sums)."""
+    ``by``; then the crossed fields' pooled counts), first-event gap class counts, per
+    calibrated column its (groups, classes) presence counts or share sums)."""
     n_g = n_groups(enc, by)
-    sizes_e = [_cells(f) for f in enc.entity_fields]
-    rows_e = [n_g if crossed(j, by) else 1 for j in range(len(sizes_e))]
+    fields = list(enc.entity_fields)
+    sizes_e = [_cells(f) for f in fields] + \
+        [_cells(f) for j, f in enumerate(fields) if crossed(j, by)]
+    pooled_c = len(sizes_e) - len(fields)
+    rows_e = [n_g if crossed(j, by) else 1 for j in range(len(fields))] + [1] * pooled_c
     sizes_c = [enc.column_fields[j].size for j in calibrated_columns(enc)]
     rows_c = n_g if group_events else 1
     cuts = np.cumsum([1, *[r * c for r, c in zip(rows_e, sizes_e)], _days(enc),
                       *[rows_c * c for c in sizes_c]])[:-1]
     parts = np.split(np.asarray(vector, float), cuts)
     m = len(sizes_e)
-    ent = [p.reshape(n_g, c) if r > 1 or crossed(j, by) else p
-           for j, (p, r, c) in enumerate(zip(parts[1:1 + m], rows_e, sizes_e))]
+    ent = [p.reshape(n_g, c) if j < len(fields) and crossed(j, by) else p
+           for j, (p, c) in enumerate(zip(parts[1:1 + m], sizes_e))]
     return (float(parts[0][0]), ent, parts[1 + m],
             [p.reshape(-1, c) for p, c in zip(parts[2 + m:], sizes_c)])
 
@@ -259,7 +274,7 @@ def release(entity_codes: np.ndarray, lengths: np.ndarray, events: np.ndarray,
                       group_events)
     if ledger.budget is None:
         return MarginRelease(exact, None, mode, by, group_events)
-    a, b = weights(enc, mode)
+    a, b = weights(enc, mode, by)
     n_ent = len(exact) - sum(p.size for p in split(exact, enc, by, group_events)[3])
     scale = np.r_[np.full(n_ent, a), np.full(len(exact) - n_ent, b)]
     sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
@@ -307,9 +322,15 @@ def _targets(rel: MarginRelease, have: np.ndarray, enc: SequenceEncoding
         return None
     std = rel.entity_std()
     ent_t = [distribution(noisy, got, count, count_std, p_count, std)[0] if by is None or
-             not crossed(j, by) else
+             not crossed(j, by) or j >= len(enc.entity_fields) else
              distribution(noisy, got, ent[by][:, None], std, p_ent[by][:, None], std)
              for j, (noisy, got) in enumerate(zip(ent, p_ent))]
+    if by is not None:  # each crossed field's groups raked to its pooled target
+        pooled = iter(ent_t[len(enc.entity_fields):])
+        weight = ent_t[by]  # the target share of each group of field ``by``
+        for j in range(len(enc.entity_fields)):
+            if crossed(j, by):
+                ent_t[j] = rake(ent_t[j], next(pooled), weight)
     # the entities with events: the start cells' total (each has one day offset)
     started, started_std, p_started = float(start.sum()), std * math.sqrt(len(start)), \
         float(p_start.sum())
@@ -334,6 +355,21 @@ def _targets(rel: MarginRelease, have: np.ndarray, enc: SequenceEncoding
             event_t.append(distribution(noisy, got, s_tot, s_std, ps_tot,
                                          rel.presence_std()))
     return ent_t, start_t, event_t
+
+
+def rake(rows: np.ndarray, pooled: np.ndarray, weight: np.ndarray,
+         rounds: int = 20) -> np.ndarray:
+    """(groups, cells) shares whose rows each sum to 1 and whose mix over the groups (by
+    ``weight``) is ``pooled``: iterative proportional fitting from ``rows`` (cells that are 0
+    in ``rows`` stay 0). The pooled counts are released beside the crossed ones: summed over G
+    groups the crossed cells carry sqrt(G) times one cell's noise, the pooled cell one."""
+    t = np.asarray(rows, float).copy()
+    w = np.asarray(weight, float)[:, None] / max(float(np.sum(weight)), 1e-12)
+    for _ in range(rounds):
+        mix = (w * t).sum(axis=0)
+        t = t * np.where(mix > 0, pooled / np.where(mix > 0, mix, 1.0), 1.0)
+        t = t / np.maximum(t.sum(axis=1, keepdims=True), 1e-12)
+    return t
 
 
 def _rate(p: np.ndarray) -> np.ndarray:
