@@ -40,11 +40,14 @@ came out at 12-13% against 8.6%; a code held by 20% of the patients was drawn fo
   presence share, so that common values move as much as rare ones); the shifts of the best
   pilot are kept.
 
-**Groups** (``by``, the generator's ``margin_by``): the event part, and every entity field
-drawn after field ``by``, are released per group of ``by`` (its values, or its runs of bins
-for a numerical field, e.g. birth years), and their shifts get a row per group. Each entity
-adds to its own group's cells only, so the sensitivity is unchanged; each cell is as noisy as
-before over a smaller group, and the shrinkage weighs each cell by what it can tell. Why: a
+**Groups** (``by``, the generator's ``margin_by``): every entity field drawn after field
+``by``, and with ``group_events`` the event part, are released per group of ``by`` (its
+values, or its runs of bins for a numerical field, e.g. birth years), and their shifts get a
+row per group. Each entity adds to its own group's cells only, so a grouped block adds no
+more to an entity's norm than the pooled one; summed over G groups, though, a pooled share
+carries sqrt(G) times a cell's noise, so each crossed entity field is also released pooled
+(one more cell per field in the entity part: ``part_sizes``) and its group targets are raked
+to the pooled target (:func:`rake`). The shrinkage weighs each cell by what it can tell. Why: a
 short DP-SGD run also hardly learns what the entity columns imply for the events; on NAFLD at
 epsilon 1, 20- and 80-year-olds had the same death share (9%) and the same number of events.
 
