@@ -45,7 +45,11 @@ def test_replayed_ehr_fit_reproduces_no_noise_and_stores_no_count(cohort, tmp_pa
     wa, wb = (load_file(str(f / "sequence" / "weights.safetensors")) for f in (first, second))
     assert any(not np.array_equal(wa[k], wb[k]) for k in wa)
     for f in ("ehr.json", "sequence/model.json"):
-        text = (first / f).read_text()
+        doc = json.loads((first / f).read_text())
+        if "state" in doc:  # the planned count is the ledger's DP count, published: it equals
+            # N by chance in about one fit of a hundred, so it is left out of the scan
+            assert isinstance(doc["state"]["training"].pop("planned_entities"), int)
+        text = json.dumps(doc)
         assert float(N) not in numbers_in_text(text) and "loss" not in text
     kinds = [e["kind"] for e in meta["ledger"]["events"]]
     # the subgroup age/sex sums, dp_sequence's Gaussian releases (patient count, lengths,
