@@ -202,9 +202,12 @@ def statistic(entity_codes: np.ndarray, lengths: np.ndarray, columns: np.ndarray
         elif rows.size:  # each entity's own shares of its events (L1 norm 1)
             np.add.at(cell, (rows, columns[live][:, j].astype(np.int64)),
                       1.0 / np.asarray(lengths, float)[rows])
-        block = np.zeros((n_g, size))
-        np.add.at(block, grp, cell)
-        parts.append(block.ravel())
+        if n_g == 1:
+            parts.append(cell.sum(axis=0))
+        else:
+            block = np.zeros((n_g, size))
+            np.add.at(block, grp, cell)
+            parts.append(block.ravel())
     return np.concatenate(parts)
 
 

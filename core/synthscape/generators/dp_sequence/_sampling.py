@@ -23,7 +23,7 @@ from synthscape.generators.dp_sequence._encoding import (
 )
 from synthscape.generators.dp_sequence._lengths import LengthModel
 from synthscape.generators.dp_sequence._model import SequenceNet
-from synthscape.generators.dp_sequence._shifts import row_groups
+from synthscape.generators.dp_sequence._shifts import group_rows, row_groups
 
 CHUNK = 8192  # entities per vectorised batch
 
@@ -45,12 +45,8 @@ def entity_logits(net: SequenceNet, j: int, onehot_before: torch.Tensor,
     """Entity head j's logits plus the calibration shift of sampling (``_margins.py``;
     ``net.entity_shift``, absent without a margin release; a grouped shift has a row per group
     of an earlier entity field, ``rows`` picks each entity's)."""
-    logits = net.entity_logits(j, onehot_before)
     shift = getattr(net, "entity_shift", None)
-    if not shift:
-        return logits
-    s = shift[j]
-    return logits + (s[rows] if s.dim() == 2 and rows is not None else s)
+    return _shifted(net.entity_logits(j, onehot_before), shift[j] if shift else None, rows)
 
 
 def column_logits(net: SequenceNet, j: int, h: torch.Tensor,
@@ -58,12 +54,17 @@ def column_logits(net: SequenceNet, j: int, h: torch.Tensor,
     """Event column j's head logits plus the calibration shift of sampling (``_margins.py``;
     ``net.column_shift``, for categorical and boolean columns; a grouped shift has a row per
     group of an entity field, ``rows`` picks each entity's)."""
-    logits = net.heads[2 + j](h)
     shift = getattr(net, "column_shift", None)
-    if not shift or j not in shift:
+    return _shifted(net.heads[2 + j](h), shift.get(j) if shift else None, rows)
+
+
+def _shifted(logits: torch.Tensor, shift: torch.Tensor | None,
+             rows: torch.Tensor | None) -> torch.Tensor:
+    """``logits`` plus a calibration shift: (classes,), or (groups, classes) with ``rows``
+    the group of each entity."""
+    if shift is None:
         return logits
-    s = shift[j]
-    return logits + (s[rows] if s.dim() == 2 and rows is not None else s)
+    return logits + (shift[rows] if shift.dim() == 2 and rows is not None else shift)
 
 
 def start_logits(net: SequenceNet, logits: torch.Tensor) -> torch.Tensor:
@@ -83,7 +84,7 @@ def draw_entities(net: SequenceNet, n: int, rng: np.random.Generator) -> np.ndar
         rows = None
         for j, s in enumerate(sizes):
             if group is not None and j > group[0] and rows is None:
-                rows = group[1][codes[:, group[0]]]
+                rows = group_rows(group, codes)
             codes[:, j] = _pick(entity_logits(net, j, oh, rows), rng)
             oh = torch.cat([oh, torch.nn.functional.one_hot(codes[:, j], s).float()], dim=-1)
     return codes.numpy().astype(np.int32)

@@ -42,9 +42,14 @@ def row_groups(net, entity_codes: np.ndarray) -> torch.Tensor | None:
     group = getattr(net, "column_group", None)
     if group is None:
         return None
+    return group_rows(group, torch.as_tensor(np.asarray(entity_codes).astype(np.int64)))
+
+
+def group_rows(group: tuple[int, torch.Tensor], codes: torch.Tensor) -> torch.Tensor:
+    """(n,): the group of each entity of ``codes`` (n, fields) under ``group`` = (the grouping
+    field, its class -> group map)."""
     by, cells = group
-    codes = torch.as_tensor(np.asarray(entity_codes)[:, by].astype(np.int64))
-    return cells[codes.clamp(0, len(cells) - 1)]
+    return cells[codes[:, by].long().clamp(0, len(cells) - 1)]
 
 
 def shift_arrays(net) -> dict[str, np.ndarray]:

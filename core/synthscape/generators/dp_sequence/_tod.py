@@ -20,7 +20,7 @@ log (the real log's two profiles differ by a TVD of 0.015), whereas the model's 
 histories drift into the evening through chains of same-day events, so matching the pilot's
 per-entity shares left the event-level hour TVD at 0.12-0.13 (5,000 customers) with the
 pilot at 0.03. The target is the release projected onto the simplex and shrunk toward the first
-pilot's profile by the empirical-Bayes weight of ``_margins.shrink``. Only released values and
+pilot's profile by the empirical-Bayes weight of ``_shrink.shrink``. Only released values and
 the released model are used, so it costs no budget.
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ def calibrate(net: SequenceNet, enc: SequenceEncoding, hist: np.ndarray, sigma: 
     """Fit ``net.tod_shift`` so that pilot samples' hour profile meets the released one
     (``hist``: the noisy sum of the entities' hour shares, noise std ``sigma``; ``None``:
     exact), projected onto the simplex and shrunk toward the first pilot's profile by the
-    empirical-Bayes weight of ``_margins.shrink`` (the model keeps its hours where they are
+    empirical-Bayes weight of ``_shrink.shrink`` (the model keeps its hours where they are
     within the release's noise). The shift of the best of ``ROUNDS + 1`` pilots is kept (the
     first has no shift). Returns the pilots' TVD to the target without and with the kept
     shift (public: from released values)."""
