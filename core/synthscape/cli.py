@@ -13,6 +13,7 @@ Everything here is also one Python call (``synthscape.scenarios.run``, ``load_sp
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from enum import Enum
@@ -286,24 +287,53 @@ def main() -> None:
     code (see the module docstring)."""
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    code = _run_app()
+    if code == EXIT_INTERRUPTED:
+        # A signal can land inside a native import or while library threads (BLAS, torch,
+        # dask) are live; finalizing the interpreter then can abort the process (SIGABRT)
+        # after the cleanup already ran. Temporary folders are gone by now, so leave at once.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 - a closed pipe must not change the exit code
+                pass
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(code)
+
+
+def _run_app() -> int:
+    """Run the typer app; return the exit code it ends with."""
     try:
         app()
+    except SystemExit as exc:
+        return _exit_code(exc.code)
     except SynthscapeError as exc:  # commands catch their own; this is a last resort
         try:
             _fail(exc)
         except typer.Exit:
-            sys.exit(EXIT_BAD_INPUT)
+            return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        sys.exit(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     except Exception as exc:
         if _interrupted(exc):
-            sys.exit(EXIT_INTERRUPTED)
+            return EXIT_INTERRUPTED
         import traceback
 
         traceback.print_exc()
         sys.stderr.write("internal error: this is a bug in synthscape or one of its packs; "
                          "please report it with the traceback above\n")
-        sys.exit(EXIT_INTERNAL)
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def _exit_code(code: object) -> int:
+    """SystemExit's code as the process would report it (None is 0; a message is 1)."""
+    if code is None:
+        return EXIT_OK
+    if isinstance(code, int):
+        return EXIT_INTERRUPTED if _SIGNALLED and code != EXIT_OK else code
+    print(code, file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

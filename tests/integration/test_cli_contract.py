@@ -330,6 +330,24 @@ def test_interrupt_exits_130_and_leaves_nothing(tmp_path, sig, delay):
     no_leftovers(tmp_path)
 
 
+def test_an_interrupted_run_skips_interpreter_finalization(tmp_path):
+    """Library threads alive at exit can abort the interpreter while it finalizes (SIGABRT,
+    exit -6) after the cleanup ran; an interrupted run leaves without finalizing. The stand-in
+    here is an exit hook that aborts."""
+    write_data(tmp_path)
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(tabular(tmp_path)))
+    code = ("import atexit, os, sys, synthscape.scenarios as s\n"
+            "atexit.register(os.abort)\n"
+            "def stop(*a, **k):\n    raise KeyboardInterrupt\n"
+            f"s.run = stop\nsys.argv = ['synthscape', 'run', {str(p)!r}, '-q']\n"
+            "from synthscape.cli import main\nmain()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 130, r.stderr
+    assert "interrupted" in r.stderr
+    no_leftovers(tmp_path)
+
+
 def test_an_internal_error_is_exit_3_with_its_traceback(tmp_path):
     """A bug (any exception that is not synthscape's own error) is not mistaken for a failed
     gate (1) or bad input (2)."""
