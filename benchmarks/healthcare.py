@@ -254,8 +254,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--patients", type=int, default=None, help="cap on cohort patients")
-    ap.add_argument("--max-events", type=int, default=32)
+    ap.add_argument("--max-events", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--sequence", default="{}",
+                    help='JSON of dp_sequence parameters, e.g. \'{"gap_spread": 1.0}\'')
     ap.add_argument("--big-sample", type=int, default=100_000)
     ap.add_argument("--ablation-patients", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=2)
@@ -276,7 +278,8 @@ def main(argv=None) -> dict:
         keep = np.random.default_rng(0).permutation(data.patients.patient_id.to_numpy())
         data = data.subset(keep[:args.patients])
     train, test = data.split(0.2, 0, "benchmark")
-    sequence = {"device": "cpu", **({"epochs": args.epochs} if args.epochs else {})}
+    sequence = {"device": "cpu", **({"epochs": args.epochs} if args.epochs else {}),
+                **json.loads(args.sequence)}
     share = None if args.subgroup_share == "none" else float(args.subgroup_share)
     if args.conditioning_only:
         return conditioning_only(train, icd, seeds=args.seeds, sequence=sequence,

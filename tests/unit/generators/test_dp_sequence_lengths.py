@@ -203,3 +203,35 @@ def test_the_visit_offset_spreads_visits_not_the_events_of_one_visit():
     assert torch.allclose(moved, torch.log(torch.tensor(3.0 / 15.0)).expand(2), atol=1e-5)
     before = old.gap_offset(steps, elapsed, lengths)
     assert (before[:, 1:k] < -5).all()  # the older kernel all but forbids a second event
+
+
+def test_gap_spread_widens_the_kernel_and_is_saved(data, tmp_path):
+    """``gap_spread`` is the kernel's width in log hours: at 2 a day offset k log-hours from
+    the expected gap sits (k/2)^2 / 2 below the peak instead of k^2 / 2; the width is part of
+    the saved architecture, and a model saved before it loads with width 1."""
+    import torch
+
+    from synthscape.generators.dp_sequence._model import architecture, build
+
+    enc = _encoding()
+    one, two = (architecture(enc, 8, True, gap_spread=s) for s in (1.0, 2.0))
+    assert two["gap_kernel_sd"] == 2.0
+    assert build({k: v for k, v in one.items() if k != "gap_kernel_sd"}).kernel_sd == 1.0
+    steps, elapsed, lengths = torch.tensor([1]), torch.tensor([0.0]), torch.tensor([4])
+    k = 1 + enc.n_short
+    narrow, wide = (build(a).gap_offset(steps, elapsed, lengths)[0, k + 1:] for a in (one, two))
+    # both are log-distributions over the day offsets; the wide one is flatter
+    assert float(wide.max() - wide.min()) < 0.5 * float(narrow.max() - narrow.min())
+    evs, ents, schema = data
+    gen = make("dp_sequence", epsilon=2.0, schema=schema, seed=2, gap_spread=2.0,
+               **SMALL).fit(evs, ents, entity_key="cid", time_key="ts")
+    gen.save(tmp_path / "m")
+    back = load(tmp_path / "m")
+    assert back.model_.kernel_sd == 2.0
+    a = gen.sample(40, seed=5)
+    b = back.sample(40, seed=5)
+    for x, y in zip(a, b):
+        assert x.equals(y)
+    with pytest.raises(ParameterError, match="gap_spread"):
+        make("dp_sequence", epsilon=2.0, schema=schema, gap_spread=0.0, **SMALL).fit(
+            evs, ents, entity_key="cid", time_key="ts")

@@ -44,8 +44,9 @@ class SequenceNet(nn.Module):
     def __init__(self, entity_sizes: list[int], target_sizes: list[int], dow_size: int,
                  width: int, max_events: int, n_short: int, span_hours: float,
                  length_input: bool = False, gap_hours: list[float] | None = None,
-                 visits: bool = False, start_hour: float = 0.0):
+                 visits: bool = False, start_hour: float = 0.0, kernel_sd: float = 1.0):
         super().__init__()
+        self.kernel_sd = float(kernel_sd)  # the gap kernel's width, in log hours
         self.length_input, self.visits = bool(length_input), bool(visits)
         self.start_hour = float(start_hour)  # the range's start, hours after its midnight
         self.log_gap_hours: torch.Tensor
@@ -100,8 +101,12 @@ class SequenceNet(nn.Module):
 
     def gap_offset(self, steps: torch.Tensor, elapsed_hours: torch.Tensor,
                    lengths: torch.Tensor) -> torch.Tensor:
-        """(..., gap classes): ``-0.5 (log(class hours) - log(expected gap))^2`` with the
-        expected gap = hours of the range left / (events left + 1); 0 for the end class.
+        """(..., gap classes): ``-0.5 ((log(class hours) - log(expected gap)) / sd)^2`` with the
+        expected gap = hours of the range left / (events left + 1) and ``sd`` the kernel's
+        width (``kernel_sd``, the generator's ``gap_spread``); 0 for the end class. At sd 1
+        NAFLD's visit gaps under three weeks (15% of real gaps; the expected gap is years)
+        sat about 10 nats below the peak and 1% of the sampled gaps fell there; the
+        inter-encounter KS was 0.110 at sd 1 and 0.073 at sd 2 (64 events, 3 seeds).
 
         With ``visits`` the kernel only spreads the day offsets: over them it is a
         log-distribution (``kernel - logsumexp(kernel)``), and the gaps under an hour (another
@@ -123,7 +128,7 @@ class SequenceNet(nn.Module):
         left = torch.clamp(n - p, min=0.0)
         hours = torch.clamp(self.span_hours - elapsed_hours.float(), min=1.0)
         expect = torch.log(hours / (left + 1.0))
-        off = -0.5 * (self.log_gap_hours - expect[..., None]) ** 2
+        off = -0.5 * ((self.log_gap_hours - expect[..., None]) / self.kernel_sd) ** 2
         off[..., 0] = 0.0
         if self.visits:  # normalised over the day offsets whose typical gap still fits
             k = 1 + self.n_short
@@ -196,10 +201,12 @@ def build(arch: dict[str, Any]) -> SequenceNet:
     return SequenceNet(arch["entity_sizes"], arch["target_sizes"], arch["dow_size"],
                        arch["width"], arch["max_events"], arch["n_short"], arch["span_hours"],
                        bool(arch.get("length_input", False)), arch.get("gap_hours"),
-                       bool(arch.get("visit_offset", False)), float(arch.get("start_hour", 0.0)))
+                       bool(arch.get("visit_offset", False)), float(arch.get("start_hour", 0.0)),
+                       float(arch.get("gap_kernel_sd", 1.0)))
 
 
-def architecture(enc: Any, width: int, with_lengths: bool) -> dict[str, Any]:
+def architecture(enc: Any, width: int, with_lengths: bool, *,
+                 gap_spread: float = 1.0) -> dict[str, Any]:
     """The network shape of an encoding (``SequenceEncoding``): public, saved in model.json."""
     schema = enc.schema
     arch = {"entity_sizes": enc.entity_sizes, "target_sizes": enc.target_sizes,
@@ -210,6 +217,7 @@ def architecture(enc: Any, width: int, with_lengths: bool) -> dict[str, Any]:
         arch["gap_hours"] = enc.gap_hours().tolist()
         arch["visit_offset"] = True  # models saved before it keep the older offset
         arch["start_hour"] = (enc.start % 86400.0) / 3600.0
+        arch["gap_kernel_sd"] = float(gap_spread)  # models saved before it: 1
     return arch
 
 

@@ -91,7 +91,12 @@ class DPSequenceGenerator:
     per run of birth years; at the same sensitivity, each entity adds to its own group's
     cells), ``margin_by_events`` (the event part per group of ``margin_by`` too, so that the
     events follow it; each pooled share then carries the noise of all the groups' cells: for
-    large data),
+    large data), ``gap_spread`` (the width, in log hours, of the fixed kernel around the
+    expected gap that the gap head's logits start from when lengths are released,
+    ``_model.SequenceNet.gap_offset``: 1 suits activity at a steady pace such as a card log;
+    records whose next event comes days or years later, such as clinic visits, need about 2,
+    or the short gaps sit too many nats below the kernel's peak for a short DP-SGD run to
+    lift them; data-independent, so free),
     ``seed`` (public: initialisation and sampling).
     """
 
@@ -120,6 +125,7 @@ class DPSequenceGenerator:
         "margin_events": [Options(("shares", "presence"))],
         "margin_by": [STR, NONE],
         "margin_by_events": [BOOL],
+        "gap_spread": [Interval(float, 0.25, 8, closed="both")],
         "seed": [SEED, NONE],
     }
 
@@ -134,7 +140,7 @@ class DPSequenceGenerator:
                  length_by: str | None = None, tod_share: float | None = 0.02,
                  margin_share: float | None = 0.1, margin_events: str = "shares",
                  margin_by: str | None = None, margin_by_events: bool = False,
-                 seed: int | None = None):
+                 gap_spread: float = 1.0, seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
@@ -144,6 +150,7 @@ class DPSequenceGenerator:
         self.length_share, self.length_by, self.tod_share = length_share, length_by, tod_share
         self.margin_share, self.margin_events = margin_share, margin_events
         self.margin_by, self.margin_by_events = margin_by, margin_by_events
+        self.gap_spread = gap_spread
 
     # ---- parameters ----------------------------------------------------------------------
     @classmethod
@@ -251,7 +258,8 @@ class DPSequenceGenerator:
         defaults = default_training(n_plan, schema.max_events, self.epsilon)
         chosen = {k: getattr(self, k) if getattr(self, k) is not None else v
                   for k, v in defaults.items()}
-        arch = architecture(enc, int(chosen["width"]), length_model is not None)
+        arch = architecture(enc, int(chosen["width"]), length_model is not None,
+                            gap_spread=float(self.gap_spread))
         with seeded(int(rng.integers(2**31))):
             net = build(arch)
         start_heads(net, enc, None if tod is None else
