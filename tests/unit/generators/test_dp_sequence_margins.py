@@ -199,3 +199,79 @@ def test_margin_by_is_checked_before_anything_is_spent(by_segment):
         with pytest.raises(ParameterError, match=match):
             make("dp_sequence", epsilon=1.0, schema=schema, **kw).fit(
                 evs, ents, entity_key="cid", time_key="ts")
+
+
+def test_a_trend_over_ordered_groups_pools_what_noisy_cells_tell():
+    """Shares that follow a logistic curve over 8 ordered groups, released with noise that
+    swamps the small groups' cells: the fitted trend is closer to the truth than the released
+    shares in every small group, and far closer on average; a null group keeps the model's
+    shares, and with fewer than 3 ordered groups the model's shares come back unchanged."""
+    from synthscape.generators.dp_sequence._shrink import trend
+
+    sizes = np.array([40, 120, 400, 900, 1200, 800, 300, 30], float)
+    p = 1 / (1 + np.exp(-(2.5 - 0.9 * np.arange(8))))  # 92% in the first group, 0.4% in the last
+    counts = np.stack([sizes * (1 - p), sizes * p], axis=1)
+    rng = np.random.default_rng(0)
+    got = np.c_[np.append(sizes * 0.9, 50), np.append(sizes * 0.1, 50)]  # model: 10% anywhere
+    p_total = got.sum(axis=1)
+    raw_err, fit_err = [], []
+    for _ in range(50):
+        noisy = np.r_[counts, [[40.0, 10.0]]] + rng.normal(0, 50, (9, 2))
+        total = noisy.sum(axis=1)
+        prior = trend(noisy, total, 50.0, got, p_total, ordered=8)
+        share = prior[:8, 1] / prior[:8].sum(axis=1)
+        assert np.allclose(prior[8], got[8])  # the null group: the model's
+        assert np.allclose(prior.sum(axis=1)[:8], p_total[:8])  # counts on the pilot's scale
+        raw_err.append(np.abs(np.clip(noisy[:8, 1] / np.maximum(total[:8], 1), 0, 1) - p))
+        fit_err.append(np.abs(share - p))
+    raw, fit = np.mean(raw_err, axis=0), np.mean(fit_err, axis=0)
+    small = sizes < 200
+    assert (fit[small] < raw[small]).all() and fit.mean() < 0.5 * raw.mean()
+    assert np.array_equal(trend(counts[:2], counts[:2].sum(1), 50.0, got[:2], p_total[:2], 2),
+                          got[:2])
+
+
+@pytest.fixture(scope="module")
+def by_age():
+    """Entities with an age (0-100) and a death flag whose share rises with age as mortality
+    does (0.2% at 0, 71% at 100): a curve one epoch of DP-SGD does not learn."""
+    from synthscape.schema import Column, SequenceSchema, TableSchema
+
+    evs, ents, schema = sequence_conformance_data(1500, seed=9)
+    rng = np.random.default_rng(5)
+    age = rng.uniform(0, 100, len(ents)).round()
+    dead = rng.random(len(ents)) < 1 / (1 + np.exp(-(-6.0 + 0.07 * age)))
+    ents = pd.DataFrame({"cid": ents.cid, "age": age, "dead": dead})
+    schema = SequenceSchema(
+        entities=TableSchema(columns=(Column(name="age", kind="numerical", lower=0, upper=100),
+                                      Column(name="dead", kind="boolean")), name="people"),
+        events=schema.events, entity_key="cid", time_key="ts", max_events=12,
+        time_bounds=("2024-01-01", "2024-03-01"))
+    return evs, ents, schema
+
+
+def test_crossed_shares_over_an_ordered_column_follow_its_trend(by_age, monkeypatch):
+    """margin_by a numerical column: the crossed flag's per-group targets start from the trend
+    over the groups, so the sampled share follows age at both ends; starting from the model's
+    shares (the trend replaced by them) the young and the old get nearly the pooled share."""
+    from synthscape.generators.dp_sequence import _margins
+
+    monkeypatch.setenv("SYNTHSCAPE_NOISE_KEY", "7e57" * 16)
+    evs, ents, schema = by_age
+    young, old = ents.age < 25, ents.age >= 75
+    real = (float(ents.dead[young].mean()), float(ents.dead[old].mean()))
+    kw = dict(epsilon=1.0, schema=schema, seed=3, epochs=1, batch_size=64, width=8, bins=8,
+              device="cpu", margin_by="age", length_by="age")
+
+    def shares(gen):
+        s = gen.sample(4000, seed=1)[0]
+        return (float(s.dead[s.age < 25].mean()), float(s.dead[s.age >= 75].mean()))
+
+    with_trend = shares(make("dp_sequence", **kw).fit(evs, ents, entity_key="cid",
+                                                       time_key="ts"))
+    monkeypatch.setattr(_margins, "trend", lambda noisy, total, std, got, p_total, k: got)
+    without = shares(make("dp_sequence", **kw).fit(evs, ents, entity_key="cid",
+                                                    time_key="ts"))
+    assert abs(with_trend[0] - real[0]) < 0.05 and abs(with_trend[1] - real[1]) < 0.15
+    assert abs(without[0] - real[0]) + abs(without[1] - real[1]) > \
+        2 * (abs(with_trend[0] - real[0]) + abs(with_trend[1] - real[1]))

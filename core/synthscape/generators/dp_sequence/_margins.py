@@ -68,7 +68,7 @@ from synthscape.generators.dp_sequence._encoding import field_cells as _cells
 from synthscape.generators.dp_sequence._encoding import field_groups as groups
 from synthscape.generators.dp_sequence._lengths import LengthModel
 from synthscape.generators.dp_sequence._shifts import Shifts
-from synthscape.generators.dp_sequence._shrink import distribution, move, own_shares
+from synthscape.generators.dp_sequence._shrink import distribution, move, own_shares, trend
 from synthscape.privacy import PrivacyLedger
 from synthscape.privacy.mechanisms import gaussian_mechanism
 
@@ -327,9 +327,11 @@ def _targets(rel: MarginRelease, have: np.ndarray, enc: SequenceEncoding
     if count <= MIN_COUNT_STDS * max(count_std, 1.0) or p_count <= 0:
         return None
     std = rel.entity_std()
+    ordered = _ordered_groups(enc, by)
     ent_t = [distribution(noisy, got, count, count_std, p_count, std)[0] if by is None or
              not crossed(j, by) or j >= len(enc.entity_fields) else
-             distribution(noisy, got, ent[by][:, None], std, p_ent[by][:, None], std)
+             distribution(noisy, trend(noisy, ent[by], std, got, p_ent[by], ordered),
+                          ent[by][:, None], std, p_ent[by][:, None], std)
              for j, (noisy, got) in enumerate(zip(ent, p_ent))]
     if by is not None:  # each crossed field's groups raked to its pooled target
         pooled = iter(ent_t[len(enc.entity_fields):])
@@ -361,6 +363,16 @@ def _targets(rel: MarginRelease, have: np.ndarray, enc: SequenceEncoding
             event_t.append(distribution(noisy, got, s_tot, s_std, ps_tot,
                                          rel.presence_std()))
     return ent_t, start_t, event_t
+
+
+def _ordered_groups(enc: SequenceEncoding, by: int | None) -> int:
+    """How many groups of entity field ``by`` are ordered (runs of bins of a numerical or
+    datetime column; its null group comes last and is not): the crossed fields' targets then
+    start from a trend over them (:func:`trend`); 0 for a categorical field or none."""
+    if by is None or enc.entity_fields[by].kind not in ("numerical", "datetime"):
+        return 0
+    f = enc.entity_fields[by]
+    return _cells(f) - int(f.nullable)
 
 
 def rake(rows: np.ndarray, pooled: np.ndarray, weight: np.ndarray,

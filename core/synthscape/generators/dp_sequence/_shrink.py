@@ -1,6 +1,8 @@
 """Empirical-Bayes shrinkage of the model's shares toward a noisy release: the targets of the
-``dp_sequence`` calibrations (``_margins.py``, ``_tod.py``). Pure numpy, post-processing."""
+``dp_sequence`` calibrations (``_margins.py``, ``_tod.py``). numpy and scipy, post-processing."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -57,3 +59,47 @@ def distribution(noisy: np.ndarray, got: np.ndarray, total, total_std, p_total, 
 
 def own_shares(got: np.ndarray) -> np.ndarray:
     return got / np.maximum(got.sum(axis=1, keepdims=True), 1.0)
+
+
+def trend(noisy: np.ndarray, total: np.ndarray, std: float, got: np.ndarray,
+          p_total: np.ndarray, ordered: int) -> np.ndarray:
+    """A prior for :func:`distribution` of rows that are ordered groups (runs of bins of a
+    numerical column, e.g. birth years): in place of the model's shares ``got / p_total``, per
+    class a logistic curve in the group's rank fitted by weighted least squares to the released
+    shares of the first ``ordered`` rows (weights: one over each share's noise variance), rows
+    renormalised, returned as counts on the pilot's scale (``p_total``). The rows after
+    ``ordered`` (a null group) keep the model's. With fewer than 3 ordered rows, ``got``.
+
+    Why: the cells of a small group are mostly noise, and shrunk toward the model's shares they
+    stay where the model is; a short DP-SGD run hardly learns what the grouping column implies.
+    On NAFLD (4,000 patients, 8 runs of birth years, cell noise about 51 patients) the sampled
+    death share was 12-16% in the two youngest groups (real 1% and 0%) and 19% in the second
+    oldest (real 60%); a two-parameter curve pools what all the groups tell (fitted to noisy
+    cells of the real counts, its mean error in those groups is 0.01, 0.01 and 0.19 against
+    0.04, 0.34 and 0.28 for the raw released shares)."""
+    from scipy.optimize import least_squares
+
+    noisy, got = np.atleast_2d(noisy), np.atleast_2d(got)
+    if ordered < 3:
+        return got
+    tot = np.maximum(np.asarray(total, float).reshape(-1), 1.0)[:ordered]
+    x = np.linspace(0.0, 1.0, ordered)
+    shares = np.empty((ordered, noisy.shape[1]))
+    for c in range(noisy.shape[1]):
+        r = noisy[:ordered, c] / tot
+        sd = np.sqrt((std / tot) ** 2 * (1.0 + r ** 2))
+        w = 1.0 / sd ** 2
+        m = float(np.clip(np.sum(w * r) / np.sum(w), 1e-3, 1 - 1e-3))
+
+        def resid(th: np.ndarray, r: np.ndarray = r, sd: np.ndarray = sd) -> np.ndarray:
+            return (1.0 / (1.0 + np.exp(-(th[0] + th[1] * x))) - r) / sd
+
+        th = least_squares(resid, [math.log(m / (1 - m)), 0.0],
+                           bounds=([-30.0, -60.0], [30.0, 60.0])).x
+        shares[:, c] = 1.0 / (1.0 + np.exp(-(th[0] + th[1] * x)))
+    shares = np.clip(shares, 1e-6, None)
+    shares /= shares.sum(axis=1, keepdims=True)
+    out = got.astype(float).copy()
+    out[:ordered] = shares * np.maximum(np.asarray(p_total, float).reshape(-1, 1)[:ordered],
+                                        1.0)
+    return out
