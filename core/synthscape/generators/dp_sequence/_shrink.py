@@ -74,9 +74,9 @@ def trend(noisy: np.ndarray, total: np.ndarray, std: float, got: np.ndarray,
     stay where the model is; a short DP-SGD run hardly learns what the grouping column implies.
     On NAFLD (4,000 patients, 8 runs of birth years, cell noise about 51 patients) the sampled
     death share was 12-16% in the two youngest groups (real 1% and 0%) and 19% in the second
-    oldest (real 60%); a two-parameter curve pools what all the groups tell (fitted to noisy
-    cells of the real counts, its mean error in those groups is 0.01, 0.01 and 0.19 against
-    0.04, 0.34 and 0.28 for the raw released shares)."""
+    oldest (real 60%); a two-parameter curve pools what all the groups tell (200 draws of
+    noise of std 51 added to the real cells: its mean error in those three groups is 0.01,
+    0.01 and 0.19, the released shares' 0.04, 0.34 and 0.28)."""
     from scipy.optimize import least_squares
 
     noisy, got = np.atleast_2d(noisy), np.atleast_2d(got)
