@@ -229,6 +229,8 @@ def test_a_trend_over_ordered_groups_pools_what_noisy_cells_tell():
     assert (fit[small] < raw[small]).all() and fit.mean() < 0.5 * raw.mean()
     assert np.array_equal(trend(counts[:2], counts[:2].sum(1), 50.0, got[:2], p_total[:2], 2),
                           got[:2])
+    # no noise (a non-private fit): the exact release needs no prior
+    assert np.array_equal(trend(counts, counts.sum(1), 0.0, got[:8], p_total[:8], 8), got[:8])
 
 
 @pytest.fixture(scope="module")

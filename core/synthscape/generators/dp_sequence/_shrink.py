@@ -68,7 +68,8 @@ def trend(noisy: np.ndarray, total: np.ndarray, std: float, got: np.ndarray,
     class a logistic curve in the group's rank fitted by weighted least squares to the released
     shares of the first ``ordered`` rows (weights: one over each share's noise variance), rows
     renormalised, returned as counts on the pilot's scale (``p_total``). The rows after
-    ``ordered`` (a null group) keep the model's. With fewer than 3 ordered rows, ``got``.
+    ``ordered`` (a null group) keep the model's. With fewer than 3 ordered rows, or without
+    noise (``std`` 0: a non-private fit, whose release is exact), ``got``.
 
     Why: the cells of a small group are mostly noise, and shrunk toward the model's shares they
     stay where the model is; a short DP-SGD run hardly learns what the grouping column implies.
@@ -80,7 +81,7 @@ def trend(noisy: np.ndarray, total: np.ndarray, std: float, got: np.ndarray,
     from scipy.optimize import least_squares
 
     noisy, got = np.atleast_2d(noisy), np.atleast_2d(got)
-    if ordered < 3:
+    if ordered < 3 or not std > 0:
         return got
     tot = np.maximum(np.asarray(total, float).reshape(-1), 1.0)[:ordered]
     x = np.linspace(0.0, 1.0, ordered)
