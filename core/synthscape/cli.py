@@ -291,7 +291,10 @@ def main() -> None:
     if code == EXIT_INTERRUPTED:
         # A signal can land inside a native import or while library threads (BLAS, torch,
         # dask) are live; finalizing the interpreter then can abort the process (SIGABRT)
-        # after the cleanup already ran. Temporary folders are gone by now, so leave at once.
+        # after the cleanup already ran. Temporary folders are gone by now, so leave at once
+        # (a second signal on the way out is ignored).
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
