@@ -2,8 +2,6 @@
 ``dp_sequence`` calibrations (``_margins.py``, ``_tod.py``). numpy and scipy, post-processing."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from synthscape.generators._marginal import project_simplex
@@ -79,25 +77,25 @@ def trend(noisy: np.ndarray, total: np.ndarray, std: float, got: np.ndarray,
     noise of std 51 added to the real cells: its mean error in those three groups is 0.01,
     0.01 and 0.19, the released shares' 0.04, 0.34 and 0.28)."""
     from scipy.optimize import least_squares
+    from scipy.special import expit, logit
 
     noisy, got = np.atleast_2d(noisy), np.atleast_2d(got)
     if ordered < 3 or not std > 0:
         return got
     tot = np.maximum(np.asarray(total, float).reshape(-1), 1.0)[:ordered]
     x = np.linspace(0.0, 1.0, ordered)
+
+    def curve(th: np.ndarray) -> np.ndarray:
+        return expit(th[0] + th[1] * x)
+
     shares = np.empty((ordered, noisy.shape[1]))
     for c in range(noisy.shape[1]):
         r = noisy[:ordered, c] / tot
         sd = np.sqrt((std / tot) ** 2 * (1.0 + r ** 2))
-        w = 1.0 / sd ** 2
-        m = float(np.clip(np.sum(w * r) / np.sum(w), 1e-3, 1 - 1e-3))
-
-        def resid(th: np.ndarray, r: np.ndarray = r, sd: np.ndarray = sd) -> np.ndarray:
-            return (1.0 / (1.0 + np.exp(-(th[0] + th[1] * x))) - r) / sd
-
-        th = least_squares(resid, [math.log(m / (1 - m)), 0.0],
+        m = float(np.clip(np.sum(r / sd ** 2) / np.sum(1.0 / sd ** 2), 1e-3, 1 - 1e-3))
+        th = least_squares(lambda th, r=r, sd=sd: (curve(th) - r) / sd, [logit(m), 0.0],
                            bounds=([-30.0, -60.0], [30.0, 60.0])).x
-        shares[:, c] = 1.0 / (1.0 + np.exp(-(th[0] + th[1] * x)))
+        shares[:, c] = curve(th)
     shares = np.clip(shares, 1e-6, None)
     shares /= shares.sum(axis=1, keepdims=True)
     out = got.astype(float).copy()
