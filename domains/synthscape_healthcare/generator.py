@@ -240,7 +240,10 @@ class EHRGenerator:
         """What a condition on a code, an ontology node (ICD-10-CM chapter, block, category,
         ...) or a semantic tag becomes: the event condition passed to ``dp_sequence`` (on the
         deepest modelled column that names it; ``None`` when none does) and the vocabulary
-        keys in its subtree (which every conditioned patient must carry)."""
+        keys in its subtree (which every conditioned patient must carry). A node with one code
+        of the vocabulary under it is a condition on that code: a condition on its ancestor
+        column is met by rejection over the model's ancestor draws, and a model that ties codes
+        loosely to their ancestors (a short fit) gives few carriers of the code itself."""
         self._check()
         vocab = set(self.vocabulary_)
         if condition in vocab:
@@ -251,6 +254,8 @@ class EHRGenerator:
         for level in self.paths_.columns:
             name = f"{level}:{condition}"
             hit = self.paths_.index[self.paths_[level] == name]
+            if len(hit) == 1:  # one code: the condition on it is exact, whatever the model
+                return {"code": hit[0]}, set(hit)  # learned of its ancestors
             if len(hit):
                 return {level: name}, set(hit)
         if self.ontology is not None and condition in self.ontology:

@@ -74,6 +74,13 @@ def start_logits(net: SequenceNet, logits: torch.Tensor) -> torch.Tensor:
     return logits if shift is None else logits + shift
 
 
+def later_logits(net: SequenceNet, logits: torch.Tensor) -> torch.Tensor:
+    """The gap logits after the first event plus the calibration shift of sampling
+    (``_gaps.py``; ``net.gap_shift``, absent without a gap release)."""
+    shift = getattr(net, "gap_shift", None)
+    return logits if shift is None else logits + shift
+
+
 def draw_entities(net: SequenceNet, n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, m) entity codes, each column drawn given the earlier ones."""
     sizes = net.entity_sizes
@@ -180,6 +187,7 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
                 if j == 0 and p == 0:  # the first event is a day offset from the start
                     logits = start_logits(net, logits).masked_fill(no_short, -torch.inf)
                 if j == 0 and p > 0:  # a same-day event needs room left in the day
+                    logits = later_logits(net, logits)
                     logits[:, same_day] = logits[:, same_day].masked_fill(
                         _no_room(prev[idx], same_day), -torch.inf)
                 if j == 0 and want is not None:  # no end before the target; stay in range

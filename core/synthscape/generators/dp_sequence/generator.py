@@ -96,7 +96,9 @@ class DPSequenceGenerator:
     ``_model.SequenceNet.gap_offset``: 1 suits activity at a steady pace such as a card log;
     records whose next event comes days or years later, such as clinic visits, need about 2,
     or the short gaps sit too many nats below the kernel's peak for a short DP-SGD run to
-    lift them; data-independent, so free),
+    lift them; data-independent, so free), ``gap_share`` (for the DP profile of the gaps
+    between events that sampling is calibrated to, ``_gaps.py``; ``None``: no release, the
+    gap head and its kernel alone; needs ``length_share``),
     ``seed`` (public: initialisation and sampling).
     """
 
@@ -126,6 +128,7 @@ class DPSequenceGenerator:
         "margin_by": [STR, NONE],
         "margin_by_events": [BOOL],
         "gap_spread": [Interval(float, 0.25, 8, closed="both")],
+        "gap_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "seed": [SEED, NONE],
     }
 
@@ -140,7 +143,8 @@ class DPSequenceGenerator:
                  length_by: str | None = None, tod_share: float | None = 0.02,
                  margin_share: float | None = 0.1, margin_events: str = "shares",
                  margin_by: str | None = None, margin_by_events: bool = False,
-                 gap_spread: float = 1.0, seed: int | None = None):
+                 gap_spread: float = 1.0, gap_share: float | None = None,
+                 seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
@@ -150,7 +154,7 @@ class DPSequenceGenerator:
         self.length_share, self.length_by, self.tod_share = length_share, length_by, tod_share
         self.margin_share, self.margin_events = margin_share, margin_events
         self.margin_by, self.margin_by_events = margin_by, margin_by_events
-        self.gap_spread = gap_spread
+        self.gap_spread, self.gap_share = gap_spread, gap_share
 
     # ---- parameters ----------------------------------------------------------------------
     @classmethod
@@ -187,7 +191,7 @@ class DPSequenceGenerator:
 
         from synthscape.generators._nn import seeded
         from synthscape.generators._training import DPSGD
-        from synthscape.generators.dp_sequence import _data, _infer, _lengths, _margins
+        from synthscape.generators.dp_sequence import _data, _gaps, _infer, _lengths, _margins
         from synthscape.generators.dp_sequence._encoding import SequenceEncoding
         from synthscape.generators.dp_sequence._model import (
             architecture,
@@ -251,6 +255,11 @@ class DPSequenceGenerator:
         tod = None if self.tod_share is None else _lengths.tod_release(
             records.events, records.lengths, enc.target_sizes[1], ledger=ledger,
             share=self.tod_share)
+        if self.gap_share is not None and self.length_share is None:
+            raise ParameterError("gap_share calibrates gaps between events of released lengths: "
+                                 "set length_share (e.g. 0.05) or drop gap_share")
+        gaps = None if self.gap_share is None else _gaps.release(
+            records.events, records.lengths, enc.gap_size, ledger=ledger, share=self.gap_share)
         margins = None if self.margin_share is None else _margins.release(
             records.entities, records.lengths, records.events, enc, ledger=ledger,
             share=self.margin_share, mode=self.margin_events, by=margin_by,
@@ -285,6 +294,12 @@ class DPSequenceGenerator:
                 self.training_["margins"] = _margins.calibrate(
                     self.model_, enc, margins, length_model,
                     derive_rng(self.seed, "margins") if self.seed is not None
+                    else derive_rng(None))
+        if gaps is not None:  # post-processing: sampled gaps onto the released profile
+            with torch.no_grad():
+                self.training_["gaps"] = _gaps.calibrate(
+                    self.model_, enc, *gaps, length_model,
+                    derive_rng(self.seed, "gaps") if self.seed is not None
                     else derive_rng(None))
         if tod is not None:  # post-processing: sampled hours onto the released profile
             from synthscape.generators.dp_sequence._tod import calibrate
@@ -367,9 +382,10 @@ class DPSequenceGenerator:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
             save_weights(self.model_, tmp / WEIGHTS)
             arrays = {} if self.lengths_ is None else {"lengths": self.lengths_.to_array()}
-            shift = getattr(self.model_, "tod_shift", None)
-            if shift is not None:
-                arrays["tod_shift"] = shift.numpy()
+            for name in ("tod_shift", "gap_shift"):
+                shift = getattr(self.model_, name, None)
+                if shift is not None:
+                    arrays[name] = shift.numpy()
             arrays.update(shift_arrays(self.model_))
             if arrays:
                 np.savez(tmp / ARRAYS, **arrays)  # type: ignore[arg-type]
@@ -429,20 +445,21 @@ class DPSequenceGenerator:
             from synthscape.generators.dp_sequence._shifts import load_shifts
 
             with np.load(folder / ARRAYS, allow_pickle=False) as z:
-                shift = z["tod_shift"] if "tod_shift" in z.files else None
-                saved = {name: z[name] for name in z.files if name != "tod_shift"}
+                own = {name: z[name] for name in ("tod_shift", "gap_shift") if name in z.files}
+                saved = {name: z[name] for name in z.files if name not in own}
             try:
                 load_shifts(gen.model_, saved, gen.encoding_, state.get("margins_by"),
                             bool(state.get("margins_by_events", False)))
             except ValueError as exc:
                 raise ModelFormatError(f"{folder / ARRAYS}: {exc}") from None
-            if shift is not None:
-                classes = int(gen.arch_["target_sizes"][1])
-                if shift.shape != (classes,) or \
-                        not np.isfinite(shift).all():
-                    raise ModelFormatError(f"{folder / ARRAYS}: tod_shift must hold one finite "
-                                           f"value per time-of-day class")
-                gen.model_.tod_shift = torch.as_tensor(shift, dtype=torch.float32)
+            for name, field, what in (("tod_shift", 1, "time-of-day"), ("gap_shift", 0, "gap")):
+                if name not in own:
+                    continue
+                classes = int(gen.arch_["target_sizes"][field])
+                if own[name].shape != (classes,) or not np.isfinite(own[name]).all():
+                    raise ModelFormatError(f"{folder / ARRAYS}: {name} must hold one finite "
+                                           f"value per {what} class")
+                setattr(gen.model_, name, torch.as_tensor(own[name], dtype=torch.float32))
         gen._sample_calls = 0
         return gen
 
