@@ -161,14 +161,15 @@ def run_seed(train, test, icd, *, seed, hierarchy, sequence, max_events, big_sam
     return out, gen
 
 
-def conditioning_only(train, icd, *, seeds, sequence, max_events, subgroup_share, out):
+def conditioning_only(train, icd, *, seeds, sequence, max_events, subgroup_share, out,
+                      first_seed=0):
     """Per seed: fit, then the conditioned samples' satisfaction and age/sex TVD only."""
     from synthscape_healthcare.generator import EHRGenerator
     from synthscape_healthcare.metrics import conditioning_check
     from synthscape_healthcare.nafld import nafld_generator_params
 
     runs = []
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         gen = EHRGenerator(epsilon=1.0, delta=1e-6, seed=seed, ontology=icd,
                            hierarchy="ontology", max_events=max_events, sequence=sequence,
                            subgroup_share=subgroup_share, **nafld_generator_params()).fit(train)
@@ -253,6 +254,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed, first-seed+1, ...")
     ap.add_argument("--patients", type=int, default=None, help="cap on cohort patients")
     ap.add_argument("--max-events", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=None)
@@ -282,10 +284,11 @@ def main(argv=None) -> dict:
                 **json.loads(args.sequence)}
     share = None if args.subgroup_share == "none" else float(args.subgroup_share)
     if args.conditioning_only:
-        return conditioning_only(train, icd, seeds=args.seeds, sequence=sequence,
+        return conditioning_only(train, icd, seeds=args.seeds, first_seed=args.first_seed,
+                                 sequence=sequence,
                                  max_events=args.max_events, subgroup_share=share, out=args.out)
     runs = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         res, _ = run_seed(train, test, icd, seed=seed, hierarchy="ontology", sequence=sequence,
                           max_events=args.max_events,
                           big_sample=args.big_sample if seed == 0 else 0,
