@@ -195,6 +195,19 @@ class SequenceEncoding:
         codes = np.where(short, short_code, day_code).astype(np.int32)
         return codes, tod_of(t), dow_of(t)
 
+    def encode_rows(self, lengths: np.ndarray, times: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """(gap, tod) codes, each (n, L), of sampled sequences ``times`` (n, L) with
+        ``lengths`` events each (0 past the end), encoded as the training records were."""
+        n, L = times.shape
+        pos = np.arange(L)[None, :]
+        live = pos < np.asarray(lengths)[:, None]
+        gap, tod = np.zeros((n, L), np.int64), np.zeros((n, L), np.int64)
+        if live.any():
+            first = np.broadcast_to(pos == 0, (n, L))[live]
+            gap[live], tod[live], _ = self.encode_times(times[live], first)
+        return gap, tod
+
     # ---- decoding ----------------------------------------------------------------------------
     def decode_column(self, f: Field, codes: np.ndarray, rng: np.random.Generator) -> Any:
         n_values = f.size - int(f.nullable)

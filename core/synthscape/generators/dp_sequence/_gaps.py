@@ -79,53 +79,36 @@ def sampled_profile(lengths: np.ndarray, times: np.ndarray,
                     enc: SequenceEncoding) -> np.ndarray:
     """:func:`gap_hist` of sampled sequences, their times encoded as the training records
     were."""
-    n, L = times.shape
-    pos = np.arange(L)[None, :]
-    live = pos < np.asarray(lengths)[:, None]
-    gaps = np.zeros((n, L), np.int64)
-    if live.any():
-        first = np.broadcast_to(pos == 0, (n, L))[live]
-        gaps[live] = enc.encode_times(times[live], first)[0]
-    return gap_hist(gaps, lengths, enc.gap_size)
+    return gap_hist(enc.encode_rows(lengths, times)[0], lengths, enc.gap_size)
 
 
 def calibrate(net: SequenceNet, enc: SequenceEncoding, hist: np.ndarray, sigma: float | None,
               lengths: LengthModel | None, rng: np.random.Generator) -> dict[str, float]:
     """Fit ``net.gap_shift`` so that pilot samples' gap profile meets the released one
-    (``hist``, noise std ``sigma``; ``None``: exact). The shift of the best of ``ROUNDS + 1``
-    pilots is kept (the first has none). Returns the pilots' TVD to the target without and with
-    the kept shift (public: from released values)."""
+    (``hist``, noise std ``sigma``; ``None``: exact), by :func:`._shrink.pilot_fit`. Returns
+    the pilots' TVD to the target without and with the kept shift (public: from released
+    values)."""
     from synthscape.generators._marginal import project_simplex
     from synthscape.generators.dp_sequence._sampling import draw_entities, draw_events
-    from synthscape.generators.dp_sequence._shrink import shrink
+    from synthscape.generators.dp_sequence._shrink import pilot_fit
 
-    size = enc.gap_size
-    later = np.ones(size, bool)
+    later = np.ones(enc.gap_size, bool)
     later[END] = False  # the released lengths decide the end
     total = max(float(np.sum(hist[later])), 1.0)
-    released = np.zeros(size)
+    released = np.zeros(enc.gap_size)
     released[later] = project_simplex(np.asarray(hist, float)[later], total) / total
-    s_rel = 0.0 if sigma is None else float(sigma) / total
-    shift = np.zeros(size)
-    goal: np.ndarray | None = None
-    tried: list[tuple[float, np.ndarray]] = []
-    for _ in range(ROUNDS + 1):
+
+    def pilot(shift: np.ndarray) -> tuple[np.ndarray, float]:
         net.gap_shift = torch.as_tensor(shift, dtype=torch.float32)
-        ents = draw_entities(net, PILOT, rng)
-        sizes, _, times = draw_events(net, enc, ents, rng, lengths)
+        sizes, _, times = draw_events(net, enc, draw_entities(net, PILOT, rng), rng, lengths)
         raw = sampled_profile(sizes, times, enc)
         got = raw / max(float(raw[later].sum()), 1e-12)
         got[END] = 0.0
-        if goal is None:
-            n_pilot = max(float(raw[later].sum()), 1.0)
-            goal = np.clip(shrink(released, got, s_rel ** 2 + got * (1 - got) / n_pilot), 0,
-                           None)
-            goal[END] = 0.0
-            goal = goal / max(float(goal.sum()), 1e-12)
-        tried.append((float(0.5 * np.abs(got - goal).sum()), shift))
-        step = DAMPING * np.log((goal + 1e-4) / (got + 1e-4))
-        step[END] = 0.0
-        shift = np.clip(shift + step, -MAX_SHIFT, MAX_SHIFT)
-    tvd, best = min(tried, key=lambda t: t[0])
+        return got, max(float(raw[later].sum()), 1.0)
+
+    best, before, after = pilot_fit(pilot, released,
+                                    0.0 if sigma is None else float(sigma) / total,
+                                    rounds=ROUNDS, damping=DAMPING, max_shift=MAX_SHIFT,
+                                    fixed=~later)
     net.gap_shift = torch.as_tensor(best, dtype=torch.float32)
-    return {"pilot_tvd_before": tried[0][0], "pilot_tvd_after": tvd}
+    return {"pilot_tvd_before": before, "pilot_tvd_after": after}

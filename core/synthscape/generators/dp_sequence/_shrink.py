@@ -1,6 +1,9 @@
 """Empirical-Bayes shrinkage of the model's shares toward a noisy release: the targets of the
-``dp_sequence`` calibrations (``_margins.py``, ``_tod.py``). numpy and scipy, post-processing."""
+``dp_sequence`` calibrations (``_margins.py``, ``_tod.py``, ``_gaps.py``), and the pilot fit
+of a logit shift that the last two share. numpy and scipy, post-processing."""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -102,3 +105,34 @@ def trend(noisy: np.ndarray, total: np.ndarray, std: float, got: np.ndarray,
     out[:ordered] = shares * np.maximum(np.asarray(p_total, float).reshape(-1, 1)[:ordered],
                                         1.0)
     return out
+
+
+def pilot_fit(pilot: Callable[[np.ndarray], tuple[np.ndarray, float]], released: np.ndarray,
+              s_rel: float, *, rounds: int, damping: float, max_shift: float,
+              fixed: np.ndarray | None = None) -> tuple[np.ndarray, float, float]:
+    """A logit shift that brings pilot samples' shares onto a release, by iterative proportional
+    fitting: ``shift += damping * log(target / produced)``, clipped to ``max_shift`` nats.
+
+    ``pilot(shift)`` samples with ``shift`` and returns the produced shares (summing to 1) and
+    the pilot's size (the units its shares average over); ``released``: the release's shares,
+    noise std ``s_rel`` per share. The target is ``released`` moved from the first pilot's
+    shares by :func:`shrink`; classes in ``fixed`` keep shift and target 0. Returns the shift of
+    the best of ``rounds + 1`` pilots (the first has none) and the pilots' TVD to the target
+    without and with it."""
+    shift = np.zeros(len(released))
+    goal: np.ndarray | None = None
+    tried: list[tuple[float, np.ndarray]] = []
+    for _ in range(rounds + 1):
+        got, size = pilot(shift)
+        if goal is None:
+            goal = np.clip(shrink(released, got, s_rel ** 2 + got * (1 - got) / size), 0, None)
+            if fixed is not None:
+                goal[fixed] = 0.0
+            goal = goal / max(float(goal.sum()), 1e-12)
+        tried.append((float(0.5 * np.abs(got - goal).sum()), shift))
+        step = damping * np.log((goal + 1e-4) / (got + 1e-4))
+        if fixed is not None:
+            step[fixed] = 0.0
+        shift = np.clip(shift + step, -max_shift, max_shift)
+    tvd, best = min(tried, key=lambda t: t[0])
+    return best, tried[0][0], tvd

@@ -42,14 +42,8 @@ def hour_profile(lengths: np.ndarray, times: np.ndarray, enc: SequenceEncoding) 
     """(24,): the released statistic (:func:`._lengths.tod_hist`) of sampled sequences: their
     times encoded as the training records were, each entity's shares of its events by hour of
     day."""
-    n, L = times.shape
-    pos = np.arange(L)[None, :]
-    live = pos < lengths[:, None]
-    events = np.zeros((n, L, 2), np.int64)
-    if live.any():
-        gap, tod, _ = enc.encode_times(times[live], np.broadcast_to(pos == 0, (n, L))[live])
-        events[live] = np.stack([gap, tod], axis=1)
-    return tod_hist(events, lengths, enc.target_sizes[1])
+    gap, tod = enc.encode_rows(lengths, times)
+    return tod_hist(np.stack([gap, tod], axis=-1), lengths, enc.target_sizes[1])
 
 
 def event_hours(lengths: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -71,26 +65,19 @@ def calibrate(net: SequenceNet, enc: SequenceEncoding, hist: np.ndarray, sigma: 
     shift (public: from released values)."""
     from synthscape.generators._marginal import project_simplex
     from synthscape.generators.dp_sequence._sampling import draw_entities, draw_events
-    from synthscape.generators.dp_sequence._shrink import shrink
+    from synthscape.generators.dp_sequence._shrink import pilot_fit
 
     per_hour = TOD_CLASSES // 24
     total = max(float(np.sum(hist)), 1.0)
     released = project_simplex(np.asarray(hist, float), total) / total
     s_rel = 0.0 if sigma is None else float(sigma) / total
-    shift = np.zeros(24)
-    goal: np.ndarray | None = None
-    tried: list[tuple[float, np.ndarray]] = []
-    for _ in range(ROUNDS + 1):
+
+    def pilot(shift: np.ndarray) -> tuple[np.ndarray, float]:
         net.tod_shift = torch.as_tensor(np.repeat(shift, per_hour), dtype=torch.float32)
-        ents = draw_entities(net, PILOT, rng)
-        sizes, _, times = draw_events(net, enc, ents, rng, lengths)
-        got = event_hours(sizes, times)
-        if goal is None:
-            goal = np.clip(shrink(released, got, s_rel ** 2 + got * (1 - got) / PILOT), 0, None)
-            goal = goal / max(float(goal.sum()), 1e-12)
-        tried.append((float(0.5 * np.abs(got - goal).sum()), shift))
-        shift = np.clip(shift + DAMPING * np.log((goal + 1e-4) / (got + 1e-4)),
-                        -MAX_SHIFT, MAX_SHIFT)
-    tvd, best = min(tried, key=lambda t: t[0])
+        sizes, _, times = draw_events(net, enc, draw_entities(net, PILOT, rng), rng, lengths)
+        return event_hours(sizes, times), float(PILOT)
+
+    best, before, after = pilot_fit(pilot, released, s_rel, rounds=ROUNDS, damping=DAMPING,
+                                    max_shift=MAX_SHIFT)
     net.tod_shift = torch.as_tensor(np.repeat(best, per_hour), dtype=torch.float32)
-    return {"pilot_tvd_before": tried[0][0], "pilot_tvd_after": tvd}
+    return {"pilot_tvd_before": before, "pilot_tvd_after": after}

@@ -235,6 +235,9 @@ class DPSequenceGenerator:
         if self.length_share is None and self.length_by is not None:
             raise ParameterError("length_by needs the length histogram: set length_share (e.g. "
                                  "0.05) or drop length_by")
+        if self.gap_share is not None and self.length_share is None:
+            raise ParameterError("gap_share calibrates gaps between events of released lengths: "
+                                 "set length_share (e.g. 0.05) or drop gap_share")
         _lengths.group_field(enc, self.length_by)  # a bad column fails before any spending
         if self.margin_share is None and self.margin_by is not None:
             raise ParameterError("margin_by needs the margin release: set margin_share (e.g. "
@@ -255,9 +258,6 @@ class DPSequenceGenerator:
         tod = None if self.tod_share is None else _lengths.tod_release(
             records.events, records.lengths, enc.target_sizes[1], ledger=ledger,
             share=self.tod_share)
-        if self.gap_share is not None and self.length_share is None:
-            raise ParameterError("gap_share calibrates gaps between events of released lengths: "
-                                 "set length_share (e.g. 0.05) or drop gap_share")
         gaps = None if self.gap_share is None else _gaps.release(
             records.events, records.lengths, enc.gap_size, ledger=ledger, share=self.gap_share)
         margins = None if self.margin_share is None else _margins.release(
