@@ -73,6 +73,15 @@ def _labels(data, icd):
     return {s.name: label_of(data, s, icd).to_numpy(int) for s in (death, prog)}
 
 
+_OVERRIDE: dict = {}  # declared parameters a run changes (``--anchor none``)
+
+
+def _declared() -> dict:
+    from synthscape_healthcare.nafld import nafld_generator_params
+
+    return {**nafld_generator_params(INDEX), **_OVERRIDE}
+
+
 def _features(data):
     from synthscape_healthcare.metrics import patient_features
 
@@ -125,11 +134,10 @@ def run_seed(train, test, icd, *, seed, hierarchy, sequence, max_events, big_sam
              n_cond, subgroup_share=0.1):
     from synthscape_healthcare.generator import EHRGenerator
     from synthscape_healthcare.metrics import inconsistency_total
-    from synthscape_healthcare.nafld import nafld_generator_params
 
     gen = EHRGenerator(epsilon=1.0, delta=1e-6, seed=seed, ontology=icd, hierarchy=hierarchy,
                        max_events=max_events, sequence=sequence, subgroup_share=subgroup_share,
-                       **nafld_generator_params())
+                       **_declared())
     t0 = time.perf_counter()
     gen.fit(train)
     fit_s = time.perf_counter() - t0
@@ -166,13 +174,12 @@ def conditioning_only(train, icd, *, seeds, sequence, max_events, subgroup_share
     """Per seed: fit, then the conditioned samples' satisfaction and age/sex TVD only."""
     from synthscape_healthcare.generator import EHRGenerator
     from synthscape_healthcare.metrics import conditioning_check
-    from synthscape_healthcare.nafld import nafld_generator_params
 
     runs = []
     for seed in range(first_seed, first_seed + seeds):
         gen = EHRGenerator(epsilon=1.0, delta=1e-6, seed=seed, ontology=icd,
                            hierarchy="ontology", max_events=max_events, sequence=sequence,
-                           subgroup_share=subgroup_share, **nafld_generator_params()).fit(train)
+                           subgroup_share=subgroup_share, **_declared()).fit(train)
         rng = np.random.default_rng(seed)
         cond = {}
         for i, code in enumerate(CONDITIONS):
@@ -192,7 +199,6 @@ def ablation(train, test, icd, *, seed, sequence, max_events, n_sub):
     """Ontology vs flat on a training subset where some codes are rare."""
     from synthscape_healthcare.generator import EHRGenerator
     from synthscape_healthcare.metrics import cooccurrence_table, prevalence_table
-    from synthscape_healthcare.nafld import nafld_generator_params
     from synthscape_healthcare.timeline import TimelineLabel, label_of
 
     rng = np.random.default_rng(seed)
@@ -206,7 +212,7 @@ def ablation(train, test, icd, *, seed, sequence, max_events, n_sub):
         for s in range(seed, seed + 3):
             gen = EHRGenerator(epsilon=1.0, delta=1e-6, seed=s, ontology=icd,
                                hierarchy=hierarchy, max_events=max_events, sequence=sequence,
-                               **nafld_generator_params()).fit(sub)
+                               **_declared()).fit(sub)
             syn = gen.sample(sub.n_patients, seed=s + 1)
             prev = prevalence_table(sub, syn).set_index("key")
             err = {k: float(abs(prev.synthetic.get(k, 0.0) - prev.real.get(k, 0.0)))
@@ -269,8 +275,12 @@ def main(argv=None) -> dict:
                     help="patients sampled per condition (0: no conditioned samples)")
     ap.add_argument("--conditioning-only", action="store_true",
                     help="fit per seed and measure only the conditioned samples")
+    ap.add_argument("--anchor", choices=("index", "none"), default="index",
+                    help="the index date as the declared anchor (default) or no anchor")
     ap.add_argument("--out", default=str(HERE / "results" / "healthcare.json"))
     args = ap.parse_args(argv)
+    if args.anchor == "none":
+        _OVERRIDE["anchor"] = None
     if args.quick:
         args.seeds, args.patients, args.big_sample, args.ablation_patients = 1, 2000, 5000, 800
     torch.set_num_threads(args.threads)

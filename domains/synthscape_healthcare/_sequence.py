@@ -34,13 +34,14 @@ TIME_KEY = "time"
 
 
 def sequence_schema(entities: TableSchema, events: TableSchema, *, max_events: int,
-                    time_bounds: tuple[str, str], max_gap_seconds: float | None = None):
+                    time_bounds: tuple[str, str], max_gap_seconds: float | None = None,
+                    anchor: str | None = None):
     """The core ``SequenceSchema`` of a cohort (keys ``patient_id`` and ``time``)."""
     from synthscape.schema import SequenceSchema
 
     return SequenceSchema(entities=entities, events=events, entity_key=ENTITY_KEY,
                           time_key=TIME_KEY, max_events=max_events, time_bounds=time_bounds,
-                          max_gap_seconds=max_gap_seconds)
+                          max_gap_seconds=max_gap_seconds, anchor=anchor)
 
 
 def fit(schema, entities: pd.DataFrame, events: pd.DataFrame, *, ledger, seed: int | None,

@@ -60,7 +60,7 @@ FORMAT = 2  # 2: the subgroup release (subgroups.npz); 1 still loads, without it
 PARAMS = ("epsilon", "delta", "seed", "hierarchy", "vocabulary", "vocabulary_share",
           "max_codes", "max_events", "time_bounds", "birth_years", "value_bounds", "qualifiers",
           "units", "expected_patients", "accountant", "sequence", "subgroup_share",
-          "subgroup_bound")
+          "subgroup_bound", "anchor")
 STATIC = {"race": RACES, "ethnicity": ETHNICITIES}
 MAX_ROUNDS = 20
 VALUED = ("observation", "lab")  # event tables whose events carry numeric values
@@ -74,7 +74,9 @@ class EHRGenerator:
     - ``vocabulary``: declared ``"<table>:<code>"`` keys, or ``None`` to release them under DP
       from ``vocabulary_share`` of the budget (each patient counted for ``max_codes`` keys).
     - ``max_events``: events kept per patient (the first ones; the contribution bound);
-      ``time_bounds``: the declared public range of event times; ``birth_years``: of births.
+      ``time_bounds``: the declared public range of event times; ``birth_years``: of births;
+      ``anchor``: a declared date that most patients' timelines share (a cohort's index date:
+      diagnosis or enrolment), modelled as its own gap class (``SequenceSchema.anchor``).
     - ``value_bounds``: declared ``{key: (lower, upper)}`` of numeric values; others are scaled
       by a signed log. ``qualifiers``: the declared units and encounter classes (``None``:
       released under DP); ``units``: a declared unit per key, written on every sampled event
@@ -95,7 +97,8 @@ class EHRGenerator:
                  qualifiers: list[str] | None = None, expected_patients: int | None = None,
                  units: dict[str, str] | None = None, accountant: str = "prv",
                  sequence: dict[str, Any] | None = None,
-                 subgroup_share: float | None = 0.1, subgroup_bound: int = 16):
+                 subgroup_share: float | None = 0.1, subgroup_bound: int = 16,
+                 anchor: str | None = None):
         self.epsilon, self.delta, self.seed = epsilon, delta, seed
         self.ontology, self.hierarchy = ontology, hierarchy
         self.vocabulary, self.vocabulary_share, self.max_codes = vocabulary, vocabulary_share, \
@@ -106,6 +109,7 @@ class EHRGenerator:
         self.expected_patients, self.sequence = expected_patients, sequence
         self.units, self.accountant = units, accountant
         self.subgroup_share, self.subgroup_bound = subgroup_share, subgroup_bound
+        self.anchor = anchor
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's parameters (the ontology by name)."""
@@ -169,7 +173,8 @@ class EHRGenerator:
         ents, evs = self._encode(data.patients, events)
         schema = _sequence.sequence_schema(
             self._entity_schema(), self._event_schema(), max_events=self.max_events,
-            time_bounds=tuple(self.time_bounds))  # type: ignore[arg-type]
+            time_bounds=tuple(self.time_bounds),  # type: ignore[arg-type]
+            anchor=self.anchor)
         self.model_ = _sequence.fit(schema, ents, evs, ledger=ledger, seed=self.seed,
                                     expected_entities=self.expected_patients,
                                     params=dict(self.sequence or {}))

@@ -144,13 +144,14 @@ def conditioning_check(syn: EHRSequences, real: EHRSequences, code: str,
 
 def patient_features(data: EHRSequences, index_date: str, codes: list[str],
                      labs: list[str]) -> pd.DataFrame:
-    """One row per patient as known on the index date: age, sex, history flags of ``codes``
-    (``table:code`` keys with an event on or before the date) and the last value of each lab
-    on or before it (-1 when none)."""
+    """One row per patient as known at the end of the index day: age, sex, history flags of
+    ``codes`` (``table:code`` keys with an event on or before that calendar day, whatever the
+    hour) and the last value of each lab on or before it (-1 when none); the complement of a
+    progression label (``timeline.label_of``), which counts onsets on later days."""
     day0 = pd.Timestamp(index_date)
     p = data.patients
     ids = p.patient_id.astype(str)
-    e = data.events[data.events.time <= day0 + pd.Timedelta(days=1)]
+    e = data.events[data.events.time.dt.normalize() <= day0.normalize()]  # by calendar day
     out = pd.DataFrame({"age": age_at(data, index_date).to_numpy(),
                         "male": (p.sex.astype(str) == "M").to_numpy(float)}, index=ids.to_numpy())
     had = set(zip(e.patient_id.astype(str), keys(e)))

@@ -125,9 +125,11 @@ SEQUENCE_UNITS: dict[str, str] = {f"lab:{t}": u for t, u in LAB_UNITS.items()}
 TIME_BOUNDS = ("1955-01-01", "2025-01-01")  # index date 2005-01-01: day -18262 to +7305
 
 
-def nafld_generator_params() -> dict:
+def nafld_generator_params(index_date: str = "2005-01-01") -> dict:
     """Keyword parameters of the longitudinal EHR generator for the NAFLD cohort (all
-    declared: nothing is spent on the vocabulary, units or bounds)."""
+    declared: nothing is spent on the vocabulary, units or bounds). Day 0 (``index_date``,
+    as in :func:`nafld_sequences`) is the anchor: 81% of the patients have an event that day
+    (the diagnosis or the matched visit, with its BMI) and 90% have events before it."""
     return {"vocabulary": list(SEQUENCE_VOCABULARY), "value_bounds": dict(LAB_BOUNDS),
             "units": dict(SEQUENCE_UNITS), "qualifiers": sorted(set(LAB_UNITS.values())),
-            "time_bounds": TIME_BOUNDS, "birth_years": (1900.0, 1995.0)}
+            "time_bounds": TIME_BOUNDS, "birth_years": (1900.0, 1995.0), "anchor": index_date}

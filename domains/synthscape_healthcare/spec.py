@@ -59,6 +59,9 @@ class CohortSpec(StrictModel):
     labs: dict[str, LabSpec] | None = None
     time_bounds: tuple[str, str] | None = None
     birth_years: tuple[float, float] | None = None
+    anchor: str | None = Field(default=None, description="a public date most patients' "
+                               "timelines share (a cohort's index date), modelled as its own "
+                               "gap class; NAFLD: data.index_date")
     max_events: int = Field(default=32, ge=1, le=10_000, description="events kept per patient "
                             "(the first ones): the contribution bound")
     label: TimelineLabel = Field(default_factory=TimelineLabel)
@@ -225,9 +228,9 @@ def generator_params(spec: EHRSpec) -> dict:
     if spec.data.source == "nafld":
         from synthscape_healthcare.nafld import nafld_generator_params
 
-        base = nafld_generator_params()
+        base = nafld_generator_params(spec.data.index_date)
     own: dict = {"vocabulary": c.vocabulary, "qualifiers": c.qualifiers,
-           "time_bounds": c.time_bounds, "birth_years": c.birth_years}
+           "time_bounds": c.time_bounds, "birth_years": c.birth_years, "anchor": c.anchor}
     if c.labs is not None:
         own["value_bounds"] = {k: (v.lower, v.upper) for k, v in c.labs.items()}
         own["units"] = {k: v.unit for k, v in c.labs.items() if v.unit}

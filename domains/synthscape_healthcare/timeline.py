@@ -19,8 +19,8 @@ from synthscape_healthcare.sequences import DEATH, EHRSequences
 
 class TimelineLabel(StrictModel):
     """``death``: the timeline holds a death. ``progression``: the patient's first code in the
-    subtree of ``code`` falls after ``index_date`` and within ``horizon_days`` of it (patients
-    who had it before the index date are negative)."""
+    subtree of ``code`` falls on a calendar day after ``index_date`` and within
+    ``horizon_days`` of it (patients who had it before or on the index date are negative)."""
 
     type: Literal["death", "progression"] = "death"
     name: str = "label"
@@ -59,8 +59,9 @@ def label_of(data: EHRSequences, spec: TimelineLabel,
     else:
         assert spec.code is not None  # the model validator requires it
         rows = e[in_subtree(e.code, spec.code, ontology) & (e.table.astype(str) != DEATH)]
-        first = rows.groupby(rows.patient_id.astype(str)).time.min()
-        day0 = pd.Timestamp(spec.index_date)
+        # by calendar day: an onset on the index day itself (at whatever hour) is history
+        first = rows.groupby(rows.patient_id.astype(str)).time.min().dt.normalize()
+        day0 = pd.Timestamp(spec.index_date).normalize()
         end = day0 + pd.Timedelta(days=spec.horizon_days)
         hit = set(first.index[(first > day0) & (first <= end)])
     return pd.Series(ids.isin(hit).to_numpy(), index=ids.to_numpy(), name=spec.name)

@@ -44,6 +44,11 @@ class SequenceSchema(BaseModel):
       outside are dropped before training and never sampled. ``None``: inferred under DP.
     - ``max_gap_seconds``: the longest time between two events of an entity that is modelled
       (longer gaps are clipped); default: the whole time range.
+    - ``anchor``: an ISO date that many entities' timelines share and that is public, e.g. a
+      cohort's index date (diagnosis or enrolment: day 0 of every patient); the day of the
+      next event of an entity still before it can be "the anchor day" itself, one class of the
+      time model (without it that day is one day among the thousands of a wide range of gaps).
+      Inside ``time_bounds``. ``None``: no anchor.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -55,6 +60,7 @@ class SequenceSchema(BaseModel):
     max_events: int
     time_bounds: tuple[str, str] | None = None
     max_gap_seconds: float | None = None
+    anchor: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> SequenceSchema:
@@ -78,6 +84,16 @@ class SequenceSchema(BaseModel):
                                  f"{self.time_bounds[1]}")
         if self.max_gap_seconds is not None and not self.max_gap_seconds > 0:
             raise ValueError(f"max_gap_seconds must be > 0, got {self.max_gap_seconds}")
+        if self.anchor is not None:
+            try:
+                at = pd.Timestamp(self.anchor)
+            except (ValueError, TypeError):
+                raise ValueError(f"anchor: {self.anchor!r} is not an ISO date; write it as "
+                                 f"YYYY-MM-DD") from None
+            if self.time_bounds is not None and not (
+                    pd.Timestamp(self.time_bounds[0]) <= at < pd.Timestamp(self.time_bounds[1])):
+                raise ValueError(f"anchor: {self.anchor} lies outside time_bounds "
+                                 f"{list(self.time_bounds)}; move it inside or widen the bounds")
         return self
 
     # -- access ---------------------------------------------------------------------------
@@ -122,6 +138,8 @@ class SequenceSchema(BaseModel):
             out["time_bounds"] = list(self.time_bounds)
         if self.max_gap_seconds is not None:
             out["max_gap_seconds"] = self.max_gap_seconds
+        if self.anchor is not None:
+            out["anchor"] = self.anchor
         if self.entities is not None:
             out["entities"] = self.entities.to_dict()
         if self.events is not None:

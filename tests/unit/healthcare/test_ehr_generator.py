@@ -88,19 +88,28 @@ def test_progression_label_on_the_timeline(icd):
     from synthscape_healthcare.sequences import EHRSequences, make_events
     from synthscape_healthcare.timeline import TimelineLabel, label_of
 
-    pats = pd.DataFrame({"patient_id": ["a", "b", "c", "d"], "birth_year": 1950.0,
-                         "sex": "F", "death": [False, False, False, True]})
-    t = pd.to_datetime(["2006-01-01", "2001-01-01", "2006-01-01", "2030-01-01", "2007-01-01"])
-    ev = make_events(["a", "b", "b", "c", "d"], t, "condition",
-                     ["I50.9", "I50.1", "I50.9", "I50.9", "death"])
+    pats = pd.DataFrame({"patient_id": ["a", "b", "c", "d", "e", "f"], "birth_year": 1950.0,
+                         "sex": "F", "death": [False, False, False, True, False, False]})
+    # e: an onset at 09:30 on the index day is history (as the features see it); f: the next
+    # day is an onset after it
+    t = pd.to_datetime(["2006-01-01", "2001-01-01", "2006-01-01", "2030-01-01", "2007-01-01",
+                        "2005-01-01 09:30", "2005-01-02 00:10"], format="ISO8601")
+    ev = make_events(["a", "b", "b", "c", "d", "e", "f"], t, "condition",
+                     ["I50.9", "I50.1", "I50.9", "I50.9", "death", "I50.9", "I50.9"])
     ev.loc[4, "table"] = "death"
     data = EHRSequences(pats, ev)
     spec = TimelineLabel(type="progression", code="I50", index_date="2005-01-01",
                          horizon_days=3650, name="hf")
     assert label_of(data, spec, icd).to_dict() == {"a": True, "b": False, "c": False,
-                                                   "d": False}
+                                                   "d": False, "e": False, "f": True}
     assert label_of(data, TimelineLabel(), icd).to_dict() == {"a": False, "b": False,
-                                                              "c": False, "d": True}
+                                                              "c": False, "d": True,
+                                                              "e": False, "f": False}
+    from synthscape_healthcare.metrics import patient_features
+
+    feats = patient_features(data, "2005-01-01", ["condition:I50.9"], [])
+    assert feats["dx_condition:I50.9"].to_dict() == {"a": 0.0, "b": 0.0, "c": 0.0, "d": 0.0,
+                                                     "e": 1.0, "f": 0.0}
 
 
 def test_save_load_round_trip_and_tampering(fitted, icd, tmp_path):

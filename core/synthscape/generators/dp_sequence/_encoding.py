@@ -7,7 +7,10 @@ integer ranges), each with a null class when nullable. Time is two fields per ev
 
 - ``gap``: class 0 ends the sequence; then log-spaced gaps under an hour since the previous
   event; then calendar-day offsets (0, 1, ..., 7, then growing ranges up to the longest gap).
-  The first event is a day offset from the day of ``time_bounds``' start.
+  The first event is a day offset from the day of ``time_bounds``' start. With a declared
+  ``anchor`` (a cohort's index date) one more class, the last, is "on the anchor day": open to
+  the first event and to every event whose previous one came before that day (by whole hours
+  since the start, so training and sampling decide it alike), closed afterwards.
 - ``tod``: the half hour of the day of an event that comes at a day offset (its own time of day,
   so daily profiles are modelled directly); an input feature for every event.
 
@@ -118,6 +121,21 @@ class SequenceEncoding:
         self.days = day_edges(max(self.gap_limit, self.end - _floor_day(self.start)) / DAY)
         self.n_short = len(_SHORT_EDGES) - 1
         self.gap_size = 1 + self.n_short + len(self.days) - 1
+        # the anchor day's class and its start in whole hours since the range's start (an
+        # event whose previous one is fewer whole hours in may land on it)
+        self.anchor_class: int | None = None
+        self.anchor_day = self.anchor_hours = 0.0
+        if schema.anchor is not None:
+            self.anchor_class = self.gap_size
+            self.gap_size += 1
+            self.anchor_day = math.floor(pd.Timestamp(schema.anchor).timestamp() / DAY)
+            self.anchor_hours = float(math.ceil((self.anchor_day * DAY - self.start) / HOUR))
+
+    def anchor_open(self, elapsed_hours: np.ndarray) -> np.ndarray:
+        """Whether the anchor class is open after an event ``elapsed_hours`` whole hours after
+        the range's start (0 before the first event); all False without an anchor."""
+        e = np.asarray(elapsed_hours)
+        return np.zeros(e.shape, bool) if self.anchor_class is None else e < self.anchor_hours
 
     # ---- layout ----------------------------------------------------------------------------
     @property
@@ -141,7 +159,11 @@ class SequenceEncoding:
         class, and a short DP-SGD run starts far from the lengths it has to learn."""
         prior = np.zeros(self.gap_size)
         prior[END] = -math.log(max(self.schema.max_events, 2))
-        prior[1 + self.n_short:] = -np.log1p(np.asarray(self.days[:-1]))
+        prior[1 + self.n_short:1 + self.n_short + len(self.days) - 1] = \
+            -np.log1p(np.asarray(self.days[:-1]))
+        if self.anchor_class is not None:  # declared as a day most histories hold: as likely
+            # as the next day (the prior of day offset 0) while it is open
+            prior[self.anchor_class] = 0.0
         return prior
 
     def gap_hours(self) -> np.ndarray:
@@ -152,8 +174,9 @@ class SequenceEncoding:
         e = np.asarray(_SHORT_EDGES)
         out[1:1 + self.n_short] = np.sqrt(np.maximum(e[:-1], 1.0) * e[1:]) / HOUR
         d = np.asarray(self.days)
-        out[1 + self.n_short:] = np.maximum((d[:-1] + d[1:]) / 2 - 0.5, 0.25) * 24.0
-        return out
+        out[1 + self.n_short:1 + self.n_short + len(d) - 1] = \
+            np.maximum((d[:-1] + d[1:]) / 2 - 0.5, 0.25) * 24.0
+        return out  # the anchor class: 0 (its duration depends on where the entity is)
 
     def is_short(self, gap: np.ndarray) -> np.ndarray:
         return (gap >= 1) & (gap <= self.n_short)
@@ -193,6 +216,10 @@ class SequenceEncoding:
         day_code = 1 + self.n_short + np.clip(
             np.searchsorted(self.days[1:-1], d, side="right"), 0, len(self.days) - 2)
         codes = np.where(short, short_code, day_code).astype(np.int32)
+        if self.anchor_class is not None:
+            at = (np.floor(t / DAY) == self.anchor_day) & self.anchor_open(
+                np.where(first, 0.0, np.floor((prev - self.start) / HOUR)))
+            codes = np.where(at, self.anchor_class, codes).astype(np.int32)
         return codes, tod_of(t), dow_of(t)
 
     def encode_rows(self, lengths: np.ndarray, times: np.ndarray
@@ -234,7 +261,8 @@ class SequenceEncoding:
         return np.where(null, np.nan, x)
 
     def next_times(self, prev: np.ndarray, gap: np.ndarray, tod: np.ndarray, first: bool,
-                   rng: np.random.Generator, *, in_range: bool = False) -> np.ndarray:
+                   rng: np.random.Generator, *, in_range: bool = False,
+                   end: np.ndarray | None = None) -> np.ndarray:
         """Event times from the previous ones and the sampled (gap, tod) classes; with
         ``in_range`` the day within a day-offset class is drawn among the days before the
         range's end only (when the class starts before it)."""
@@ -248,10 +276,13 @@ class SequenceEncoding:
                                   u * hi)
         j = np.clip(gap - 1 - self.n_short, 0, len(self.days) - 2)
         dlo, dhi = np.asarray(self.days)[j], np.asarray(self.days)[j + 1]
-        if in_range:
-            last = math.floor((self.end - 1.0) / DAY) - np.floor(prev / DAY)
+        if in_range:  # ``end``: an earlier end per entity (the anchor day ahead of it)
+            stop = self.end if end is None else np.asarray(end, float)
+            last = np.floor((stop - 1.0) / DAY) - np.floor(prev / DAY)
             dhi = np.where(dlo <= last, np.minimum(dhi, last + 1), dhi)
         day = np.floor(prev / DAY) + dlo + np.floor(rng.random(n) * (dhi - dlo))
+        if self.anchor_class is not None:
+            day = np.where(gap == self.anchor_class, self.anchor_day, day)
         t_day = day * DAY + (tod + rng.random(n)) * (DAY / TOD_CLASSES)
         if not first:
             t_day = np.maximum(t_day, prev + HOUR)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,7 @@ class LengthModel:
     max_events: int
     by: int | None = None
     cells: np.ndarray | None = None
+    anchors: Any = None  # with a declared anchor: where in the length it falls (``_anchor.py``)
 
     def draw(self, entity_codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One target length per entity (``entity_codes``: (n, m) entity field codes)."""

@@ -44,8 +44,13 @@ class SequenceNet(nn.Module):
     def __init__(self, entity_sizes: list[int], target_sizes: list[int], dow_size: int,
                  width: int, max_events: int, n_short: int, span_hours: float,
                  length_input: bool = False, gap_hours: list[float] | None = None,
-                 visits: bool = False, start_hour: float = 0.0, kernel_sd: float = 1.0):
+                 visits: bool = False, start_hour: float = 0.0, kernel_sd: float = 1.0,
+                 anchor_hours: float | None = None, anchor_position: bool = False):
         super().__init__()
+        # the anchor day's class (the last gap class) and its start in whole hours; with
+        # ``anchor_position`` the entity's position of it is an input, as its length is
+        self.anchor_hours = None if anchor_hours is None else float(anchor_hours)
+        self.anchor_position = bool(anchor_position) and self.anchor_hours is not None
         self.kernel_sd = float(kernel_sd)  # the gap kernel's width, in log hours
         self.length_input, self.visits = bool(length_input), bool(visits)
         self.start_hour = float(start_hour)  # the range's start, hours after its midnight
@@ -64,7 +69,9 @@ class SequenceNet(nn.Module):
         # head j sees the context plus the embeddings of the fields before j
         self.embed = nn.ModuleList(nn.Linear(s, width, bias=False)
                                    for s in [*target_sizes, dow_size])
-        self.context = mlp([2 * width + 3 + 3 * int(self.length_input), width, width])
+        extra = 3 * int(self.length_input) + 2 * int(self.anchor_hours is not None) \
+            + 2 * int(self.anchor_position)
+        self.context = mlp([2 * width + 3 + extra, width, width])
         self.heads = nn.ModuleList(mlp([width, width, s]) for s in target_sizes)
         self.decay: torch.Tensor
         self.register_buffer("decay", decays(width), persistent=False)
@@ -81,11 +88,15 @@ class SequenceNet(nn.Module):
         return self.entity_heads[j](torch.cat([ones, onehot_before], dim=-1))
 
     def positions(self, steps: torch.Tensor, elapsed_hours: torch.Tensor,
-                  lengths: torch.Tensor | None = None) -> torch.Tensor:
+                  lengths: torch.Tensor | None = None,
+                  anchors: torch.Tensor | None = None) -> torch.Tensor:
         """Features of where the entity is: the log-scaled event index, a first-event flag, and
         the share of the time range gone by at the previous event (the end of the range is what
         ends most histories); with ``length_input`` also the log-scaled length, events left and
-        hours left per event left (``lengths``: (B,) per entity, broadcast over the steps)."""
+        hours left per event left (``lengths``: (B,) per entity, broadcast over the steps);
+        with an anchor whether its class is open and the log-scaled hours to it; with
+        ``anchor_position`` whether the anchor event is still ahead and the log-scaled events
+        left before it (``anchors``: (B,) positions, -1 for none)."""
         p = steps.float()
         scale = math.log1p(self.max_events)
         feats = [torch.log1p(p) / scale, (p == 0).float(), elapsed_hours.float() / self.span_hours]
@@ -97,10 +108,45 @@ class SequenceNet(nn.Module):
             feats += [torch.log1p(n) / scale, torch.log1p(left) / scale,
                       torch.log1p(hours / torch.clamp(left, min=1.0)) /
                       math.log1p(self.span_hours)]
+        if self.anchor_hours is not None:
+            to_anchor = torch.clamp(self.anchor_hours - elapsed_hours.float(), min=0.0)
+            feats += [self.anchor_open(elapsed_hours).float(),
+                      torch.log1p(to_anchor) / math.log1p(self.span_hours)]
+        if self.anchor_position:
+            assert anchors is not None, "an anchor-position network needs the positions"
+            before = self._before_anchor(p, anchors)
+            feats += [(before >= 0).float(), torch.log1p(torch.clamp(before, min=0.0)) / scale]
         return torch.stack(feats, -1)
 
+    @staticmethod
+    def _before_anchor(p: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+        """Events left before the anchor event (0 at it), -1 past it or without one."""
+        a = anchors.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
+        return torch.where(a >= p, a - p, torch.full_like(p, -1.0))
+
+    def anchor_positions(self, gaps: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B,): the index of each record's event of the anchor class, -1 without one."""
+        steps = torch.arange(gaps.shape[1], device=gaps.device)[None, :]
+        hit = (gaps.long() == self.target_sizes[0] - 1) & (steps < lengths[:, None])
+        return torch.where(hit.any(dim=1), hit.float().argmax(dim=1),
+                           torch.full_like(lengths, -1, dtype=torch.float32)).long()
+
+    def anchor_open(self, elapsed_hours: torch.Tensor) -> torch.Tensor:
+        """Whether the anchor class is open after an event ``elapsed_hours`` whole hours into
+        the range (the rule of ``SequenceEncoding.anchor_open``)."""
+        assert self.anchor_hours is not None
+        return elapsed_hours.float() < self.anchor_hours
+
+    def mask_anchor(self, logits: torch.Tensor, elapsed_hours: torch.Tensor) -> torch.Tensor:
+        """Gap logits with the anchor class closed where the anchor day has been reached."""
+        if self.anchor_hours is None:
+            return logits
+        closed = torch.zeros_like(logits, dtype=torch.bool)
+        closed[..., -1] = ~self.anchor_open(elapsed_hours)
+        return logits.masked_fill(closed, -torch.inf)
+
     def gap_offset(self, steps: torch.Tensor, elapsed_hours: torch.Tensor,
-                   lengths: torch.Tensor) -> torch.Tensor:
+                   lengths: torch.Tensor, anchors: torch.Tensor | None = None) -> torch.Tensor:
         """(..., gap classes): ``-0.5 ((log(class hours) - log(expected gap)) / sd)^2`` with the
         expected gap = hours of the range left / (events left + 1) and ``sd`` the kernel's
         width (``kernel_sd``, the generator's ``gap_spread``); 0 for the end class. At sd 1
@@ -127,15 +173,26 @@ class SequenceNet(nn.Module):
         n = lengths.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
         left = torch.clamp(n - p, min=0.0)
         hours = torch.clamp(self.span_hours - elapsed_hours.float(), min=1.0)
+        if self.anchor_position and anchors is not None:
+            # before the anchor event the events left before it share the time left to it
+            before = self._before_anchor(p, anchors)
+            ahead = before > 0
+            assert self.anchor_hours is not None
+            to_anchor = torch.clamp(self.anchor_hours - elapsed_hours.float(), min=1.0)
+            left = torch.where(ahead, before, left)
+            hours = torch.where(ahead, to_anchor, hours)
         expect = torch.log(hours / (left + 1.0))
         off = -0.5 * ((self.log_gap_hours - expect[..., None]) / self.kernel_sd) ** 2
         off[..., 0] = 0.0
+        # the anchor class: the head alone (its duration is where the entity is)
+        last = off.shape[-1] - int(self.anchor_hours is not None)
+        off[..., last:] = 0.0
         if self.visits:  # normalised over the day offsets whose typical gap still fits
             k = 1 + self.n_short
-            fits = self.log_gap_hours[k:] <= torch.log(hours)[..., None]
-            lse = torch.logsumexp(off[..., k:].masked_fill(~fits, -torch.inf), dim=-1,
+            fits = self.log_gap_hours[k:last] <= torch.log(hours)[..., None]
+            lse = torch.logsumexp(off[..., k:last].masked_fill(~fits, -torch.inf), dim=-1,
                                   keepdim=True)
-            off[..., k:] = off[..., k:] - torch.where(torch.isfinite(lse), lse, 0.0)
+            off[..., k:last] = off[..., k:last] - torch.where(torch.isfinite(lse), lse, 0.0)
             off[..., 1:k] = 0.0
             # a later event the same day needs an hour after the last one: the same-day
             # class in proportion to the hours of the day left then
@@ -177,7 +234,10 @@ class SequenceNet(nn.Module):
             states.append(self.decay * states[-1] + (1 - self.decay) * x[:, i])
         state = torch.stack(states, dim=1)
         before = torch.cat([torch.zeros_like(events[:, :1, -1]), events[:, :-1, -1]], dim=1)
-        pos = self.positions(torch.arange(t, device=x.device).expand(b, t), before, lengths)
+        anchors = self.anchor_positions(events[..., 0], lengths) if self.anchor_position \
+            else None
+        pos = self.positions(torch.arange(t, device=x.device).expand(b, t), before, lengths,
+                             anchors)
         h = self.contextualise(state, entity[:, None, :].expand(b, t, self.width), pos)
         steps = torch.arange(t, device=x.device)[None, :]
         live = steps < lengths[:, None]
@@ -187,7 +247,9 @@ class SequenceNet(nn.Module):
         for j, head in enumerate(self.heads):
             logits = head(h)
             if j == 0 and self.length_input:
-                logits = logits + self.gap_offset(steps.expand(b, t), before, lengths)
+                logits = logits + self.gap_offset(steps.expand(b, t), before, lengths, anchors)
+            if j == 0:
+                logits = self.mask_anchor(logits, before)
             target = gap_target if j == 0 else events[..., j].long()
             ce = F.cross_entropy(logits.reshape(b * t, -1), target.reshape(-1),
                                  reduction="none").reshape(b, t)
@@ -202,11 +264,12 @@ def build(arch: dict[str, Any]) -> SequenceNet:
                        arch["width"], arch["max_events"], arch["n_short"], arch["span_hours"],
                        bool(arch.get("length_input", False)), arch.get("gap_hours"),
                        bool(arch.get("visit_offset", False)), float(arch.get("start_hour", 0.0)),
-                       float(arch.get("gap_kernel_sd", 1.0)))
+                       float(arch.get("gap_kernel_sd", 1.0)), arch.get("anchor_hours"),
+                       bool(arch.get("anchor_position", False)))
 
 
 def architecture(enc: Any, width: int, with_lengths: bool, *,
-                 gap_spread: float = 1.0) -> dict[str, Any]:
+                 gap_spread: float = 1.0, anchor_position: bool = False) -> dict[str, Any]:
     """The network shape of an encoding (``SequenceEncoding``): public, saved in model.json."""
     schema = enc.schema
     arch = {"entity_sizes": enc.entity_sizes, "target_sizes": enc.target_sizes,
@@ -218,6 +281,9 @@ def architecture(enc: Any, width: int, with_lengths: bool, *,
         arch["visit_offset"] = True  # models saved before it keep the older offset
         arch["start_hour"] = (enc.start % 86400.0) / 3600.0
         arch["gap_kernel_sd"] = float(gap_spread)  # models saved before it: 1
+    if enc.anchor_class is not None:
+        arch["anchor_hours"] = enc.anchor_hours
+        arch["anchor_position"] = bool(anchor_position)
     return arch
 
 
@@ -230,8 +296,9 @@ def start_heads(net: SequenceNet, enc: Any, tod_logp: Any | None) -> None:
     had put the mass of a short history on gaps under an hour)."""
     prior = enc.gap_prior()
     if getattr(net, "visits", False):
-        k = 1 + net.n_short
-        prior[k:] = np.log(np.exp(prior[k:]).sum())
+        k, days_end = 1 + net.n_short, len(prior) - int(net.anchor_hours is not None)
+        prior[k:days_end] = np.log(np.exp(prior[k:days_end]).sum())
+        prior[days_end:] = prior[k]  # the anchor day: as likely as a gap of days
     with torch.no_grad():
         last: Any = list(net.heads[0].children())[-1]
         last.bias.add_(torch.as_tensor(prior, dtype=torch.float32))

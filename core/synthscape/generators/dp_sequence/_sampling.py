@@ -103,25 +103,34 @@ def draw_events(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
     """Sequences of the given entities: (lengths (n,), codes (n, L, k), times (n, L));
     ``lengths``: the released length distribution (``None``: the end-of-sequence head)."""
     targets = None if lengths is None else lengths.draw(entity_codes, rng)
+    drawer = getattr(lengths, "anchors", None) if getattr(net, "anchor_position", False) \
+        else None
+    anchors = None if targets is None or drawer is None else drawer.draw(targets, rng)
     parts = [_draw_chunk(net, enc, entity_codes[i:i + CHUNK], rng,
-                         None if targets is None else targets[i:i + CHUNK])
+                         None if targets is None else targets[i:i + CHUNK],
+                         None if anchors is None else anchors[i:i + CHUNK])
              for i in range(0, max(len(entity_codes), 1), CHUNK)]
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]))
 
 
-def _in_range(enc: SequenceEncoding, prev: np.ndarray, first: bool) -> torch.Tensor:
+def _in_range(enc: SequenceEncoding, prev: np.ndarray, first: bool,
+              end: float | None = None) -> torch.Tensor:
     """(n, gap classes): whether a gap class can still give a time before the range's end
-    (the end-of-sequence class is left out: the caller decides it)."""
+    (or ``end``, the anchor day ahead; the end-of-sequence class is left out: the caller
+    decides it)."""
     short_lo = np.asarray(_SHORT_EDGES[:-1])
     day_lo = np.asarray(enc.days[:-1])
     t_short = prev[:, None] + short_lo[None, :]
     t_day = (np.floor(prev / DAY)[:, None] + day_lo[None, :]) * DAY
     if not first:
         t_day = np.maximum(t_day, prev[:, None] + HOUR)
-    ok = np.concatenate([np.zeros((len(prev), 1), bool), t_short < enc.end, t_day < enc.end],
-                        axis=1)
-    return torch.as_tensor(ok)
+    stop = enc.end if end is None else end
+    parts = [np.zeros((len(prev), 1), bool), t_short < stop, t_day < stop]
+    if enc.anchor_class is not None:  # the anchor day while it is open
+        open_ = enc.anchor_open(np.floor((prev - enc.start) / HOUR))
+        parts.append((open_ & (enc.anchor_day * DAY < enc.end))[:, None])
+    return torch.as_tensor(np.concatenate(parts, axis=1))
 
 
 def _too_early(prev: np.ndarray, gap: np.ndarray, same_day: int) -> torch.Tensor:
@@ -151,8 +160,32 @@ def _no_room(prev: np.ndarray, same_day: int) -> torch.Tensor:
     return _too_early(prev, np.full(len(prev), same_day), same_day).all(dim=1)
 
 
+def _anchor_step(net: SequenceNet, enc: SequenceEncoding, ok: torch.Tensor,
+                 anchors: torch.Tensor, p: int, prev: np.ndarray, elapsed: torch.Tensor
+                 ) -> tuple[torch.Tensor, np.ndarray]:
+    """The gap classes ``ok`` at position ``p`` given each entity's drawn anchor position:
+    the anchor class at that position (or earlier, once no other class fits before the anchor
+    day), nowhere else; before it, only classes that land before the anchor day. Returns the
+    classes and which entities must stay before the anchor day (their times are drawn so)."""
+    start = enc.anchor_day * DAY
+    fits = _in_range(enc, prev, p == 0, end=start)
+    fits[:, END] = False
+    fits[:, -1] = False
+    room = fits.any(dim=1)
+    ahead = anchors > p
+    can = ok[:, -1] & net.anchor_open(elapsed)
+    take = can & ((anchors == p) | (ahead & ~room))
+    stay = ahead & room & can
+    ok = ok.clone()
+    ok[:, -1] = take
+    ok[take, :-1] = False
+    ok[stay] &= fits[stay]
+    return ok, stay.numpy()
+
+
 def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarray,
-                rng: np.random.Generator, targets: np.ndarray | None = None
+                rng: np.random.Generator, targets: np.ndarray | None = None,
+                anchors: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, L = len(entity_codes), enc.schema.max_events
     k = len(enc.column_fields)
@@ -170,6 +203,7 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
         state = torch.zeros(n, net.width)
         alive = np.ones(n, bool) if targets is None else targets > 0
         want = None if targets is None else torch.as_tensor(targets)
+        at = None if anchors is None else torch.as_tensor(anchors)
         prev = np.full(n, enc.start)
         for p in range(L):
             idx = np.flatnonzero(alive)
@@ -178,7 +212,8 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             ti = torch.as_tensor(idx)
             elapsed = torch.as_tensor(np.floor((prev[idx] - enc.start) / 3600.0))
             pos = net.positions(torch.full((idx.size,), p), elapsed,
-                                None if want is None else want[ti])
+                                None if want is None else want[ti],
+                                None if at is None else at[ti])
             h = net.contextualise(state[ti], entity[ti], pos)
             drawn: list[torch.Tensor] = []
             for j, head in enumerate(net.heads):
@@ -186,14 +221,19 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
                     column_logits(net, j - 2, h, None if group is None else group[ti])
                 if j == 0 and p == 0:  # the first event is a day offset from the start
                     logits = start_logits(net, logits).masked_fill(no_short, -torch.inf)
+                if j == 0:  # the anchor day, until it is reached
+                    logits = net.mask_anchor(logits, elapsed)
                 if j == 0 and p > 0:  # a same-day event needs room left in the day
                     logits = later_logits(net, logits)
                     logits[:, same_day] = logits[:, same_day].masked_fill(
                         _no_room(prev[idx], same_day), -torch.inf)
                 if j == 0 and want is not None:  # no end before the target; stay in range
                     logits = logits + net.gap_offset(torch.full((idx.size,), p), elapsed,
-                                                     want[ti])
+                                                     want[ti], None if at is None else at[ti])
                     ok = _in_range(enc, prev[idx], p == 0)
+                    if at is not None:
+                        ok, before_anchor = _anchor_step(net, enc, ok, at[ti], p, prev[idx],
+                                                         elapsed)
                     ok[:, END] = ~ok.any(dim=1)  # nothing fits: the sequence ends here
                     logits = logits.masked_fill(~ok, -torch.inf)
                 if j == 1 and p > 0:  # a same-day event comes an hour or more after the last
@@ -203,7 +243,9 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
                 if j == 1:  # the time is known now: later fields see its real time of day
                     gap = drawn[0].numpy()
                     t = enc.next_times(prev[idx], gap, c.numpy(), p == 0, rng,
-                                       in_range=want is not None)
+                                       in_range=want is not None,
+                                       end=None if at is None else np.where(
+                                           before_anchor, enc.anchor_day * DAY, enc.end))
                     c = torch.as_tensor(tod_of(t)).long()
                 drawn.append(c)
                 h = h + _lookup(net, j, c)

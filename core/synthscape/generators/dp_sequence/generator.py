@@ -98,7 +98,10 @@ class DPSequenceGenerator:
     or the short gaps sit too many nats below the kernel's peak for a short DP-SGD run to
     lift them; data-independent, so free), ``gap_share`` (for the DP profile of the gaps
     between events that sampling is calibrated to, ``_gaps.py``; ``None``: no release, the
-    gap head and its kernel alone; needs ``length_share``),
+    gap head and its kernel alone; needs ``length_share``), ``anchor_share`` (with a declared
+    ``schema.anchor``: for the DP histogram of where in its history each entity reaches the
+    anchor day, ``_anchor.py``, drawn with the length at sampling; ``None``: the gap head
+    alone decides when; needs ``length_share``),
     ``seed`` (public: initialisation and sampling).
     """
 
@@ -129,6 +132,7 @@ class DPSequenceGenerator:
         "margin_by_events": [BOOL],
         "gap_spread": [Interval(float, 0.25, 8, closed="both")],
         "gap_share": [Interval(float, 0, 1, closed="neither"), NONE],
+        "anchor_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "seed": [SEED, NONE],
     }
 
@@ -144,7 +148,7 @@ class DPSequenceGenerator:
                  margin_share: float | None = 0.1, margin_events: str = "shares",
                  margin_by: str | None = None, margin_by_events: bool = False,
                  gap_spread: float = 1.0, gap_share: float | None = None,
-                 seed: int | None = None):
+                 anchor_share: float | None = 0.02, seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
@@ -155,6 +159,7 @@ class DPSequenceGenerator:
         self.margin_share, self.margin_events = margin_share, margin_events
         self.margin_by, self.margin_by_events = margin_by, margin_by_events
         self.gap_spread, self.gap_share = gap_spread, gap_share
+        self.anchor_share = anchor_share
 
     # ---- parameters ----------------------------------------------------------------------
     @classmethod
@@ -191,7 +196,14 @@ class DPSequenceGenerator:
 
         from synthscape.generators._nn import seeded
         from synthscape.generators._training import DPSGD
-        from synthscape.generators.dp_sequence import _data, _gaps, _infer, _lengths, _margins
+        from synthscape.generators.dp_sequence import (
+            _anchor,
+            _data,
+            _gaps,
+            _infer,
+            _lengths,
+            _margins,
+        )
         from synthscape.generators.dp_sequence._encoding import SequenceEncoding
         from synthscape.generators.dp_sequence._model import (
             architecture,
@@ -260,6 +272,11 @@ class DPSequenceGenerator:
             share=self.tod_share)
         gaps = None if self.gap_share is None else _gaps.release(
             records.events, records.lengths, enc.gap_size, ledger=ledger, share=self.gap_share)
+        if length_model is not None and self.anchor_share is not None and \
+                enc.anchor_class is not None:
+            length_model.anchors = _anchor.release(
+                records.events[:, :, 0], records.lengths, enc.anchor_class, schema.max_events,
+                ledger=ledger, share=self.anchor_share)
         margins = None if self.margin_share is None else _margins.release(
             records.entities, records.lengths, records.events, enc, ledger=ledger,
             share=self.margin_share, mode=self.margin_events, by=margin_by,
@@ -268,7 +285,8 @@ class DPSequenceGenerator:
         chosen = {k: getattr(self, k) if getattr(self, k) is not None else v
                   for k, v in defaults.items()}
         arch = architecture(enc, int(chosen["width"]), length_model is not None,
-                            gap_spread=float(self.gap_spread))
+                            gap_spread=float(self.gap_spread),
+                            anchor_position=getattr(length_model, "anchors", None) is not None)
         with seeded(int(rng.integers(2**31))):
             net = build(arch)
         start_heads(net, enc, None if tod is None else
@@ -382,6 +400,9 @@ class DPSequenceGenerator:
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
             save_weights(self.model_, tmp / WEIGHTS)
             arrays = {} if self.lengths_ is None else {"lengths": self.lengths_.to_array()}
+            anchors = getattr(self.lengths_, "anchors", None)
+            if anchors is not None:
+                arrays["anchor_positions"] = anchors.probs
             for name in ("tod_shift", "gap_shift"):
                 shift = getattr(self.model_, name, None)
                 if shift is not None:
@@ -439,6 +460,19 @@ class DPSequenceGenerator:
                     None if by is None else field_groups(gen.encoding_.entity_fields[int(by)]))
             except (ValueError, IndexError) as exc:
                 raise ModelFormatError(f"{folder / ARRAYS}: {exc}") from None
+            if gen.arch_.get("anchor_position"):
+                from synthscape.generators.dp_sequence._anchor import AnchorModel
+
+                with np.load(folder / ARRAYS, allow_pickle=False) as z:
+                    if "anchor_positions" not in z.files:
+                        raise ModelFormatError(f"{folder / ARRAYS} lacks anchor_positions: the "
+                                               f"model draws where the anchor day falls from "
+                                               f"it; copy the whole folder")
+                    try:
+                        gen.lengths_.anchors = AnchorModel.from_array(
+                            z["anchor_positions"], gen.schema_.max_events)
+                    except ValueError as exc:
+                        raise ModelFormatError(f"{folder / ARRAYS}: {exc}") from None
         if (folder / ARRAYS).is_file():
             import torch
 
