@@ -72,3 +72,47 @@ def test_adding_an_event_never_lowers_epsilon(sigmas_list, extra, delta):
     events = [GaussianEvent(noise_multiplier=s) for s in sigmas_list]
     more = RDP.epsilon(events + [GaussianEvent(noise_multiplier=extra)], delta)
     assert more >= RDP.epsilon(events, delta) - 1e-12
+
+
+@given(gaps=st.lists(st.lists(st.integers(min_value=0, max_value=5), min_size=8, max_size=8),
+                     min_size=1, max_size=30),
+       lengths=st.lists(st.integers(min_value=0, max_value=8), min_size=30, max_size=30),
+       drop=st.integers(min_value=0, max_value=29))
+def test_the_anchor_position_histogram_moves_one_count_per_entity(gaps, lengths, drop):
+    """dp_sequence's anchor release (L2 sensitivity 1): adding or removing one entity changes
+    one cell by one."""
+    import numpy as np
+
+    from synthscape.generators.dp_sequence._anchor import anchor_hist, positions
+
+    g = np.asarray(gaps)
+    n = np.asarray(lengths[:len(g)])
+    pos = positions(g, n, anchor_class=5)
+    full = anchor_hist(pos, n, 8)
+    assert full.sum() == (n > 0).sum()
+    keep = np.arange(len(g)) != drop % len(g)
+    less = anchor_hist(pos[keep], n[keep], 8)
+    assert np.abs(full - less).sum() <= 1 and np.sqrt(((full - less) ** 2).sum()) <= 1
+
+
+@given(n=st.lists(st.integers(min_value=0, max_value=64), min_size=1, max_size=40),
+       bucket=st.integers(min_value=0, max_value=8), seed=st.integers(min_value=0, max_value=99))
+def test_a_drawn_anchor_position_lies_in_the_history_and_its_bucket(n, bucket, seed):
+    """dp_sequence's anchor draw: a position inside the history, in the drawn run of it (every
+    run of a history of at least BUCKETS events holds a position), -1 for the "none" bucket."""
+    import numpy as np
+
+    from synthscape.generators.dp_sequence._anchor import BUCKETS, AnchorModel, buckets, n_groups
+
+    probs = np.full((n_groups(64), BUCKETS + 1), 1e-300)
+    probs[:, bucket] = 1.0  # every entity draws this bucket
+    lengths = np.asarray(n)
+    pos = AnchorModel(probs).draw(lengths, np.random.default_rng(seed))
+    assert (pos[lengths == 0] == -1).all()
+    if bucket == BUCKETS:
+        assert (pos == -1).all()
+        return
+    has = lengths > 0
+    assert ((pos[has] >= 0) & (pos[has] < lengths[has])).all()
+    long = lengths >= BUCKETS
+    assert (buckets(pos[long], lengths[long]) == bucket).all()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthscape.generators._marginal import project_simplex
+from synthscape.generators.dp_sequence._lengths import shrunk_rows
 from synthscape.privacy import PrivacyLedger
 from synthscape.privacy.mechanisms import gaussian_mechanism
 
@@ -112,13 +112,6 @@ def release(gaps: np.ndarray, lengths: np.ndarray, anchor_class: int, max_events
                   f"the run of their history ({BUCKETS} equal runs, or none) holding their "
                   f"first event on the anchor day, Gaussian, L2 sensitivity 1 (one entity, "
                   f"one count)").reshape(hist.shape)
-    total = max(float(noisy.sum()), 1.0)
-    pooled = project_simplex(noisy.sum(axis=0), total) / total
-    probs = np.empty_like(noisy)
-    for k in range(len(noisy)):
-        n_k = max(float(noisy[k].sum()), 0.0)
-        own = project_simplex(noisy[k], max(n_k, 1.0)) / max(n_k, 1.0)
-        w = n_k / (n_k + noisy.shape[1] * sigma) if n_k > 0 else 0.0
-        probs[k] = w * own + (1.0 - w) * pooled
+    probs = shrunk_rows(noisy, sigma)
     probs = np.maximum(probs, 1e-9)
     return AnchorModel(probs / probs.sum(axis=1, keepdims=True))

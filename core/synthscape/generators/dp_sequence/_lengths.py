@@ -165,16 +165,24 @@ def length_model(noisy: np.ndarray, sigma: float, enc: SequenceEncoding,
                  j: int | None) -> LengthModel:
     """Post-processing of a noisy length histogram with noise sd ``sigma`` (a sum of K sites'
     releases is one release with sd ``sqrt(sum sigma_k^2)``)."""
+    return LengthModel(_floor(shrunk_rows(noisy, sigma)), enc.schema.max_events, j,
+                       _cells_of(enc, j))
+
+
+def shrunk_rows(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    """Per row (group) of a noisy (groups, classes) histogram with noise sd ``sigma``: its
+    projection onto the simplex, shrunk toward the pooled row's by ``n_g / (n_g + classes x
+    sigma)`` (``n_g``: the row's noisy total; one row keeps its own)."""
     groups = noisy.shape[0]
     pooled_total = max(float(noisy.sum()), 1.0)
     pooled = project_simplex(noisy.sum(axis=0), pooled_total) / pooled_total
-    probs = np.empty_like(noisy)
+    probs = np.empty_like(noisy, dtype=float)
     for k in range(groups):
         n_k = max(float(noisy[k].sum()), 0.0)
         own = project_simplex(noisy[k], max(n_k, 1.0)) / max(n_k, 1.0)
-        w = 1.0 if groups == 1 else n_k / (n_k + noisy.shape[1] * sigma)
+        w = 1.0 if groups == 1 else (n_k / (n_k + noisy.shape[1] * sigma) if n_k > 0 else 0.0)
         probs[k] = w * own + (1.0 - w) * pooled
-    return LengthModel(_floor(probs), enc.schema.max_events, j, _cells_of(enc, j))
+    return probs
 
 
 def _cells_of(enc: SequenceEncoding, j: int | None) -> np.ndarray | None:

@@ -45,8 +45,11 @@ class SequenceNet(nn.Module):
                  width: int, max_events: int, n_short: int, span_hours: float,
                  length_input: bool = False, gap_hours: list[float] | None = None,
                  visits: bool = False, start_hour: float = 0.0, kernel_sd: float = 1.0,
-                 anchor_hours: float | None = None, anchor_position: bool = False):
+                 anchor_hours: float | None = None, anchor_position: bool = False,
+                 history_fields: list[int] | None = None):
         super().__init__()
+        # target fields whose values seen so far (a set per entity) are an input of every step
+        self.history_fields = list(history_fields or [])
         # the anchor day's class (the last gap class) and its start in whole hours; with
         # ``anchor_position`` the entity's position of it is an input, as its length is
         self.anchor_hours = None if anchor_hours is None else float(anchor_hours)
@@ -75,6 +78,9 @@ class SequenceNet(nn.Module):
         self.heads = nn.ModuleList(mlp([width, width, s]) for s in target_sizes)
         self.decay: torch.Tensor
         self.register_buffer("decay", decays(width), persistent=False)
+        self.history_sizes = [target_sizes[k] for k in self.history_fields]
+        self.history_in = nn.Linear(sum(self.history_sizes), width, bias=False) \
+            if self.history_fields else None
 
     # ---- pieces shared by training and sampling ---------------------------------------------
     def entity_onehot(self, codes: torch.Tensor) -> torch.Tensor:
@@ -201,8 +207,25 @@ class SequenceNet(nn.Module):
         return off
 
     def contextualise(self, state: torch.Tensor, entity: torch.Tensor,
-                      pos: torch.Tensor) -> torch.Tensor:
+                      pos: torch.Tensor, seen: torch.Tensor | None = None) -> torch.Tensor:
+        """The context of a step; ``seen``: the (..., sum of history sizes) indicator of the
+        values of the history fields among the entity's earlier events."""
+        if self.history_in is not None and seen is not None:
+            state = state + self.history_in(seen)
         return torch.relu(self.context(torch.cat([state, entity, pos], dim=-1)))
+
+    def seen_before(self, events: torch.Tensor, live: torch.Tensor) -> torch.Tensor | None:
+        """(B, T, sum of history sizes): which values of each history field the events before
+        each position held (the recurrence's decays forget; a set does not: a diagnosis made
+        years earlier still shapes what comes, and a first diagnosis is not made twice)."""
+        if not self.history_fields:
+            return None
+        parts = []
+        for k, size in zip(self.history_fields, self.history_sizes):
+            oh = F.one_hot(events[..., k].long().clamp(0, size - 1), size).float()
+            upto = torch.cummax(oh * live[..., None].float(), dim=1).values
+            parts.append(torch.cat([torch.zeros_like(upto[:, :1]), upto[:, :-1]], dim=1))
+        return torch.cat(parts, dim=-1)
 
     def embeddings(self, codes: list[torch.Tensor]) -> list[torch.Tensor]:
         """Embeddings of the event fields (the predicted ones, then the day of week)."""
@@ -238,9 +261,10 @@ class SequenceNet(nn.Module):
             else None
         pos = self.positions(torch.arange(t, device=x.device).expand(b, t), before, lengths,
                              anchors)
-        h = self.contextualise(state, entity[:, None, :].expand(b, t, self.width), pos)
         steps = torch.arange(t, device=x.device)[None, :]
         live = steps < lengths[:, None]
+        h = self.contextualise(state, entity[:, None, :].expand(b, t, self.width), pos,
+                               self.seen_before(events, live))
         gap_mask = (steps <= lengths[:, None]) & (steps < self.max_events)
         gap_target = torch.where(live, events[..., 0].long(), torch.zeros_like(steps))
         is_day = gap_target > self.n_short
@@ -265,11 +289,12 @@ def build(arch: dict[str, Any]) -> SequenceNet:
                        bool(arch.get("length_input", False)), arch.get("gap_hours"),
                        bool(arch.get("visit_offset", False)), float(arch.get("start_hour", 0.0)),
                        float(arch.get("gap_kernel_sd", 1.0)), arch.get("anchor_hours"),
-                       bool(arch.get("anchor_position", False)))
+                       bool(arch.get("anchor_position", False)), arch.get("history_fields"))
 
 
 def architecture(enc: Any, width: int, with_lengths: bool, *,
-                 gap_spread: float = 1.0, anchor_position: bool = False) -> dict[str, Any]:
+                 gap_spread: float = 1.0, anchor_position: bool = False,
+                 history_fields: list[int] | None = None) -> dict[str, Any]:
     """The network shape of an encoding (``SequenceEncoding``): public, saved in model.json."""
     schema = enc.schema
     arch = {"entity_sizes": enc.entity_sizes, "target_sizes": enc.target_sizes,
@@ -281,6 +306,8 @@ def architecture(enc: Any, width: int, with_lengths: bool, *,
         arch["visit_offset"] = True  # models saved before it keep the older offset
         arch["start_hour"] = (enc.start % 86400.0) / 3600.0
         arch["gap_kernel_sd"] = float(gap_spread)  # models saved before it: 1
+    if history_fields:
+        arch["history_fields"] = [int(k) for k in history_fields]
     if enc.anchor_class is not None:
         arch["anchor_hours"] = enc.anchor_hours
         arch["anchor_position"] = bool(anchor_position)

@@ -201,6 +201,7 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
         entity = net.entity_in(net.entity_onehot(torch.as_tensor(entity_codes)))
         group = row_groups(net, entity_codes)
         state = torch.zeros(n, net.width)
+        seen = torch.zeros(n, sum(net.history_sizes)) if net.history_fields else None
         alive = np.ones(n, bool) if targets is None else targets > 0
         want = None if targets is None else torch.as_tensor(targets)
         at = None if anchors is None else torch.as_tensor(anchors)
@@ -214,7 +215,8 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             pos = net.positions(torch.full((idx.size,), p), elapsed,
                                 None if want is None else want[ti],
                                 None if at is None else at[ti])
-            h = net.contextualise(state[ti], entity[ti], pos)
+            h = net.contextualise(state[ti], entity[ti], pos,
+                                  None if seen is None else seen[ti])
             drawn: list[torch.Tensor] = []
             for j, head in enumerate(net.heads):
                 logits = head(h) if j == 0 else tod_logits(net, h) if j == 1 else \
@@ -268,4 +270,9 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             x = sum((_lookup(net, j, c) for j, c in enumerate(fields)), torch.zeros(1))
             ti = torch.as_tensor(idx)
             state[ti] = net.decay * state[ti] + (1 - net.decay) * x
+            if seen is not None:  # the values this event adds to the entity's history
+                at_field = 0
+                for field, size in zip(net.history_fields, net.history_sizes):
+                    seen[ti, at_field + fields[field].long()] = 1.0
+                    at_field += size
     return lengths, cols, times

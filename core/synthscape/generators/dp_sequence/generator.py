@@ -34,11 +34,14 @@ from synthscape.generators._params import (
     STR,
     Interval,
     Options,
+    _Type,
     validate_params,
 )
 from synthscape.privacy import Budget, PrivacyLedger
 from synthscape.random import derive_rng
 from synthscape.schema import SequenceSchema
+
+NAMES = _Type((list, tuple), "a list of event column names")
 
 # 5: margin shifts per group; 4: margin shifts; 3: the time-of-day shift; 2: the length
 # distribution
@@ -101,7 +104,10 @@ class DPSequenceGenerator:
     gap head and its kernel alone; needs ``length_share``), ``anchor_share`` (with a declared
     ``schema.anchor``: for the DP histogram of where in its history each entity reaches the
     anchor day, ``_anchor.py``, drawn with the length at sampling; ``None``: the gap head
-    alone decides when; needs ``length_share``),
+    alone decides when; needs ``length_share``), ``history_columns`` (categorical event
+    columns whose values among an entity's earlier events, as a set, are an input of every
+    step: the recurrence's fixed decays forget a diagnosis made years before, a set does not;
+    ``None``: none),
     ``seed`` (public: initialisation and sampling).
     """
 
@@ -133,6 +139,7 @@ class DPSequenceGenerator:
         "gap_spread": [Interval(float, 0.25, 8, closed="both")],
         "gap_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "anchor_share": [Interval(float, 0, 1, closed="neither"), NONE],
+        "history_columns": [NAMES, NONE],
         "seed": [SEED, NONE],
     }
 
@@ -148,7 +155,8 @@ class DPSequenceGenerator:
                  margin_share: float | None = 0.1, margin_events: str = "shares",
                  margin_by: str | None = None, margin_by_events: bool = False,
                  gap_spread: float = 1.0, gap_share: float | None = None,
-                 anchor_share: float | None = 0.02, seed: int | None = None):
+                 anchor_share: float | None = 0.02,
+                 history_columns: list[str] | None = None, seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
@@ -159,7 +167,21 @@ class DPSequenceGenerator:
         self.margin_share, self.margin_events = margin_share, margin_events
         self.margin_by, self.margin_by_events = margin_by, margin_by_events
         self.gap_spread, self.gap_share = gap_spread, gap_share
-        self.anchor_share = anchor_share
+        self.anchor_share, self.history_columns = anchor_share, history_columns
+
+    def _history_fields(self, enc) -> list[int]:
+        """The target field indices of ``history_columns`` (2 + the event column's index)."""
+        names = [f.name for f in enc.column_fields]
+        out = []
+        for name in self.history_columns or ():
+            if name not in names or enc.column_fields[names.index(name)].kind not in (
+                    "categorical", "boolean"):
+                cats = [f.name for f in enc.column_fields
+                        if f.kind in ("categorical", "boolean")]
+                raise ParameterError(f"history_columns: {name!r} is not a categorical event "
+                                     f"column; categorical event columns: {cats}")
+            out.append(2 + names.index(name))
+        return out
 
     # ---- parameters ----------------------------------------------------------------------
     @classmethod
@@ -255,6 +277,7 @@ class DPSequenceGenerator:
             raise ParameterError("margin_by needs the margin release: set margin_share (e.g. "
                                  "0.1) or drop margin_by")
         margin_by = _lengths.group_field(enc, self.margin_by, "margin_by")
+        history = self._history_fields(enc)  # a bad column fails before any spending
         records = _data.build_records(events, entities if enc.entity_fields else None, enc,
                                       policy="error" if declared else "clip")
         if self.expected_entities is not None:
@@ -286,7 +309,8 @@ class DPSequenceGenerator:
                   for k, v in defaults.items()}
         arch = architecture(enc, int(chosen["width"]), length_model is not None,
                             gap_spread=float(self.gap_spread),
-                            anchor_position=getattr(length_model, "anchors", None) is not None)
+                            anchor_position=getattr(length_model, "anchors", None) is not None,
+                            history_fields=history)
         with seeded(int(rng.integers(2**31))):
             net = build(arch)
         start_heads(net, enc, None if tod is None else
