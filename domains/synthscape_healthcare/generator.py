@@ -53,7 +53,7 @@ from synthscape_healthcare.vocabulary import (
     path_table,
     release_vocabulary,
     scale_values,
-    unscale_values,
+    unscale_bounded,
 )
 
 FORMAT = 2  # 2: the subgroup release (subgroups.npz); 1 still loads, without it
@@ -358,21 +358,37 @@ class EHRGenerator:
                              f"patients or fit with more budget")
 
     def _decode(self, ents: pd.DataFrame, evs: pd.DataFrame) -> EHRSequences:
-        key = evs["code"].astype(str)
+        # per vocabulary key, then gathered by each event's key (a few dozen keys, many events)
+        cat = pd.Categorical(evs["code"].astype(str))
+        uniq = pd.Series(np.asarray(cat.categories, dtype=object))
+        at = cat.codes
+
+        def per_key(values) -> np.ndarray:
+            return np.asarray(list(values), dtype=object)[at] if len(uniq) else \
+                np.zeros(len(at), dtype=object)
+
+        parts = [k.split(":", 1) for k in uniq]
+        table = per_key(p[0] for p in parts)
+        bounds = self._bounds()
+        lo = np.array([bounds.get(k, (np.nan, np.nan))[0] for k in uniq], float)[at] \
+            if len(uniq) else np.zeros(0)
+        hi = np.array([bounds.get(k, (np.nan, np.nan))[1] for k in uniq], float)[at] \
+            if len(uniq) else np.zeros(0)
+        raw = evs["value"].to_numpy(float)
+        # values only where the source carries them; a declared unit follows its code
+        valued = np.isin(table, VALUED)
+        value = np.where(evs["value"].notna().to_numpy() & valued,
+                         unscale_bounded(raw, lo, hi), np.nan)
+        units = self.units or {}
+        unit = per_key(units.get(k) for k in uniq)
+        qual = evs["qualifier"].fillna("").astype(str).to_numpy(dtype=object)
         events = pd.DataFrame({
             "patient_id": evs["patient_id"].astype(str).to_numpy(),
             "time": pd.to_datetime(evs["time"]).to_numpy(),
-            "table": key.str.split(":", n=1).str[0].to_numpy(),
-            "code": key.str.split(":", n=1).str[1].to_numpy(),
-            "value": np.where(evs["value"].notna(),
-                              unscale_values(key, evs["value"].to_numpy(float), self._bounds()),
-                              np.nan),
-            "qualifier": evs["qualifier"].fillna("").astype(str).to_numpy()})
-        # values only where the source carries them; a declared unit follows its code
-        valued = events.table.isin(VALUED).to_numpy()
-        events["value"] = np.where(valued, events.value, np.nan)
-        unit = key.map(self.units or {})
-        events["qualifier"] = unit.where(unit.notna(), events.qualifier).fillna("").to_numpy()
+            "table": table,
+            "code": per_key(p[1] for p in parts),
+            "value": value,
+            "qualifier": np.where(pd.isna(unit), qual, unit)})
         pats = ents[["patient_id", "birth_year", "sex", *self.static_]].copy()
         pats["patient_id"] = pats.patient_id.astype(str)
         pats["death"] = False

@@ -79,11 +79,13 @@ class EHRSequences:
         bad_sex = sorted(set(p.sex.dropna().astype(str)) - set(SEXES))
         if bad_sex:
             problems.append(f"patients.sex: values {bad_sex[:5]} are not 'F' or 'M'")
-        orphans = set(e.patient_id) - set(p.patient_id)
+        # distinct values first (vectorised), then sets: a Python pass over every event's
+        # string took most of the sampling time of 14,000 patients
+        orphans = set(pd.unique(e.patient_id)) - set(pd.unique(p.patient_id))
         if orphans:
             problems.append(f"events.patient_id: {len(orphans)} id(s) not in patients, e.g. "
                             f"{sorted(map(str, orphans))[:3]}")
-        bad_tables = sorted(set(e.table.astype(str)) - set(TABLES))
+        bad_tables = sorted(set(pd.unique(e.table.astype(str))) - set(TABLES))
         if bad_tables:
             problems.append(f"events.table: values {bad_tables[:5]} are not among {TABLES}")
         if len(e) and not pd.api.types.is_datetime64_any_dtype(e.time):

@@ -121,9 +121,15 @@ def scale_values(events: pd.DataFrame, bounds: dict[str, tuple[float, float]]) -
 def unscale_values(keys_: pd.Series, scaled: np.ndarray,
                    bounds: dict[str, tuple[float, float]]) -> np.ndarray:
     """The inverse of :func:`scale_values`."""
-    s = np.asarray(scaled, float)
     lo = keys_.map(lambda x: bounds.get(x, (np.nan, np.nan))[0]).to_numpy(float)
     hi = keys_.map(lambda x: bounds.get(x, (np.nan, np.nan))[1]).to_numpy(float)
+    return unscale_bounded(scaled, lo, hi)
+
+
+def unscale_bounded(scaled: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """:func:`unscale_values` with each value's declared bounds given (NaN: undeclared, the
+    signed log)."""
+    s = np.asarray(scaled, float)
     declared = ~np.isnan(lo)
     z = (s - 0.5) * 2 * np.log1p(1e6)
     logv = np.sign(z) * np.expm1(np.abs(z))
