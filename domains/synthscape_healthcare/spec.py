@@ -66,6 +66,23 @@ class CohortSpec(StrictModel):
                             "(the first ones): the contribution bound")
     label: TimelineLabel = Field(default_factory=TimelineLabel)
 
+    @model_validator(mode="after")
+    def _anchor(self) -> CohortSpec:
+        import pandas as pd
+
+        if self.anchor is None:
+            return self
+        try:
+            at = pd.Timestamp(self.anchor)
+        except (ValueError, TypeError):
+            raise ValueError(f"anchor: {self.anchor!r} is not a date; write it as YYYY-MM-DD"
+                             ) from None
+        if self.time_bounds is not None and not (
+                pd.Timestamp(self.time_bounds[0]) <= at < pd.Timestamp(self.time_bounds[1])):
+            raise ValueError(f"anchor: {self.anchor} lies outside time_bounds "
+                             f"{list(self.time_bounds)}; move it inside or widen the bounds")
+        return self
+
 
 class EHRModelSpec(StrictModel):
     """``hierarchy``: ``flat`` codes (the default: the ablation found no gain from ancestors at

@@ -52,6 +52,7 @@ def test_minimal_spec_and_defaults():
     params = generator_params(spec)  # the NAFLD declaration fills what is left null
     assert "condition:I50.9" in params["vocabulary"] and params["max_events"] == 16
     assert params["units"]["lab:sbp"] == "mmHg" and params["hierarchy"] == "flat"
+    assert params["anchor"] == spec.data.index_date == "2005-01-01"  # NAFLD's day 0
 
 
 @pytest.mark.parametrize("extra, where", [
@@ -70,3 +71,12 @@ def test_label_and_source_checks():
                                                       "{type: progression}"))
     with pytest.raises(SpecError, match="'path'"):
         parse_spec(MINIMAL + "data: {source: omop}\n")
+
+
+def test_the_anchor_is_checked_against_the_time_bounds():
+    bounds = "max_events: 16\n  time_bounds: ['2000-01-01', '2010-01-01']\n"
+    spec = parse_spec(MINIMAL.replace("max_events: 16\n", bounds + "  anchor: '2004-06-01'\n"))
+    assert spec.cohort.anchor == "2004-06-01"
+    with pytest.raises(SpecError, match="cohort.*anchor: 2012-01-01 lies outside time_bounds"):
+        parse_spec(MINIMAL.replace("max_events: 16\n", bounds + "  anchor: '2012-01-01'\n"),
+                   source="t.yaml")
