@@ -116,3 +116,25 @@ def test_a_drawn_anchor_position_lies_in_the_history_and_its_bucket(n, bucket, s
     assert ((pos[has] >= 0) & (pos[has] < lengths[has])).all()
     long = lengths >= BUCKETS
     assert (buckets(pos[long], lengths[long]) == bucket).all()
+
+
+@given(days=st.lists(st.one_of(st.none(), st.floats(min_value=0, max_value=400)), min_size=1,
+                     max_size=30),
+       after=st.lists(st.integers(min_value=0, max_value=63), min_size=30, max_size=30),
+       drop=st.integers(min_value=0, max_value=29))
+def test_the_follow_up_histogram_moves_one_count_per_entity(days, after, drop):
+    """dp_sequence's follow-up release (L2 sensitivity 1): entities with an anchor event add one
+    count each; removing one entity changes one cell by one."""
+    import numpy as np
+
+    from synthscape.generators.dp_sequence._encoding import day_edges
+    from synthscape.generators.dp_sequence._followup import followup_hist
+
+    d = np.array([np.nan if x is None else x for x in days])
+    a = np.asarray(after[:len(d)])
+    edges = np.asarray(day_edges(400.0))
+    full = followup_hist(d, a, edges, 64)
+    assert full.sum() == (~np.isnan(d)).sum()
+    keep = np.arange(len(d)) != drop % len(d)
+    less = followup_hist(d[keep], a[keep], edges, 64)
+    assert np.abs(full - less).sum() <= 1

@@ -106,3 +106,40 @@ def test_an_anchored_model_puts_the_events_on_the_anchor_day(enrolled, tmp_path)
     again = load(tmp_path / "m")
     assert again.schema_.anchor == ANCHOR
     pd.testing.assert_frame_equal(again.sample(50, seed=3)[1], anchored.sample(50, seed=3)[1])
+
+
+@pytest.fixture(scope="module")
+def short_followup():
+    """An anchor early in a two-month range; every record ends within ten days after it."""
+    evs, ents, schema = sequence_conformance_data(400, seed=7)
+    rng = np.random.default_rng(4)
+    day0 = pd.Timestamp("2024-01-08")
+    rows = []
+    for cid in ents.cid:
+        days = sorted(set(rng.integers(-7, 0, int(rng.integers(1, 4))).tolist()) | {0} |
+                      set(rng.integers(1, 10, int(rng.integers(1, 6))).tolist()))
+        rows += [(cid, day0 + pd.Timedelta(days=d, hours=int(rng.integers(8, 18))))
+                 for d in days]
+    t = pd.DataFrame(rows, columns=["cid", "ts"])
+    base = evs.sample(len(t), replace=True, random_state=0).reset_index(drop=True)
+    return base.assign(cid=t.cid, ts=t.ts), ents, schema.replace(anchor="2024-01-08")
+
+
+def _last_day_after(evs: pd.DataFrame) -> np.ndarray:
+    return ((evs.groupby("cid").ts.max() - pd.Timestamp("2024-01-08")).dt.days).to_numpy()
+
+
+def test_the_released_follow_up_keeps_records_as_short_as_the_real_ones(short_followup):
+    evs, ents, schema = short_followup
+
+    def fit(share):
+        # a short fit: the gap kernel, not what the head has learnt, sets how far events go
+        return make("dp_sequence", epsilon=None, schema=schema, seed=2, epochs=3,
+                    batch_size=64, width=16, bins=8, device="cpu", followup_share=share).fit(
+            evs, ents, entity_key="cid", time_key="ts")
+
+    real = np.quantile(_last_day_after(evs), 0.9)
+    assert real <= 9
+    own = np.quantile(_last_day_after(fit(0.02).sample(600, seed=0)[1]), 0.9)
+    to_range_end = np.quantile(_last_day_after(fit(None).sample(600, seed=0)[1]), 0.9)
+    assert own <= real + 4 and to_range_end >= real + 15, (own, to_range_end)

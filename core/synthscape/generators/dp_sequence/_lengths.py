@@ -63,6 +63,7 @@ class LengthModel:
     by: int | None = None
     cells: np.ndarray | None = None
     anchors: Any = None  # with a declared anchor: where in the length it falls (``_anchor.py``)
+    followup: Any = None  # and how long the record runs after it (``_followup.py``)
 
     def draw(self, entity_codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One target length per entity (``entity_codes``: (n, m) entity field codes)."""

@@ -46,8 +46,10 @@ class SequenceNet(nn.Module):
                  length_input: bool = False, gap_hours: list[float] | None = None,
                  visits: bool = False, start_hour: float = 0.0, kernel_sd: float = 1.0,
                  anchor_hours: float | None = None, anchor_position: bool = False,
-                 history_fields: list[int] | None = None):
+                 history_fields: list[int] | None = None, followup: bool = False):
         super().__init__()
+        # after the anchor, the hours left run to the entity's own last event (``ends``)
+        self.followup = bool(followup) and bool(anchor_position)
         # target fields whose values seen so far (a set per entity) are an input of every step
         self.history_fields = list(history_fields or [])
         # the anchor day's class (the last gap class) and its start in whole hours; with
@@ -93,9 +95,24 @@ class SequenceNet(nn.Module):
         ones = torch.ones(onehot_before.shape[0], 1, device=onehot_before.device)
         return self.entity_heads[j](torch.cat([ones, onehot_before], dim=-1))
 
+    def hours_left(self, p: torch.Tensor, elapsed_hours: torch.Tensor,
+                   anchors: torch.Tensor | None, ends: torch.Tensor | None) -> torch.Tensor:
+        """Hours from the previous event to the end of the range, or, past the anchor event
+        of a follow-up network, to the entity's own last event (``ends``: (B,) hours since the
+        range's start, NaN without an anchor event)."""
+        hours = self.span_hours - elapsed_hours.float()
+        if self.followup and anchors is not None and ends is not None:
+            a = anchors.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
+            e = ends.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
+            past = (a >= 0) & (p > a) & torch.isfinite(e)
+            own = torch.nan_to_num(e, nan=0.0) - elapsed_hours.float()
+            hours = torch.where(past, own, hours)
+        return hours
+
     def positions(self, steps: torch.Tensor, elapsed_hours: torch.Tensor,
                   lengths: torch.Tensor | None = None,
-                  anchors: torch.Tensor | None = None) -> torch.Tensor:
+                  anchors: torch.Tensor | None = None,
+                  ends: torch.Tensor | None = None) -> torch.Tensor:
         """Features of where the entity is: the log-scaled event index, a first-event flag, and
         the share of the time range gone by at the previous event (the end of the range is what
         ends most histories); with ``length_input`` also the log-scaled length, events left and
@@ -110,7 +127,7 @@ class SequenceNet(nn.Module):
             assert lengths is not None, "a length-conditioned network needs the lengths"
             n = lengths.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
             left = torch.clamp(n - p, min=0.0)
-            hours = torch.clamp(self.span_hours - elapsed_hours.float(), min=0.0)
+            hours = torch.clamp(self.hours_left(p, elapsed_hours, anchors, ends), min=0.0)
             feats += [torch.log1p(n) / scale, torch.log1p(left) / scale,
                       torch.log1p(hours / torch.clamp(left, min=1.0)) /
                       math.log1p(self.span_hours)]
@@ -152,7 +169,8 @@ class SequenceNet(nn.Module):
         return logits.masked_fill(closed, -torch.inf)
 
     def gap_offset(self, steps: torch.Tensor, elapsed_hours: torch.Tensor,
-                   lengths: torch.Tensor, anchors: torch.Tensor | None = None) -> torch.Tensor:
+                   lengths: torch.Tensor, anchors: torch.Tensor | None = None,
+                   ends: torch.Tensor | None = None) -> torch.Tensor:
         """(..., gap classes): ``-0.5 ((log(class hours) - log(expected gap)) / sd)^2`` with the
         expected gap = hours of the range left / (events left + 1) and ``sd`` the kernel's
         width (``kernel_sd``, the generator's ``gap_spread``); 0 for the end class. At sd 1
@@ -178,7 +196,7 @@ class SequenceNet(nn.Module):
         p = steps.float()
         n = lengths.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
         left = torch.clamp(n - p, min=0.0)
-        hours = torch.clamp(self.span_hours - elapsed_hours.float(), min=1.0)
+        hours = torch.clamp(self.hours_left(p, elapsed_hours, anchors, ends), min=1.0)
         if self.anchor_position and anchors is not None:
             # before the anchor event the events left before it share the time left to it
             before = self._before_anchor(p, anchors)
@@ -259,8 +277,12 @@ class SequenceNet(nn.Module):
         before = torch.cat([torch.zeros_like(events[:, :1, -1]), events[:, :-1, -1]], dim=1)
         anchors = self.anchor_positions(events[..., 0], lengths) if self.anchor_position \
             else None
+        ends = None
+        if self.followup and anchors is not None:  # each record's own last event
+            last = events[torch.arange(b, device=x.device), (lengths - 1).clamp(min=0), -1]
+            ends = torch.where(anchors >= 0, last.float(), torch.full_like(last.float(), math.nan))
         pos = self.positions(torch.arange(t, device=x.device).expand(b, t), before, lengths,
-                             anchors)
+                             anchors, ends)
         steps = torch.arange(t, device=x.device)[None, :]
         live = steps < lengths[:, None]
         h = self.contextualise(state, entity[:, None, :].expand(b, t, self.width), pos,
@@ -271,7 +293,8 @@ class SequenceNet(nn.Module):
         for j, head in enumerate(self.heads):
             logits = head(h)
             if j == 0 and self.length_input:
-                logits = logits + self.gap_offset(steps.expand(b, t), before, lengths, anchors)
+                logits = logits + self.gap_offset(steps.expand(b, t), before, lengths, anchors,
+                                                  ends)
             if j == 0:
                 logits = self.mask_anchor(logits, before)
             target = gap_target if j == 0 else events[..., j].long()
@@ -289,12 +312,14 @@ def build(arch: dict[str, Any]) -> SequenceNet:
                        bool(arch.get("length_input", False)), arch.get("gap_hours"),
                        bool(arch.get("visit_offset", False)), float(arch.get("start_hour", 0.0)),
                        float(arch.get("gap_kernel_sd", 1.0)), arch.get("anchor_hours"),
-                       bool(arch.get("anchor_position", False)), arch.get("history_fields"))
+                       bool(arch.get("anchor_position", False)), arch.get("history_fields"),
+                       bool(arch.get("followup", False)))
 
 
 def architecture(enc: Any, width: int, with_lengths: bool, *,
                  gap_spread: float = 1.0, anchor_position: bool = False,
-                 history_fields: list[int] | None = None) -> dict[str, Any]:
+                 history_fields: list[int] | None = None,
+                 followup: bool = False) -> dict[str, Any]:
     """The network shape of an encoding (``SequenceEncoding``): public, saved in model.json."""
     schema = enc.schema
     arch = {"entity_sizes": enc.entity_sizes, "target_sizes": enc.target_sizes,
@@ -311,6 +336,7 @@ def architecture(enc: Any, width: int, with_lengths: bool, *,
     if enc.anchor_class is not None:
         arch["anchor_hours"] = enc.anchor_hours
         arch["anchor_position"] = bool(anchor_position)
+        arch["followup"] = bool(followup and anchor_position)
     return arch
 
 

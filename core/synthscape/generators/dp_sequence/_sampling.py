@@ -106,9 +106,13 @@ def draw_events(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
     drawer = getattr(lengths, "anchors", None) if getattr(net, "anchor_position", False) \
         else None
     anchors = None if targets is None or drawer is None else drawer.draw(targets, rng)
+    follow = getattr(lengths, "followup", None) if getattr(net, "followup", False) else None
+    ends = None if anchors is None or follow is None else \
+        enc.anchor_hours + 24.0 * follow.draw(targets, anchors, rng)  # hours since the start
     parts = [_draw_chunk(net, enc, entity_codes[i:i + CHUNK], rng,
                          None if targets is None else targets[i:i + CHUNK],
-                         None if anchors is None else anchors[i:i + CHUNK])
+                         None if anchors is None else anchors[i:i + CHUNK],
+                         None if ends is None else ends[i:i + CHUNK])
              for i in range(0, max(len(entity_codes), 1), CHUNK)]
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]))
@@ -185,7 +189,7 @@ def _anchor_step(net: SequenceNet, enc: SequenceEncoding, ok: torch.Tensor,
 
 def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarray,
                 rng: np.random.Generator, targets: np.ndarray | None = None,
-                anchors: np.ndarray | None = None
+                anchors: np.ndarray | None = None, ends: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, L = len(entity_codes), enc.schema.max_events
     k = len(enc.column_fields)
@@ -205,6 +209,7 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
         alive = np.ones(n, bool) if targets is None else targets > 0
         want = None if targets is None else torch.as_tensor(targets)
         at = None if anchors is None else torch.as_tensor(anchors)
+        own_end = None if ends is None else torch.as_tensor(ends)
         prev = np.full(n, enc.start)
         for p in range(L):
             idx = np.flatnonzero(alive)
@@ -214,7 +219,8 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
             elapsed = torch.as_tensor(np.floor((prev[idx] - enc.start) / 3600.0))
             pos = net.positions(torch.full((idx.size,), p), elapsed,
                                 None if want is None else want[ti],
-                                None if at is None else at[ti])
+                                None if at is None else at[ti],
+                                None if own_end is None else own_end[ti])
             h = net.contextualise(state[ti], entity[ti], pos,
                                   None if seen is None else seen[ti])
             drawn: list[torch.Tensor] = []
@@ -230,8 +236,10 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
                     logits[:, same_day] = logits[:, same_day].masked_fill(
                         _no_room(prev[idx], same_day), -torch.inf)
                 if j == 0 and want is not None:  # no end before the target; stay in range
-                    logits = logits + net.gap_offset(torch.full((idx.size,), p), elapsed,
-                                                     want[ti], None if at is None else at[ti])
+                    logits = logits + net.gap_offset(
+                        torch.full((idx.size,), p), elapsed, want[ti],
+                        None if at is None else at[ti],
+                        None if own_end is None else own_end[ti])
                     ok = _in_range(enc, prev[idx], p == 0)
                     if at is not None:
                         ok, before_anchor = _anchor_step(net, enc, ok, at[ti], p, prev[idx],

@@ -104,7 +104,10 @@ class DPSequenceGenerator:
     gap head and its kernel alone; needs ``length_share``), ``anchor_share`` (with a declared
     ``schema.anchor``: for the DP histogram of where in its history each entity reaches the
     anchor day, ``_anchor.py``, drawn with the length at sampling; ``None``: the gap head
-    alone decides when; needs ``length_share``), ``history_columns`` (categorical event
+    alone decides when; needs ``length_share``), ``followup_share`` (with the anchor's
+    positions: for the DP histogram of how long each record runs after the anchor day,
+    ``_followup.py``; after the anchor the events left are spread to that end instead of the
+    range's; ``None``: to the range's end), ``history_columns`` (categorical event
     columns whose values among an entity's earlier events, as a set, are an input of every
     step: the recurrence's fixed decays forget a diagnosis made years before, a set does not;
     ``None``: none),
@@ -140,6 +143,7 @@ class DPSequenceGenerator:
         "gap_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "anchor_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "history_columns": [NAMES, NONE],
+        "followup_share": [Interval(float, 0, 1, closed="neither"), NONE],
         "seed": [SEED, NONE],
     }
 
@@ -156,7 +160,8 @@ class DPSequenceGenerator:
                  margin_by: str | None = None, margin_by_events: bool = False,
                  gap_spread: float = 1.0, gap_share: float | None = None,
                  anchor_share: float | None = 0.02,
-                 history_columns: list[str] | None = None, seed: int | None = None):
+                 history_columns: list[str] | None = None,
+                 followup_share: float | None = 0.02, seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
@@ -168,6 +173,7 @@ class DPSequenceGenerator:
         self.margin_by, self.margin_by_events = margin_by, margin_by_events
         self.gap_spread, self.gap_share = gap_spread, gap_share
         self.anchor_share, self.history_columns = anchor_share, history_columns
+        self.followup_share = followup_share
 
     def _history_fields(self, enc) -> list[int]:
         """The target field indices of ``history_columns`` (2 + the event column's index)."""
@@ -221,6 +227,7 @@ class DPSequenceGenerator:
         from synthscape.generators.dp_sequence import (
             _anchor,
             _data,
+            _followup,
             _gaps,
             _infer,
             _lengths,
@@ -300,6 +307,13 @@ class DPSequenceGenerator:
             length_model.anchors = _anchor.release(
                 records.events[:, :, 0], records.lengths, enc.anchor_class, schema.max_events,
                 ledger=ledger, share=self.anchor_share)
+            if self.followup_share is not None:
+                length_model.followup = _followup.release(
+                    records.events, records.lengths,
+                    _anchor.positions(records.events[:, :, 0], records.lengths,
+                                      enc.anchor_class),
+                    enc.anchor_hours, np.asarray(enc.days, float), schema.max_events,
+                    ledger=ledger, share=self.followup_share)
         margins = None if self.margin_share is None else _margins.release(
             records.entities, records.lengths, records.events, enc, ledger=ledger,
             share=self.margin_share, mode=self.margin_events, by=margin_by,
@@ -310,7 +324,8 @@ class DPSequenceGenerator:
         arch = architecture(enc, int(chosen["width"]), length_model is not None,
                             gap_spread=float(self.gap_spread),
                             anchor_position=getattr(length_model, "anchors", None) is not None,
-                            history_fields=history)
+                            history_fields=history,
+                            followup=getattr(length_model, "followup", None) is not None)
         with seeded(int(rng.integers(2**31))):
             net = build(arch)
         start_heads(net, enc, None if tod is None else
@@ -427,6 +442,9 @@ class DPSequenceGenerator:
             anchors = getattr(self.lengths_, "anchors", None)
             if anchors is not None:
                 arrays["anchor_positions"] = anchors.probs
+            follow = getattr(self.lengths_, "followup", None)
+            if follow is not None:
+                arrays["followup"] = follow.probs
             for name in ("tod_shift", "gap_shift"):
                 shift = getattr(self.model_, name, None)
                 if shift is not None:
@@ -495,6 +513,17 @@ class DPSequenceGenerator:
                     try:
                         gen.lengths_.anchors = AnchorModel.from_array(
                             z["anchor_positions"], gen.schema_.max_events)
+                        if gen.arch_.get("followup"):
+                            from synthscape.generators.dp_sequence._followup import (
+                                FollowupModel,
+                            )
+
+                            if "followup" not in z.files:
+                                raise ValueError("followup is missing: the model draws each "
+                                                 "record's follow-up after the anchor from it")
+                            gen.lengths_.followup = FollowupModel.from_array(
+                                z["followup"], np.asarray(gen.encoding_.days, float),
+                                gen.schema_.max_events)
                     except ValueError as exc:
                         raise ModelFormatError(f"{folder / ARRAYS}: {exc}") from None
         if (folder / ARRAYS).is_file():
