@@ -11,11 +11,10 @@ from synthscape.testing import MULTITABLE_CHECKS, check_multitable_generator, no
 
 N_PATIENTS = 613  # no parameter shares this number: the saved JSON must not show it
 # the subgroup age/sex sums; the DP count plans the steps DP-SGD then pays for; the length and
-# time-of-day histograms, the gap profile, where the index date (the anchor) falls and how long
-# a record runs after it
+# time-of-day histograms, the gap profile, where the index date (the anchor) falls
 PAID = ("subgroup age and sex", "entity count", "sequence lengths", "time of day",
-        "dp_sequence gap profile", "dp_sequence anchor position",
-        "dp_sequence follow-up after the anchor", "entity margins", "dp_sequence")
+        "dp_sequence gap profile", "dp_sequence anchor position", "entity margins",
+        "dp_sequence")
 
 
 @pytest.fixture(scope="module")

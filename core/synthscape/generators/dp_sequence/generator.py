@@ -107,7 +107,7 @@ class DPSequenceGenerator:
     alone decides when; needs ``length_share``), ``followup_share`` (with the anchor's
     positions: for the DP histogram of how long each record runs after the anchor day,
     ``_followup.py``; after the anchor the events left are spread to that end instead of the
-    range's; ``None``: to the range's end), ``history_columns`` (categorical event
+    range's; ``None``, the default: to the range's end), ``history_columns`` (categorical event
     columns whose values among an entity's earlier events, as a set, are an input of every
     step: the recurrence's fixed decays forget a diagnosis made years before, a set does not;
     ``None``: none),
@@ -161,7 +161,7 @@ class DPSequenceGenerator:
                  gap_spread: float = 1.0, gap_share: float | None = None,
                  anchor_share: float | None = 0.02,
                  history_columns: list[str] | None = None,
-                 followup_share: float | None = 0.02, seed: int | None = None):
+                 followup_share: float | None = None, seed: int | None = None):
         self.epsilon, self.delta, self.schema, self.max_events = epsilon, delta, schema, max_events
         self.expected_entities, self.epochs, self.batch_size = expected_entities, epochs, batch_size
         self.lr, self.width, self.bins, self.max_grad_norm = lr, width, bins, max_grad_norm
