@@ -26,9 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthscape.generators.dp_sequence._lengths import shrunk_rows
+from synthscape.generators.dp_sequence._lengths import released_rows
 from synthscape.privacy import PrivacyLedger
-from synthscape.privacy.mechanisms import gaussian_mechanism
 
 LABEL = "dp_sequence anchor position"
 BUCKETS = 8
@@ -101,17 +100,8 @@ def release(gaps: np.ndarray, lengths: np.ndarray, anchor_class: int, max_events
             ledger: PrivacyLedger, share: float) -> AnchorModel:
     """The (DP, when the ledger has a budget) anchor positions of the training entities."""
     hist = anchor_hist(positions(gaps, lengths, anchor_class), lengths, max_events)
-    if ledger.budget is None:  # the exact shares (the ledger says NOT PRIVATE)
-        sigma = 0.0
-        noisy = hist
-    else:
-        sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
-        noisy = gaussian_mechanism(
-            hist, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
-            label=f"{LABEL}: histogram of entities by length group (log2, {hist.shape[0]}) and "
-                  f"the run of their history ({BUCKETS} equal runs, or none) holding their "
-                  f"first event on the anchor day, Gaussian, L2 sensitivity 1 (one entity, "
-                  f"one count)").reshape(hist.shape)
-    probs = shrunk_rows(noisy, sigma)
-    probs = np.maximum(probs, 1e-9)
-    return AnchorModel(probs / probs.sum(axis=1, keepdims=True))
+    return AnchorModel(released_rows(
+        hist, ledger=ledger, share=share,
+        label=f"{LABEL}: histogram of entities by length group (log2, {hist.shape[0]}) and the "
+              f"run of their history ({BUCKETS} equal runs, or none) holding their first "
+              f"event on the anchor day, Gaussian, L2 sensitivity 1 (one entity, one count)"))

@@ -24,9 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthscape.generators.dp_sequence._lengths import shrunk_rows
+from synthscape.generators.dp_sequence._lengths import released_rows
 from synthscape.privacy import PrivacyLedger
-from synthscape.privacy.mechanisms import gaussian_mechanism
 
 LABEL = "dp_sequence follow-up after the anchor"
 
@@ -101,15 +100,10 @@ def release(events: np.ndarray, lengths: np.ndarray, anchors: np.ndarray, anchor
     entities (``anchors``: their anchor positions, -1 for none)."""
     days = followup_days(events, lengths, anchors, anchor_hours)
     hist = followup_hist(days, np.asarray(lengths) - np.asarray(anchors) - 1, edges, max_events)
-    if ledger.budget is None:  # the exact shares (the ledger says NOT PRIVATE)
-        sigma, noisy = 0.0, hist
-    else:
-        sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
-        noisy = gaussian_mechanism(
-            hist, noise_multiplier=sigma, sensitivity=1.0, ledger=ledger,
-            label=f"{LABEL}: histogram of the entities with an event on the anchor day by the "
-                  f"events after it (log2, {hist.shape[0]} groups) and the days from it to "
-                  f"their last event ({hist.shape[1]} classes), Gaussian, L2 sensitivity 1 "
-                  f"(one entity, one count)").reshape(hist.shape)
-    probs = np.maximum(shrunk_rows(noisy, sigma), 1e-9)
-    return FollowupModel(probs / probs.sum(axis=1, keepdims=True), np.asarray(edges, float))
+    probs = released_rows(
+        hist, ledger=ledger, share=share,
+        label=f"{LABEL}: histogram of the entities with an event on the anchor day by the "
+              f"events after it (log2, {hist.shape[0]} groups) and the days from it to their "
+              f"last event ({hist.shape[1]} classes), Gaussian, L2 sensitivity 1 (one entity, "
+              f"one count)")
+    return FollowupModel(probs, np.asarray(edges, float))

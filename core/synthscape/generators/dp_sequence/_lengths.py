@@ -170,6 +170,22 @@ def length_model(noisy: np.ndarray, sigma: float, enc: SequenceEncoding,
                        _cells_of(enc, j))
 
 
+def released_rows(hist: np.ndarray, *, ledger: PrivacyLedger, share: float,
+                  label: str) -> np.ndarray:
+    """Per row of a (groups, classes) histogram in which each entity is one count (L2
+    sensitivity 1): its Gaussian release from ``share`` of the budget left (exact when the
+    ledger has no budget), as distributions shrunk toward the pooled one (:func:`shrunk_rows`),
+    every class kept possible."""
+    if ledger.budget is None:  # the exact shares (the ledger says NOT PRIVATE)
+        sigma, noisy = 0.0, hist
+    else:
+        sigma = 1.0 / math.sqrt(2.0 * ledger.remaining_rho(share))
+        noisy = gaussian_mechanism(hist, noise_multiplier=sigma, sensitivity=1.0,
+                                   ledger=ledger, label=label).reshape(hist.shape)
+    probs = np.maximum(shrunk_rows(noisy, sigma), 1e-9)
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
 def shrunk_rows(noisy: np.ndarray, sigma: float) -> np.ndarray:
     """Per row (group) of a noisy (groups, classes) histogram with noise sd ``sigma``: its
     projection onto the simplex, shrunk toward the pooled row's by ``n_g / (n_g + classes x
