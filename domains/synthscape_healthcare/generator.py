@@ -360,33 +360,22 @@ class EHRGenerator:
     def _decode(self, ents: pd.DataFrame, evs: pd.DataFrame) -> EHRSequences:
         # per vocabulary key, then gathered by each event's key (a few dozen keys, many events)
         cat = pd.Categorical(evs["code"].astype(str))
-        uniq = pd.Series(np.asarray(cat.categories, dtype=object))
-        at = cat.codes
-
-        def per_key(values) -> np.ndarray:
-            return np.asarray(list(values), dtype=object)[at] if len(uniq) else \
-                np.zeros(len(at), dtype=object)
-
-        parts = [k.split(":", 1) for k in uniq]
-        table = per_key(p[0] for p in parts)
-        bounds = self._bounds()
-        lo = np.array([bounds.get(k, (np.nan, np.nan))[0] for k in uniq], float)[at] \
-            if len(uniq) else np.zeros(0)
-        hi = np.array([bounds.get(k, (np.nan, np.nan))[1] for k in uniq], float)[at] \
-            if len(uniq) else np.zeros(0)
-        raw = evs["value"].to_numpy(float)
+        at, bounds, units = cat.codes, self._bounds(), self.units or {}
+        per_key = pd.DataFrame([(*k.split(":", 1), *bounds.get(k, (np.nan, np.nan)),
+                                 units.get(k)) for k in cat.categories],
+                               columns=["table", "code", "lo", "hi", "unit"])
+        table = per_key.table.to_numpy(object)[at]
+        lo, hi = per_key.lo.to_numpy(float)[at], per_key.hi.to_numpy(float)[at]
         # values only where the source carries them; a declared unit follows its code
-        valued = np.isin(table, VALUED)
-        value = np.where(evs["value"].notna().to_numpy() & valued,
-                         unscale_bounded(raw, lo, hi), np.nan)
-        units = self.units or {}
-        unit = per_key(units.get(k) for k in uniq)
+        value = np.where(evs["value"].notna().to_numpy() & np.isin(table, VALUED),
+                         unscale_bounded(evs["value"].to_numpy(float), lo, hi), np.nan)
+        unit = per_key.unit.to_numpy(object)[at]
         qual = evs["qualifier"].fillna("").astype(str).to_numpy(dtype=object)
         events = pd.DataFrame({
             "patient_id": evs["patient_id"].astype(str).to_numpy(),
             "time": pd.to_datetime(evs["time"]).to_numpy(),
             "table": table,
-            "code": per_key(p[1] for p in parts),
+            "code": per_key.code.to_numpy(object)[at],
             "value": value,
             "qualifier": np.where(pd.isna(unit), qual, unit)})
         pats = ents[["patient_id", "birth_year", "sex", *self.static_]].copy()

@@ -68,19 +68,10 @@ class CohortSpec(StrictModel):
 
     @model_validator(mode="after")
     def _anchor(self) -> CohortSpec:
-        import pandas as pd
+        from synthscape.schema.sequence import check_anchor
 
-        if self.anchor is None:
-            return self
-        try:
-            at = pd.Timestamp(self.anchor)
-        except (ValueError, TypeError):
-            raise ValueError(f"anchor: {self.anchor!r} is not a date; write it as YYYY-MM-DD"
-                             ) from None
-        if self.time_bounds is not None and not (
-                pd.Timestamp(self.time_bounds[0]) <= at < pd.Timestamp(self.time_bounds[1])):
-            raise ValueError(f"anchor: {self.anchor} lies outside time_bounds "
-                             f"{list(self.time_bounds)}; move it inside or widen the bounds")
+        if self.anchor is not None:
+            check_anchor(self.anchor, self.time_bounds)
         return self
 
 

@@ -85,15 +85,7 @@ class SequenceSchema(BaseModel):
         if self.max_gap_seconds is not None and not self.max_gap_seconds > 0:
             raise ValueError(f"max_gap_seconds must be > 0, got {self.max_gap_seconds}")
         if self.anchor is not None:
-            try:
-                at = pd.Timestamp(self.anchor)
-            except (ValueError, TypeError):
-                raise ValueError(f"anchor: {self.anchor!r} is not an ISO date; write it as "
-                                 f"YYYY-MM-DD") from None
-            if self.time_bounds is not None and not (
-                    pd.Timestamp(self.time_bounds[0]) <= at < pd.Timestamp(self.time_bounds[1])):
-                raise ValueError(f"anchor: {self.anchor} lies outside time_bounds "
-                                 f"{list(self.time_bounds)}; move it inside or widen the bounds")
+            check_anchor(self.anchor, self.time_bounds)
         return self
 
     # -- access ---------------------------------------------------------------------------
@@ -192,3 +184,16 @@ class SequenceSchema(BaseModel):
                 raise SchemaError(f"sequence schema file {p} does not exist")
             return cls.from_dict(yaml.safe_load(p.read_text()), source=str(p))
         return cls.from_dict(yaml.safe_load(str(text_or_path)))
+
+
+def check_anchor(anchor: str, time_bounds: tuple[str, str] | None) -> None:
+    """Raise ValueError unless ``anchor`` is a date inside ``time_bounds`` (when declared)."""
+    try:
+        at = pd.Timestamp(anchor)
+    except (ValueError, TypeError):
+        raise ValueError(f"anchor: {anchor!r} is not an ISO date; write it as YYYY-MM-DD"
+                         ) from None
+    if time_bounds is not None and not (
+            pd.Timestamp(time_bounds[0]) <= at < pd.Timestamp(time_bounds[1])):
+        raise ValueError(f"anchor: {anchor} lies outside time_bounds {list(time_bounds)}; "
+                         f"move it inside or widen the bounds")

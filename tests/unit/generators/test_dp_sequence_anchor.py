@@ -4,6 +4,7 @@ puts the events there that the data has, one without it spreads them over a wide
 import numpy as np
 import pandas as pd
 import pytest
+from _timelines import on_timeline
 
 from synthscape.errors import SchemaError
 from synthscape.generators import load, make
@@ -69,9 +70,7 @@ def enrolled():
             days = sorted(set(days) | {0})
         rows += [(cid, day0 + pd.Timedelta(days=d, hours=int(rng.integers(8, 18))))
                  for d in days]
-    t = pd.DataFrame(rows, columns=["cid", "ts"])
-    base = evs.sample(len(t), replace=True, random_state=0).reset_index(drop=True)
-    return base.assign(cid=t.cid, ts=t.ts), ents, schema
+    return on_timeline(evs, rows, ["cid", "ts"]), ents, schema
 
 
 def _share_on_anchor(evs: pd.DataFrame) -> float:
@@ -120,9 +119,7 @@ def short_followup():
                       set(rng.integers(1, 10, int(rng.integers(1, 6))).tolist()))
         rows += [(cid, day0 + pd.Timedelta(days=d, hours=int(rng.integers(8, 18))))
                  for d in days]
-    t = pd.DataFrame(rows, columns=["cid", "ts"])
-    base = evs.sample(len(t), replace=True, random_state=0).reset_index(drop=True)
-    return base.assign(cid=t.cid, ts=t.ts), ents, schema.replace(anchor="2024-01-08")
+    return on_timeline(evs, rows, ["cid", "ts"]), ents, schema.replace(anchor="2024-01-08")
 
 
 def _last_day_after(evs: pd.DataFrame) -> np.ndarray:

@@ -4,6 +4,7 @@ release is spent from the ledger, and the shift is saved with the model."""
 import numpy as np
 import pandas as pd
 import pytest
+from _timelines import on_timeline
 
 from synthscape.errors import ParameterError
 from synthscape.generators import load, make
@@ -40,9 +41,7 @@ def every_third_day():
         first = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 20)))
         for k in range(int(rng.integers(2, 12))):
             rows.append((cid, first + pd.Timedelta(days=3 * k)))
-    t = pd.DataFrame(rows, columns=["cid", "ts"])
-    base = evs.sample(len(t), replace=True, random_state=0).reset_index(drop=True)
-    return base.assign(cid=t.cid, ts=t.ts), ents, schema
+    return on_timeline(evs, rows, ["cid", "ts"]), ents, schema
 
 
 def _profile(gen, evs: pd.DataFrame) -> np.ndarray:

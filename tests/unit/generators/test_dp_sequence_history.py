@@ -4,6 +4,7 @@ decays forget (a value that never comes twice, as in a register of first diagnos
 import numpy as np
 import pandas as pd
 import pytest
+from _timelines import on_timeline
 
 from synthscape.errors import ParameterError
 from synthscape.generators import load, make
@@ -24,9 +25,7 @@ def first_codes():
         for c in codes:
             day += pd.Timedelta(days=int(rng.integers(1, 9)), hours=int(rng.integers(9, 17)))
             rows.append((cid, day, c, "food" if c.startswith("f") else "travel"))
-    t = pd.DataFrame(rows, columns=["cid", "ts", "code", "group"])
-    base = evs.sample(len(t), replace=True, random_state=0).reset_index(drop=True)
-    return base.assign(cid=t.cid, ts=t.ts, code=t.code, group=t.group), ents, schema
+    return on_timeline(evs, rows, ["cid", "ts", "code", "group"]), ents, schema
 
 
 def _repeats(evs: pd.DataFrame) -> float:

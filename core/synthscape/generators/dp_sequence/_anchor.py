@@ -96,10 +96,11 @@ class AnchorModel:
         return cls(p)
 
 
-def release(gaps: np.ndarray, lengths: np.ndarray, anchor_class: int, max_events: int, *,
+def release(pos: np.ndarray, lengths: np.ndarray, max_events: int, *,
             ledger: PrivacyLedger, share: float) -> AnchorModel:
-    """The (DP, when the ledger has a budget) anchor positions of the training entities."""
-    hist = anchor_hist(positions(gaps, lengths, anchor_class), lengths, max_events)
+    """The (DP, when the ledger has a budget) anchor positions ``pos`` (:func:`positions`) of
+    the training entities."""
+    hist = anchor_hist(pos, lengths, max_events)
     return AnchorModel(released_rows(
         hist, ledger=ledger, share=share,
         label=f"{LABEL}: histogram of entities by length group (log2, {hist.shape[0]}) and the "

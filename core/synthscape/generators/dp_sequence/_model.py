@@ -40,6 +40,11 @@ def decays(width: int) -> torch.Tensor:
     return torch.cat([torch.zeros(n0), 0.5 ** (1.0 / half)])
 
 
+def _per_entity(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """``x`` (B,), one value per entity, as floats broadcast over the steps ``p`` (B, ...)."""
+    return x.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
+
+
 class SequenceNet(nn.Module):
     def __init__(self, entity_sizes: list[int], target_sizes: list[int], dow_size: int,
                  width: int, max_events: int, n_short: int, span_hours: float,
@@ -102,8 +107,8 @@ class SequenceNet(nn.Module):
         range's start, NaN without an anchor event)."""
         hours = self.span_hours - elapsed_hours.float()
         if self.followup and anchors is not None and ends is not None:
-            a = anchors.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
-            e = ends.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
+            a = _per_entity(anchors, p)
+            e = _per_entity(ends, p)
             past = (a >= 0) & (p > a) & torch.isfinite(e)
             own = torch.nan_to_num(e, nan=0.0) - elapsed_hours.float()
             hours = torch.where(past, own, hours)
@@ -125,7 +130,7 @@ class SequenceNet(nn.Module):
         feats = [torch.log1p(p) / scale, (p == 0).float(), elapsed_hours.float() / self.span_hours]
         if self.length_input:
             assert lengths is not None, "a length-conditioned network needs the lengths"
-            n = lengths.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
+            n = _per_entity(lengths, p)
             left = torch.clamp(n - p, min=0.0)
             hours = torch.clamp(self.hours_left(p, elapsed_hours, anchors, ends), min=0.0)
             feats += [torch.log1p(n) / scale, torch.log1p(left) / scale,
@@ -144,7 +149,7 @@ class SequenceNet(nn.Module):
     @staticmethod
     def _before_anchor(p: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
         """Events left before the anchor event (0 at it), -1 past it or without one."""
-        a = anchors.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
+        a = _per_entity(anchors, p)
         return torch.where(a >= p, a - p, torch.full_like(p, -1.0))
 
     def anchor_positions(self, gaps: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -194,7 +199,7 @@ class SequenceNet(nn.Module):
         an hour after the last event (its half hours are the only ones it can take): a card
         log otherwise put 5.5% of its events at 23:00-24:00 against 1.6% real."""
         p = steps.float()
-        n = lengths.float().reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
+        n = _per_entity(lengths, p)
         left = torch.clamp(n - p, min=0.0)
         hours = torch.clamp(self.hours_left(p, elapsed_hours, anchors, ends), min=1.0)
         if self.anchor_position and anchors is not None:

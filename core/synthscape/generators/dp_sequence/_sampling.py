@@ -164,9 +164,8 @@ def _no_room(prev: np.ndarray, same_day: int) -> torch.Tensor:
     return _too_early(prev, np.full(len(prev), same_day), same_day).all(dim=1)
 
 
-def _anchor_step(net: SequenceNet, enc: SequenceEncoding, ok: torch.Tensor,
-                 anchors: torch.Tensor, p: int, prev: np.ndarray, elapsed: torch.Tensor
-                 ) -> tuple[torch.Tensor, np.ndarray]:
+def _anchor_step(enc: SequenceEncoding, ok: torch.Tensor, anchors: torch.Tensor, p: int,
+                 prev: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
     """The gap classes ``ok`` at position ``p`` given each entity's drawn anchor position:
     the anchor class at that position (or earlier, once no other class fits before the anchor
     day), nowhere else; before it, only classes that land before the anchor day. Returns the
@@ -177,7 +176,7 @@ def _anchor_step(net: SequenceNet, enc: SequenceEncoding, ok: torch.Tensor,
     fits[:, -1] = False
     room = fits.any(dim=1)
     ahead = anchors > p
-    can = ok[:, -1] & net.anchor_open(elapsed)
+    can = ok[:, -1]  # open and in range (``_in_range``)
     take = can & ((anchors == p) | (ahead & ~room))
     stay = ahead & room & can
     ok = ok.clone()
@@ -242,8 +241,7 @@ def _draw_chunk(net: SequenceNet, enc: SequenceEncoding, entity_codes: np.ndarra
                         None if own_end is None else own_end[ti])
                     ok = _in_range(enc, prev[idx], p == 0)
                     if at is not None:
-                        ok, before_anchor = _anchor_step(net, enc, ok, at[ti], p, prev[idx],
-                                                         elapsed)
+                        ok, before_anchor = _anchor_step(enc, ok, at[ti], p, prev[idx])
                     ok[:, END] = ~ok.any(dim=1)  # nothing fits: the sequence ends here
                     logits = logits.masked_fill(~ok, -torch.inf)
                 if j == 1 and p > 0:  # a same-day event comes an hour or more after the last

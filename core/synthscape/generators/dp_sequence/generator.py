@@ -304,16 +304,14 @@ class DPSequenceGenerator:
             records.events, records.lengths, enc.gap_size, ledger=ledger, share=self.gap_share)
         if length_model is not None and self.anchor_share is not None and \
                 enc.anchor_class is not None:
-            length_model.anchors = _anchor.release(
-                records.events[:, :, 0], records.lengths, enc.anchor_class, schema.max_events,
-                ledger=ledger, share=self.anchor_share)
+            pos = _anchor.positions(records.events[:, :, 0], records.lengths, enc.anchor_class)
+            length_model.anchors = _anchor.release(pos, records.lengths, schema.max_events,
+                                                   ledger=ledger, share=self.anchor_share)
             if self.followup_share is not None:
                 length_model.followup = _followup.release(
-                    records.events, records.lengths,
-                    _anchor.positions(records.events[:, :, 0], records.lengths,
-                                      enc.anchor_class),
-                    enc.anchor_hours, np.asarray(enc.days, float), schema.max_events,
-                    ledger=ledger, share=self.followup_share)
+                    records.events, records.lengths, pos, enc.anchor_hours,
+                    np.asarray(enc.days, float), schema.max_events, ledger=ledger,
+                    share=self.followup_share)
         margins = None if self.margin_share is None else _margins.release(
             records.entities, records.lengths, records.events, enc, ledger=ledger,
             share=self.margin_share, mode=self.margin_events, by=margin_by,
